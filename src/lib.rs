@@ -1,1 +1,17 @@
+//! sealpki: the service and command-line program around the `sealpki-pki` library.
+//!
+//! `app` is the running authority (storage, keys, loaded CAs, issuance with its records); `http` and
+//! `cli` are its two front ends; `store` holds all SQL; `audit` the hash-chained log; `ceremony` the
+//! creation of the CA hierarchy.
+#![forbid(unsafe_code)]
 
+pub mod app;
+pub mod audit;
+pub mod bench;
+pub mod ceremony;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod store;

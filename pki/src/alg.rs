@@ -128,7 +128,10 @@ impl SignatureScheme {
         matches!(
             (self, key),
             (Self::EcdsaSha256, KeyAlgorithm::P256)
-                | (Self::RsaPkcs1Sha256 | Self::RsaPssSha256, KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096)
+                | (
+                    Self::RsaPkcs1Sha256 | Self::RsaPssSha256,
+                    KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096
+                )
                 | (Self::Sm2Sm3, KeyAlgorithm::Sm2)
         )
     }
@@ -136,7 +139,10 @@ impl SignatureScheme {
     /// The AlgorithmIdentifier written into certificates, CRLs and CSRs.
     pub fn algorithm_identifier(self) -> AlgorithmIdentifierOwned {
         match self {
-            Self::EcdsaSha256 => AlgorithmIdentifierOwned { oid: oid::ECDSA_SHA256, parameters: None },
+            Self::EcdsaSha256 => AlgorithmIdentifierOwned {
+                oid: oid::ECDSA_SHA256,
+                parameters: None,
+            },
             Self::RsaPkcs1Sha256 => AlgorithmIdentifierOwned {
                 oid: oid::RSA_SHA256,
                 parameters: Some(der::asn1::Null.into()),
@@ -144,7 +150,10 @@ impl SignatureScheme {
             // The default PSS parameters for SHA-256 are a fixed, known encoding.
             Self::RsaPssSha256 => rsa::pss::get_default_pss_signature_algo_id::<sha2::Sha256>()
                 .expect("static PSS parameters encode"),
-            Self::Sm2Sm3 => AlgorithmIdentifierOwned { oid: oid::SM2_SM3, parameters: None },
+            Self::Sm2Sm3 => AlgorithmIdentifierOwned {
+                oid: oid::SM2_SM3,
+                parameters: None,
+            },
         }
     }
 
@@ -158,7 +167,9 @@ impl SignatureScheme {
                 if *alg == Self::RsaPssSha256.algorithm_identifier() {
                     Ok(Self::RsaPssSha256)
                 } else {
-                    Err(AlgError::UnsupportedSignature("RSASSA-PSS with non-SHA-256 parameters".into()))
+                    Err(AlgError::UnsupportedSignature(
+                        "RSASSA-PSS with non-SHA-256 parameters".into(),
+                    ))
                 }
             }
             o if o == oid::SM2_SM3 => Ok(Self::Sm2Sm3),
@@ -208,7 +219,10 @@ pub enum AlgError {
     #[error("signature does not verify")]
     BadSignature,
     #[error("signature algorithm {scheme} does not fit a {key} key")]
-    Mismatch { scheme: SignatureScheme, key: KeyAlgorithm },
+    Mismatch {
+        scheme: SignatureScheme,
+        key: KeyAlgorithm,
+    },
 }
 
 fn spki_ref(spki: &SubjectPublicKeyInfoOwned) -> Result<SubjectPublicKeyInfoRef<'_>, AlgError> {
@@ -269,31 +283,40 @@ pub fn verify(
 ) -> Result<(), AlgError> {
     let key_alg = KeyAlgorithm::of_spki(spki)?;
     if !scheme.fits(key_alg) {
-        return Err(AlgError::Mismatch { scheme, key: key_alg });
+        return Err(AlgError::Mismatch {
+            scheme,
+            key: key_alg,
+        });
     }
     let bad_key = |e: &dyn fmt::Display| AlgError::BadPublicKey(e.to_string());
     match scheme {
         SignatureScheme::EcdsaSha256 => {
-            let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(raw_key(spki)?).map_err(|e| bad_key(&e))?;
-            let s = p256::ecdsa::Signature::from_der(sig).map_err(|_| AlgError::BadSignatureEncoding)?;
+            let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(raw_key(spki)?)
+                .map_err(|e| bad_key(&e))?;
+            let s = p256::ecdsa::Signature::from_der(sig)
+                .map_err(|_| AlgError::BadSignatureEncoding)?;
             vk.verify(msg, &s).map_err(|_| AlgError::BadSignature)
         }
         SignatureScheme::RsaPkcs1Sha256 | SignatureScheme::RsaPssSha256 => {
             let pk = rsa::RsaPublicKey::try_from(spki_ref(spki)?).map_err(|e| bad_key(&e))?;
             if scheme == SignatureScheme::RsaPkcs1Sha256 {
                 let vk = rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(pk);
-                let s = rsa::pkcs1v15::Signature::try_from(sig).map_err(|_| AlgError::BadSignatureEncoding)?;
+                let s = rsa::pkcs1v15::Signature::try_from(sig)
+                    .map_err(|_| AlgError::BadSignatureEncoding)?;
                 vk.verify(msg, &s).map_err(|_| AlgError::BadSignature)
             } else {
                 let vk = rsa::pss::VerifyingKey::<sha2::Sha256>::new(pk);
-                let s = rsa::pss::Signature::try_from(sig).map_err(|_| AlgError::BadSignatureEncoding)?;
+                let s = rsa::pss::Signature::try_from(sig)
+                    .map_err(|_| AlgError::BadSignatureEncoding)?;
                 vk.verify(msg, &s).map_err(|_| AlgError::BadSignature)
             }
         }
         SignatureScheme::Sm2Sm3 => {
-            let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DISTID, raw_key(spki)?).map_err(|e| bad_key(&e))?;
+            let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DISTID, raw_key(spki)?)
+                .map_err(|e| bad_key(&e))?;
             let raw = der_to_raw_rs(sig, 32)?;
-            let s = sm2::dsa::Signature::try_from(raw.as_slice()).map_err(|_| AlgError::BadSignatureEncoding)?;
+            let s = sm2::dsa::Signature::try_from(raw.as_slice())
+                .map_err(|_| AlgError::BadSignatureEncoding)?;
             vk.verify(msg, &s).map_err(|_| AlgError::BadSignature)
         }
     }

@@ -9,7 +9,8 @@ use x509_cert::request::CertReq;
 
 use crate::alg::{verify, AlgError, KeyAlgorithm, SignatureScheme};
 
-const EXTENSION_REQUEST: const_oid::ObjectIdentifier = const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.14");
+const EXTENSION_REQUEST: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.14");
 /// Requests larger than this are refused before parsing.
 pub const MAX_CSR_BYTES: usize = 64 * 1024;
 
@@ -56,7 +57,8 @@ impl VerifiedCsr {
         }
         let trimmed = input.trim_ascii_start();
         let der = if trimmed.starts_with(b"-----BEGIN") {
-            let (label, der) = der::pem::decode_vec(trimmed).map_err(|e| CsrError::Pem(e.to_string()))?;
+            let (label, der) =
+                der::pem::decode_vec(trimmed).map_err(|e| CsrError::Pem(e.to_string()))?;
             if label != "CERTIFICATE REQUEST" && label != "NEW CERTIFICATE REQUEST" {
                 return Err(CsrError::Pem(format!("unexpected PEM label {label:?}")));
             }
@@ -69,8 +71,12 @@ impl VerifiedCsr {
             return Err(CsrError::Version);
         }
         let algorithm = KeyAlgorithm::of_spki(&req.info.public_key).map_err(CsrError::Key)?;
-        let scheme = SignatureScheme::from_algorithm_identifier(&req.algorithm).map_err(CsrError::SignatureAlgorithm)?;
-        let tbs = req.info.to_der().map_err(|e| CsrError::Der(e.to_string()))?;
+        let scheme = SignatureScheme::from_algorithm_identifier(&req.algorithm)
+            .map_err(CsrError::SignatureAlgorithm)?;
+        let tbs = req
+            .info
+            .to_der()
+            .map_err(|e| CsrError::Der(e.to_string()))?;
         let sig = req.signature.as_bytes().ok_or(CsrError::BadSignature)?;
         verify(&req.info.public_key, scheme, &tbs, sig).map_err(|e| match e {
             AlgError::Mismatch { .. } => CsrError::SignatureAlgorithm(e),
@@ -82,8 +88,9 @@ impl VerifiedCsr {
                 continue;
             }
             for value in attr.values.iter() {
-                let exts: x509_cert::ext::Extensions =
-                    value.decode_as().map_err(|e| CsrError::Extensions(e.to_string()))?;
+                let exts: x509_cert::ext::Extensions = value
+                    .decode_as()
+                    .map_err(|e| CsrError::Extensions(e.to_string()))?;
                 for ext in exts {
                     if ext.extn_id == const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME {
                         san = Some(
@@ -94,7 +101,12 @@ impl VerifiedCsr {
                 }
             }
         }
-        Ok(VerifiedCsr { subject: req.info.subject, public_key: req.info.public_key, algorithm, san })
+        Ok(VerifiedCsr {
+            subject: req.info.subject,
+            public_key: req.info.public_key,
+            algorithm,
+            san,
+        })
     }
 
     pub fn subject(&self) -> &Name {
@@ -123,13 +135,16 @@ pub fn build(
     if !dns_names.is_empty() {
         let names = dns_names
             .iter()
-            .map(|d| der::asn1::Ia5String::new(d).map(x509_cert::ext::pkix::name::GeneralName::DnsName))
+            .map(|d| {
+                der::asn1::Ia5String::new(d).map(x509_cert::ext::pkix::name::GeneralName::DnsName)
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(enc)?;
         let ext = x509_cert::ext::Extension {
             extn_id: const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME,
             critical: false,
-            extn_value: der::asn1::OctetString::new(SubjectAltName(names).to_der().map_err(enc)?).map_err(enc)?,
+            extn_value: der::asn1::OctetString::new(SubjectAltName(names).to_der().map_err(enc)?)
+                .map_err(enc)?,
         };
         let exts: x509_cert::ext::Extensions = vec![ext];
         let value = der::asn1::Any::encode_from(&exts).map_err(enc)?;

@@ -6,18 +6,18 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use der::asn1::{BitString, Ia5String, OctetString, UtcTime, GeneralizedTime};
+use der::asn1::{BitString, GeneralizedTime, Ia5String, OctetString, UtcTime};
 use der::{Decode, Encode};
 use rand_core::{OsRng, RngCore};
 use spki::SubjectPublicKeyInfoOwned;
+use x509_cert::ext::pkix::certpolicy::PolicyInformation;
 use x509_cert::ext::pkix::crl::dp::DistributionPoint;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::{
-    AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies,
-    CrlDistributionPoints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
-    SubjectKeyIdentifier,
+    AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints,
+    CertificatePolicies, CrlDistributionPoints, ExtendedKeyUsage, KeyUsage, KeyUsages,
+    SubjectAltName, SubjectKeyIdentifier,
 };
-use x509_cert::ext::pkix::certpolicy::PolicyInformation;
 use x509_cert::ext::{AsExtension, Extension};
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
@@ -34,7 +34,11 @@ use crate::profile::{eku_oid, Profile, KEY_USAGES};
 #[non_exhaustive]
 pub enum IssueError {
     #[error("profile {profile} is issued by the {expected} CA, not {actual}")]
-    WrongIssuer { profile: String, expected: String, actual: String },
+    WrongIssuer {
+        profile: String,
+        expected: String,
+        actual: String,
+    },
     #[error("{alg} keys are not allowed by profile {profile}")]
     KeyNotAllowed { alg: KeyAlgorithm, profile: String },
     #[error("subject attribute {attr} is not allowed by profile {profile}")]
@@ -83,7 +87,12 @@ impl CertRequest {
 
     /// Certify a key held in one of our key stores (generated there: possession is ours).
     pub fn for_own_key(signer: &dyn Signer, subject: Name) -> Self {
-        CertRequest { subject, public_key: signer.public_key().clone(), san: None, validity_days: None }
+        CertRequest {
+            subject,
+            public_key: signer.public_key().clone(),
+            san: None,
+            validity_days: None,
+        }
     }
 
     pub fn with_validity_days(mut self, days: u32) -> Self {
@@ -194,7 +203,10 @@ pub fn random_serial() -> (SerialNumber, String) {
 /// Serial number hex as `openssl x509 -serial` prints it (upper case, no sign octet).
 pub fn serial_hex(serial: &SerialNumber) -> String {
     let b = serial.as_bytes();
-    let start = b.iter().position(|x| *x != 0).unwrap_or(b.len().saturating_sub(1));
+    let start = b
+        .iter()
+        .position(|x| *x != 0)
+        .unwrap_or(b.len().saturating_sub(1));
     hex::encode_upper(&b[start..])
 }
 
@@ -218,12 +230,22 @@ fn ext<T: AsExtension>(value: &T, subject: &Name, critical: bool) -> Result<Exte
     Ok(e)
 }
 
-fn raw_ext(oid: const_oid::ObjectIdentifier, critical: bool, der: Vec<u8>) -> Result<Extension, IssueError> {
-    Ok(Extension { extn_id: oid, critical, extn_value: OctetString::new(der).map_err(enc)? })
+fn raw_ext(
+    oid: const_oid::ObjectIdentifier,
+    critical: bool,
+    der: Vec<u8>,
+) -> Result<Extension, IssueError> {
+    Ok(Extension {
+        extn_id: oid,
+        critical,
+        extn_value: OctetString::new(der).map_err(enc)?,
+    })
 }
 
 fn uri(s: &str) -> Result<GeneralName, IssueError> {
-    Ok(GeneralName::UniformResourceIdentifier(Ia5String::new(s).map_err(enc)?))
+    Ok(GeneralName::UniformResourceIdentifier(
+        Ia5String::new(s).map_err(enc)?,
+    ))
 }
 
 /// ETSI EN 319 412-5 QcStatements carrying only a QcType (no QcCompliance: these are not qualified).
@@ -242,7 +264,12 @@ fn qc_type_statement(kind: &str) -> Result<Vec<u8>, IssueError> {
         id: const_oid::ObjectIdentifier,
         info: Option<der::asn1::Any>,
     }
-    vec![QcStatement { id: qc_type, info: Some(statement_info) }].to_der().map_err(enc)
+    vec![QcStatement {
+        id: qc_type,
+        info: Some(statement_info),
+    }]
+    .to_der()
+    .map_err(enc)
 }
 
 /// Everything in the extension list that depends on the profile, the subject key and the issuer.
@@ -256,7 +283,10 @@ fn build_extensions(
 ) -> Result<Vec<Extension>, IssueError> {
     let mut exts = Vec::new();
     if profile.ca {
-        let bc = BasicConstraints { ca: true, path_len_constraint: profile.path_len };
+        let bc = BasicConstraints {
+            ca: true,
+            path_len_constraint: profile.path_len,
+        };
         exts.push(ext(&bc, subject, true)?);
     }
     let mut ku = flagset::FlagSet::<KeyUsages>::default();
@@ -267,8 +297,16 @@ fn build_extensions(
     }
     exts.push(ext(&KeyUsage(ku), subject, true)?);
     if !profile.extended_key_usage.is_empty() {
-        let ekus: Vec<_> = profile.extended_key_usage.iter().filter_map(|n| eku_oid(n)).collect();
-        exts.push(ext(&ExtendedKeyUsage(ekus), subject, profile.extended_key_usage_critical)?);
+        let ekus: Vec<_> = profile
+            .extended_key_usage
+            .iter()
+            .filter_map(|n| eku_oid(n))
+            .collect();
+        exts.push(ext(
+            &ExtendedKeyUsage(ekus),
+            subject,
+            profile.extended_key_usage_critical,
+        )?);
     }
     let ski = SubjectKeyIdentifier(OctetString::new(key_identifier(spki)).map_err(enc)?);
     exts.push(ext(&ski, subject, false)?);
@@ -289,7 +327,9 @@ fn build_extensions(
             .iter()
             .map(|p| {
                 Ok(PolicyInformation {
-                    policy_identifier: p.parse().map_err(|_| IssueError::Encoding(format!("policy {p}")))?,
+                    policy_identifier: p
+                        .parse()
+                        .map_err(|_| IssueError::Encoding(format!("policy {p}")))?,
                     policy_qualifiers: None,
                 })
             })
@@ -309,7 +349,10 @@ fn build_extensions(
     let mut aia = Vec::new();
     if profile.ocsp {
         if let Some(ocsp) = &urls.ocsp {
-            aia.push(AccessDescription { access_method: const_oid::db::rfc5280::ID_AD_OCSP, access_location: uri(ocsp)? });
+            aia.push(AccessDescription {
+                access_method: const_oid::db::rfc5280::ID_AD_OCSP,
+                access_location: uri(ocsp)?,
+            });
         }
     }
     if issuer_key_id.is_some() {
@@ -324,10 +367,18 @@ fn build_extensions(
         exts.push(ext(&AuthorityInfoAccessSyntax(aia), subject, false)?);
     }
     if profile.ocsp_nocheck {
-        exts.push(raw_ext(const_oid::db::rfc6960::ID_PKIX_OCSP_NOCHECK, false, der::asn1::Null.to_der().map_err(enc)?)?);
+        exts.push(raw_ext(
+            const_oid::db::rfc6960::ID_PKIX_OCSP_NOCHECK,
+            false,
+            der::asn1::Null.to_der().map_err(enc)?,
+        )?);
     }
     if let Some(q) = &profile.qc_type {
-        exts.push(raw_ext("1.3.6.1.5.5.7.1.3".parse().expect("static OID"), false, qc_type_statement(q)?)?);
+        exts.push(raw_ext(
+            "1.3.6.1.5.5.7.1.3".parse().expect("static OID"),
+            false,
+            qc_type_statement(q)?,
+        )?);
     }
     Ok(exts)
 }
@@ -336,23 +387,38 @@ fn build_extensions(
 fn check_request(profile: &Profile, req: &CertRequest) -> Result<u32, IssueError> {
     let alg = KeyAlgorithm::of_spki(&req.public_key).map_err(KeyError::from)?;
     if !profile.allows_key(alg) {
-        return Err(IssueError::KeyNotAllowed { alg, profile: profile.name.clone() });
+        return Err(IssueError::KeyNotAllowed {
+            alg,
+            profile: profile.name.clone(),
+        });
     }
     let attrs = crate::name::attributes(&req.subject);
     for a in &attrs {
-        let short = a.short.map(str::to_string).unwrap_or_else(|| a.oid.to_string());
+        let short = a
+            .short
+            .map(str::to_string)
+            .unwrap_or_else(|| a.oid.to_string());
         if !profile.subject_allowed.contains(&short) {
-            return Err(IssueError::SubjectForbidden { attr: short, profile: profile.name.clone() });
+            return Err(IssueError::SubjectForbidden {
+                attr: short,
+                profile: profile.name.clone(),
+            });
         }
     }
     for r in &profile.subject_required {
         if !attrs.iter().any(|a| a.short == Some(r.as_str())) {
-            return Err(IssueError::SubjectMissing { attr: r.clone(), profile: profile.name.clone() });
+            return Err(IssueError::SubjectMissing {
+                attr: r.clone(),
+                profile: profile.name.clone(),
+            });
         }
     }
     let days = req.validity_days.unwrap_or(profile.max_validity_days);
     if days > profile.max_validity_days || days == 0 {
-        return Err(IssueError::ValidityTooLong { requested: days, max: profile.max_validity_days });
+        return Err(IssueError::ValidityTooLong {
+            requested: days,
+            max: profile.max_validity_days,
+        });
     }
     Ok(days)
 }
@@ -365,25 +431,43 @@ fn finish_token(
     facts: &IssuerFacts<'_>,
 ) -> Result<IssuanceToken, IssueError> {
     let findings = lint(&tbs, profile, facts);
-    let (errors, warnings): (Vec<_>, Vec<_>) = findings.into_iter().partition(|f| f.severity == Severity::Error);
+    let (errors, warnings): (Vec<_>, Vec<_>) = findings
+        .into_iter()
+        .partition(|f| f.severity == Severity::Error);
     if !errors.is_empty() {
         return Err(IssueError::Lint(errors));
     }
     let tbs_der = tbs.to_der().map_err(enc)?;
-    Ok(IssuanceToken { tbs, tbs_der, serial_hex, profile: profile.name.clone(), issuer: issuer.to_string(), warnings })
+    Ok(IssuanceToken {
+        tbs,
+        tbs_der,
+        serial_hex,
+        profile: profile.name.clone(),
+        issuer: issuer.to_string(),
+        warnings,
+    })
 }
 
-fn sign_token(signer: &dyn Signer, scheme: SignatureScheme, token: IssuanceToken) -> Result<Issued, IssueError> {
+fn sign_token(
+    signer: &dyn Signer,
+    scheme: SignatureScheme,
+    token: IssuanceToken,
+) -> Result<Issued, IssueError> {
     let sig = signer.sign(scheme, &token.tbs_der)?;
     // A faulty token or HSM must not hand out a certificate that does not verify.
-    verify(signer.public_key(), scheme, &token.tbs_der, &sig).map_err(|_| IssueError::SignatureCheck)?;
+    verify(signer.public_key(), scheme, &token.tbs_der, &sig)
+        .map_err(|_| IssueError::SignatureCheck)?;
     let cert = Certificate {
         tbs_certificate: token.tbs,
         signature_algorithm: scheme.algorithm_identifier(),
         signature: BitString::from_bytes(&sig).map_err(enc)?,
     };
     let der = cert.to_der().map_err(enc)?;
-    Ok(Issued { fingerprint: crate::alg::sha256_hex(&der), der, serial_hex: token.serial_hex })
+    Ok(Issued {
+        fingerprint: crate::alg::sha256_hex(&der),
+        der,
+        serial_hex: token.serial_hex,
+    })
 }
 
 impl Issuer {
@@ -403,10 +487,24 @@ impl Issuer {
             ))));
         }
         if !scheme.fits(signer.algorithm()) {
-            return Err(IssueError::Key(crate::alg::AlgError::Mismatch { scheme, key: signer.algorithm() }.into()));
+            return Err(IssueError::Key(
+                crate::alg::AlgError::Mismatch {
+                    scheme,
+                    key: signer.algorithm(),
+                }
+                .into(),
+            ));
         }
         let key_id = key_identifier(signer.public_key());
-        Ok(Issuer { name: name.to_string(), certificate, der, signer, scheme, key_id, urls })
+        Ok(Issuer {
+            name: name.to_string(),
+            certificate,
+            der,
+            signer,
+            scheme,
+            key_id,
+            urls,
+        })
     }
 
     /// Make a self-signed root.
@@ -419,10 +517,18 @@ impl Issuer {
         profile: &Profile,
         now: SystemTime,
     ) -> Result<Self, IssueError> {
-        let req = CertRequest::for_own_key(signer.as_ref(), subject.clone()).with_validity_days(validity_days);
+        let req = CertRequest::for_own_key(signer.as_ref(), subject.clone())
+            .with_validity_days(validity_days);
         let days = check_request(profile, &req)?;
         let (serial, serial_hex) = random_serial();
-        let exts = build_extensions(profile, &subject, signer.public_key(), None, &IssuerUrls::default(), None)?;
+        let exts = build_extensions(
+            profile,
+            &subject,
+            signer.public_key(),
+            None,
+            &IssuerUrls::default(),
+            None,
+        )?;
         let not_before = now - Duration::from_secs(60);
         let tbs = TbsCertificate {
             version: x509_cert::Version::V3,
@@ -440,7 +546,12 @@ impl Issuer {
             extensions: Some(exts),
         };
         let key_id = key_identifier(signer.public_key());
-        let facts = IssuerFacts { scheme, key_id: &key_id, not_after: SystemTime::UNIX_EPOCH, self_signed: true };
+        let facts = IssuerFacts {
+            scheme,
+            key_id: &key_id,
+            not_after: SystemTime::UNIX_EPOCH,
+            self_signed: true,
+        };
         let token = finish_token(tbs, serial_hex, profile, name, &facts)?;
         let issued = sign_token(signer.as_ref(), scheme, token)?;
         Issuer::new(name, issued.der, signer, scheme, IssuerUrls::default())
@@ -465,11 +576,20 @@ impl Issuer {
         &self.key_id
     }
     pub fn not_after(&self) -> SystemTime {
-        self.certificate.tbs_certificate.validity.not_after.to_system_time()
+        self.certificate
+            .tbs_certificate
+            .validity
+            .not_after
+            .to_system_time()
     }
 
     /// Phase one: check the request against the profile, build the TBS certificate and lint it.
-    pub fn prepare(&self, profile: &Profile, req: &CertRequest, now: SystemTime) -> Result<IssuanceToken, IssueError> {
+    pub fn prepare(
+        &self,
+        profile: &Profile,
+        req: &CertRequest,
+        now: SystemTime,
+    ) -> Result<IssuanceToken, IssueError> {
         if let Some(expected) = &profile.issuer {
             if expected != &self.name {
                 return Err(IssueError::WrongIssuer {
@@ -508,15 +628,22 @@ impl Issuer {
             serial_number: serial,
             signature: self.scheme.algorithm_identifier(),
             issuer: self.certificate.tbs_certificate.subject.clone(),
-            validity: Validity { not_before: x509_time(not_before)?, not_after: x509_time(not_after)? },
+            validity: Validity {
+                not_before: x509_time(not_before)?,
+                not_after: x509_time(not_after)?,
+            },
             subject: req.subject.clone(),
             subject_public_key_info: req.public_key.clone(),
             issuer_unique_id: None,
             subject_unique_id: None,
             extensions: Some(exts),
         };
-        let facts =
-            IssuerFacts { scheme: self.scheme, key_id: &self.key_id, not_after: self.not_after(), self_signed: false };
+        let facts = IssuerFacts {
+            scheme: self.scheme,
+            key_id: &self.key_id,
+            not_after: self.not_after(),
+            self_signed: false,
+        };
         finish_token(tbs, serial_hex, profile, &self.name, &facts)
     }
 
@@ -535,8 +662,18 @@ impl Issuer {
 
 /// Check that `cert` was signed by `issuer_cert`'s key (one link of a chain).
 pub fn verify_signed_by(cert: &Certificate, issuer_cert: &Certificate) -> Result<(), IssueError> {
-    let scheme = SignatureScheme::from_algorithm_identifier(&cert.signature_algorithm).map_err(KeyError::from)?;
+    let scheme = SignatureScheme::from_algorithm_identifier(&cert.signature_algorithm)
+        .map_err(KeyError::from)?;
     let tbs = cert.tbs_certificate.to_der().map_err(enc)?;
-    let sig = cert.signature.as_bytes().ok_or(IssueError::SignatureCheck)?;
-    verify(&issuer_cert.tbs_certificate.subject_public_key_info, scheme, &tbs, sig).map_err(|_| IssueError::SignatureCheck)
+    let sig = cert
+        .signature
+        .as_bytes()
+        .ok_or(IssueError::SignatureCheck)?;
+    verify(
+        &issuer_cert.tbs_certificate.subject_public_key_info,
+        scheme,
+        &tbs,
+        sig,
+    )
+    .map_err(|_| IssueError::SignatureCheck)
 }

@@ -25,3 +25,8 @@ pub use csr::VerifiedCsr;
 pub use issue::{CertRequest, IssuanceToken, IssueError, Issued, Issuer, IssuerUrls};
 pub use keys::{KeyError, KeyRef, KeyStore, Keyring, Secret, Signer};
 pub use profile::{Profile, Profiles};
+
+/// The ASN.1 stack this crate is built on, re-exported so users need not match versions.
+pub use der;
+pub use spki;
+pub use x509_cert;

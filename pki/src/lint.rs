@@ -6,7 +6,9 @@ use std::time::SystemTime;
 
 use der::{Decode, Tag};
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName};
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName,
+};
 use x509_cert::time::Time;
 use x509_cert::TbsCertificate;
 
@@ -52,7 +54,13 @@ fn time_ok(t: &Time) -> bool {
 
 pub fn lint(tbs: &TbsCertificate, profile: &Profile, issuer: &IssuerFacts<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
-    let mut err = |code, message: String| out.push(Finding { severity: Severity::Error, code, message });
+    let mut err = |code, message: String| {
+        out.push(Finding {
+            severity: Severity::Error,
+            code,
+            message,
+        })
+    };
 
     if tbs.version != x509_cert::Version::V3 {
         err("version", "certificate must be v3".into());
@@ -60,13 +68,19 @@ pub fn lint(tbs: &TbsCertificate, profile: &Profile, issuer: &IssuerFacts<'_>) -
     let serial = tbs.serial_number.as_bytes();
     let magnitude = serial.iter().skip_while(|b| **b == 0).count();
     if magnitude < 9 || magnitude > 20 {
-        err("serial", format!("serial has {magnitude} octets; 9 (64+ bits of entropy) to 20 required"));
+        err(
+            "serial",
+            format!("serial has {magnitude} octets; 9 (64+ bits of entropy) to 20 required"),
+        );
     }
     if serial.first().is_some_and(|b| b & 0x80 != 0) {
         err("serial", "serial is negative".into());
     }
     if tbs.signature != issuer.scheme.algorithm_identifier() {
-        err("signature-algorithm", "TBS signature algorithm differs from the issuer's scheme".into());
+        err(
+            "signature-algorithm",
+            "TBS signature algorithm differs from the issuer's scheme".into(),
+        );
     }
     if tbs.issuer_unique_id.is_some() || tbs.subject_unique_id.is_some() {
         err("unique-id", "unique identifiers must not be used".into());
@@ -76,14 +90,26 @@ pub fn lint(tbs: &TbsCertificate, profile: &Profile, issuer: &IssuerFacts<'_>) -
     let nb = tbs.validity.not_before.to_system_time();
     let na = tbs.validity.not_after.to_system_time();
     if !time_ok(&tbs.validity.not_before) || !time_ok(&tbs.validity.not_after) {
-        err("time-encoding", "dates before 2050 must be UTCTime, later ones GeneralizedTime".into());
+        err(
+            "time-encoding",
+            "dates before 2050 must be UTCTime, later ones GeneralizedTime".into(),
+        );
     }
     if na <= nb {
         err("validity", "notAfter is not after notBefore".into());
     } else {
-        let days = na.duration_since(nb).map(|d| d.as_secs() / 86_400).unwrap_or(0);
+        let days = na
+            .duration_since(nb)
+            .map(|d| d.as_secs() / 86_400)
+            .unwrap_or(0);
         if days > u64::from(profile.max_validity_days) {
-            err("validity", format!("{days} days exceeds the profile's {} days", profile.max_validity_days));
+            err(
+                "validity",
+                format!(
+                    "{days} days exceeds the profile's {} days",
+                    profile.max_validity_days
+                ),
+            );
         }
     }
     if !issuer.self_signed && na > issuer.not_after {
@@ -98,36 +124,64 @@ pub fn lint(tbs: &TbsCertificate, profile: &Profile, issuer: &IssuerFacts<'_>) -
     for a in &attrs {
         match a.short {
             Some(s) if profile.subject_allowed.iter().any(|x| x == s) => {}
-            Some(s) => err("subject", format!("attribute {s} is not allowed by profile {}", profile.name)),
-            None => err("subject", format!("attribute {} is not allowed by profile {}", a.oid, profile.name)),
+            Some(s) => err(
+                "subject",
+                format!("attribute {s} is not allowed by profile {}", profile.name),
+            ),
+            None => err(
+                "subject",
+                format!(
+                    "attribute {} is not allowed by profile {}",
+                    a.oid, profile.name
+                ),
+            ),
         }
         if a.value.trim().is_empty() {
-            err("subject", format!("attribute {} is empty", a.short.unwrap_or("?")));
+            err(
+                "subject",
+                format!("attribute {} is empty", a.short.unwrap_or("?")),
+            );
         }
         match a.short {
-            Some("C") if a.tag != Tag::PrintableString || a.value.len() != 2 => {
-                err("subject", "countryName must be a 2-letter PrintableString".into())
-            }
+            Some("C") if a.tag != Tag::PrintableString || a.value.len() != 2 => err(
+                "subject",
+                "countryName must be a 2-letter PrintableString".into(),
+            ),
             Some("serialNumber") if a.tag != Tag::PrintableString => {
                 err("subject", "serialNumber must be a PrintableString".into())
             }
-            Some("CN") if a.value.chars().count() > 64 => err("subject", "commonName exceeds 64 characters".into()),
+            Some("CN") if a.value.chars().count() > 64 => {
+                err("subject", "commonName exceeds 64 characters".into())
+            }
             _ => {}
         }
         if ![Tag::PrintableString, Tag::Utf8String].contains(&a.tag) {
-            err("subject", format!("attribute {} uses string type {:?}", a.short.unwrap_or("?"), a.tag));
+            err(
+                "subject",
+                format!(
+                    "attribute {} uses string type {:?}",
+                    a.short.unwrap_or("?"),
+                    a.tag
+                ),
+            );
         }
     }
     for r in &profile.subject_required {
         if !attrs.iter().any(|a| a.short == Some(r.as_str())) {
-            err("subject", format!("attribute {r} is required by profile {}", profile.name));
+            err(
+                "subject",
+                format!("attribute {r} is required by profile {}", profile.name),
+            );
         }
     }
 
     // Key
     match KeyAlgorithm::of_spki(&tbs.subject_public_key_info) {
         Ok(alg) if profile.allows_key(alg) => {}
-        Ok(alg) => err("key", format!("{alg} keys are not allowed by profile {}", profile.name)),
+        Ok(alg) => err(
+            "key",
+            format!("{alg} keys are not allowed by profile {}", profile.name),
+        ),
         Err(e) => err("key", e.to_string()),
     }
 
@@ -136,7 +190,10 @@ pub fn lint(tbs: &TbsCertificate, profile: &Profile, issuer: &IssuerFacts<'_>) -
     let mut seen = HashSet::new();
     for e in exts {
         if !seen.insert(e.extn_id) {
-            err("extensions", format!("extension {} appears twice", e.extn_id));
+            err(
+                "extensions",
+                format!("extension {} appears twice", e.extn_id),
+            );
         }
     }
     let find = |oid| exts.iter().find(|e| e.extn_id == oid);
@@ -164,41 +221,75 @@ pub fn lint(tbs: &TbsCertificate, profile: &Profile, issuer: &IssuerFacts<'_>) -
             }
         }
     }
-    match (find(o::ID_CE_EXT_KEY_USAGE), profile.extended_key_usage.is_empty()) {
+    match (
+        find(o::ID_CE_EXT_KEY_USAGE),
+        profile.extended_key_usage.is_empty(),
+    ) {
         (None, true) => {}
         (None, false) => err("eku", "extendedKeyUsage is missing".into()),
-        (Some(_), true) => err("eku", "extendedKeyUsage present but the profile has none".into()),
+        (Some(_), true) => err(
+            "eku",
+            "extendedKeyUsage present but the profile has none".into(),
+        ),
         (Some(e), false) => match ExtendedKeyUsage::from_der(e.extn_value.as_bytes()) {
             Ok(eku) => {
-                let want: Vec<_> = profile.extended_key_usage.iter().filter_map(|n| eku_oid(n)).collect();
+                let want: Vec<_> = profile
+                    .extended_key_usage
+                    .iter()
+                    .filter_map(|n| eku_oid(n))
+                    .collect();
                 if eku.0 != want {
                     err("eku", "extendedKeyUsage differs from the profile".into());
                 }
                 if e.critical != profile.extended_key_usage_critical {
-                    err("eku", "extendedKeyUsage criticality differs from the profile".into());
+                    err(
+                        "eku",
+                        "extendedKeyUsage criticality differs from the profile".into(),
+                    );
                 }
             }
             Err(e) => err("eku", format!("extendedKeyUsage does not decode: {e}")),
         },
     }
-    match find(o::ID_CE_BASIC_CONSTRAINTS).map(|e| (e.critical, BasicConstraints::from_der(e.extn_value.as_bytes()))) {
-        Some((true, Ok(bc))) if bc.ca == profile.ca && bc.path_len_constraint == profile.path_len => {}
+    match find(o::ID_CE_BASIC_CONSTRAINTS).map(|e| {
+        (
+            e.critical,
+            BasicConstraints::from_der(e.extn_value.as_bytes()),
+        )
+    }) {
+        Some((true, Ok(bc)))
+            if bc.ca == profile.ca && bc.path_len_constraint == profile.path_len => {}
         None if !profile.ca => {}
-        _ => err("basic-constraints", "basicConstraints must be critical and match the profile".into()),
+        _ => err(
+            "basic-constraints",
+            "basicConstraints must be critical and match the profile".into(),
+        ),
     }
     if find(o::ID_CE_SUBJECT_KEY_IDENTIFIER).is_none() {
         err("ski", "subjectKeyIdentifier is missing".into());
     }
     if !issuer.self_signed {
-        match find(o::ID_CE_AUTHORITY_KEY_IDENTIFIER).map(|e| AuthorityKeyIdentifier::from_der(e.extn_value.as_bytes())) {
-            Some(Ok(aki)) if aki.key_identifier.as_ref().map(|k| k.as_bytes()) == Some(issuer.key_id) => {}
-            _ => err("aki", "authorityKeyIdentifier must carry the issuer's key identifier".into()),
+        match find(o::ID_CE_AUTHORITY_KEY_IDENTIFIER)
+            .map(|e| AuthorityKeyIdentifier::from_der(e.extn_value.as_bytes()))
+        {
+            Some(Ok(aki))
+                if aki.key_identifier.as_ref().map(|k| k.as_bytes()) == Some(issuer.key_id) => {}
+            _ => err(
+                "aki",
+                "authorityKeyIdentifier must carry the issuer's key identifier".into(),
+            ),
         }
     }
     let san = find(o::ID_CE_SUBJECT_ALT_NAME);
     match (profile.san, san) {
-        (SanRule::Required, None) => err("san", format!("profile {} requires a subjectAltName", profile.name)),
-        (SanRule::Forbidden, Some(_)) => err("san", format!("profile {} forbids a subjectAltName", profile.name)),
+        (SanRule::Required, None) => err(
+            "san",
+            format!("profile {} requires a subjectAltName", profile.name),
+        ),
+        (SanRule::Forbidden, Some(_)) => err(
+            "san",
+            format!("profile {} forbids a subjectAltName", profile.name),
+        ),
         (_, Some(e)) => match SubjectAltName::from_der(e.extn_value.as_bytes()) {
             Ok(names) if names.0.is_empty() => err("san", "subjectAltName is empty".into()),
             Ok(names) => {
@@ -207,9 +298,14 @@ pub fn lint(tbs: &TbsCertificate, profile: &Profile, issuer: &IssuerFacts<'_>) -
                         GeneralName::DnsName(d) if !dns_ok(d.as_str()) => {
                             err("san", format!("bad DNS name {:?}", d.as_str()))
                         }
-                        GeneralName::DnsName(_) | GeneralName::IpAddress(_) | GeneralName::Rfc822Name(_) => {}
+                        GeneralName::DnsName(_)
+                        | GeneralName::IpAddress(_)
+                        | GeneralName::Rfc822Name(_) => {}
                         GeneralName::UniformResourceIdentifier(_) => {}
-                        _ => err("san", "only DNS, IP, e-mail and URI names are allowed".into()),
+                        _ => err(
+                            "san",
+                            "only DNS, IP, e-mail and URI names are allowed".into(),
+                        ),
                     }
                 }
             }

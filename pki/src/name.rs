@@ -24,11 +24,17 @@ const ATTRS: [(&str, &str); 14] = [
 ];
 
 pub fn attribute_oid(short: &str) -> Option<Oid> {
-    ATTRS.iter().find(|(n, _)| n.eq_ignore_ascii_case(short)).map(|(_, o)| o.parse().expect("static OID"))
+    ATTRS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(short))
+        .map(|(_, o)| o.parse().expect("static OID"))
 }
 
 pub fn attribute_name(oid: &Oid) -> Option<&'static str> {
-    ATTRS.iter().find(|(_, o)| o.parse::<Oid>().ok().as_ref() == Some(oid)).map(|(n, _)| *n)
+    ATTRS
+        .iter()
+        .find(|(_, o)| o.parse::<Oid>().ok().as_ref() == Some(oid))
+        .map(|(n, _)| *n)
 }
 
 /// Attributes whose values X.520 / RFC 5280 require as PrintableString.
@@ -78,7 +84,9 @@ pub fn parse_dn(s: &str) -> Result<Name, NameError> {
     }
     let mut rdns = Vec::new();
     for part in split_rdns(s) {
-        let (k, v) = part.split_once('=').ok_or_else(|| NameError::Malformed(part.clone()))?;
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| NameError::Malformed(part.clone()))?;
         let (k, v) = (k.trim(), v.trim());
         let oid = attribute_oid(k).ok_or_else(|| NameError::UnknownAttribute(k.to_string()))?;
         let short = attribute_name(&oid).expect("known");
@@ -89,7 +97,9 @@ pub fn parse_dn(s: &str) -> Result<Name, NameError> {
             return Err(NameError::BadCountry(v.to_string()));
         }
         let value = if printable_only(short) {
-            Any::from(PrintableStringRef::new(v).map_err(|_| NameError::NotPrintable(short.into()))?)
+            Any::from(
+                PrintableStringRef::new(v).map_err(|_| NameError::NotPrintable(short.into()))?,
+            )
         } else {
             Any::from(Utf8StringRef::new(v).map_err(|_| NameError::Malformed(part.clone()))?)
         };
@@ -115,7 +125,12 @@ pub fn attributes(name: &Name) -> Vec<NameAttr> {
     for rdn in name.0.iter() {
         for atv in rdn.0.iter() {
             let value = String::from_utf8_lossy(atv.value.value()).to_string();
-            out.push(NameAttr { oid: atv.oid, short: attribute_name(&atv.oid), tag: der::Tagged::tag(&atv.value), value });
+            out.push(NameAttr {
+                oid: atv.oid,
+                short: attribute_name(&atv.oid),
+                tag: der::Tagged::tag(&atv.value),
+                value,
+            });
         }
     }
     out
@@ -123,7 +138,10 @@ pub fn attributes(name: &Name) -> Vec<NameAttr> {
 
 /// The first value of an attribute, e.g. the CN.
 pub fn first(name: &Name, short: &str) -> Option<String> {
-    attributes(name).into_iter().find(|a| a.short == Some(short)).map(|a| a.value)
+    attributes(name)
+        .into_iter()
+        .find(|a| a.short == Some(short))
+        .map(|a| a.value)
 }
 
 #[cfg(test)]
@@ -138,8 +156,14 @@ mod tests {
         assert_eq!(attrs[0].tag, Tag::PrintableString);
         assert_eq!(attrs[1].value, "Acme, Ltd");
         assert_eq!(first(&n, "CN").as_deref(), Some("印章 CA"));
-        assert_eq!(parse_dn("CN=x,C=China"), Err(NameError::BadCountry("China".into())));
-        assert!(matches!(parse_dn("XX=1"), Err(NameError::UnknownAttribute(_))));
+        assert_eq!(
+            parse_dn("CN=x,C=China"),
+            Err(NameError::BadCountry("China".into()))
+        );
+        assert!(matches!(
+            parse_dn("XX=1"),
+            Err(NameError::UnknownAttribute(_))
+        ));
         assert!(matches!(parse_dn("CN="), Err(NameError::EmptyValue(_))));
     }
 }

@@ -95,11 +95,18 @@ pub const EXTENDED_KEY_USAGES: [(&str, &str); 6] = [
 
 impl Profile {
     pub fn allows_key(&self, alg: KeyAlgorithm) -> bool {
-        self.key_algorithms.iter().any(|a| a.parse::<KeyAlgorithm>().ok() == Some(alg))
+        self.key_algorithms
+            .iter()
+            .any(|a| a.parse::<KeyAlgorithm>().ok() == Some(alg))
     }
 
     fn check(&self) -> Result<(), ProfileError> {
-        let bad = |problem: String| Err(ProfileError::Invalid { profile: self.name.clone(), problem });
+        let bad = |problem: String| {
+            Err(ProfileError::Invalid {
+                profile: self.name.clone(),
+                problem,
+            })
+        };
         for a in &self.key_algorithms {
             if a.parse::<KeyAlgorithm>().is_err() {
                 return bad(format!("unknown key algorithm {a:?}"));
@@ -120,7 +127,11 @@ impl Profile {
                 return bad(format!("unknown subject attribute {attr:?}"));
             }
         }
-        if let Some(r) = self.subject_required.iter().find(|r| !self.subject_allowed.contains(r)) {
+        if let Some(r) = self
+            .subject_required
+            .iter()
+            .find(|r| !self.subject_allowed.contains(r))
+        {
             return bad(format!("required attribute {r} is not allowed"));
         }
         for p in &self.policies {
@@ -144,7 +155,10 @@ impl Profile {
 }
 
 pub fn eku_oid(name: &str) -> Option<const_oid::ObjectIdentifier> {
-    EXTENDED_KEY_USAGES.iter().find(|(n, _)| *n == name).map(|(_, o)| o.parse().expect("static OID"))
+    EXTENDED_KEY_USAGES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, o)| o.parse().expect("static OID"))
 }
 
 /// A set of named profiles.
@@ -154,7 +168,8 @@ pub struct Profiles(BTreeMap<String, Profile>);
 impl Profiles {
     /// Parse a TOML document of `[name]` tables, checking every profile.
     pub fn parse(text: &str) -> Result<Self, ProfileError> {
-        let raw: BTreeMap<String, Profile> = toml::from_str(text).map_err(|e| ProfileError::Parse(e.to_string()))?;
+        let raw: BTreeMap<String, Profile> =
+            toml::from_str(text).map_err(|e| ProfileError::Parse(e.to_string()))?;
         let mut out = BTreeMap::new();
         for (name, mut p) in raw {
             p.name = name.clone();
@@ -169,7 +184,9 @@ impl Profiles {
     }
 
     pub fn get(&self, name: &str) -> Result<&Profile, ProfileError> {
-        self.0.get(name).ok_or_else(|| ProfileError::Unknown(name.to_string()))
+        self.0
+            .get(name)
+            .ok_or_else(|| ProfileError::Unknown(name.to_string()))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Profile> {
@@ -214,7 +231,10 @@ mod tests {
             "key_algorithms=['p256']\nkey_usage=['keyCertSign']",
             "key_algorithms=['p256']\nkey_usage=[]\nbogus=1",
         ] {
-            assert!(Profiles::parse(&format!("{base}{extra}")).is_err(), "{extra}");
+            assert!(
+                Profiles::parse(&format!("{base}{extra}")).is_err(),
+                "{extra}"
+            );
         }
     }
 }

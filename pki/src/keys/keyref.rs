@@ -55,7 +55,12 @@ impl fmt::Display for KeyRef {
         match self {
             KeyRef::Software { name } => write!(f, "soft:{name}"),
             KeyRef::Pkcs11 { token, object } => {
-                write!(f, "pkcs11:token={};object={}", pct_encode(token), pct_encode(object))
+                write!(
+                    f,
+                    "pkcs11:token={};object={}",
+                    pct_encode(token),
+                    pct_encode(object)
+                )
             }
         }
     }
@@ -67,7 +72,9 @@ impl FromStr for KeyRef {
         let bad = |why| KeyError::BadRef(s.to_string(), why);
         if let Some(name) = s.strip_prefix("soft:") {
             super::check_name(name)?;
-            return Ok(KeyRef::Software { name: name.to_string() });
+            return Ok(KeyRef::Software {
+                name: name.to_string(),
+            });
         }
         let Some(path) = s.strip_prefix("pkcs11:") else {
             return Err(bad("expected soft:NAME or pkcs11:token=LABEL;object=NAME"));
@@ -75,7 +82,9 @@ impl FromStr for KeyRef {
         let path = path.split('?').next().unwrap_or_default();
         let (mut token, mut object) = (None, None);
         for attr in path.split(';').filter(|a| !a.is_empty()) {
-            let (k, v) = attr.split_once('=').ok_or_else(|| bad("pkcs11 URI attribute without '='"))?;
+            let (k, v) = attr
+                .split_once('=')
+                .ok_or_else(|| bad("pkcs11 URI attribute without '='"))?;
             let v = pct_decode(v).ok_or_else(|| bad("bad percent-encoding"))?;
             match k {
                 "token" => token = Some(v),
@@ -100,8 +109,16 @@ mod tests {
             let r: KeyRef = s.parse().unwrap();
             assert_eq!(r.to_string(), s);
         }
-        let r: KeyRef = "pkcs11:object=k;token=t;type=private?pin-source=x".parse().unwrap();
-        assert_eq!(r, KeyRef::Pkcs11 { token: "t".into(), object: "k".into() });
+        let r: KeyRef = "pkcs11:object=k;token=t;type=private?pin-source=x"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            r,
+            KeyRef::Pkcs11 {
+                token: "t".into(),
+                object: "k".into()
+            }
+        );
         assert!("soft:../etc".parse::<KeyRef>().is_err());
         assert!("pkcs11:token=t".parse::<KeyRef>().is_err());
         assert!("file:/x".parse::<KeyRef>().is_err());

@@ -104,7 +104,8 @@ impl Keyring {
     }
 
     pub fn with_token(mut self, store: pkcs11::TokenStore) -> Self {
-        self.tokens.insert(store.label().to_string(), Arc::new(store));
+        self.tokens
+            .insert(store.label().to_string(), Arc::new(store));
         self
     }
 
@@ -124,7 +125,10 @@ impl Keyring {
         match backend.strip_prefix("pkcs11:") {
             Some(label) => Ok(self.token(label)?),
             None if backend == "software" || backend == "soft" => Ok(self.software()?),
-            None => Err(KeyError::BadRef(backend.to_string(), "backend is software or pkcs11:TOKEN_LABEL")),
+            None => Err(KeyError::BadRef(
+                backend.to_string(),
+                "backend is software or pkcs11:TOKEN_LABEL",
+            )),
         }
     }
 
@@ -133,6 +137,11 @@ impl Keyring {
             KeyRef::Software { .. } => self.software()?.open(key),
             KeyRef::Pkcs11 { token, .. } => self.token(token)?.open(key),
         }
+    }
+
+    /// Lost PKCS#11 sessions replaced so far, over all tokens.
+    pub fn sessions_reopened(&self) -> usize {
+        self.tokens.values().map(|t| t.sessions_reopened()).sum()
     }
 
     /// Every configured store, for listing and health checks.
@@ -154,7 +163,9 @@ impl Keyring {
 pub(crate) fn check_name(name: &str) -> Result<(), KeyError> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
         && !name.starts_with('.');
     if ok {
         Ok(())

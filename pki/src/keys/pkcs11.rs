@@ -26,7 +26,10 @@ use crate::alg::{oid, raw_rs_to_der, KeyAlgorithm, SignatureScheme};
 /// One initialised context per module path: C_Initialize may run only once per process.
 fn context(module: &Path) -> Result<Pkcs11, KeyError> {
     static CONTEXTS: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
-    let mut map = CONTEXTS.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    let mut map = CONTEXTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     if let Some(c) = map.get(module) {
         return Ok(c.clone());
     }
@@ -42,8 +45,14 @@ fn context(module: &Path) -> Result<Pkcs11, KeyError> {
 
 fn ck(e: CkError) -> KeyError {
     match e {
-        CkError::Pkcs11(rv, f) => KeyError::Pkcs11 { function: format!("{f:?}"), rv: format!("{rv}") },
-        other => KeyError::Pkcs11 { function: "cryptoki".into(), rv: other.to_string() },
+        CkError::Pkcs11(rv, f) => KeyError::Pkcs11 {
+            function: format!("{f:?}"),
+            rv: format!("{rv}"),
+        },
+        other => KeyError::Pkcs11 {
+            function: "cryptoki".into(),
+            rv: other.to_string(),
+        },
     }
 }
 
@@ -102,7 +111,10 @@ impl TokenStore {
             next: AtomicUsize::new(0),
             reopened: AtomicUsize::new(0),
         };
-        let store = TokenStore { inner: Arc::new(inner), keys: Mutex::new(HashMap::new()) };
+        let store = TokenStore {
+            inner: Arc::new(inner),
+            keys: Mutex::new(HashMap::new()),
+        };
         store.inner.with_session(|_| Ok(()))?;
         Ok(store)
     }
@@ -127,7 +139,10 @@ impl Inner {
                 }
             }
         }
-        Err(KeyError::TokenNotFound(self.label.clone(), self.module.clone()))
+        Err(KeyError::TokenNotFound(
+            self.label.clone(),
+            self.module.clone(),
+        ))
     }
 
     fn open_session(&self) -> Result<Session, KeyError> {
@@ -136,10 +151,13 @@ impl Inner {
         let pin = AuthPin::new(self.pin.expose().to_string());
         match session.login(UserType::User, Some(&pin)) {
             Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(session),
-            Err(CkError::Pkcs11(RvError::PinIncorrect | RvError::PinInvalid | RvError::PinLenRange, _)) => {
-                Err(KeyError::WrongPin(self.label.clone()))
+            Err(CkError::Pkcs11(
+                RvError::PinIncorrect | RvError::PinInvalid | RvError::PinLenRange,
+                _,
+            )) => Err(KeyError::WrongPin(self.label.clone())),
+            Err(CkError::Pkcs11(RvError::PinLocked, _)) => {
+                Err(KeyError::PinLocked(self.label.clone()))
             }
-            Err(CkError::Pkcs11(RvError::PinLocked, _)) => Err(KeyError::PinLocked(self.label.clone())),
             Err(e) => Err(ck(e)),
         }
     }
@@ -166,8 +184,16 @@ impl Inner {
         unreachable!("the loop returns on its second attempt")
     }
 
-    fn find(&self, session: &Session, class: ObjectClass, label: &str) -> Result<Option<ObjectHandle>, CkError> {
-        let found = session.find_objects(&[Attribute::Class(class), Attribute::Label(label.as_bytes().to_vec())])?;
+    fn find(
+        &self,
+        session: &Session,
+        class: ObjectClass,
+        label: &str,
+    ) -> Result<Option<ObjectHandle>, CkError> {
+        let found = session.find_objects(&[
+            Attribute::Class(class),
+            Attribute::Label(label.as_bytes().to_vec()),
+        ])?;
         Ok(found.into_iter().next())
     }
 }
@@ -177,9 +203,21 @@ fn ec_params(curve: const_oid::ObjectIdentifier) -> Vec<u8> {
 }
 
 /// Build the SubjectPublicKeyInfo of a public-key object on the token.
-fn read_public_key(session: &Session, h: ObjectHandle) -> Result<SubjectPublicKeyInfoOwned, KeyError> {
+fn read_public_key(
+    session: &Session,
+    h: ObjectHandle,
+) -> Result<SubjectPublicKeyInfoOwned, KeyError> {
     let attrs = session
-        .get_attributes(h, &[AttributeType::KeyType, AttributeType::EcPoint, AttributeType::Modulus, AttributeType::PublicExponent, AttributeType::EcParams])
+        .get_attributes(
+            h,
+            &[
+                AttributeType::KeyType,
+                AttributeType::EcPoint,
+                AttributeType::Modulus,
+                AttributeType::PublicExponent,
+                AttributeType::EcParams,
+            ],
+        )
         .map_err(ck)?;
     let (mut kt, mut point, mut n, mut e, mut params) = (None, None, None, None, None);
     for a in attrs {
@@ -197,16 +235,22 @@ fn read_public_key(session: &Session, h: ObjectHandle) -> Result<SubjectPublicKe
         Some(KeyType::EC) => {
             let point = point.ok_or_else(|| bad("no CKA_EC_POINT"))?;
             // CKA_EC_POINT is a DER OCTET STRING holding the point; some tokens give the raw point.
-            let raw = OctetString::from_der(&point).map(|o| o.into_bytes()).unwrap_or(point);
+            let raw = OctetString::from_der(&point)
+                .map(|o| o.into_bytes())
+                .unwrap_or(point);
             if params.as_deref() != Some(ec_params(oid::SECP256R1).as_slice()) {
                 return Err(bad("unsupported curve"));
             }
-            p256::PublicKey::from_sec1_bytes(&raw).map_err(|e| bad(&e.to_string()))?.to_public_key_der()
+            p256::PublicKey::from_sec1_bytes(&raw)
+                .map_err(|e| bad(&e.to_string()))?
+                .to_public_key_der()
         }
         Some(KeyType::RSA) => {
             let n = rsa::BigUint::from_bytes_be(&n.ok_or_else(|| bad("no modulus"))?);
             let e = rsa::BigUint::from_bytes_be(&e.ok_or_else(|| bad("no exponent"))?);
-            rsa::RsaPublicKey::new(n, e).map_err(|e| bad(&e.to_string()))?.to_public_key_der()
+            rsa::RsaPublicKey::new(n, e)
+                .map_err(|e| bad(&e.to_string()))?
+                .to_public_key_der()
         }
         _ => return Err(bad("unsupported key type")),
     }
@@ -221,19 +265,37 @@ impl KeyStore for TokenStore {
 
     fn generate(&self, name: &str, alg: KeyAlgorithm) -> Result<Arc<dyn Signer>, KeyError> {
         check_name(name)?;
-        let key_ref = KeyRef::Pkcs11 { token: self.inner.label.clone(), object: name.to_string() };
+        let key_ref = KeyRef::Pkcs11 {
+            token: self.inner.label.clone(),
+            object: name.to_string(),
+        };
         let label = name.as_bytes().to_vec();
         let id = sha2::Sha256::digest(name.as_bytes())[..8].to_vec();
         let (mech, mut public) = match alg {
-            KeyAlgorithm::P256 => (Mechanism::EccKeyPairGen, vec![Attribute::EcParams(ec_params(oid::SECP256R1))]),
+            KeyAlgorithm::P256 => (
+                Mechanism::EccKeyPairGen,
+                vec![Attribute::EcParams(ec_params(oid::SECP256R1))],
+            ),
             KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
-                let bits: u64 = if alg == KeyAlgorithm::Rsa3072 { 3072 } else { 4096 };
+                let bits: u64 = if alg == KeyAlgorithm::Rsa3072 {
+                    3072
+                } else {
+                    4096
+                };
                 (
                     Mechanism::RsaPkcsKeyPairGen,
-                    vec![Attribute::ModulusBits(bits.into()), Attribute::PublicExponent(vec![1, 0, 1])],
+                    vec![
+                        Attribute::ModulusBits(bits.into()),
+                        Attribute::PublicExponent(vec![1, 0, 1]),
+                    ],
                 )
             }
-            KeyAlgorithm::Sm2 => return Err(KeyError::Unsupported(alg, "pkcs11 (SoftHSM2 has no SM2 mechanisms)")),
+            KeyAlgorithm::Sm2 => {
+                return Err(KeyError::Unsupported(
+                    alg,
+                    "pkcs11 (SoftHSM2 has no SM2 mechanisms)",
+                ))
+            }
         };
         public.extend([
             Attribute::Token(true),
@@ -252,11 +314,14 @@ impl KeyStore for TokenStore {
             Attribute::Label(label),
             Attribute::Id(id),
         ];
-        let existed = self.inner.with_session(|s| self.inner.find(s, ObjectClass::PRIVATE_KEY, name))?;
+        let existed = self
+            .inner
+            .with_session(|s| self.inner.find(s, ObjectClass::PRIVATE_KEY, name))?;
         if existed.is_some() {
             return Err(KeyError::Exists(key_ref.to_string()));
         }
-        self.inner.with_session(|s| s.generate_key_pair(&mech, &public, &private))?;
+        self.inner
+            .with_session(|s| s.generate_key_pair(&mech, &public, &private))?;
         self.open(&key_ref)
     }
 
@@ -267,7 +332,12 @@ impl KeyStore for TokenStore {
         if token != &self.inner.label {
             return Err(KeyError::TokenNotConfigured(token.clone()));
         }
-        if let Some(s) = self.keys.lock().unwrap_or_else(|p| p.into_inner()).get(object) {
+        if let Some(s) = self
+            .keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(object)
+        {
             return Ok(s.clone());
         }
         let (priv_h, spki) = self.inner.with_session(|s| {
@@ -278,7 +348,9 @@ impl KeyStore for TokenStore {
         let (Some(priv_h), Some(pub_h)) = (priv_h, spki) else {
             return Err(KeyError::NotFound(key.to_string()));
         };
-        let spki = self.inner.with_session(|s| Ok(read_public_key(s, pub_h)))??;
+        let spki = self
+            .inner
+            .with_session(|s| Ok(read_public_key(s, pub_h)))??;
         let alg = KeyAlgorithm::of_spki(&spki)?;
         let signer = Arc::new(TokenSigner {
             inner: self.inner.clone(),
@@ -287,23 +359,38 @@ impl KeyStore for TokenStore {
             spki,
             handle: Mutex::new(priv_h),
         });
-        self.keys.lock().unwrap_or_else(|p| p.into_inner()).insert(object.clone(), signer.clone());
+        self.keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(object.clone(), signer.clone());
         Ok(signer)
     }
 
     fn list(&self) -> Result<Vec<KeyInfo>, KeyError> {
-        let handles = self.inner.with_session(|s| s.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY)]))?;
+        let handles = self
+            .inner
+            .with_session(|s| s.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY)]))?;
         let mut out = Vec::new();
         for h in handles {
-            let label = self.inner.with_session(|s| s.get_attributes(h, &[AttributeType::Label]))?;
-            let Some(Attribute::Label(l)) = label.into_iter().next() else { continue };
+            let label = self
+                .inner
+                .with_session(|s| s.get_attributes(h, &[AttributeType::Label]))?;
+            let Some(Attribute::Label(l)) = label.into_iter().next() else {
+                continue;
+            };
             let name = String::from_utf8_lossy(&l).to_string();
-            let key_ref = KeyRef::Pkcs11 { token: self.inner.label.clone(), object: name };
+            let key_ref = KeyRef::Pkcs11 {
+                token: self.inner.label.clone(),
+                object: name,
+            };
             if let Ok(signer) = self.open(&key_ref) {
                 out.push(KeyInfo {
                     key_ref,
                     algorithm: signer.algorithm(),
-                    public_key_der: signer.public_key().to_der().map_err(|e| KeyError::Crypto(e.to_string()))?,
+                    public_key_der: signer
+                        .public_key()
+                        .to_der()
+                        .map_err(|e| KeyError::Crypto(e.to_string()))?,
                 });
             }
         }
@@ -312,7 +399,8 @@ impl KeyStore for TokenStore {
     }
 
     fn health(&self) -> Result<(), KeyError> {
-        self.inner.with_session(|s| s.get_session_info().map(|_| ()))
+        self.inner
+            .with_session(|s| s.get_session_info().map(|_| ()))
     }
 }
 
@@ -338,7 +426,11 @@ impl Signer for TokenSigner {
 
     fn sign(&self, scheme: SignatureScheme, msg: &[u8]) -> Result<Vec<u8>, KeyError> {
         if !scheme.fits(self.alg) {
-            return Err(crate::alg::AlgError::Mismatch { scheme, key: self.alg }.into());
+            return Err(crate::alg::AlgError::Mismatch {
+                scheme,
+                key: self.alg,
+            }
+            .into());
         }
         // ECDSA is hashed here so any token with plain CKM_ECDSA serves.
         let (mech, data): (Mechanism, Vec<u8>) = match scheme {
@@ -357,7 +449,10 @@ impl Signer for TokenSigner {
         let sig = self.inner.with_session(|s| {
             let h = *self.handle.lock().unwrap_or_else(|p| p.into_inner());
             match s.sign(&mech, h, &data) {
-                Err(CkError::Pkcs11(RvError::ObjectHandleInvalid | RvError::KeyHandleInvalid, f)) => {
+                Err(CkError::Pkcs11(
+                    RvError::ObjectHandleInvalid | RvError::KeyHandleInvalid,
+                    f,
+                )) => {
                     // The token renumbered its objects (e.g. after a reset): find the key again.
                     let h = self
                         .inner

@@ -15,7 +15,10 @@ impl Secret {
 
     /// Read a secret from the environment variable `var`; `None` when unset or empty.
     pub fn from_env(var: &str) -> Option<Self> {
-        std::env::var(var).ok().filter(|v| !v.is_empty()).map(Secret::new)
+        std::env::var(var)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(Secret::new)
     }
 
     /// Read a secret from a file; one trailing newline is dropped so `echo pin > file` works.

@@ -47,13 +47,21 @@ impl SoftKey {
         Ok(match alg {
             KeyAlgorithm::P256 => SoftKey::P256(p256::ecdsa::SigningKey::random(&mut OsRng)),
             KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
-                let bits = if alg == KeyAlgorithm::Rsa3072 { 3072 } else { 4096 };
-                let k = rsa::RsaPrivateKey::new(&mut OsRng, bits).map_err(|e| KeyError::Crypto(e.to_string()))?;
+                let bits = if alg == KeyAlgorithm::Rsa3072 {
+                    3072
+                } else {
+                    4096
+                };
+                let k = rsa::RsaPrivateKey::new(&mut OsRng, bits)
+                    .map_err(|e| KeyError::Crypto(e.to_string()))?;
                 SoftKey::Rsa(Box::new(k))
             }
             KeyAlgorithm::Sm2 => {
                 let sk = sm2::SecretKey::random(&mut OsRng);
-                SoftKey::Sm2(sm2::dsa::SigningKey::new(SM2_DISTID, &sk).map_err(|e| KeyError::Crypto(e.to_string()))?)
+                SoftKey::Sm2(
+                    sm2::dsa::SigningKey::new(SM2_DISTID, &sk)
+                        .map_err(|e| KeyError::Crypto(e.to_string()))?,
+                )
             }
         })
     }
@@ -77,7 +85,9 @@ impl SoftKey {
                         .parameters
                         .as_ref()
                         .and_then(|p| p.decode_as().ok())
-                        .ok_or_else(|| KeyError::Corrupt("PKCS#8".into(), "EC key without curve".into()))?;
+                        .ok_or_else(|| {
+                            KeyError::Corrupt("PKCS#8".into(), "EC key without curve".into())
+                        })?;
                     if curve == crate::alg::oid::SM2_CURVE {
                         KeyAlgorithm::Sm2
                     } else {
@@ -87,10 +97,12 @@ impl SoftKey {
             }
         };
         Ok(match alg {
-            KeyAlgorithm::P256 => SoftKey::P256(p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(|e| bad(&e))?),
-            KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
-                SoftKey::Rsa(Box::new(rsa::RsaPrivateKey::from_pkcs8_der(der).map_err(|e| bad(&e))?))
+            KeyAlgorithm::P256 => {
+                SoftKey::P256(p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(|e| bad(&e))?)
             }
+            KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => SoftKey::Rsa(Box::new(
+                rsa::RsaPrivateKey::from_pkcs8_der(der).map_err(|e| bad(&e))?,
+            )),
             KeyAlgorithm::Sm2 => {
                 let sk = sm2::SecretKey::from_pkcs8_der(der).map_err(|e| bad(&e))?;
                 SoftKey::Sm2(sm2::dsa::SigningKey::new(SM2_DISTID, &sk).map_err(|e| bad(&e))?)
@@ -117,7 +129,8 @@ impl SoftKey {
                 .to_public_key_der(),
         }
         .map_err(|e| KeyError::Crypto(e.to_string()))?;
-        SubjectPublicKeyInfoOwned::from_der(der.as_bytes()).map_err(|e| KeyError::Crypto(e.to_string()))
+        SubjectPublicKeyInfoOwned::from_der(der.as_bytes())
+            .map_err(|e| KeyError::Crypto(e.to_string()))
     }
 
     pub fn algorithm(&self, spki: &SubjectPublicKeyInfoOwned) -> Result<KeyAlgorithm, KeyError> {
@@ -143,7 +156,9 @@ impl SoftKey {
                 let s: sm2::dsa::Signature = k.try_sign(msg).map_err(err)?;
                 Ok(raw_rs_to_der(&s.to_bytes())?)
             }
-            _ => Err(KeyError::Crypto(format!("scheme {scheme} does not fit this key"))),
+            _ => Err(KeyError::Crypto(format!(
+                "scheme {scheme} does not fit this key"
+            ))),
         }
     }
 }
@@ -161,7 +176,14 @@ impl SoftSigner {
     pub fn from_key(name: &str, key: SoftKey) -> Result<Self, KeyError> {
         let spki = key.public_key()?;
         let alg = key.algorithm(&spki)?;
-        Ok(SoftSigner { key_ref: KeyRef::Software { name: name.to_string() }, alg, spki, key })
+        Ok(SoftSigner {
+            key_ref: KeyRef::Software {
+                name: name.to_string(),
+            },
+            alg,
+            spki,
+            key,
+        })
     }
 }
 
@@ -177,7 +199,11 @@ impl Signer for SoftSigner {
     }
     fn sign(&self, scheme: SignatureScheme, msg: &[u8]) -> Result<Vec<u8>, KeyError> {
         if !scheme.fits(self.alg) {
-            return Err(crate::alg::AlgError::Mismatch { scheme, key: self.alg }.into());
+            return Err(crate::alg::AlgError::Mismatch {
+                scheme,
+                key: self.alg,
+            }
+            .into());
         }
         self.key.sign(scheme, msg)
     }
@@ -193,7 +219,11 @@ pub struct KdfCost {
 
 impl Default for KdfCost {
     fn default() -> Self {
-        KdfCost { m_cost: 19 * 1024, t_cost: 2, p_cost: 1 }
+        KdfCost {
+            m_cost: 19 * 1024,
+            t_cost: 2,
+            p_cost: 1,
+        }
     }
 }
 
@@ -209,7 +239,12 @@ impl SoftwareStore {
     pub fn open(dir: impl Into<PathBuf>, passphrase: Secret) -> Result<Self, KeyError> {
         let dir = dir.into();
         create_private_dir(&dir)?;
-        Ok(SoftwareStore { dir, passphrase, cost: KdfCost::default(), cache: Mutex::new(HashMap::new()) })
+        Ok(SoftwareStore {
+            dir,
+            passphrase,
+            cost: KdfCost::default(),
+            cache: Mutex::new(HashMap::new()),
+        })
     }
 
     pub fn with_cost(mut self, cost: KdfCost) -> Self {
@@ -244,11 +279,18 @@ impl SoftwareStore {
         OsRng.fill_bytes(&mut salt);
         OsRng.fill_bytes(&mut nonce);
         let kek = self.kek(&salt, self.cost)?;
-        let cipher = Aes256Gcm::new_from_slice(kek.as_ref()).map_err(|e| KeyError::Crypto(e.to_string()))?;
+        let cipher =
+            Aes256Gcm::new_from_slice(kek.as_ref()).map_err(|e| KeyError::Crypto(e.to_string()))?;
         let plain = signer.key.to_pkcs8_der()?;
         let aad = format!("{AAD_PREFIX}|{name}|{}", signer.alg);
         let ct = cipher
-            .encrypt((&nonce).into(), Payload { msg: &plain, aad: aad.as_bytes() })
+            .encrypt(
+                (&nonce).into(),
+                Payload {
+                    msg: &plain,
+                    aad: aad.as_bytes(),
+                },
+            )
             .map_err(|e| KeyError::Crypto(e.to_string()))?;
         let file = KeyFile {
             version: 1,
@@ -260,11 +302,19 @@ impl SoftwareStore {
             salt: hex::encode(salt),
             nonce: hex::encode(nonce),
             ciphertext: hex::encode(ct),
-            public_key: hex::encode(signer.spki.to_der().map_err(|e| KeyError::Crypto(e.to_string()))?),
+            public_key: hex::encode(
+                signer
+                    .spki
+                    .to_der()
+                    .map_err(|e| KeyError::Crypto(e.to_string()))?,
+            ),
         };
         let text = toml::to_string(&file).map_err(|e| KeyError::Crypto(e.to_string()))?;
         write_new_private_file(&path, text.as_bytes())?;
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), signer.clone());
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_string(), signer.clone());
         Ok(signer)
     }
 
@@ -274,7 +324,8 @@ impl SoftwareStore {
             std::io::ErrorKind::NotFound => KeyError::NotFound(format!("soft:{name}")),
             _ => KeyError::Io(path.display().to_string(), e),
         })?;
-        toml::from_str(&text).map_err(|e| KeyError::Corrupt(path.display().to_string(), e.message().to_string()))
+        toml::from_str(&text)
+            .map_err(|e| KeyError::Corrupt(path.display().to_string(), e.message().to_string()))
     }
 }
 
@@ -295,7 +346,12 @@ impl KeyStore for SoftwareStore {
         let KeyRef::Software { name } = key else {
             return Err(KeyError::BadRef(key.to_string(), "not a software key"));
         };
-        if let Some(s) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
+        if let Some(s) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+        {
             return Ok(s.clone());
         }
         let path = self.path(name).display().to_string();
@@ -311,20 +367,43 @@ impl KeyStore for SoftwareStore {
         if nonce.len() != 12 {
             return Err(corrupt("nonce length"));
         }
-        let kek = self.kek(&salt, KdfCost { m_cost: f.m_cost, t_cost: f.t_cost, p_cost: f.p_cost })?;
-        let cipher = Aes256Gcm::new_from_slice(kek.as_ref()).map_err(|e| KeyError::Crypto(e.to_string()))?;
+        let kek = self.kek(
+            &salt,
+            KdfCost {
+                m_cost: f.m_cost,
+                t_cost: f.t_cost,
+                p_cost: f.p_cost,
+            },
+        )?;
+        let cipher =
+            Aes256Gcm::new_from_slice(kek.as_ref()).map_err(|e| KeyError::Crypto(e.to_string()))?;
         let aad = format!("{AAD_PREFIX}|{name}|{alg}");
         let plain = Zeroizing::new(
             cipher
-                .decrypt(nonce.as_slice().into(), Payload { msg: &ct, aad: aad.as_bytes() })
+                .decrypt(
+                    nonce.as_slice().into(),
+                    Payload {
+                        msg: &ct,
+                        aad: aad.as_bytes(),
+                    },
+                )
                 .map_err(|_| KeyError::WrongPassphrase(path.clone()))?,
         );
         let key = SoftKey::from_pkcs8_der(Some(alg), &plain)?;
         let signer = Arc::new(SoftSigner::from_key(name, key)?);
-        if hex::encode(signer.spki.to_der().map_err(|e| KeyError::Crypto(e.to_string()))?) != f.public_key {
+        if hex::encode(
+            signer
+                .spki
+                .to_der()
+                .map_err(|e| KeyError::Crypto(e.to_string()))?,
+        ) != f.public_key
+        {
             return Err(corrupt("public key does not match private key"));
         }
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(name.clone(), signer.clone());
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.clone(), signer.clone());
         Ok(signer)
     }
 
@@ -334,13 +413,17 @@ impl KeyStore for SoftwareStore {
         for entry in std::fs::read_dir(&self.dir).map_err(io)? {
             let entry = entry.map_err(io)?;
             let fname = entry.file_name().to_string_lossy().to_string();
-            let Some(name) = fname.strip_suffix(".key") else { continue };
+            let Some(name) = fname.strip_suffix(".key") else {
+                continue;
+            };
             if check_name(name).is_err() {
                 continue;
             }
             let f = self.read_file(name)?;
             out.push(KeyInfo {
-                key_ref: KeyRef::Software { name: name.to_string() },
+                key_ref: KeyRef::Software {
+                    name: name.to_string(),
+                },
                 algorithm: f.algorithm.parse()?,
                 public_key_der: hex::decode(&f.public_key)
                     .map_err(|_| KeyError::Corrupt(fname.clone(), "public key".into()))?,
@@ -351,7 +434,9 @@ impl KeyStore for SoftwareStore {
     }
 
     fn health(&self) -> Result<(), KeyError> {
-        std::fs::metadata(&self.dir).map(|_| ()).map_err(|e| KeyError::Io(self.dir.display().to_string(), e))
+        std::fs::metadata(&self.dir)
+            .map(|_| ())
+            .map_err(|e| KeyError::Io(self.dir.display().to_string(), e))
     }
 }
 
@@ -369,8 +454,16 @@ pub(crate) fn write_new_private_file(path: &Path, data: &[u8]) -> Result<(), Key
     use std::os::unix::fs::OpenOptionsExt;
     let io = |e| KeyError::Io(path.display().to_string(), e);
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(io)?;
-    let res = f.write_all(data).and_then(|_| f.sync_all()).and_then(|_| std::fs::hard_link(&tmp, path));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io)?;
+    let res = f
+        .write_all(data)
+        .and_then(|_| f.sync_all())
+        .and_then(|_| std::fs::hard_link(&tmp, path));
     let _ = std::fs::remove_file(&tmp);
     res.map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => KeyError::Exists(path.display().to_string()),
@@ -390,7 +483,13 @@ mod tests {
     use crate::alg::verify;
 
     fn store(dir: &Path, pass: &str) -> SoftwareStore {
-        SoftwareStore::open(dir, Secret::new(pass)).unwrap().with_cost(KdfCost { m_cost: 64, t_cost: 1, p_cost: 1 })
+        SoftwareStore::open(dir, Secret::new(pass))
+            .unwrap()
+            .with_cost(KdfCost {
+                m_cost: 64,
+                t_cost: 1,
+                p_cost: 1,
+            })
     }
 
     #[test]
@@ -404,14 +503,23 @@ mod tests {
             assert!(verify(k.public_key(), alg.default_scheme(), b"hellO", &sig).is_err());
         }
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(tmp.path().join("p.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(tmp.path().join("p.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
-        assert!(matches!(s.generate("p", KeyAlgorithm::P256), Err(KeyError::Exists(_))));
+        assert!(matches!(
+            s.generate("p", KeyAlgorithm::P256),
+            Err(KeyError::Exists(_))
+        ));
         let fresh = store(tmp.path(), "correct horse");
         let k = fresh.open(&"soft:s".parse().unwrap()).unwrap();
         assert_eq!(k.algorithm(), KeyAlgorithm::Sm2);
         let wrong = store(tmp.path(), "wrong");
-        assert!(matches!(wrong.open(&"soft:p".parse().unwrap()), Err(KeyError::WrongPassphrase(_))));
+        assert!(matches!(
+            wrong.open(&"soft:p".parse().unwrap()),
+            Err(KeyError::WrongPassphrase(_))
+        ));
         assert_eq!(fresh.list().unwrap().len(), 2);
     }
 }

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine with Rust: installs what the tests need
+# (softhsm2, opensc, poppler-utils, qpdf, NSS tools; a Python venv with pyhanko and pkilint),
+# starts a throw-away PostgreSQL cluster and a SoftHSM2 token directory, runs every test, and
+# cleans up. Extra arguments go to `cargo test` (e.g. `bash scripts/test.sh --test pkcs11`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+say() { printf '\n==> %s\n' "$*"; }
+
+# --- system packages -------------------------------------------------------------------------
+need=()
+for pair in softhsm2-util:softhsm2 pkcs11-tool:opensc pdfsig:poppler-utils qpdf:qpdf certutil:libnss3-tools openssl:openssl; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  say "installing ${need[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# --- Python tools (independent checkers) -----------------------------------------------------
+VENV="${SEALPKI_VENV:-$ROOT/.venv}"
+if [ ! -x "$VENV/bin/lint_pkix_cert" ] || [ ! -x "$VENV/bin/pyhanko" ]; then
+  say "creating Python venv with pkilint, pyhanko, asn1crypto in $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check pkilint pyhanko pyhanko-cli asn1crypto
+fi
+export PATH="$VENV/bin:$PATH"
+
+# --- scratch area ------------------------------------------------------------------------------
+RUN="$ROOT/.test-run"
+rm -rf "$RUN"; mkdir -p "$RUN"
+PGBIN="${PGBIN:-$(dirname "$(readlink -f "$(command -v initdb || echo /usr/lib/postgresql/15/bin/initdb)")")}"
+cleanup() {
+  if [ -f "$RUN/pg/postmaster.pid" ]; then
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$PGBIN/pg_ctl" -D "$RUN/pg" -m immediate stop >/dev/null 2>&1 || true
+    else "$PGBIN/pg_ctl" -D "$RUN/pg" -m immediate stop >/dev/null 2>&1 || true; fi
+  fi
+}
+trap cleanup EXIT
+
+# --- throw-away PostgreSQL ----------------------------------------------------------------------
+say "starting a throw-away PostgreSQL cluster ($PGBIN)"
+PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+mkdir -p "$RUN/pg" "$RUN/pgsock"
+[ "$(id -u)" -eq 0 ] && chown postgres "$RUN/pg" "$RUN/pgsock" && chmod 755 "$ROOT" "$RUN"
+as_pg "$PGBIN/initdb" -D "$RUN/pg" -U sealpki --auth=trust -E UTF8 >/dev/null
+as_pg "$PGBIN/pg_ctl" -D "$RUN/pg" -l "$RUN/pg.log" -w \
+  -o "-p $PGPORT -k $RUN/pgsock -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null
+export SEALPKI_TEST_PG_URL="postgres://sealpki@127.0.0.1:$PGPORT/postgres"
+export SEALPKI_REQUIRE_PG=1
+
+# --- SoftHSM2 token directory ----------------------------------------------------------------------
+mkdir -p "$RUN/softhsm/tokens"
+cat > "$RUN/softhsm/softhsm2.conf" <<CONF
+directories.tokendir = $RUN/softhsm/tokens
+objectstore.backend = file
+log.level = ERROR
+slots.removable = false
+CONF
+export SOFTHSM2_CONF="$RUN/softhsm/softhsm2.conf"
+export SEALPKI_TEST_PKCS11_MODULE="${SEALPKI_TEST_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}"
+export SEALPKI_REQUIRE_SOFTHSM=1
+export SEALPKI_TEST_RUN="$RUN"
+
+say "cargo test"
+cargo test --workspace "$@"
+say "all tests passed"

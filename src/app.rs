@@ -1,0 +1,430 @@
+//! The running authority: configuration, storage, key stores, the loaded CA hierarchy and profiles,
+//! and issuance with its records (intent before the signature, result after). The CLI and the HTTP
+//! server both work through this type, so they behave the same on the same data.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use sealpki_pki::der::Decode;
+use sealpki_pki::keys::pkcs11::{TokenConfig, TokenStore};
+use sealpki_pki::keys::software::SoftwareStore;
+use sealpki_pki::x509_cert::Certificate;
+use sealpki_pki::{CertRequest, Issuer, IssuerUrls, KeyRef, Keyring, Profiles, SignatureScheme};
+use serde_json::json;
+
+use crate::audit::{Audit, CheckpointKey};
+use crate::config::Config;
+use crate::error::AppError;
+use crate::store::{PendingCert, Store};
+
+/// The CA names, fixed across CLI, API and file names.
+pub const CA_NAMES: [&str; 5] = ["root", "seal", "maker", "device", "service"];
+
+#[derive(Default)]
+struct Loaded {
+    profiles: Option<Profiles>,
+    issuers: HashMap<String, Issuer>,
+    parents: HashMap<String, String>,
+}
+
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub keyring: Keyring,
+    pub audit: Audit,
+    pub metrics: crate::metrics::Metrics,
+    loaded: RwLock<Loaded>,
+}
+
+/// A freshly issued certificate and its chain (issuing CA first, root last).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IssuedCert {
+    pub serial: String,
+    pub ca: String,
+    pub profile: String,
+    pub fingerprint: String,
+    #[serde(skip)]
+    pub der: Vec<u8>,
+    #[serde(skip)]
+    pub chain: Vec<Vec<u8>>,
+}
+
+pub fn unix(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl App {
+    /// Open storage and key stores and load whatever hierarchy exists.
+    pub async fn open(config: Config) -> Result<Arc<App>, AppError> {
+        if config.development {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                AppError::Unavailable(format!("data directory {}: {e}", config.data_dir.display()))
+            })?;
+        }
+        let store = Store::open(
+            &config.database_url(),
+            config.database.sqlite_synchronous.as_deref(),
+            config.database.max_connections,
+        )
+        .await
+        .map_err(|e| {
+            AppError::Unavailable(format!(
+                "database {}: {e}",
+                redact_url(&config.database_url())
+            ))
+        })?;
+        let keyring = open_keyring(&config)?;
+        let app = Arc::new(App {
+            audit: Audit::new(config.audit.checkpoint_every),
+            config,
+            store,
+            keyring,
+            metrics: Default::default(),
+            loaded: RwLock::new(Loaded::default()),
+        });
+        app.reload().await?;
+        Ok(app)
+    }
+
+    /// The same issuer, writing this deployment's CRL, OCSP and CA-issuer URLs into what it signs.
+    pub fn with_urls(&self, i: &Issuer) -> Result<Issuer, AppError> {
+        Ok(Issuer::new(
+            i.name(),
+            i.der().to_vec(),
+            i.signer().clone(),
+            i.scheme(),
+            self.urls(i.name()),
+        )?)
+    }
+
+    fn urls(&self, ca: &str) -> IssuerUrls {
+        let base = self.config.public_base_url();
+        IssuerUrls {
+            crl: Some(format!("{base}/crl/{ca}.crl")),
+            ocsp: Some(format!("{base}/ocsp/{ca}")),
+            ca_issuers: Some(format!("{base}/ca/{ca}.der")),
+        }
+    }
+
+    /// (Re)load profiles, CAs and the audit key from storage.
+    pub async fn reload(&self) -> Result<(), AppError> {
+        let mut loaded = Loaded::default();
+        let profiles = self.store.profile_all().await?;
+        if !profiles.is_empty() {
+            let doc: String = profiles
+                .iter()
+                .map(|(n, b)| format!("[\"{n}\"]\n{b}\n"))
+                .collect();
+            loaded.profiles = Some(
+                Profiles::parse(&doc)
+                    .map_err(|e| AppError::Internal(format!("stored profiles: {e}")))?,
+            );
+        }
+        for row in self.store.ca_active().await? {
+            let key_ref: KeyRef = row.key_ref.parse()?;
+            let signer = self.keyring.open(&key_ref)?;
+            let scheme: SignatureScheme = row
+                .scheme
+                .parse()
+                .map_err(|e| AppError::Internal(format!("CA {}: {e}", row.name)))?;
+            let issuer = Issuer::new(
+                &row.name,
+                row.cert_der,
+                signer,
+                scheme,
+                self.urls(&row.name),
+            )?;
+            if let Some(p) = row.parent {
+                loaded.parents.insert(row.name.clone(), p);
+            }
+            loaded.issuers.insert(row.name, issuer);
+        }
+        // The audit key is a key with purpose "audit" whose certificate the service CA issued.
+        let mut key = None;
+        for k in self
+            .store
+            .key_list()
+            .await?
+            .into_iter()
+            .filter(|k| k.purpose == "audit")
+        {
+            let Some(serial) = &k.cert_serial else {
+                continue;
+            };
+            let Some(cert) = self.store.cert_get(serial).await?.and_then(|c| c.der) else {
+                continue;
+            };
+            let signer = self.keyring.open(&k.key_ref.parse()?)?;
+            key = Some(CheckpointKey {
+                scheme: signer.algorithm().default_scheme(),
+                signer,
+                cert_der: cert,
+            });
+        }
+        self.audit.set_checkpoint_key(key);
+        *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = loaded;
+        Ok(())
+    }
+
+    pub fn is_initialised(&self) -> bool {
+        !self
+            .loaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .issuers
+            .is_empty()
+    }
+
+    pub fn profiles(&self) -> Result<Profiles, AppError> {
+        self.loaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .profiles
+            .clone()
+            .ok_or_else(|| {
+                AppError::Unavailable("no profiles stored: run `sealpki init` first".into())
+            })
+    }
+
+    pub fn issuer(&self, ca: &str) -> Result<Issuer, AppError> {
+        self.loaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .issuers
+            .get(ca)
+            .cloned()
+            .ok_or_else(|| {
+                AppError::NotFound(format!(
+                    "no CA named {ca:?} (expected one of {})",
+                    CA_NAMES.join(", ")
+                ))
+            })
+    }
+
+    /// The CA's certificate first, then each parent up to the root.
+    pub fn chain(&self, ca: &str) -> Result<Vec<Vec<u8>>, AppError> {
+        let loaded = self.loaded.read().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        let mut name = ca.to_string();
+        loop {
+            let issuer = loaded
+                .issuers
+                .get(&name)
+                .ok_or_else(|| AppError::NotFound(format!("no CA named {name:?}")))?;
+            out.push(issuer.der().to_vec());
+            match loaded.parents.get(&name) {
+                Some(p) if out.len() < 8 => name = p.clone(),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Certificates of the keys with purpose "audit" (trusted for checkpoint verification).
+    pub async fn audit_certs(&self) -> Result<Vec<Vec<u8>>, AppError> {
+        let mut out = Vec::new();
+        for k in self
+            .store
+            .key_list()
+            .await?
+            .into_iter()
+            .filter(|k| k.purpose == "audit")
+        {
+            if let Some(der) = match &k.cert_serial {
+                Some(s) => self.store.cert_get(s).await?.and_then(|c| c.der),
+                None => None,
+            } {
+                // Only trust it if the service CA's hierarchy signed it.
+                let cert =
+                    Certificate::from_der(&der).map_err(|e| AppError::Internal(e.to_string()))?;
+                let anchored = self
+                    .loaded
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .issuers
+                    .values()
+                    .any(|i| sealpki_pki::issue::verify_signed_by(&cert, i.certificate()).is_ok());
+                if anchored {
+                    out.push(der);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Issue a certificate: prepare and lint, record the intent, sign, record the result.
+    pub async fn issue(
+        self: &Arc<Self>,
+        actor: &str,
+        profile_name: &str,
+        req: CertRequest,
+        ca_override: Option<&str>,
+    ) -> Result<IssuedCert, AppError> {
+        let started = std::time::Instant::now();
+        let profile = self.profiles()?.get(profile_name)?.clone();
+        let ca = match (&profile.issuer, ca_override) {
+            (Some(p), Some(o)) if p != o => {
+                return Err(AppError::Policy(format!(
+                    "profile {profile_name} is issued by the {p} CA, not {o}"
+                )))
+            }
+            (Some(p), _) => p.clone(),
+            (None, Some(o)) => o.to_string(),
+            (None, None) => {
+                return Err(AppError::BadRequest(format!(
+                    "profile {profile_name} needs the issuing CA to be named"
+                )))
+            }
+        };
+        let issuer = self.issuer(&ca)?;
+        let mut attempts = 0;
+        let token = loop {
+            attempts += 1;
+            let token = issuer
+                .prepare(&profile, &req, SystemTime::now())
+                .map_err(|e| {
+                    self.metrics.refused.inc();
+                    AppError::from(e)
+                })?;
+            let mut tx = self.store.begin().await?;
+            let pending = PendingCert {
+                serial: token.serial_hex(),
+                ca: &ca,
+                profile: profile_name,
+                subject: &token.subject(),
+                not_before: unix(token.not_before()),
+                not_after: unix(token.not_after()),
+                tbs: token.tbs_der(),
+                requested_by: actor,
+            };
+            match Store::cert_insert_pending(&mut tx, &pending, crate::store::now()).await {
+                Err(crate::store::StoreError::Conflict(_)) if attempts < 3 => continue, // serial collision: new serial
+                other => other?,
+            }
+            let tbs_hash = sealpki_pki::alg::sha256_hex(token.tbs_der());
+            self.audit
+                .append(
+                    &mut tx,
+                    actor,
+                    "certificate.prepare",
+                    json!({"serial": token.serial_hex(), "ca": ca, "profile": profile_name,
+                           "subject": token.subject(), "tbs_sha256": tbs_hash}),
+                )
+                .await?;
+            tx.commit().await.map_err(crate::store::StoreError::from)?;
+            break token;
+        };
+        let serial = token.serial_hex().to_string();
+        let signer_issuer = issuer.clone();
+        let signed = tokio::task::spawn_blocking(move || signer_issuer.issue(token))
+            .await
+            .map_err(|e| AppError::Internal(format!("signing task: {e}")))?;
+        let issued = match signed {
+            Ok(i) => i,
+            Err(e) => {
+                let mut tx = self.store.begin().await?;
+                self.audit
+                    .append(
+                        &mut tx,
+                        actor,
+                        "certificate.sign_failed",
+                        json!({"serial": serial, "error": e.to_string()}),
+                    )
+                    .await?;
+                tx.commit().await.map_err(crate::store::StoreError::from)?;
+                return Err(e.into());
+            }
+        };
+        let mut tx = self.store.begin().await?;
+        if !Store::cert_mark_issued(
+            &mut tx,
+            &serial,
+            &issued.der,
+            &issued.fingerprint,
+            crate::store::now(),
+        )
+        .await?
+        {
+            return Err(AppError::Internal(format!(
+                "certificate {serial} was not pending"
+            )));
+        }
+        self.audit
+            .append(
+                &mut tx,
+                actor,
+                "certificate.issue",
+                json!({"serial": serial, "sha256": issued.fingerprint}),
+            )
+            .await?;
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        self.metrics.issued.inc();
+        self.metrics.issue_latency.observe(started.elapsed());
+        Ok(IssuedCert {
+            serial,
+            ca: ca.clone(),
+            profile: profile_name.to_string(),
+            fingerprint: issued.fingerprint,
+            der: issued.der,
+            chain: self.chain(&ca)?,
+        })
+    }
+
+    /// Check both that the database answers and that every CA key is usable.
+    pub async fn readiness(&self) -> Vec<(String, Result<(), String>)> {
+        let mut out = vec![(
+            "database".to_string(),
+            self.store.ping().await.map_err(|e| e.to_string()),
+        )];
+        for s in self.keyring.stores() {
+            out.push((
+                format!("keys:{}", s.backend()),
+                s.health().map_err(|e| e.to_string()),
+            ));
+        }
+        out.push((
+            "hierarchy".into(),
+            if self.is_initialised() {
+                Ok(())
+            } else {
+                Err("no CA loaded".into())
+            },
+        ));
+        out
+    }
+}
+
+/// Hide a password in a database URL before it reaches a message.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..s + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn open_keyring(config: &Config) -> Result<Keyring, AppError> {
+    let mut ring = Keyring::new();
+    let cfg_err = |e: crate::config::ConfigError| AppError::Unavailable(e.to_string());
+    if let Some(pass) = config.passphrase().map_err(cfg_err)? {
+        ring = ring.with_software(SoftwareStore::open(config.keys_dir(), pass)?);
+    }
+    if let Some(p11) = &config.pkcs11 {
+        for t in &p11.tokens {
+            let store = TokenStore::open(TokenConfig {
+                module: p11.module.clone(),
+                label: t.label.clone(),
+                pin: config.token_pin(t).map_err(cfg_err)?,
+                sessions: p11.sessions,
+            })?;
+            ring = ring.with_token(store);
+        }
+    }
+    Ok(ring)
+}

@@ -1,0 +1,164 @@
+//! `sealpki bench issue`: certificates per second end to end (prepare + lint, intent recorded, signed
+//! by the CA key, result stored and audited), beside raw signing with the same key in the same run.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sealpki_pki::keys::software::{SoftKey, SoftSigner};
+use sealpki_pki::name::parse_dn;
+use sealpki_pki::{CertRequest, KeyAlgorithm, VerifiedCsr};
+use serde_json::json;
+
+use crate::app::App;
+use crate::error::AppError;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+pub async fn issue(
+    app: &Arc<App>,
+    count: usize,
+    concurrency: usize,
+    profile: &str,
+    json_out: bool,
+) -> Result<i32, AppError> {
+    let ca = app
+        .profiles()?
+        .get(profile)?
+        .issuer
+        .clone()
+        .ok_or_else(|| AppError::BadRequest(format!("profile {profile} has no fixed CA")))?;
+    let issuer = app.issuer(&ca)?;
+    let signer = issuer.signer().clone();
+    let scheme = issuer.scheme();
+    eprintln!("preparing {count} CSRs…");
+    let csrs: Vec<CertRequest> =
+        tokio::task::spawn_blocking(move || -> Result<Vec<CertRequest>, AppError> {
+            (0..count)
+                .map(|i| {
+                    let key =
+                        SoftSigner::from_key("bench", SoftKey::generate(KeyAlgorithm::P256)?)?;
+                    let subject = parse_dn(&format!("CN=bench client {i},O=sealpki bench"))
+                        .map_err(|e| AppError::Internal(e.to_string()))?;
+                    let der = sealpki_pki::csr::build(&key, subject, &[])?;
+                    Ok(CertRequest::from_csr(VerifiedCsr::parse(&der)?))
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
+
+    // Raw signing with the CA key: one thread, then as many threads as cores.
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let raw_n = count.max(2000);
+    let msg = vec![0x5au8; 400]; // about the size of a TBS certificate
+    let raw = |threads: usize| -> Result<f64, AppError> {
+        let start = Instant::now();
+        std::thread::scope(|s| {
+            let hs: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        (0..raw_n / threads).try_for_each(|_| signer.sign(scheme, &msg).map(|_| ()))
+                    })
+                })
+                .collect();
+            hs.into_iter().try_for_each(|h| h.join().unwrap_or(Ok(())))
+        })?;
+        Ok((raw_n / threads * threads) as f64 / start.elapsed().as_secs_f64())
+    };
+    let raw1 = raw(1)?;
+    let rawn = raw(threads)?;
+
+    eprintln!("issuing {count} certificates with {concurrency} concurrent requests…");
+    let queue = Arc::new(std::sync::Mutex::new(csrs));
+    let done = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (app, queue, done, profile) = (
+            app.clone(),
+            queue.clone(),
+            done.clone(),
+            profile.to_string(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let Some(req) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop() else {
+                    break;
+                };
+                let t = Instant::now();
+                app.issue("bench", &profile, req, None).await?;
+                lat.push(t.elapsed());
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok::<_, AppError>(lat)
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.map_err(|e| AppError::Internal(e.to_string()))??);
+    }
+    let elapsed = start.elapsed();
+    lat.sort();
+    let rate = lat.len() as f64 / elapsed.as_secs_f64();
+    let report = json!({
+        "machine": {"cpus": threads, "cpu": cpu_model()},
+        "key": signer.key_ref().to_string(),
+        "scheme": scheme.name(),
+        "database": format!("{:?}", app.store.backend()),
+        "sqlite_synchronous": app.config.database.sqlite_synchronous.clone().unwrap_or_else(|| "full".into()),
+        "count": lat.len(),
+        "concurrency": concurrency,
+        "issued_per_second": rate,
+        "p50_ms": percentile(&lat, 0.50).as_secs_f64() * 1e3,
+        "p99_ms": percentile(&lat, 0.99).as_secs_f64() * 1e3,
+        "raw_signatures_per_second_1_thread": raw1,
+        "raw_signatures_per_second_all_threads": rawn,
+        "issued_vs_raw_all_threads": rate / rawn,
+    });
+    if json_out {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        println!("machine: {threads} CPUs, {}", cpu_model());
+        println!(
+            "CA key {} ({}), database {:?}",
+            signer.key_ref(),
+            scheme,
+            app.store.backend()
+        );
+        println!("raw signing:  {raw1:>9.0}/s (1 thread)  {rawn:>9.0}/s ({threads} threads)");
+        println!(
+            "issuance:     {rate:>9.0}/s end to end ({} certificates, {concurrency} concurrent), p50 {:.1} ms, p99 {:.1} ms",
+            lat.len(),
+            percentile(&lat, 0.50).as_secs_f64() * 1e3,
+            percentile(&lat, 0.99).as_secs_f64() * 1e3
+        );
+        println!(
+            "ratio:        issuance = {:.1}% of raw signing on all threads",
+            rate / rawn * 100.0
+        );
+    }
+    Ok(0)
+}

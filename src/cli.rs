@@ -1,0 +1,520 @@
+//! The command line: argument definitions and what each command does, on the same `App` the server uses.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use sealpki_pki::pem::{cert_pem, chain_pem, pkcs7_certs_only};
+use sealpki_pki::{CertRequest, KeyAlgorithm, VerifiedCsr};
+
+use crate::app::App;
+use crate::config::Config;
+use crate::error::AppError;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sealpki",
+    version,
+    about = "PKI and electronic-seal service",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Configuration file (TOML). Without it: development defaults in --data (./data).
+    #[arg(long, global = true, env = "SEALPKI_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory (SQLite database, software keys). Overrides the config file.
+    #[arg(long, global = true)]
+    pub data: Option<PathBuf>,
+    /// Print data as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP service (creates a development CA on first start when no --config is given).
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free one).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Run the key ceremony: create the root and issuing CAs, TSA, OCSP and audit keys.
+    Init {
+        /// Ceremony file (see fixtures/ceremony-dev.toml).
+        #[arg(long)]
+        ceremony: PathBuf,
+        /// Create a new generation even though a hierarchy exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Certificates.
+    #[command(subcommand)]
+    Cert(CertCmd),
+    /// Certificate authorities.
+    #[command(subcommand)]
+    Ca(CaCmd),
+    /// Keys in the configured key stores.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Benchmarks on the configured data.
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CertCmd {
+    /// Issue a certificate from a PKCS#10 CSR.
+    Issue {
+        #[arg(long)]
+        profile: String,
+        /// CSR file (PEM or DER); `-` reads standard input.
+        #[arg(long)]
+        csr: PathBuf,
+        /// Write the certificate (PEM) here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Issuing CA, for profiles without a fixed one (ocsp-responder).
+        #[arg(long)]
+        ca: Option<String>,
+        #[arg(long)]
+        validity_days: Option<u32>,
+    },
+    /// Show a certificate by serial (hex, as `openssl x509 -serial` prints it).
+    Show {
+        serial: String,
+        /// Print the PEM certificate only.
+        #[arg(long)]
+        pem: bool,
+    },
+    /// List certificates, oldest first.
+    List {
+        #[arg(long)]
+        profile: Option<String>,
+        #[arg(long)]
+        ca: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CaCmd {
+    /// Print a CA's chain: its certificate first, up to the root (PEM).
+    Chain {
+        /// root, seal, maker, device or service.
+        name: String,
+        /// Write a DER PKCS#7 certs-only bundle instead of PEM.
+        #[arg(long)]
+        der: bool,
+    },
+    /// List the active CAs.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCmd {
+    /// List keys in every configured key store.
+    List,
+    /// Generate a key pair.
+    Generate(GenerateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// Key name (file name / PKCS#11 label).
+    #[arg(long)]
+    pub name: String,
+    /// p256, rsa3072, rsa4096 or sm2.
+    #[arg(long, default_value = "p256")]
+    pub algorithm: String,
+    /// software or pkcs11:TOKEN_LABEL.
+    #[arg(long, default_value = "software")]
+    pub backend: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCmd {
+    /// Walk the hash chain and check every checkpoint signature; names the first broken entry.
+    Verify,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCmd {
+    /// Issue certificates end to end (lint, sign, store, audit) and compare with raw signing.
+    Issue {
+        #[arg(long, default_value_t = 2000)]
+        count: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value = "app-client")]
+        profile: String,
+    },
+}
+
+fn out(json: bool, value: &serde_json::Value, text: impl FnOnce() -> String) {
+    let s = if json {
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        )
+    } else {
+        text()
+    };
+    let _ = std::io::stdout().write_all(s.as_bytes());
+}
+
+fn actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
+}
+
+fn read_input(p: &PathBuf) -> Result<Vec<u8>, AppError> {
+    if p.as_os_str() == "-" {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut v)
+            .map_err(|e| AppError::BadRequest(format!("stdin: {e}")))?;
+        return Ok(v);
+    }
+    std::fs::read(p).map_err(|e| AppError::BadRequest(format!("cannot read {}: {e}", p.display())))
+}
+
+/// Run a command; returns the process exit code.
+pub async fn run(cli: Cli) -> Result<i32, AppError> {
+    let config = Config::load(cli.config.as_deref(), cli.data.as_deref())
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let json = cli.json;
+    match cli.command {
+        Command::Serve { listen } => serve(config, listen).await,
+        Command::Init { ceremony, force } => {
+            let text = String::from_utf8(read_input(&ceremony)?)
+                .map_err(|_| AppError::BadRequest("ceremony file is not UTF-8".into()))?;
+            let app = App::open(config).await?;
+            let report = crate::ceremony::run(&app, &text, force, &actor()).await?;
+            let admin =
+                crate::ceremony::ensure_admin(&app, std::env::var("SEALPKI_ADMIN_PASSWORD").ok())
+                    .await?;
+            out(
+                json,
+                &serde_json::json!({"ceremony": report, "admin_password": admin}),
+                || {
+                    let mut s =
+                        format!("key ceremony complete (generation {})\n", report.generation);
+                    for (name, serial, fp) in &report.cas {
+                        s += &format!("  CA {name:8} serial {serial}\n           sha256 {fp}\n");
+                    }
+                    for (purpose, serial, _) in &report.certificates {
+                        s += &format!("  {purpose:12} serial {serial}\n");
+                    }
+                    if let Some(p) = &admin {
+                        s += &format!("\nfirst administrator: admin / {p}\n(shown once; set SEALPKI_ADMIN_PASSWORD to choose it)\n");
+                    }
+                    s
+                },
+            );
+            Ok(0)
+        }
+        Command::Cert(c) => {
+            let app = App::open(config).await?;
+            cert(&app, c, json).await
+        }
+        Command::Ca(CaCmd::Chain { name, der }) => {
+            let app = App::open(config).await?;
+            let chain = app.chain(&name)?;
+            if der {
+                let p7 = pkcs7_certs_only(&chain).map_err(|e| AppError::Internal(e.to_string()))?;
+                let _ = std::io::stdout().write_all(&p7);
+            } else {
+                print!("{}", chain_pem(chain.iter().map(|c| c.as_slice())));
+            }
+            Ok(0)
+        }
+        Command::Ca(CaCmd::List) => {
+            let app = App::open(config).await?;
+            let mut items = Vec::new();
+            for n in crate::app::CA_NAMES {
+                if let Ok(i) = app.issuer(n) {
+                    items.push(serde_json::json!({"name": n, "subject": i.certificate().tbs_certificate.subject.to_string(),
+                        "key": i.signer().key_ref().to_string(), "sha256": sealpki_pki::alg::sha256_hex(i.der())}));
+                }
+            }
+            out(json, &serde_json::json!(items), || {
+                items
+                    .iter()
+                    .map(|i| {
+                        format!(
+                            "{:8} {}  ({})\n",
+                            i["name"].as_str().unwrap_or(""),
+                            i["subject"].as_str().unwrap_or(""),
+                            i["key"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect()
+            });
+            Ok(0)
+        }
+        Command::Keys(KeysCmd::List) => {
+            let app = App::open(config).await?;
+            let recorded = app.store.key_list().await?;
+            let mut items = Vec::new();
+            for s in app.keyring.stores() {
+                for k in s.list()? {
+                    let r = k.key_ref.to_string();
+                    let purpose = recorded
+                        .iter()
+                        .find(|x| x.key_ref == r)
+                        .map(|x| x.purpose.clone());
+                    items.push(serde_json::json!({"key": r, "algorithm": k.algorithm.name(), "backend": s.backend(), "purpose": purpose}));
+                }
+            }
+            out(json, &serde_json::json!(items), || {
+                items
+                    .iter()
+                    .map(|i| {
+                        format!(
+                            "{:50} {:8} {:9} {}\n",
+                            i["key"].as_str().unwrap_or(""),
+                            i["algorithm"].as_str().unwrap_or(""),
+                            i["backend"].as_str().unwrap_or(""),
+                            i["purpose"].as_str().unwrap_or("-")
+                        )
+                    })
+                    .collect()
+            });
+            Ok(0)
+        }
+        Command::Keys(KeysCmd::Generate(g)) => {
+            let app = App::open(config).await?;
+            let alg: KeyAlgorithm = g
+                .algorithm
+                .parse()
+                .map_err(|e| AppError::BadRequest(format!("{e}")))?;
+            let store = app.keyring.store(&g.backend)?;
+            let signer = store.generate(&g.name, alg)?;
+            let spki = sealpki_pki::der::Encode::to_der(signer.public_key())
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let mut tx = app.store.begin().await?;
+            crate::store::Store::key_insert(
+                &mut tx,
+                &crate::store::KeyRow {
+                    key_ref: signer.key_ref().to_string(),
+                    algorithm: alg.name().into(),
+                    backend: store.backend().into(),
+                    purpose: "general".into(),
+                    public_key: spki.as_slice().to_vec(),
+                    cert_serial: None,
+                    created_at: crate::store::now(),
+                },
+            )
+            .await?;
+            app.audit.append(&mut tx, &actor(), "key.generate", serde_json::json!({"key": signer.key_ref().to_string(),
+                "algorithm": alg.name(), "backend": store.backend(), "spki_sha256": sealpki_pki::alg::sha256_hex(spki.as_slice())})).await?;
+            tx.commit().await.map_err(crate::store::StoreError::from)?;
+            let pem = sealpki_pki::der::pem::encode_string(
+                "PUBLIC KEY",
+                sealpki_pki::der::pem::LineEnding::LF,
+                &spki,
+            )
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+            out(
+                json,
+                &serde_json::json!({"key": signer.key_ref().to_string(), "algorithm": alg.name(), "public_key": pem}),
+                || format!("{}\n{pem}", signer.key_ref()),
+            );
+            Ok(0)
+        }
+        Command::Audit(AuditCmd::Verify) => {
+            let app = App::open(config).await?;
+            let trusted = app.audit_certs().await?;
+            let report = crate::audit::verify(&app.store, &trusted).await?;
+            let ok = report.ok();
+            out(
+                json,
+                &serde_json::to_value(&report).unwrap_or_default(),
+                || {
+                    let mut s = format!(
+                        "{} entries, {} checkpoints, head {} {}\n",
+                        report.entries, report.checkpoints, report.head_seq, report.head_hash
+                    );
+                    if let Some((seq, why)) = &report.first_broken {
+                        s += &format!("BROKEN at entry {seq}: {why}\n");
+                    }
+                    for (seq, why) in &report.checkpoint_failures {
+                        s += &format!("checkpoint at {seq} FAILED: {why}\n");
+                    }
+                    if ok {
+                        s += "audit chain OK\n";
+                    }
+                    s
+                },
+            );
+            Ok(if ok { 0 } else { 1 })
+        }
+        Command::Bench(BenchCmd::Issue {
+            count,
+            concurrency,
+            profile,
+        }) => {
+            let app = App::open(config).await?;
+            crate::bench::issue(&app, count, concurrency, &profile, json).await
+        }
+    }
+}
+
+async fn cert(app: &Arc<App>, c: CertCmd, json: bool) -> Result<i32, AppError> {
+    match c {
+        CertCmd::Issue {
+            profile,
+            csr,
+            out: out_file,
+            ca,
+            validity_days,
+        } => {
+            let input = read_input(&csr)?;
+            let mut req = CertRequest::from_csr(VerifiedCsr::parse(&input)?);
+            if let Some(d) = validity_days {
+                req = req.with_validity_days(d);
+            }
+            let issued = app.issue(&actor(), &profile, req, ca.as_deref()).await?;
+            let pem = cert_pem(&issued.der);
+            match &out_file {
+                Some(f) => std::fs::write(f, &pem).map_err(|e| {
+                    AppError::BadRequest(format!("cannot write {}: {e}", f.display()))
+                })?,
+                None if !json => print!("{pem}"),
+                None => {}
+            }
+            if json {
+                out(
+                    true,
+                    &serde_json::json!({"serial": issued.serial, "ca": issued.ca, "profile": issued.profile,
+                    "sha256": issued.fingerprint, "certificate": pem}),
+                    String::new,
+                );
+            } else if out_file.is_some() {
+                eprintln!(
+                    "issued serial {} ({}, CA {})",
+                    issued.serial, issued.profile, issued.ca
+                );
+            }
+            Ok(0)
+        }
+        CertCmd::Show { serial, pem } => {
+            let serial = crate::http::normalise_serial(&serial)?;
+            let row = app.store.cert_get(&serial).await?.ok_or_else(|| {
+                AppError::NotFound(format!("no certificate with serial {serial}"))
+            })?;
+            let pem_text = row.der.as_deref().map(cert_pem);
+            if pem {
+                print!(
+                    "{}",
+                    pem_text.clone().ok_or_else(|| AppError::NotFound(format!(
+                        "certificate {serial} is pending, not issued"
+                    )))?
+                );
+                return Ok(0);
+            }
+            let mut v = serde_json::to_value(&row).unwrap_or_default();
+            v["certificate"] = serde_json::json!(pem_text);
+            out(json, &v, || {
+                format!("serial      {}\nsubject     {}\nprofile     {}\nca          {}\nstate       {:?}\nnot before  {}\nnot after   {}\nsha256      {}\n{}",
+                    row.serial, row.subject, row.profile, row.ca, row.state, row.not_before, row.not_after,
+                    row.fingerprint.clone().unwrap_or_default(), pem_text.clone().unwrap_or_default())
+            });
+            Ok(0)
+        }
+        CertCmd::List { profile, ca, limit } => {
+            let rows = app
+                .store
+                .cert_list(&crate::store::CertFilter {
+                    ca,
+                    profile,
+                    limit,
+                    state: None,
+                    ..Default::default()
+                })
+                .await?;
+            out(
+                json,
+                &serde_json::to_value(&rows).unwrap_or_default(),
+                || {
+                    rows.iter()
+                        .map(|r| {
+                            format!(
+                                "{} {:?} {:24} {}\n",
+                                r.serial, r.state, r.profile, r.subject
+                            )
+                        })
+                        .collect()
+                },
+            );
+            Ok(0)
+        }
+    }
+}
+
+async fn serve(config: Config, listen: Option<std::net::SocketAddr>) -> Result<i32, AppError> {
+    let mut config = config;
+    if let Some(l) = listen {
+        config.server.listen = l;
+    }
+    let development = config.development;
+    let app = App::open(config.clone()).await?;
+    if !app.is_initialised() {
+        if !development {
+            return Err(AppError::Unavailable(
+                "no CA hierarchy: run `sealpki --config FILE init --ceremony CEREMONY.toml` first"
+                    .into(),
+            ));
+        }
+        eprintln!("\n========================================================================");
+        eprintln!(
+            " DEVELOPMENT MODE: creating a development CA hierarchy in {}",
+            config.data_dir.display()
+        );
+        eprintln!(" Software keys under a generated passphrase. NOT FOR PRODUCTION USE.");
+        eprintln!("========================================================================\n");
+        crate::ceremony::run(
+            &app,
+            crate::ceremony::DEV_CEREMONY,
+            false,
+            "system:dev-start",
+        )
+        .await?;
+    }
+    if let Some(p) =
+        crate::ceremony::ensure_admin(&app, std::env::var("SEALPKI_ADMIN_PASSWORD").ok()).await?
+    {
+        eprintln!("first administrator: admin / {p}   (shown once)");
+    }
+    if development {
+        eprintln!(
+            "WARNING: development mode (no --config): data in {}, not for production",
+            config.data_dir.display()
+        );
+    }
+    let tls = match (&config.server.tls_cert, &config.server.tls_key) {
+        (Some(c), Some(k)) => Some(
+            crate::http::tls_config(c, k)
+                .map_err(|e| AppError::BadRequest(format!("TLS: {e:#}")))?,
+        ),
+        (None, None) => None,
+        _ => {
+            return Err(AppError::BadRequest(
+                "TLS needs both server.tls_cert and server.tls_key".into(),
+            ))
+        }
+    };
+    crate::http::serve(app.clone(), config.server.listen, tls)
+        .await
+        .map_err(|e| AppError::Unavailable(format!("{e:#}")))?;
+    app.store.close().await;
+    Ok(0)
+}

@@ -1,0 +1,302 @@
+//! Configuration: one TOML file plus `SEALPKI_*` environment overrides. Without a file, development
+//! defaults apply (data in `./data`, SQLite, software keys, a development CA made on first start).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use sealpki_pki::Secret;
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {0}: {1}")]
+    Read(String, std::io::Error),
+    #[error("config {0}: {1}")]
+    Parse(String, String),
+    #[error("environment variable {0}: {1}")]
+    Env(&'static str, String),
+    #[error("secret file {0}: {1}")]
+    SecretFile(String, std::io::Error),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub keys: KeysConfig,
+    #[serde(default)]
+    pub pkcs11: Option<Pkcs11Config>,
+    #[serde(default)]
+    pub audit: AuditConfig,
+    /// Set when no config file was given: dev CA on first start, loud warnings.
+    #[serde(skip)]
+    pub development: bool,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://…`; default `sqlite://DATA_DIR/sealpki.db`.
+    pub url: Option<String>,
+    /// SQLite `synchronous`: `full` (default; every commit reaches the disk) or `normal`.
+    pub sqlite_synchronous: Option<String>,
+    pub max_connections: Option<u32>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Base URL written into certificates (CRL distribution point, OCSP, CA issuers).
+    pub public_base_url: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Lifetime of operator session tokens.
+    #[serde(default = "default_session_hours")]
+    pub session_hours: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: default_listen(),
+            public_base_url: None,
+            tls_cert: None,
+            tls_key: None,
+            session_hours: default_session_hours(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    /// File holding the software key store passphrase (or set SEALPKI_KEYS_PASSPHRASE).
+    pub passphrase_file: Option<PathBuf>,
+    /// Directory of the software key store; default DATA_DIR/keys.
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pkcs11Config {
+    pub module: PathBuf,
+    #[serde(default = "default_sessions")]
+    pub sessions: usize,
+    #[serde(default, rename = "token")]
+    pub tokens: Vec<TokenConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    pub label: String,
+    pub pin_file: Option<PathBuf>,
+    /// Name of an environment variable holding the PIN (default SEALPKI_PKCS11_PIN).
+    pub pin_env: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Sign the chain head every this many entries.
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            checkpoint_every: default_checkpoint_every(),
+        }
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./data")
+}
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_session_hours() -> u32 {
+    12
+}
+fn default_sessions() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        * 2
+}
+fn default_checkpoint_every() -> u64 {
+    1000
+}
+
+impl Config {
+    /// Load `file` (or development defaults), then apply environment overrides; `data` beats both.
+    pub fn load(file: Option<&Path>, data: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut cfg: Config = match file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError::Read(p.display().to_string(), e))?;
+                let mut c: Config = toml::from_str(&text)
+                    .map_err(|e| ConfigError::Parse(p.display().to_string(), e.to_string()))?;
+                c.development = false;
+                c
+            }
+            None => {
+                let mut c: Config = toml::from_str("").expect("empty config is valid");
+                c.development = true;
+                c
+            }
+        };
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(v) = env("SEALPKI_DATA") {
+            cfg.data_dir = v.into();
+        }
+        if let Some(d) = data {
+            cfg.data_dir = d.to_path_buf();
+        }
+        if let Some(v) = env("SEALPKI_DATABASE_URL") {
+            cfg.database.url = Some(v);
+        }
+        if let Some(v) = env("SEALPKI_SQLITE_SYNCHRONOUS") {
+            cfg.database.sqlite_synchronous = Some(v);
+        }
+        if let Some(v) = env("SEALPKI_LISTEN") {
+            cfg.server.listen = v
+                .parse()
+                .map_err(|e| ConfigError::Env("SEALPKI_LISTEN", format!("{e}")))?;
+        }
+        if let Some(v) = env("SEALPKI_PUBLIC_BASE_URL") {
+            cfg.server.public_base_url = Some(v);
+        }
+        if let Some(v) = env("SEALPKI_TLS_CERT") {
+            cfg.server.tls_cert = Some(v.into());
+        }
+        if let Some(v) = env("SEALPKI_TLS_KEY") {
+            cfg.server.tls_key = Some(v.into());
+        }
+        if let Some(v) = env("SEALPKI_KEYS_PASSPHRASE_FILE") {
+            cfg.keys.passphrase_file = Some(v.into());
+        }
+        if let Some(v) = env("SEALPKI_CHECKPOINT_EVERY") {
+            cfg.audit.checkpoint_every = v
+                .parse()
+                .map_err(|_| ConfigError::Env("SEALPKI_CHECKPOINT_EVERY", "not a number".into()))?;
+        }
+        if let Some(v) = env("SEALPKI_PKCS11_MODULE") {
+            match &mut cfg.pkcs11 {
+                Some(p) => p.module = v.into(),
+                None => {
+                    cfg.pkcs11 = Some(Pkcs11Config {
+                        module: v.into(),
+                        sessions: default_sessions(),
+                        tokens: vec![],
+                    })
+                }
+            }
+        }
+        if let Some(v) = env("SEALPKI_PKCS11_TOKENS") {
+            // Comma-separated labels, for quick setups without a file; PINs from SEALPKI_PKCS11_PIN.
+            if let Some(p) = &mut cfg.pkcs11 {
+                for label in v.split(',').map(str::trim).filter(|l| !l.is_empty()) {
+                    if !p.tokens.iter().any(|t| t.label == label) {
+                        p.tokens.push(TokenConfig {
+                            label: label.into(),
+                            pin_file: None,
+                            pin_env: None,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(cfg)
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}/sealpki.db", self.data_dir.display()))
+    }
+
+    pub fn keys_dir(&self) -> PathBuf {
+        self.keys
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys"))
+    }
+
+    pub fn public_base_url(&self) -> String {
+        let url = self.server.public_base_url.clone().unwrap_or_else(|| {
+            let scheme = if self.server.tls_cert.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{}", self.server.listen)
+        });
+        url.trim_end_matches('/').to_string()
+    }
+
+    /// The software key store passphrase: env, then file; in development a generated one in DATA_DIR.
+    pub fn passphrase(&self) -> Result<Option<Secret>, ConfigError> {
+        if let Some(s) = Secret::from_env("SEALPKI_KEYS_PASSPHRASE") {
+            return Ok(Some(s));
+        }
+        if let Some(f) = &self.keys.passphrase_file {
+            return Secret::from_file(f)
+                .map(Some)
+                .map_err(|e| ConfigError::SecretFile(f.display().to_string(), e));
+        }
+        if self.development {
+            let f = self.data_dir.join("dev-passphrase");
+            if !f.exists() {
+                use rand_core::RngCore;
+                let mut b = [0u8; 24];
+                rand_core::OsRng.fill_bytes(&mut b);
+                write_private(&f, hex::encode(b).as_bytes())
+                    .map_err(|e| ConfigError::SecretFile(f.display().to_string(), e))?;
+            }
+            return Secret::from_file(&f)
+                .map(Some)
+                .map_err(|e| ConfigError::SecretFile(f.display().to_string(), e));
+        }
+        Ok(None)
+    }
+
+    pub fn token_pin(&self, t: &TokenConfig) -> Result<Option<Secret>, ConfigError> {
+        if let Some(f) = &t.pin_file {
+            return Secret::from_file(f)
+                .map(Some)
+                .map_err(|e| ConfigError::SecretFile(f.display().to_string(), e));
+        }
+        Ok(Secret::from_env(
+            t.pin_env.as_deref().unwrap_or("SEALPKI_PKCS11_PIN"),
+        ))
+    }
+}
+
+/// Write a file readable only by its owner.
+pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(data)?;
+    f.sync_all()
+}

@@ -1,0 +1,109 @@
+//! The service's error type. Every failure a user can cause maps to a precise kind; HTTP turns the
+//! kind into a status and problem+json in `http::error`, the CLI into a message and exit code.
+
+use sealpki_pki::csr::CsrError;
+use sealpki_pki::profile::ProfileError;
+use sealpki_pki::{IssueError, KeyError};
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request is malformed (unparseable body, bad CSR encoding, bad parameter).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Well-formed but refused by policy (profile, lint, key size, subject fields).
+    #[error("{0}")]
+    Policy(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("invalid username or password")]
+    BadCredentials,
+    #[error("role {role} may not {action}")]
+    Forbidden {
+        role: &'static str,
+        action: &'static str,
+    },
+    /// A dependency (database, token) is unreachable or refused us.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Our fault; the detail goes to the log, not to the client.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(c) => {
+                AppError::Conflict(format!("conflicts with stored data ({c})"))
+            }
+            StoreError::Db(
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
+            ) => AppError::Unavailable(format!("database unavailable: {e}")),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<CsrError> for AppError {
+    fn from(e: CsrError) -> Self {
+        match e {
+            CsrError::Key(_) | CsrError::SignatureAlgorithm(_) => {
+                AppError::Policy(format!("CSR refused: {e}"))
+            }
+            other => AppError::BadRequest(format!("bad CSR: {other}")),
+        }
+    }
+}
+
+impl From<KeyError> for AppError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::NotFound(_) => AppError::NotFound(e.to_string()),
+            KeyError::Exists(_) => AppError::Conflict(e.to_string()),
+            KeyError::BadName(_)
+            | KeyError::BadRef(..)
+            | KeyError::Alg(_)
+            | KeyError::Unsupported(..) => AppError::BadRequest(e.to_string()),
+            KeyError::WrongPin(_)
+            | KeyError::PinLocked(_)
+            | KeyError::NoPin(_)
+            | KeyError::TokenNotFound(..)
+            | KeyError::TokenNotConfigured(_)
+            | KeyError::Module(..)
+            | KeyError::Pkcs11 { .. }
+            | KeyError::WrongPassphrase(_)
+            | KeyError::NoPassphrase => AppError::Unavailable(e.to_string()),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<IssueError> for AppError {
+    fn from(e: IssueError) -> Self {
+        match e {
+            IssueError::Key(k) => k.into(),
+            IssueError::SignatureCheck | IssueError::Encoding(_) => {
+                AppError::Internal(e.to_string())
+            }
+            IssueError::IssuerExpiring(_) | IssueError::IssuerNotYetValid(_) => {
+                AppError::Unavailable(e.to_string())
+            }
+            other => AppError::Policy(other.to_string()),
+        }
+    }
+}
+
+impl From<ProfileError> for AppError {
+    fn from(e: ProfileError) -> Self {
+        match e {
+            ProfileError::Unknown(_) => AppError::NotFound(e.to_string()),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}

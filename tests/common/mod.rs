@@ -1,0 +1,438 @@
+//! Test harness: data directories with config files, the real `sealpki` binary, openssl-made keys and
+//! CSRs, SoftHSM2 tokens, throw-away PostgreSQL databases, and a running server.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const PASSPHRASE: &str = "test passphrase, not secret";
+pub const PIN: &str = "1234";
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+pub const BASE_URL: &str = "http://pki.example.com";
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_sealpki"))
+}
+
+pub fn tool(name: &str) -> PathBuf {
+    // The test script puts the venv first on PATH; fall back to the repository's .venv.
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".venv/bin")
+        .join(name);
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from(name)
+    }
+}
+
+/// Run a command and return its output, panicking with context if it cannot start.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+pub fn ok(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Which database a test environment uses.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite,
+    Postgres(String),
+}
+
+/// A fresh PostgreSQL database on the harness cluster, or None (skip) when none is configured.
+/// With SEALPKI_REQUIRE_PG=1 (as in CI) a missing cluster is a failure, not a skip.
+pub fn pg_database(name_hint: &str) -> Option<String> {
+    let base = match std::env::var("SEALPKI_TEST_PG_URL") {
+        Ok(u) => u,
+        Err(_) => {
+            assert!(
+                std::env::var("SEALPKI_REQUIRE_PG").is_err(),
+                "SEALPKI_REQUIRE_PG is set but SEALPKI_TEST_PG_URL is not"
+            );
+            eprintln!("SKIP: no PostgreSQL (run through scripts/test.sh)");
+            return None;
+        }
+    };
+    let db = format!("t_{}_{}_{}", name_hint, std::process::id(), rand_suffix());
+    let out = run(Command::new("psql")
+        .arg(&base)
+        .arg("-qc")
+        .arg(format!("CREATE DATABASE {db}")));
+    ok(&out, "CREATE DATABASE");
+    Some(format!("{}/{db}", base.rsplit_once('/').unwrap().0))
+}
+
+fn rand_suffix() -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{n:x}")
+}
+
+/// SoftHSM2 module, or None (skip) when the harness did not set one up.
+pub fn softhsm_module() -> Option<PathBuf> {
+    match std::env::var("SEALPKI_TEST_PKCS11_MODULE") {
+        Ok(m) if std::env::var("SOFTHSM2_CONF").is_ok() => Some(m.into()),
+        _ => {
+            assert!(
+                std::env::var("SEALPKI_REQUIRE_SOFTHSM").is_err(),
+                "SEALPKI_REQUIRE_SOFTHSM set without a token directory"
+            );
+            eprintln!("SKIP: no SoftHSM2 (run through scripts/test.sh)");
+            None
+        }
+    }
+}
+
+/// Initialise a new SoftHSM2 token with a unique label; returns the label.
+pub fn softhsm_token(hint: &str) -> String {
+    let label = format!("{hint}-{}-{}", std::process::id(), rand_suffix());
+    let out = run(Command::new("softhsm2-util").args([
+        "--init-token",
+        "--free",
+        "--label",
+        &label,
+        "--pin",
+        PIN,
+        "--so-pin",
+        "87654321",
+    ]));
+    ok(&out, "softhsm2-util --init-token");
+    label
+}
+
+/// A data directory with its config file.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub port: u16,
+    pub db: Db,
+}
+
+pub struct EnvOptions<'a> {
+    pub db: Db,
+    pub tokens: &'a [&'a str],
+    pub pin: &'a str,
+    pub extra: &'a str,
+}
+
+impl Default for EnvOptions<'_> {
+    fn default() -> Self {
+        EnvOptions {
+            db: Db::Sqlite,
+            tokens: &[],
+            pin: PIN,
+            extra: "",
+        }
+    }
+}
+
+impl Env {
+    pub fn new(opts: EnvOptions<'_>) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let pass = dir.path().join("passphrase");
+        std::fs::write(&pass, PASSPHRASE).unwrap();
+        let url = match &opts.db {
+            Db::Sqlite => format!("sqlite://{}/sealpki.db", dir.path().display()),
+            Db::Postgres(u) => u.clone(),
+        };
+        let mut cfg = format!(
+            "data_dir = {:?}\n[database]\nurl = {url:?}\n[server]\nlisten = \"127.0.0.1:{port}\"\npublic_base_url = {BASE_URL:?}\n[keys]\npassphrase_file = {:?}\n[audit]\ncheckpoint_every = 50\n",
+            dir.path().display().to_string(),
+            pass.display().to_string()
+        );
+        if !opts.tokens.is_empty() {
+            let module = softhsm_module().expect("tokens need SoftHSM");
+            let pin = dir.path().join("pin");
+            std::fs::write(&pin, opts.pin).unwrap();
+            cfg += &format!(
+                "[pkcs11]\nmodule = {:?}\nsessions = 4\n",
+                module.display().to_string()
+            );
+            for t in opts.tokens {
+                cfg += &format!(
+                    "[[pkcs11.token]]\nlabel = {t:?}\npin_file = {:?}\n",
+                    pin.display().to_string()
+                );
+            }
+        }
+        cfg += opts.extra;
+        let config = dir.path().join("sealpki.toml");
+        std::fs::write(&config, cfg).unwrap();
+        Env {
+            dir,
+            config,
+            port,
+            db: opts.db,
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(bin());
+        c.arg("--config")
+            .arg(&self.config)
+            .env("SEALPKI_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env_remove("SEALPKI_KEYS_PASSPHRASE");
+        c
+    }
+
+    pub fn sealpki(&self, args: &[&str]) -> Output {
+        run(self.cmd().args(args))
+    }
+
+    /// Run a ceremony given as TOML text.
+    pub fn init(&self, ceremony: &str) {
+        let f = self.path("ceremony.toml");
+        std::fs::write(&f, ceremony).unwrap();
+        ok(
+            &self.sealpki(&["init", "--ceremony", f.to_str().unwrap()]),
+            "sealpki init",
+        );
+    }
+
+    pub fn init_dev(&self) {
+        self.init(include_str!("../../fixtures/ceremony-dev.toml"));
+    }
+
+    /// PEM chain of a CA (its certificate first), and the root alone.
+    pub fn chain(&self, ca: &str) -> (PathBuf, PathBuf) {
+        let chain = ok(&self.sealpki(&["ca", "chain", ca]), "ca chain");
+        let root = ok(&self.sealpki(&["ca", "chain", "root"]), "ca chain root");
+        let (c, r) = (self.path(&format!("{ca}-chain.pem")), self.path("root.pem"));
+        std::fs::write(&c, chain).unwrap();
+        std::fs::write(&r, root).unwrap();
+        (c, r)
+    }
+
+    pub fn serve(&self) -> Server {
+        Server::start(self)
+    }
+}
+
+/// A running `sealpki serve`; killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Server {
+    pub fn start(env: &Env) -> Server {
+        let log = std::fs::File::create(env.path(&format!("serve-{}.log", rand_suffix()))).unwrap();
+        let child = env
+            .cmd()
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn sealpki serve");
+        let url = format!("http://127.0.0.1:{}", env.port);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if ureq::get(&format!("{url}/healthz")).call().is_ok() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "server did not come up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server { child, url }
+    }
+
+    pub fn login(&self) -> String {
+        let r: serde_json::Value = ureq::post(&format!("{}/api/v1/login", self.url))
+            .send_json(serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
+            .expect("login")
+            .into_json()
+            .unwrap();
+        r["token"].as_str().unwrap().to_string()
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// POST JSON with a bearer token; returns (status, body).
+pub fn post(url: &str, token: Option<&str>, body: &str) -> (u16, serde_json::Value, String) {
+    let mut req = ureq::post(url).set("Content-Type", "application/json");
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    let (status, resp) = match req.send_string(body) {
+        Ok(r) => (r.status(), r),
+        Err(ureq::Error::Status(s, r)) => (s, r),
+        Err(e) => panic!("POST {url}: {e}"),
+    };
+    let ctype = resp.content_type().to_string();
+    let text = resp.into_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        ctype,
+    )
+}
+
+pub fn get(url: &str, token: Option<&str>) -> (u16, Vec<u8>) {
+    let mut req = ureq::get(url);
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    let resp = match req.call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("GET {url}: {e}"),
+    };
+    let status = resp.status();
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut resp.into_reader(), &mut body).unwrap();
+    (status, body)
+}
+
+// ---- keys and CSRs made by openssl (an independent implementation) ------------------------------
+
+/// One key per algorithm per test process, generated by openssl.
+pub fn openssl_key(alg: &str) -> PathBuf {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+    let path = dir.path().join(format!("{alg}.pem"));
+    if !path.exists() {
+        let tmp = dir.path().join(format!("{alg}.{}.tmp", rand_suffix()));
+        let mut c = Command::new("openssl");
+        match alg {
+            "p256" => c.args([
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ]),
+            "sm2" => c.args(["genpkey", "-algorithm", "SM2"]),
+            "rsa2048" => c.args([
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+            ]),
+            "rsa3072" => c.args([
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:3072",
+            ]),
+            "p384" => c.args([
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-384",
+            ]),
+            other => panic!("no key type {other}"),
+        };
+        ok(&run(c.arg("-out").arg(&tmp)), "openssl genpkey");
+        std::fs::rename(&tmp, &path).unwrap();
+    }
+    path
+}
+
+/// A CSR made by `openssl req` for `subj` (OpenSSL's /-separated form), optionally with DNS SANs.
+pub fn openssl_csr(out_dir: &Path, alg: &str, subj: &str, dns: &[&str]) -> PathBuf {
+    let key = openssl_key(alg);
+    let out = out_dir.join(format!("{}.csr", rand_suffix()));
+    let mut c = Command::new("openssl");
+    c.args(["req", "-new", "-key"])
+        .arg(&key)
+        .args(["-subj", subj, "-utf8", "-out"])
+        .arg(&out);
+    if alg == "sm2" {
+        c.args(["-sm3", "-sigopt", "distid:1234567812345678"]);
+    }
+    if !dns.is_empty() {
+        let san = dns
+            .iter()
+            .map(|d| format!("DNS:{d}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        c.args(["-addext", &format!("subjectAltName={san}")]);
+    }
+    ok(&run(&mut c), "openssl req");
+    out
+}
+
+/// `openssl verify` of `leaf` against `root`, with `chain` (issuing CA first) as intermediates.
+///
+/// OpenSSL 3.0 applies `-vfyopt distid:…` only to the target certificate and checks intermediates with
+/// an empty SM2 ID (its own three-level SM2 chains fail the same way), so for SM2 every link is
+/// verified as a target: the issuing CA against the root, then the leaf against the issuing CA.
+pub fn openssl_verify(root: &Path, chain: &Path, leaf: &Path, sm2: bool) -> Output {
+    if !sm2 {
+        return run(Command::new("openssl")
+            .arg("verify")
+            .arg("-CAfile")
+            .arg(root)
+            .arg("-untrusted")
+            .arg(chain)
+            .arg(leaf));
+    }
+    let text = std::fs::read_to_string(chain).unwrap();
+    let end = text.find("-----END CERTIFICATE-----").unwrap() + "-----END CERTIFICATE-----".len();
+    let issuing = chain.with_extension("issuing.pem");
+    std::fs::write(&issuing, &text[..end]).unwrap();
+    let vfy = ["-vfyopt", "distid:1234567812345678"];
+    let first = run(Command::new("openssl")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(root)
+        .args(vfy)
+        .arg(&issuing));
+    if !first.status.success() {
+        return first;
+    }
+    run(Command::new("openssl")
+        .args(["verify", "-partial_chain", "-CAfile"])
+        .arg(&issuing)
+        .args(vfy)
+        .arg(leaf))
+}
+
+pub fn pkilint(linter: &str, extra: &[&str], cert: &Path) -> Output {
+    run(Command::new(tool(linter))
+        .arg("lint")
+        .args(extra)
+        .args(["-s", "WARNING"])
+        .arg(cert))
+}
