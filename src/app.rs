@@ -223,8 +223,16 @@ impl App {
         Ok(out)
     }
 
-    /// Certificates of the keys with purpose "audit" (trusted for checkpoint verification).
+    /// Certificates of the keys with purpose "audit" that one of our CAs (of any generation) signed:
+    /// the keys trusted to sign audit checkpoints.
     pub async fn audit_certs(&self) -> Result<Vec<Vec<u8>>, AppError> {
+        let cas = self
+            .store
+            .ca_list(false)
+            .await?
+            .into_iter()
+            .filter_map(|c| Certificate::from_der(&c.cert_der).ok())
+            .collect::<Vec<_>>();
         let mut out = Vec::new();
         for k in self
             .store
@@ -233,23 +241,19 @@ impl App {
             .into_iter()
             .filter(|k| k.purpose == "audit")
         {
-            if let Some(der) = match &k.cert_serial {
-                Some(s) => self.store.cert_get(s).await?.and_then(|c| c.der),
-                None => None,
-            } {
-                // Only trust it if the service CA's hierarchy signed it.
-                let cert =
-                    Certificate::from_der(&der).map_err(|e| AppError::Internal(e.to_string()))?;
-                let anchored = self
-                    .loaded
-                    .read()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .issuers
-                    .values()
-                    .any(|i| sealpki_pki::issue::verify_signed_by(&cert, i.certificate()).is_ok());
-                if anchored {
-                    out.push(der);
-                }
+            let Some(serial) = &k.cert_serial else {
+                continue;
+            };
+            let Some(der) = self.store.cert_get(serial).await?.and_then(|c| c.der) else {
+                continue;
+            };
+            let cert =
+                Certificate::from_der(&der).map_err(|e| AppError::Internal(e.to_string()))?;
+            if cas
+                .iter()
+                .any(|ca| sealpki_pki::issue::verify_signed_by(&cert, ca).is_ok())
+            {
+                out.push(der);
             }
         }
         Ok(out)

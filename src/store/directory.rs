@@ -107,10 +107,16 @@ impl Store {
     }
 
     pub async fn ca_active(&self) -> Result<Vec<CaRow>, StoreError> {
+        self.ca_list(true).await
+    }
+
+    /// CAs of every generation (`active_only = false`) or the active ones.
+    pub async fn ca_list(&self, active_only: bool) -> Result<Vec<CaRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT name, generation, parent, key_ref, scheme, cert_der, serial, active, created_at FROM cas \
-             WHERE active = 1 ORDER BY generation, name",
+             WHERE active = 1 OR $1 = 0 ORDER BY generation, name",
         )
+        .bind(i32::from(active_only))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

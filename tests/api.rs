@@ -1,0 +1,367 @@
+//! The HTTP API over a real socket, on SQLite and on PostgreSQL: login, issuance, lookup, listing,
+//! downloads, health, metrics, OpenAPI — and every kind of bad input refused precisely, storing nothing.
+
+mod common;
+use common::*;
+use std::process::Command;
+
+fn csr_json(profile: &str, csr_pem: &str) -> String {
+    serde_json::json!({"profile": profile, "csr": csr_pem}).to_string()
+}
+
+fn count_all(srv: &Server, tok: &str) -> usize {
+    let (s, body) = get(
+        &format!("{}/api/v1/certificates?state=all&limit=1000", srv.url),
+        Some(tok),
+    );
+    assert_eq!(s, 200);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    v["items"].as_array().unwrap().len()
+}
+
+fn suite(env: &Env) {
+    env.init_dev();
+    let srv = env.serve();
+    let api = format!("{}/api/v1", srv.url);
+
+    // Health, readiness, metrics, OpenAPI.
+    assert_eq!(get(&format!("{}/healthz", srv.url), None).0, 200);
+    let (s, body) = get(&format!("{}/readyz", srv.url), None);
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
+    let (s, body) = get(&format!("{}/api/openapi.json", srv.url), None);
+    assert_eq!(s, 200);
+    let spec: serde_json::Value = serde_json::from_slice(&body).expect("OpenAPI is JSON");
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/certificates",
+        "/api/v1/certificates/{serial}",
+        "/api/v1/login",
+        "/api/v1/cas/{name}/chain",
+    ] {
+        assert!(spec["paths"][path].is_object(), "OpenAPI documents {path}");
+    }
+
+    // Authentication.
+    let (s, v, ctype) = post(
+        &format!("{api}/login"),
+        None,
+        r#"{"username":"admin","password":"wrong-password"}"#,
+    );
+    assert_eq!(
+        (s, ctype.as_str()),
+        (401, "application/problem+json"),
+        "{v}"
+    );
+    let tok = srv.login();
+    let seal = std::fs::read_to_string(openssl_csr(
+        env.dir.path(),
+        "p256",
+        "/C=CN/O=Example Co/CN=Example Co Seal/organizationIdentifier=NTRCN-91330106MA2H2XXX1Q",
+        &[],
+    ))
+    .unwrap();
+    let (s, _, _) = post(
+        &format!("{api}/certificates"),
+        None,
+        &csr_json("seal-signing", &seal),
+    );
+    assert_eq!(s, 401, "issuing needs a session");
+
+    // Issue, then read back in every form.
+    let (s, v, _) = post(
+        &format!("{api}/certificates"),
+        Some(&tok),
+        &csr_json("seal-signing", &seal),
+    );
+    assert_eq!(s, 201, "{v}");
+    let serial = v["serial"].as_str().unwrap().to_string();
+    let leaf = env.path("api-leaf.pem");
+    std::fs::write(&leaf, v["certificate"].as_str().unwrap()).unwrap();
+    let chain = env.path("api-chain.pem");
+    std::fs::write(&chain, v["chain"].as_str().unwrap()).unwrap();
+    let (_, root) = env.chain("seal");
+    ok(
+        &openssl_verify(&root, &chain, &leaf, false),
+        "openssl verify of an API-issued certificate",
+    );
+    let printed = ok(
+        &run(Command::new("openssl")
+            .args(["x509", "-noout", "-serial", "-in"])
+            .arg(&leaf)),
+        "x509 -serial",
+    );
+    assert_eq!(
+        printed.trim(),
+        format!("serial={serial}"),
+        "serials are shown as openssl prints them"
+    );
+    let (s, body) = get(
+        &format!("{api}/certificates/{}", serial.to_lowercase()),
+        Some(&tok),
+    );
+    assert_eq!(s, 200);
+    let one: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(one["state"], "issued");
+    let (s, der) = get(&format!("{api}/certificates/{serial}/der"), Some(&tok));
+    assert_eq!(s, 200);
+    let der_file = env.path("leaf.der");
+    std::fs::write(&der_file, der).unwrap();
+    ok(
+        &run(Command::new("openssl")
+            .args(["x509", "-inform", "DER", "-noout", "-in"])
+            .arg(&der_file)),
+        "DER download parses",
+    );
+    let (s, p7) = get(&format!("{api}/cas/seal/chain?format=der"), None);
+    assert_eq!(s, 200);
+    let p7_file = env.path("chain.p7c");
+    std::fs::write(&p7_file, p7).unwrap();
+    let certs = ok(
+        &run(Command::new("openssl")
+            .args(["pkcs7", "-inform", "DER", "-print_certs", "-noout", "-in"])
+            .arg(&p7_file)),
+        "pkcs7 chain",
+    );
+    assert!(
+        certs.contains("Seal CA") && certs.contains("Root CA"),
+        "{certs}"
+    );
+    let (s, _) = get(&format!("{}/ca/seal.der", srv.url), None);
+    assert_eq!(s, 200, "the CA-issuers URL in certificates answers");
+
+    // Pagination.
+    for i in 0..4 {
+        let c = std::fs::read_to_string(openssl_csr(
+            env.dir.path(),
+            "p256",
+            &format!("/O=Example Co/CN=app {i}"),
+            &[],
+        ))
+        .unwrap();
+        let (s, v, _) = post(
+            &format!("{api}/certificates"),
+            Some(&tok),
+            &csr_json("app-client", &c),
+        );
+        assert_eq!(s, 201, "{v}");
+    }
+    let (s, body) = get(
+        &format!("{api}/certificates?profile=app-client&limit=3"),
+        Some(&tok),
+    );
+    assert_eq!(s, 200);
+    let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, body) = get(
+        &format!("{api}/certificates?profile=app-client&limit=3&cursor={cursor}"),
+        Some(&tok),
+    );
+    let page2: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(page2["items"].as_array().unwrap().len(), 1);
+
+    // Bad input: each refused with a precise problem+json, and nothing stored.
+    let before = count_all(&srv, &tok);
+    // Flip one base64 character in the signature (the last line before the footer).
+    let bad_sig = {
+        let mut lines: Vec<String> = seal.lines().map(str::to_string).collect();
+        let target = lines.len() - 2;
+        let c = lines[target].remove(3);
+        lines[target].insert(3, if c == 'A' { 'B' } else { 'A' });
+        lines.join("\n") + "\n"
+    };
+    let rsa2048 = std::fs::read_to_string(openssl_csr(
+        env.dir.path(),
+        "rsa2048",
+        "/C=CN/O=Example Co/CN=Weak Seal/organizationIdentifier=NTRCN-91330106MA2H2XXX1Q",
+        &[],
+    ))
+    .unwrap();
+    let p384 = std::fs::read_to_string(openssl_csr(
+        env.dir.path(),
+        "p384",
+        "/O=Example Co/CN=app p384",
+        &[],
+    ))
+    .unwrap();
+    let forbidden = std::fs::read_to_string(openssl_csr(
+        env.dir.path(),
+        "p256",
+        "/C=CN/O=Example Co/CN=tls.example.com/UID=someone",
+        &["tls.example.com"],
+    ))
+    .unwrap();
+    let missing = std::fs::read_to_string(openssl_csr(
+        env.dir.path(),
+        "p256",
+        "/C=CN/O=Example Co/CN=no org id",
+        &[],
+    ))
+    .unwrap();
+    let no_san = std::fs::read_to_string(openssl_csr(
+        env.dir.path(),
+        "p256",
+        "/C=CN/O=Example Co/CN=tls.example.com",
+        &[],
+    ))
+    .unwrap();
+    let cases: Vec<(String, u16, &str)> = vec![
+        ("this is not json".into(), 400, "not valid JSON"),
+        (r#"{"profile":"seal-signing"}"#.into(), 400, "missing field"),
+        (
+            r#"{"profile":"seal-signing","csr":"x","bogus":1}"#.into(),
+            400,
+            "unknown field",
+        ),
+        (
+            csr_json(
+                "seal-signing",
+                "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
+            ),
+            400,
+            "bad CSR",
+        ),
+        (
+            csr_json("seal-signing", "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A"),
+            400,
+            "bad CSR",
+        ),
+        (
+            csr_json("seal-signing", &bad_sig),
+            400,
+            "self-signature does not verify",
+        ),
+        (
+            csr_json("seal-signing", &rsa2048),
+            422,
+            "unsupported RSA key size 2048",
+        ),
+        (
+            csr_json("app-client", &p384),
+            422,
+            "unsupported elliptic curve",
+        ),
+        (
+            csr_json("tls-server", &forbidden),
+            422,
+            "attribute UID is not allowed",
+        ),
+        (
+            csr_json("seal-signing", &missing),
+            422,
+            "organizationIdentifier is required",
+        ),
+        (
+            csr_json("tls-server", &no_san),
+            422,
+            "requires a subjectAltName",
+        ),
+        (csr_json("no-such-profile", &seal), 404, "unknown profile"),
+        (
+            serde_json::json!({"profile": "seal-signing", "csr": seal, "validity_days": 5000})
+                .to_string(),
+            422,
+            "exceeds the profile",
+        ),
+    ];
+    for (body, status, needle) in &cases {
+        let (s, v, ctype) = post(&format!("{api}/certificates"), Some(&tok), body);
+        assert_eq!(s, *status, "{needle}: {v}");
+        assert_eq!(ctype, "application/problem+json");
+        let detail = v["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(needle), "expected {needle:?} in {detail:?}");
+        assert_eq!(v["status"], *status);
+    }
+    let (s, _) = get(&format!("{api}/certificates/not-hex"), Some(&tok));
+    assert_eq!(s, 400);
+    let (s, _) = get(&format!("{api}/certificates/ABCDEF"), Some(&tok));
+    assert_eq!(s, 404);
+    let (s, _) = get(&format!("{api}/certificates?limit=0"), Some(&tok));
+    assert_eq!(s, 400);
+    let (s, _) = get(&format!("{api}/cas/nope/chain"), None);
+    assert_eq!(s, 404);
+    assert_eq!(
+        count_all(&srv, &tok),
+        before,
+        "refused requests store nothing"
+    );
+
+    let (s, body) = get(&format!("{}/metrics", srv.url), None);
+    assert_eq!(s, 200);
+    let m = String::from_utf8(body).unwrap();
+    assert!(m.contains("sealpki_certificates_issued_total 5"), "{m}");
+    assert!(m.contains("sealpki_logins_failed_total 1"), "{m}");
+
+    // The CLI works on the same data while the server runs.
+    let out = ok(
+        &env.sealpki(&["cert", "show", &serial, "--json"]),
+        "cert show",
+    );
+    assert!(out.contains("\"issued\""));
+    ok(&env.sealpki(&["audit", "verify"]), "audit verify");
+}
+
+#[test]
+fn api_on_sqlite() {
+    suite(&Env::new(EnvOptions::default()));
+}
+
+#[test]
+fn api_on_postgres() {
+    let Some(url) = pg_database("api") else {
+        return;
+    };
+    suite(&Env::new(EnvOptions {
+        db: Db::Postgres(url),
+        ..Default::default()
+    }));
+}
+
+#[test]
+fn cli_reports_bad_input_with_exit_codes() {
+    let env = Env::new(EnvOptions::default());
+    env.init_dev();
+    // A second init is refused unless forced.
+    let f = env.path("ceremony.toml");
+    let out = env.sealpki(&["init", "--ceremony", f.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
+    let garbage = env.path("garbage.csr");
+    std::fs::write(&garbage, b"\x30\x82\x01\x00garbage").unwrap();
+    let out = env.sealpki(&[
+        "cert",
+        "issue",
+        "--profile",
+        "app-client",
+        "--csr",
+        garbage.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad CSR"));
+    let out = env.sealpki(&["cert", "show", "zz"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = env.sealpki(&["ca", "chain", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no CA named"));
+    // A wrong passphrase is named, not a crash.
+    std::fs::write(env.path("passphrase"), "wrong").unwrap();
+    let out = env.sealpki(&["ca", "list"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(env.path("passphrase"), PASSPHRASE).unwrap();
+    // --force makes a new generation; the old CA keys stay on disk, the new ones are active.
+    ok(
+        &env.sealpki(&["init", "--ceremony", f.to_str().unwrap(), "--force"]),
+        "forced init",
+    );
+    let list = ok(&env.sealpki(&["ca", "list"]), "ca list");
+    assert!(list.contains("root-ca-g2"), "{list}");
+    ok(
+        &env.sealpki(&["audit", "verify"]),
+        "audit verify after a second ceremony",
+    );
+}

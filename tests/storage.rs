@@ -1,0 +1,209 @@
+//! The storage layer: one suite, run against SQLite and against PostgreSQL.
+
+mod common;
+
+use sealpki::audit::{self, Audit};
+use sealpki::store::{CertFilter, CertState, OperatorRow, PendingCert, Role, Store, StoreError};
+use serde_json::json;
+
+fn pending<'a>(serial: &'a str, tbs: &'a [u8]) -> PendingCert<'a> {
+    PendingCert {
+        serial,
+        ca: "seal",
+        profile: "seal-signing",
+        subject: "CN=x,O=y,C=CN",
+        not_before: 1,
+        not_after: 2,
+        tbs,
+        requested_by: "test",
+    }
+}
+
+async fn suite(url: &str) {
+    let store = Store::open(url, None, None).await.expect("open store");
+    let audit = Audit::new(1000);
+
+    // Intent, then result; a repeated serial is refused by the named constraint.
+    let mut tx = store.begin().await.unwrap();
+    Store::cert_insert_pending(&mut tx, &pending("0A01", b"tbs1"), 100)
+        .await
+        .unwrap();
+    audit
+        .append(
+            &mut tx,
+            "test",
+            "certificate.prepare",
+            json!({"serial": "0A01"}),
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let dup = Store::cert_insert_pending(&mut tx, &pending("0A01", b"other"), 101).await;
+    assert!(
+        matches!(dup, Err(StoreError::Conflict(ref c)) if c.contains("serial") || c.contains("certificates")),
+        "{dup:?}"
+    );
+    drop(tx); // rolled back: nothing of it stays
+    let row = store.cert_get("0A01").await.unwrap().unwrap();
+    assert_eq!(row.state, CertState::Pending);
+    let mut tx = store.begin().await.unwrap();
+    assert!(Store::cert_mark_issued(&mut tx, "0A01", b"der", "fp", 102)
+        .await
+        .unwrap());
+    assert!(
+        !Store::cert_mark_issued(&mut tx, "0A01", b"der2", "fp2", 103)
+            .await
+            .unwrap(),
+        "only a pending row changes"
+    );
+    tx.commit().await.unwrap();
+    let row = store.cert_get("0A01").await.unwrap().unwrap();
+    assert_eq!(
+        (row.state, row.der.as_deref()),
+        (CertState::Issued, Some(&b"der"[..]))
+    );
+
+    // Pagination is keyset-based and stable: pages neither overlap nor skip.
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..25 {
+        let s = format!("0B{i:02X}");
+        Store::cert_insert_pending(&mut tx, &pending(&s, b"t"), 200 + i / 5)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .cert_list(&CertFilter {
+                state: Some(CertState::Pending),
+                after: after.clone(),
+                limit: 7,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|r| (r.created_at, r.serial.clone()));
+        seen.extend(page.into_iter().map(|r| r.serial));
+    }
+    assert_eq!(seen.len(), 25);
+    let mut dedup = seen.clone();
+    dedup.sort();
+    dedup.dedup();
+    assert_eq!(dedup.len(), 25);
+    let by_subject = store
+        .cert_list(&CertFilter {
+            subject: Some("CN=x".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_subject.len(), 26);
+
+    // Operators and sessions.
+    let mut tx = store.begin().await.unwrap();
+    let op = OperatorRow {
+        username: "alice".into(),
+        password_hash: "h".into(),
+        role: Role::Auditor,
+    };
+    Store::operator_insert(&mut tx, &op, 1).await.unwrap();
+    Store::session_insert(&mut tx, "th", "alice", i64::MAX / 2)
+        .await
+        .unwrap();
+    Store::session_insert(&mut tx, "old", "alice", 5)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store
+            .session_operator("th", 10)
+            .await
+            .unwrap()
+            .unwrap()
+            .role,
+        Role::Auditor
+    );
+    assert!(
+        store.session_operator("old", 10).await.unwrap().is_none(),
+        "expired sessions are refused"
+    );
+
+    // Concurrent appenders on two separate pools (as two instances would be) keep one linear chain.
+    let second = Store::open(url, None, None).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let s = if i % 2 == 0 {
+            store.clone()
+        } else {
+            second.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let a = Audit::new(1000);
+            let mut tx = s.begin().await.unwrap();
+            a.append(&mut tx, "test", "concurrent", json!({"i": i}))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let report = audit::verify(&store, &[]).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.entries, 41);
+
+    // Tampering with one entry is caught, and the report names it.
+    sqlx::query("UPDATE audit_log SET detail = '{\"i\":999}' WHERE seq = 17")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let report = audit::verify(&store, &[]).await.unwrap();
+    assert_eq!(
+        report.first_broken.as_ref().map(|b| b.0),
+        Some(17),
+        "{report:?}"
+    );
+    // So is a deleted entry.
+    sqlx::query("UPDATE audit_log SET detail = (SELECT detail FROM audit_log WHERE seq = 16) WHERE seq = 17")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE seq = 30")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let report = audit::verify(&store, &[]).await.unwrap();
+    assert!(report.first_broken.is_some());
+    store.close().await;
+    second.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store() {
+    let dir = tempfile::tempdir().unwrap();
+    suite(&format!("sqlite://{}/s.db", dir.path().display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store() {
+    let Some(url) = common::pg_database("storage") else {
+        return;
+    };
+    suite(&url).await;
+}
+
+#[tokio::test]
+async fn unknown_database_url_is_refused() {
+    assert!(matches!(
+        Store::open("mysql://x", None, None).await,
+        Err(StoreError::BadUrl(_))
+    ));
+}
