@@ -14,6 +14,7 @@ use sealpki_pki::{CertRequest, Issuer, IssuerUrls, KeyRef, Keyring, Profiles, Si
 use serde_json::json;
 
 use crate::audit::{Audit, CheckpointKey};
+use crate::committer::Record;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::store::{PendingCert, Store};
@@ -32,7 +33,8 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     pub keyring: Keyring,
-    pub audit: Audit,
+    pub audit: Arc<Audit>,
+    committer: crate::committer::Committer,
     pub metrics: crate::metrics::Metrics,
     loaded: RwLock<Loaded>,
 }
@@ -77,8 +79,10 @@ impl App {
             ))
         })?;
         let keyring = open_keyring(&config)?;
+        let audit = Arc::new(Audit::new(config.audit.checkpoint_every));
         let app = Arc::new(App {
-            audit: Audit::new(config.audit.checkpoint_every),
+            committer: crate::committer::Committer::start(store.clone(), audit.clone()),
+            audit,
             config,
             store,
             keyring,
@@ -293,32 +297,31 @@ impl App {
                     self.metrics.refused.inc();
                     AppError::from(e)
                 })?;
-            let mut tx = self.store.begin().await?;
-            let pending = PendingCert {
-                serial: token.serial_hex(),
-                ca: &ca,
-                profile: profile_name,
-                subject: &token.subject(),
+            let tbs_hash = sealpki_pki::alg::sha256_hex(token.tbs_der());
+            let detail = json!({"serial": token.serial_hex(), "ca": ca, "profile": profile_name,
+                                "subject": token.subject(), "tbs_sha256": tbs_hash});
+            let cert = PendingCert {
+                serial: token.serial_hex().into(),
+                ca: ca.clone(),
+                profile: profile_name.into(),
+                subject: token.subject(),
                 not_before: unix(token.not_before()),
                 not_after: unix(token.not_after()),
-                tbs: token.tbs_der(),
-                requested_by: actor,
+                tbs: token.tbs_der().to_vec(),
+                requested_by: actor.into(),
             };
-            match Store::cert_insert_pending(&mut tx, &pending, crate::store::now()).await {
+            match self
+                .committer
+                .commit(Record::Intent {
+                    cert,
+                    actor: actor.into(),
+                    detail,
+                })
+                .await
+            {
                 Err(crate::store::StoreError::Conflict(_)) if attempts < 3 => continue, // serial collision: new serial
                 other => other?,
             }
-            let tbs_hash = sealpki_pki::alg::sha256_hex(token.tbs_der());
-            self.audit
-                .append(
-                    &mut tx,
-                    actor,
-                    "certificate.prepare",
-                    json!({"serial": token.serial_hex(), "ca": ca, "profile": profile_name,
-                           "subject": token.subject(), "tbs_sha256": tbs_hash}),
-                )
-                .await?;
-            tx.commit().await.map_err(crate::store::StoreError::from)?;
             break token;
         };
         let serial = token.serial_hex().to_string();
@@ -329,42 +332,27 @@ impl App {
         let issued = match signed {
             Ok(i) => i,
             Err(e) => {
-                let mut tx = self.store.begin().await?;
-                self.audit
-                    .append(
-                        &mut tx,
-                        actor,
-                        "certificate.sign_failed",
-                        json!({"serial": serial, "error": e.to_string()}),
-                    )
+                let detail = json!({"serial": serial, "error": e.to_string()});
+                self.committer
+                    .commit(Record::Audit {
+                        actor: actor.into(),
+                        action: "certificate.sign_failed",
+                        detail,
+                    })
                     .await?;
-                tx.commit().await.map_err(crate::store::StoreError::from)?;
                 return Err(e.into());
             }
         };
-        let mut tx = self.store.begin().await?;
-        if !Store::cert_mark_issued(
-            &mut tx,
-            &serial,
-            &issued.der,
-            &issued.fingerprint,
-            crate::store::now(),
-        )
-        .await?
-        {
-            return Err(AppError::Internal(format!(
-                "certificate {serial} was not pending"
-            )));
-        }
-        self.audit
-            .append(
-                &mut tx,
-                actor,
-                "certificate.issue",
-                json!({"serial": serial, "sha256": issued.fingerprint}),
-            )
+        let detail = json!({"serial": serial, "sha256": issued.fingerprint});
+        self.committer
+            .commit(Record::Issued {
+                serial: serial.clone(),
+                der: issued.der.clone(),
+                fingerprint: issued.fingerprint.clone(),
+                actor: actor.into(),
+                detail,
+            })
             .await?;
-        tx.commit().await.map_err(crate::store::StoreError::from)?;
         self.metrics.issued.inc();
         self.metrics.issue_latency.observe(started.elapsed());
         Ok(IssuedCert {

@@ -496,14 +496,14 @@ async fn record_cert(
         .to_der()
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let pending = PendingCert {
-        serial,
-        ca,
-        profile,
-        subject: &tbs.subject.to_string(),
+        serial: serial.into(),
+        ca: ca.into(),
+        profile: profile.into(),
+        subject: tbs.subject.to_string(),
         not_before: unix(tbs.validity.not_before.to_system_time()),
         not_after: unix(tbs.validity.not_after.to_system_time()),
-        tbs: &tbs_der,
-        requested_by: actor,
+        tbs: tbs_der,
+        requested_by: actor.into(),
     };
     let ts = crate::store::now();
     Store::cert_insert_pending(tx, &pending, ts).await?;

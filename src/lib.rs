@@ -10,6 +10,7 @@ pub mod audit;
 pub mod bench;
 pub mod ceremony;
 pub mod cli;
+pub mod committer;
 pub mod config;
 pub mod error;
 pub mod http;

@@ -148,6 +148,26 @@ fn hierarchy_on_softhsm_with_non_extractable_keys() {
     drop(session);
     std::mem::forget(ctx);
 
+    // The benchmark command runs on this data (figures come from a release build; see docs).
+    let bench = ok(
+        &env.sealpki(&[
+            "--json",
+            "bench",
+            "issue",
+            "--count",
+            "40",
+            "--concurrency",
+            "4",
+        ]),
+        "bench issue",
+    );
+    let v: serde_json::Value = serde_json::from_str(&bench).unwrap();
+    assert_eq!(v["count"], 40);
+    assert!(
+        v["issued_per_second"].as_f64().unwrap() > 0.0
+            && v["raw_signatures_per_second_1_thread"].as_f64().unwrap() > 0.0
+    );
+
     // The server reports the token as ready.
     let srv = env.serve();
     let (s, body) = get(&format!("{}/readyz", srv.url), None);

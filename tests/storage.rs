@@ -6,16 +6,16 @@ use sealpki::audit::{self, Audit};
 use sealpki::store::{CertFilter, CertState, OperatorRow, PendingCert, Role, Store, StoreError};
 use serde_json::json;
 
-fn pending<'a>(serial: &'a str, tbs: &'a [u8]) -> PendingCert<'a> {
+fn pending(serial: &str, tbs: &[u8]) -> PendingCert {
     PendingCert {
-        serial,
-        ca: "seal",
-        profile: "seal-signing",
-        subject: "CN=x,O=y,C=CN",
+        serial: serial.into(),
+        ca: "seal".into(),
+        profile: "seal-signing".into(),
+        subject: "CN=x,O=y,C=CN".into(),
         not_before: 1,
         not_after: 2,
-        tbs,
-        requested_by: "test",
+        tbs: tbs.to_vec(),
+        requested_by: "test".into(),
     }
 }
 

@@ -30,15 +30,17 @@ impl CertState {
     }
 }
 
-pub struct PendingCert<'a> {
-    pub serial: &'a str,
-    pub ca: &'a str,
-    pub profile: &'a str,
-    pub subject: &'a str,
+/// The record of an intent to issue, written before the key signs.
+#[derive(Clone, Debug)]
+pub struct PendingCert {
+    pub serial: String,
+    pub ca: String,
+    pub profile: String,
+    pub subject: String,
     pub not_before: i64,
     pub not_after: i64,
-    pub tbs: &'a [u8],
-    pub requested_by: &'a str,
+    pub tbs: Vec<u8>,
+    pub requested_by: String,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -94,22 +96,22 @@ impl Store {
     /// Record the intent to issue. Fails with `Conflict("certificates_serial_key")` on a repeated serial.
     pub async fn cert_insert_pending(
         tx: &mut Tx<'_>,
-        c: &PendingCert<'_>,
+        c: &PendingCert,
         now: i64,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO certificates (serial, ca, profile, subject, state, not_before, not_after, tbs, requested_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
-        .bind(c.serial)
-        .bind(c.ca)
-        .bind(c.profile)
-        .bind(c.subject)
+        .bind(&c.serial)
+        .bind(&c.ca)
+        .bind(&c.profile)
+        .bind(&c.subject)
         .bind(CertState::Pending.as_str())
         .bind(c.not_before)
         .bind(c.not_after)
-        .bind(c.tbs)
-        .bind(c.requested_by)
+        .bind(&c.tbs)
+        .bind(&c.requested_by)
         .bind(now)
         .execute(&mut **tx)
         .await

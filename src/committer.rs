@@ -1,0 +1,150 @@
+//! Group commit of issuance records. One writer task per process takes the intents ("about to sign")
+//! and results ("signed") of all concurrent issuances and commits them together: one transaction and
+//! one fsync for many records, each record in its own savepoint so one failure (a repeated serial)
+//! refuses that record alone. A caller is answered only after the commit that holds its record, so
+//! the intent is durable before the key signs and the result before the client hears of it.
+
+use serde_json::Value;
+use sqlx::Acquire;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::audit::Audit;
+use crate::store::{PendingCert, Store, StoreError, Tx};
+use std::sync::Arc;
+
+/// Most records in one transaction; beyond this the batch is committed and a new one begun.
+const MAX_BATCH: usize = 256;
+
+pub enum Record {
+    Intent {
+        cert: PendingCert,
+        actor: String,
+        detail: Value,
+    },
+    Issued {
+        serial: String,
+        der: Vec<u8>,
+        fingerprint: String,
+        actor: String,
+        detail: Value,
+    },
+    /// An audit entry alone (e.g. a signing failure).
+    Audit {
+        actor: String,
+        action: &'static str,
+        detail: Value,
+    },
+}
+
+struct Job {
+    record: Record,
+    reply: oneshot::Sender<Result<(), StoreError>>,
+}
+
+#[derive(Clone)]
+pub struct Committer {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Committer {
+    pub fn start(store: Store, audit: Arc<Audit>) -> Self {
+        let (tx, rx) = mpsc::channel(4096);
+        tokio::spawn(run(store, audit, rx));
+        Committer { tx }
+    }
+
+    /// Commit `record` (with others waiting at the same time) and return when it is durable.
+    pub async fn commit(&self, record: Record) -> Result<(), StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Job { record, reply })
+            .await
+            .map_err(|_| StoreError::Corrupt("the commit writer has stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Corrupt("the commit writer dropped a record".into()))?
+    }
+}
+
+async fn apply(tx: &mut Tx<'_>, audit: &Audit, record: &Record) -> Result<(), StoreError> {
+    let now = crate::store::now();
+    match record {
+        Record::Intent {
+            cert,
+            actor,
+            detail,
+        } => {
+            Store::cert_insert_pending(tx, cert, now).await?;
+            audit
+                .append(tx, actor, "certificate.prepare", detail.clone())
+                .await?;
+        }
+        Record::Issued {
+            serial,
+            der,
+            fingerprint,
+            actor,
+            detail,
+        } => {
+            if !Store::cert_mark_issued(tx, serial, der, fingerprint, now).await? {
+                return Err(StoreError::Corrupt(format!(
+                    "certificate {serial} was not pending"
+                )));
+            }
+            audit
+                .append(tx, actor, "certificate.issue", detail.clone())
+                .await?;
+        }
+        Record::Audit {
+            actor,
+            action,
+            detail,
+        } => {
+            audit.append(tx, actor, action, detail.clone()).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn run(store: Store, audit: Arc<Audit>, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let mut outcomes: Vec<Result<(), StoreError>> = Vec::with_capacity(jobs.len());
+        let committed = async {
+            let mut tx = store.begin().await?;
+            for job in &jobs {
+                let mut sp = tx.begin().await?;
+                let r = apply(&mut sp, &audit, &job.record).await;
+                match r {
+                    Ok(()) => sp.commit().await?,
+                    Err(_) => sp.rollback().await?,
+                }
+                outcomes.push(r);
+            }
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        }
+        .await;
+        match committed {
+            Ok(()) => {
+                for (job, r) in jobs.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(r);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, records = jobs.len(), "group commit failed");
+                let msg = e.to_string();
+                for job in jobs {
+                    let _ = job
+                        .reply
+                        .send(Err(StoreError::Corrupt(format!("commit failed: {msg}"))));
+                }
+            }
+        }
+    }
+}
