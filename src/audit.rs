@@ -87,7 +87,7 @@ impl Audit {
             hash,
         };
         Store::audit_insert(tx, &row).await?;
-        if seq as u64 % self.every == 0 {
+        if (seq as u64).is_multiple_of(self.every) {
             self.checkpoint(tx, seq, &row.hash).await?;
         }
         Ok((seq, row.hash))

@@ -81,6 +81,15 @@ pub struct CeremonyReport {
     pub certificates: Vec<(String, String, String)>,
 }
 
+/// A service certificate made in the ceremony (TSA, OCSP responder, audit signer).
+struct Leaf {
+    profile: String,
+    ca: String,
+    signer: Arc<dyn Signer>,
+    issued: sealpki_pki::Issued,
+    purpose: String,
+}
+
 struct Made {
     signer: Arc<dyn Signer>,
     backend: String,
@@ -255,14 +264,7 @@ pub async fn run(
     keys.extend(made);
 
     // Service certificates: TSA and audit from the service CA, an OCSP responder per issuing CA.
-    let mut leaves: Vec<(
-        String,
-        String,
-        Arc<dyn Signer>,
-        String,
-        sealpki_pki::Issued,
-        String,
-    )> = Vec::new();
+    let mut leaves: Vec<Leaf> = Vec::new();
     let find = |n: &str| {
         final_cas
             .iter()
@@ -309,14 +311,7 @@ pub async fn run(
         }
         let token = issuer.prepare(profiles.get(&profile)?, &req, now)?;
         let issued = issuer.issue(token)?;
-        leaves.push((
-            profile,
-            ca,
-            key.signer.clone(),
-            key.backend.clone(),
-            issued,
-            purpose,
-        ));
+        leaves.push(Leaf { profile, ca, signer: key.signer.clone(), issued, purpose });
         keys.push(key);
     }
 
@@ -404,7 +399,7 @@ pub async fn run(
         report.cas.push((issuer.name().into(), serial, fp));
     }
     let mut leaf_serial = BTreeMap::new();
-    for (profile, ca, signer, _, issued, purpose) in &leaves {
+    for Leaf { profile, ca, signer, issued, purpose } in &leaves {
         let cert = <sealpki_pki::x509_cert::Certificate as sealpki_pki::der::Decode>::from_der(
             &issued.der,
         )
@@ -457,7 +452,7 @@ pub async fn run(
         .await?;
     }
     // The new audit key signs the head as the ceremony's last act.
-    if let Some((_, _, signer, _, issued, _)) = leaves.iter().find(|l| l.5 == "audit") {
+    if let Some(Leaf { signer, issued, .. }) = leaves.iter().find(|l| l.purpose == "audit") {
         app.audit
             .set_checkpoint_key(Some(crate::audit::CheckpointKey {
                 scheme: signer.algorithm().default_scheme(),

@@ -249,7 +249,7 @@ struct EcdsaSigValue<'a> {
 
 /// Encode a raw `r || s` pair (each `half` bytes) as DER `SEQUENCE { r INTEGER, s INTEGER }`.
 pub fn raw_rs_to_der(raw: &[u8]) -> Result<Vec<u8>, AlgError> {
-    if raw.is_empty() || raw.len() % 2 != 0 {
+    if raw.is_empty() || !raw.len().is_multiple_of(2) {
         return Err(AlgError::BadSignatureEncoding);
     }
     let (r, s) = raw.split_at(raw.len() / 2);

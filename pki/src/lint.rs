@@ -67,7 +67,7 @@ pub fn lint(tbs: &TbsCertificate, profile: &Profile, issuer: &IssuerFacts<'_>) -
     }
     let serial = tbs.serial_number.as_bytes();
     let magnitude = serial.iter().skip_while(|b| **b == 0).count();
-    if magnitude < 9 || magnitude > 20 {
+    if !(9..=20).contains(&magnitude) {
         err(
             "serial",
             format!("serial has {magnitude} octets; 9 (64+ bits of entropy) to 20 required"),

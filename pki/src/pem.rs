@@ -28,7 +28,7 @@ pub fn parse_certs(input: &[u8]) -> Result<Vec<Vec<u8>>, String> {
             + start
             + end_marker.len();
         let (_, der) =
-            der::pem::decode_vec(rest[start..end].as_bytes()).map_err(|e| e.to_string())?;
+            der::pem::decode_vec(&rest.as_bytes()[start..end]).map_err(|e| e.to_string())?;
         out.push(der);
         rest = &rest[end..];
     }

@@ -1,0 +1,49 @@
+//! Cheap project rules, enforced by `cargo test`: every Rust file opens with a `//!` line saying what
+//! it owns; SQL stays in `src/store`; only `pki/src/keys/pkcs11.rs` imports cryptoki in the library.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+fn files(under: &str) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join(under), &mut v);
+    v
+}
+
+#[test]
+fn every_file_says_what_it_owns() {
+    for f in ["src", "pki/src", "tests"].iter().flat_map(|d| files(d)) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(text.starts_with("//!"), "{} must open with a //! line", f.display());
+    }
+}
+
+#[test]
+fn sql_lives_only_in_the_store() {
+    for f in files("src").into_iter().filter(|f| !f.to_string_lossy().contains("/src/store/")) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(!text.contains("sqlx::query"), "{} runs SQL outside src/store", f.display());
+    }
+}
+
+#[test]
+fn only_the_token_backend_touches_cryptoki() {
+    for f in files("pki/src").into_iter().filter(|f| !f.ends_with("keys/pkcs11.rs")) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(!text.contains("cryptoki::"), "{} imports cryptoki", f.display());
+    }
+    for f in files("src") {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(!text.contains("cryptoki"), "{}: the service reaches tokens only through pki", f.display());
+    }
+}
