@@ -34,23 +34,24 @@ export PATH="$VENV/bin:$PATH"
 RUN="$ROOT/.test-run"
 rm -rf "$RUN"; mkdir -p "$RUN"
 PGBIN="${PGBIN:-$(dirname "$(readlink -f "$(command -v initdb || echo /usr/lib/postgresql/15/bin/initdb)")")}"
+# The cluster lives under /tmp: as root, the server runs as `postgres`, which may not be able to reach a
+# checkout in a private home directory.
+PGDIR=$(mktemp -d /tmp/sealpki-pg.XXXXXX)
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
-  if [ -f "$RUN/pg/postmaster.pid" ]; then
-    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$PGBIN/pg_ctl" -D "$RUN/pg" -m immediate stop >/dev/null 2>&1 || true
-    else "$PGBIN/pg_ctl" -D "$RUN/pg" -m immediate stop >/dev/null 2>&1 || true; fi
-  fi
+  as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$PGDIR"
 }
 trap cleanup EXIT
 
 # --- throw-away PostgreSQL ----------------------------------------------------------------------
 say "starting a throw-away PostgreSQL cluster ($PGBIN)"
 PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-mkdir -p "$RUN/pg" "$RUN/pgsock"
-[ "$(id -u)" -eq 0 ] && chown postgres "$RUN/pg" "$RUN/pgsock" && chmod 755 "$ROOT" "$RUN"
-as_pg "$PGBIN/initdb" -D "$RUN/pg" -U sealpki --auth=trust -E UTF8 >/dev/null
-as_pg "$PGBIN/pg_ctl" -D "$RUN/pg" -l "$RUN/pg.log" -w \
-  -o "-p $PGPORT -k $RUN/pgsock -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null
+[ "$(id -u)" -eq 0 ] && chown postgres "$PGDIR"
+as_pg "$PGBIN/initdb" -D "$PGDIR/data" -U sealpki --auth=trust -E UTF8 >/dev/null
+# fsync=off: this cluster is thrown away; crash tests kill sealpki, not PostgreSQL.
+as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/pg.log" -w \
+  -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null
 export SEALPKI_TEST_PG_URL="postgres://sealpki@127.0.0.1:$PGPORT/postgres"
 export SEALPKI_REQUIRE_PG=1
 
