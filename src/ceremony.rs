@@ -311,7 +311,13 @@ pub async fn run(
         }
         let token = issuer.prepare(profiles.get(&profile)?, &req, now)?;
         let issued = issuer.issue(token)?;
-        leaves.push(Leaf { profile, ca, signer: key.signer.clone(), issued, purpose });
+        leaves.push(Leaf {
+            profile,
+            ca,
+            signer: key.signer.clone(),
+            issued,
+            purpose,
+        });
         keys.push(key);
     }
 
@@ -399,7 +405,14 @@ pub async fn run(
         report.cas.push((issuer.name().into(), serial, fp));
     }
     let mut leaf_serial = BTreeMap::new();
-    for Leaf { profile, ca, signer, issued, purpose } in &leaves {
+    for Leaf {
+        profile,
+        ca,
+        signer,
+        issued,
+        purpose,
+    } in &leaves
+    {
         let cert = <sealpki_pki::x509_cert::Certificate as sealpki_pki::der::Decode>::from_der(
             &issued.der,
         )

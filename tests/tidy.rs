@@ -24,26 +24,48 @@ fn files(under: &str) -> Vec<PathBuf> {
 fn every_file_says_what_it_owns() {
     for f in ["src", "pki/src", "tests"].iter().flat_map(|d| files(d)) {
         let text = std::fs::read_to_string(&f).unwrap();
-        assert!(text.starts_with("//!"), "{} must open with a //! line", f.display());
+        assert!(
+            text.starts_with("//!"),
+            "{} must open with a //! line",
+            f.display()
+        );
     }
 }
 
 #[test]
 fn sql_lives_only_in_the_store() {
-    for f in files("src").into_iter().filter(|f| !f.to_string_lossy().contains("/src/store/")) {
+    for f in files("src")
+        .into_iter()
+        .filter(|f| !f.to_string_lossy().contains("/src/store/"))
+    {
         let text = std::fs::read_to_string(&f).unwrap();
-        assert!(!text.contains("sqlx::query"), "{} runs SQL outside src/store", f.display());
+        assert!(
+            !text.contains("sqlx::query"),
+            "{} runs SQL outside src/store",
+            f.display()
+        );
     }
 }
 
 #[test]
 fn only_the_token_backend_touches_cryptoki() {
-    for f in files("pki/src").into_iter().filter(|f| !f.ends_with("keys/pkcs11.rs")) {
+    for f in files("pki/src")
+        .into_iter()
+        .filter(|f| !f.ends_with("keys/pkcs11.rs"))
+    {
         let text = std::fs::read_to_string(&f).unwrap();
-        assert!(!text.contains("cryptoki::"), "{} imports cryptoki", f.display());
+        assert!(
+            !text.contains("cryptoki::"),
+            "{} imports cryptoki",
+            f.display()
+        );
     }
     for f in files("src") {
         let text = std::fs::read_to_string(&f).unwrap();
-        assert!(!text.contains("cryptoki"), "{}: the service reaches tokens only through pki", f.display());
+        assert!(
+            !text.contains("cryptoki"),
+            "{}: the service reaches tokens only through pki",
+            f.display()
+        );
     }
 }
