@@ -17,7 +17,7 @@ use crate::audit::{Audit, CheckpointKey};
 use crate::committer::Record;
 use crate::config::Config;
 use crate::error::AppError;
-use crate::store::{PendingCert, Store};
+use crate::store::{OperatorRow, PendingCert, Role, Store};
 
 /// The CA names, fixed across CLI, API and file names.
 pub const CA_NAMES: [&str; 5] = ["root", "seal", "maker", "device", "service"];
@@ -363,6 +363,59 @@ impl App {
             der: issued.der,
             chain: self.chain(&ca)?,
         })
+    }
+
+    /// Create an operator account (admin-only at the front ends).
+    pub async fn create_operator(
+        &self,
+        actor: &str,
+        username: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<(), AppError> {
+        let name_ok = !username.is_empty()
+            && username.len() <= 64
+            && username
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        if !name_ok {
+            return Err(AppError::BadRequest(format!(
+                "username {username:?}: use 1-64 characters from a-z 0-9 . _ -"
+            )));
+        }
+        if password.chars().count() < 12 {
+            return Err(AppError::Policy(
+                "passwords need at least 12 characters".into(),
+            ));
+        }
+        let password = password.to_string();
+        let hash = tokio::task::spawn_blocking(move || crate::ceremony::hash_password(&password))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))??;
+        let mut tx = self.store.begin().await?;
+        let row = OperatorRow {
+            username: username.into(),
+            password_hash: hash,
+            role,
+        };
+        Store::operator_insert(&mut tx, &row, crate::store::now())
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::Conflict(_) => {
+                    AppError::Conflict(format!("operator {username:?} exists"))
+                }
+                other => other.into(),
+            })?;
+        self.audit
+            .append(
+                &mut tx,
+                actor,
+                "operator.create",
+                json!({"username": username, "role": role.as_str()}),
+            )
+            .await?;
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        Ok(())
     }
 
     /// Check both that the database answers and that every CA key is usable.

@@ -62,6 +62,9 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Operator accounts.
+    #[command(subcommand)]
+    Operator(OperatorCmd),
     /// Benchmarks on the configured data.
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -136,6 +139,17 @@ pub struct GenerateArgs {
     /// software or pkcs11:TOKEN_LABEL.
     #[arg(long, default_value = "software")]
     pub backend: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OperatorCmd {
+    /// Create an operator. The password comes from SEALPKI_OPERATOR_PASSWORD or the first line of stdin.
+    Add {
+        username: String,
+        /// admin, operator (issue and read) or auditor (read certificates and audit).
+        #[arg(long, default_value = "operator")]
+        role: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -356,6 +370,30 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
                 },
             );
             Ok(if ok { 0 } else { 1 })
+        }
+        Command::Operator(OperatorCmd::Add { username, role }) => {
+            let role = crate::store::Role::parse(&role).ok_or_else(|| {
+                AppError::BadRequest(format!("role {role:?} (admin, operator or auditor)"))
+            })?;
+            let password = match std::env::var("SEALPKI_OPERATOR_PASSWORD") {
+                Ok(p) if !p.is_empty() => p,
+                _ => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .map_err(|e| AppError::BadRequest(format!("stdin: {e}")))?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let app = App::open(config).await?;
+            app.create_operator(&actor(), &username, &password, role)
+                .await?;
+            out(
+                json,
+                &serde_json::json!({"username": username, "role": role}),
+                || format!("operator {username} ({}) created\n", role.as_str()),
+            );
+            Ok(0)
         }
         Command::Bench(BenchCmd::Issue {
             count,

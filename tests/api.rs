@@ -292,6 +292,66 @@ fn suite(env: &Env) {
     assert!(m.contains("sealpki_certificates_issued_total 5"), "{m}");
     assert!(m.contains("sealpki_logins_failed_total 1"), "{m}");
 
+    // Roles: an auditor reads but may not issue or manage operators.
+    let new_op = |u: &str, p: &str, r: &str| {
+        serde_json::json!({"username": u, "password": p, "role": r}).to_string()
+    };
+    let (s, v, _) = post(
+        &format!("{api}/operators"),
+        Some(&tok),
+        &new_op("carol", "auditor-password-1", "auditor"),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (s, _, _) = post(
+        &format!("{api}/operators"),
+        Some(&tok),
+        &new_op("carol", "auditor-password-1", "auditor"),
+    );
+    assert_eq!(s, 409, "duplicate operator");
+    let (s, v, _) = post(
+        &format!("{api}/operators"),
+        Some(&tok),
+        &new_op("dave", "short", "operator"),
+    );
+    assert_eq!(s, 422, "{v}");
+    let (s, _, _) = post(
+        &format!("{api}/operators"),
+        Some(&tok),
+        &new_op("Bad Name", "long-enough-password", "operator"),
+    );
+    assert_eq!(s, 400);
+    let (s, v, _) = post(
+        &format!("{api}/login"),
+        None,
+        r#"{"username":"carol","password":"auditor-password-1"}"#,
+    );
+    assert_eq!(s, 200, "{v}");
+    let carol = v["token"].as_str().unwrap().to_string();
+    let (s, v, _) = post(
+        &format!("{api}/certificates"),
+        Some(&carol),
+        &csr_json("seal-signing", &seal),
+    );
+    assert_eq!(s, 403, "{v}");
+    assert!(v["detail"]
+        .as_str()
+        .unwrap()
+        .contains("auditor may not issue"));
+    let (s, _, _) = post(
+        &format!("{api}/operators"),
+        Some(&carol),
+        &new_op("eve", "long-enough-password", "admin"),
+    );
+    assert_eq!(s, 403);
+    assert_eq!(
+        get(&format!("{api}/certificates/{serial}"), Some(&carol)).0,
+        200
+    );
+    assert_eq!(
+        get(&format!("{api}/certificates"), Some("not-a-token")).0,
+        401
+    );
+
     // The CLI works on the same data while the server runs.
     let out = ok(
         &env.sealpki(&["cert", "show", &serial, "--json"]),
@@ -343,6 +403,17 @@ fn cli_reports_bad_input_with_exit_codes() {
     let out = env.sealpki(&["ca", "chain", "nope"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no CA named"));
+    // Operators from the CLI; the password comes from the environment, never from arguments.
+    let out = run(env
+        .cmd()
+        .args(["operator", "add", "bob", "--role", "operator"])
+        .env("SEALPKI_OPERATOR_PASSWORD", "bob-password-123"));
+    ok(&out, "operator add");
+    let out = run(env
+        .cmd()
+        .args(["operator", "add", "bob2", "--role", "root"])
+        .env("SEALPKI_OPERATOR_PASSWORD", "bob-password-123"));
+    assert_eq!(out.status.code(), Some(2), "unknown role is a usage error");
     // A wrong passphrase is named, not a crash.
     std::fs::write(env.path("passphrase"), "wrong").unwrap();
     let out = env.sealpki(&["ca", "list"]);

@@ -122,3 +122,27 @@ pub async fn login(
         json!({"token": token, "token_type": "Bearer", "expires_at": expires, "role": op.role}),
     ))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewOperator {
+    username: String,
+    password: String,
+    role: Role,
+}
+
+/// `POST /api/v1/operators` (admin): create an operator account.
+pub async fn create_operator(
+    State(app): State<Arc<App>>,
+    op: Operator,
+    body: axum::body::Bytes,
+) -> Result<(axum::http::StatusCode, Json<serde_json::Value>), AppError> {
+    op.require(&[Role::Admin], "manage operators")?;
+    let req: NewOperator = json_body(&body)?;
+    app.create_operator(&op.0.username, &req.username, &req.password, req.role)
+        .await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(json!({"username": req.username, "role": req.role})),
+    ))
+}
