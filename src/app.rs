@@ -365,6 +365,46 @@ impl App {
         })
     }
 
+    /// A certificate request for a key held in one of our key stores. Only keys made with
+    /// `keys generate` (purpose "general") qualify: CA, TSA, OCSP and audit keys are never re-certified.
+    pub async fn request_for_stored_key(
+        &self,
+        key: &str,
+        subject: &str,
+        dns: &[String],
+    ) -> Result<CertRequest, AppError> {
+        let key_ref: KeyRef = key.parse()?;
+        let recorded = self
+            .store
+            .key_list()
+            .await?
+            .into_iter()
+            .find(|k| k.key_ref == key_ref.to_string());
+        match recorded {
+            None => {
+                return Err(AppError::NotFound(format!(
+                    "key {key_ref} is not registered (make it with `sealpki keys generate`)"
+                )))
+            }
+            Some(k) if k.purpose != "general" => {
+                return Err(AppError::Policy(format!(
+                    "key {key_ref} is reserved for {}",
+                    k.purpose
+                )))
+            }
+            Some(_) => {}
+        }
+        let signer = self.keyring.open(&key_ref)?;
+        let name = sealpki_pki::name::parse_dn(subject)
+            .map_err(|e| AppError::BadRequest(format!("subject: {e}")))?;
+        let req = CertRequest::for_own_key(signer.as_ref(), name);
+        if dns.is_empty() {
+            return Ok(req);
+        }
+        let names: Vec<&str> = dns.iter().map(String::as_str).collect();
+        Ok(req.with_dns_names(&names)?)
+    }
+
     /// Create an operator account (admin-only at the front ends).
     pub async fn create_operator(
         &self,

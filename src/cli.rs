@@ -77,8 +77,17 @@ pub enum CertCmd {
         #[arg(long)]
         profile: String,
         /// CSR file (PEM or DER); `-` reads standard input.
+        #[arg(long, required_unless_present = "key", conflicts_with = "key")]
+        csr: Option<PathBuf>,
+        /// Certify a key from `sealpki keys generate` instead (soft:NAME or pkcs11:token=…;object=…).
+        #[arg(long, requires = "subject")]
+        key: Option<String>,
+        /// Subject for --key, RFC 4514 (e.g. "CN=Example Seal,O=Example Co,C=CN").
         #[arg(long)]
-        csr: PathBuf,
+        subject: Option<String>,
+        /// DNS subjectAltName for --key (repeatable).
+        #[arg(long)]
+        dns: Vec<String>,
         /// Write the certificate (PEM) here instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -411,12 +420,24 @@ async fn cert(app: &Arc<App>, c: CertCmd, json: bool) -> Result<i32, AppError> {
         CertCmd::Issue {
             profile,
             csr,
+            key,
+            subject,
+            dns,
             out: out_file,
             ca,
             validity_days,
         } => {
-            let input = read_input(&csr)?;
-            let mut req = CertRequest::from_csr(VerifiedCsr::parse(&input)?);
+            let mut req = match (csr, key, subject) {
+                (Some(csr), _, _) => CertRequest::from_csr(VerifiedCsr::parse(&read_input(&csr)?)?),
+                (None, Some(key), Some(subject)) => {
+                    app.request_for_stored_key(&key, &subject, &dns).await?
+                }
+                _ => {
+                    return Err(AppError::BadRequest(
+                        "give --csr, or --key with --subject".into(),
+                    ))
+                }
+            };
             if let Some(d) = validity_days {
                 req = req.with_validity_days(d);
             }

@@ -84,6 +84,54 @@ fn hierarchy_on_softhsm_with_non_extractable_keys() {
         );
     }
 
+    // Certify a key generated on the token (no CSR); CA keys are never re-certified.
+    let gen = ok(
+        &env.sealpki(&[
+            "keys",
+            "generate",
+            "--name",
+            "app-key",
+            "--backend",
+            &format!("pkcs11:{label}"),
+        ]),
+        "keys generate",
+    );
+    let key_ref = gen.lines().next().unwrap().to_string();
+    let leaf = env.path("stored-key.pem");
+    ok(
+        &env.sealpki(&[
+            "cert",
+            "issue",
+            "--profile",
+            "app-client",
+            "--key",
+            &key_ref,
+            "--subject",
+            "CN=token app,O=Example Co",
+            "--out",
+            leaf.to_str().unwrap(),
+        ]),
+        "issue for a stored key",
+    );
+    let (chain, root) = env.chain("service");
+    ok(
+        &openssl_verify(&root, &chain, &leaf, false),
+        "openssl verify stored-key certificate",
+    );
+    let ca_key = format!("pkcs11:token={label};object=root-ca-g1");
+    let out = env.sealpki(&[
+        "cert",
+        "issue",
+        "--profile",
+        "app-client",
+        "--key",
+        &ca_key,
+        "--subject",
+        "CN=evil,O=Example Co",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reserved for ca:root"));
+
     // What the token itself says about the private keys.
     let listing = ok(
         &run(Command::new("pkcs11-tool")
@@ -102,7 +150,7 @@ fn hierarchy_on_softhsm_with_non_extractable_keys() {
         "pkcs11-tool --list-objects",
     );
     let blocks: Vec<&str> = listing.split("Private Key Object").skip(1).collect();
-    assert_eq!(blocks.len(), 12, "{listing}");
+    assert_eq!(blocks.len(), 13, "{listing}");
     for b in &blocks {
         assert!(
             b.contains("sensitive") && b.contains("never extractable"),

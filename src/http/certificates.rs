@@ -21,8 +21,12 @@ use crate::store::{CertFilter, CertRow, CertState, Role};
 #[serde(deny_unknown_fields)]
 struct IssueBody {
     profile: String,
-    /// PEM CSR.
-    csr: String,
+    /// PEM CSR; or `key` + `subject` for a key in one of our key stores.
+    csr: Option<String>,
+    key: Option<String>,
+    subject: Option<String>,
+    #[serde(default)]
+    dns: Vec<String>,
     /// Issuing CA, for profiles without a fixed one (ocsp-responder).
     ca: Option<String>,
     validity_days: Option<u32>,
@@ -35,8 +39,17 @@ pub async fn issue(
 ) -> Result<Response, AppError> {
     op.require(&[Role::Admin, Role::Operator], "issue certificates")?;
     let req: IssueBody = json_body(&body)?;
-    let csr = VerifiedCsr::parse(req.csr.as_bytes())?;
-    let mut cr = CertRequest::from_csr(csr);
+    let mut cr = match (&req.csr, &req.key, &req.subject) {
+        (Some(csr), None, None) => CertRequest::from_csr(VerifiedCsr::parse(csr.as_bytes())?),
+        (None, Some(key), Some(subject)) => {
+            app.request_for_stored_key(key, subject, &req.dns).await?
+        }
+        _ => {
+            return Err(AppError::BadRequest(
+                "give either csr, or key and subject".into(),
+            ))
+        }
+    };
     if let Some(d) = req.validity_days {
         cr = cr.with_validity_days(d);
     }
