@@ -146,21 +146,9 @@ impl App {
             }
             loaded.issuers.insert(row.name, issuer);
         }
-        // The audit key is a key with purpose "audit" whose certificate the service CA issued.
+        // The audit key: the newest key with purpose "audit" that has a certificate.
         let mut key = None;
-        for k in self
-            .store
-            .key_list()
-            .await?
-            .into_iter()
-            .filter(|k| k.purpose == "audit")
-        {
-            let Some(serial) = &k.cert_serial else {
-                continue;
-            };
-            let Some(cert) = self.store.cert_get(serial).await?.and_then(|c| c.der) else {
-                continue;
-            };
+        for (k, cert) in self.audit_keys().await? {
             let signer = self.keyring.open(&k.key_ref.parse()?)?;
             key = Some(CheckpointKey {
                 scheme: signer.algorithm().default_scheme(),
@@ -227,16 +215,8 @@ impl App {
         Ok(out)
     }
 
-    /// Certificates of the keys with purpose "audit" that one of our CAs (of any generation) signed:
-    /// the keys trusted to sign audit checkpoints.
-    pub async fn audit_certs(&self) -> Result<Vec<Vec<u8>>, AppError> {
-        let cas = self
-            .store
-            .ca_list(false)
-            .await?
-            .into_iter()
-            .filter_map(|c| Certificate::from_der(&c.cert_der).ok())
-            .collect::<Vec<_>>();
+    /// Keys with purpose "audit" and their certificates (DER), oldest first.
+    async fn audit_keys(&self) -> Result<Vec<(crate::store::KeyRow, Vec<u8>)>, AppError> {
         let mut out = Vec::new();
         for k in self
             .store
@@ -248,9 +228,25 @@ impl App {
             let Some(serial) = &k.cert_serial else {
                 continue;
             };
-            let Some(der) = self.store.cert_get(serial).await?.and_then(|c| c.der) else {
-                continue;
-            };
+            if let Some(der) = self.store.cert_get(serial).await?.and_then(|c| c.der) {
+                out.push((k, der));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Certificates of the keys with purpose "audit" that one of our CAs (of any generation) signed:
+    /// the keys trusted to sign audit checkpoints.
+    pub async fn audit_certs(&self) -> Result<Vec<Vec<u8>>, AppError> {
+        let cas = self
+            .store
+            .ca_list(false)
+            .await?
+            .into_iter()
+            .filter_map(|c| Certificate::from_der(&c.cert_der).ok())
+            .collect::<Vec<_>>();
+        let mut out = Vec::new();
+        for (_, der) in self.audit_keys().await? {
             let cert =
                 Certificate::from_der(&der).map_err(|e| AppError::Internal(e.to_string()))?;
             if cas

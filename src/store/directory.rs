@@ -66,6 +66,15 @@ pub struct OperatorRow {
     pub role: Role,
 }
 
+fn operator_row(r: &sqlx::any::AnyRow) -> Result<OperatorRow, StoreError> {
+    let role: String = r.try_get(2)?;
+    Ok(OperatorRow {
+        username: r.try_get(0)?,
+        password_hash: r.try_get(1)?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+    })
+}
+
 impl Store {
     pub async fn ca_insert(tx: &mut Tx<'_>, c: &CaRow) -> Result<(), StoreError> {
         sqlx::query(
@@ -224,16 +233,7 @@ impl Store {
                 .bind(username)
                 .fetch_optional(&self.pool)
                 .await?;
-        r.map(|r| {
-            let role: String = r.try_get(2)?;
-            Ok(OperatorRow {
-                username: r.try_get(0)?,
-                password_hash: r.try_get(1)?,
-                role: Role::parse(&role)
-                    .ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
-            })
-        })
-        .transpose()
+        r.as_ref().map(operator_row).transpose()
     }
 
     pub async fn operator_count(&self) -> Result<i64, StoreError> {
@@ -273,15 +273,6 @@ impl Store {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        r.map(|r| {
-            let role: String = r.try_get(2)?;
-            Ok(OperatorRow {
-                username: r.try_get(0)?,
-                password_hash: r.try_get(1)?,
-                role: Role::parse(&role)
-                    .ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
-            })
-        })
-        .transpose()
+        r.as_ref().map(operator_row).transpose()
     }
 }
