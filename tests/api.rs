@@ -205,9 +205,11 @@ fn suite(env: &Env) {
         &[],
     ))
     .unwrap();
-    let cases: Vec<(String, u16, &str)> = vec![
+    let cases: Vec<(String, u16, &str)> =
+        vec![
         ("this is not json".into(), 400, "not valid JSON"),
-        (r#"{"profile":"seal-signing"}"#.into(), 400, "missing field"),
+        (r#"{"profile":"seal-signing"}"#.into(), 400, "give either csr, or key and subject"),
+        (r#"{"csr":"x"}"#.into(), 400, "missing field `profile`"),
         (
             r#"{"profile":"seal-signing","csr":"x","bogus":1}"#.into(),
             400,
