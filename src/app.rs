@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use sealpki_pki::der::Decode;
 use sealpki_pki::keys::pkcs11::{TokenConfig, TokenStore};
 use sealpki_pki::keys::software::SoftwareStore;
+use sealpki_pki::revocation::Responder;
 use sealpki_pki::x509_cert::Certificate;
 use sealpki_pki::{CertRequest, Issuer, IssuerUrls, KeyRef, Keyring, Profiles, SignatureScheme};
 use serde_json::json;
@@ -27,6 +28,7 @@ struct Loaded {
     profiles: Option<Profiles>,
     issuers: HashMap<String, Issuer>,
     parents: HashMap<String, String>,
+    responders: HashMap<String, Arc<Responder>>,
 }
 
 pub struct App {
@@ -36,6 +38,7 @@ pub struct App {
     pub audit: Arc<Audit>,
     committer: crate::committer::Committer,
     pub metrics: crate::metrics::Metrics,
+    pub ocsp_cache: crate::status::OcspCache,
     loaded: RwLock<Loaded>,
 }
 
@@ -87,6 +90,7 @@ impl App {
             store,
             keyring,
             metrics: Default::default(),
+            ocsp_cache: Default::default(),
             loaded: RwLock::new(Loaded::default()),
         });
         app.reload().await?;
@@ -108,6 +112,7 @@ impl App {
         let base = self.config.public_base_url();
         IssuerUrls {
             crl: Some(format!("{base}/crl/{ca}.crl")),
+            delta_crl: Some(format!("{base}/crl/{ca}-delta.crl")),
             ocsp: Some(format!("{base}/ocsp/{ca}")),
             ca_issuers: Some(format!("{base}/ca/{ca}.der")),
         }
@@ -157,8 +162,44 @@ impl App {
             });
         }
         self.audit.set_checkpoint_key(key);
+        // Delegated OCSP responders: the newest key with purpose "ocsp:CA" and its certificate.
+        for k in self
+            .store
+            .key_list()
+            .await?
+            .into_iter()
+            .filter(|k| k.purpose.starts_with("ocsp:"))
+        {
+            let Some(serial) = &k.cert_serial else {
+                continue;
+            };
+            let Some(der) = self.store.cert_get(serial).await?.and_then(|c| c.der) else {
+                continue;
+            };
+            let cert =
+                Certificate::from_der(&der).map_err(|e| AppError::Internal(e.to_string()))?;
+            let signer = self.keyring.open(&k.key_ref.parse()?)?;
+            let ca = k.purpose.trim_start_matches("ocsp:").to_string();
+            let responder = Responder {
+                cert,
+                cert_der: der,
+                scheme: signer.algorithm().default_scheme(),
+                signer,
+            };
+            loaded.responders.insert(ca, Arc::new(responder));
+        }
         *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = loaded;
         Ok(())
+    }
+
+    /// The delegated OCSP responder of a CA, if it has one.
+    pub fn responder(&self, ca: &str) -> Option<Arc<Responder>> {
+        self.loaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .responders
+            .get(ca)
+            .cloned()
     }
 
     pub fn is_initialised(&self) -> bool {

@@ -65,6 +65,9 @@ pub enum Command {
     /// Operator accounts.
     #[command(subcommand)]
     Operator(OperatorCmd),
+    /// Certificate revocation lists.
+    #[command(subcommand)]
+    Crl(CrlCmd),
     /// Benchmarks on the configured data.
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -104,6 +107,17 @@ pub enum CertCmd {
         #[arg(long)]
         pem: bool,
     },
+    /// Revoke a certificate (RFC 5280 reason names: keyCompromise, cACompromise, affiliationChanged,
+    /// superseded, cessationOfOperation, privilegeWithdrawn, aACompromise, unspecified).
+    Revoke {
+        serial: String,
+        #[arg(long, default_value = "unspecified")]
+        reason: String,
+    },
+    /// Suspend a certificate (certificateHold; 挂失).
+    Hold { serial: String },
+    /// Lift a hold (恢复): the next delta CRL carries removeFromCRL.
+    Release { serial: String },
     /// List certificates, oldest first.
     List {
         #[arg(long)]
@@ -127,6 +141,24 @@ pub enum CaCmd {
     },
     /// List the active CAs.
     List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CrlCmd {
+    /// Publish a new CRL for a CA now (a delta unless --full).
+    Publish {
+        ca: String,
+        #[arg(long)]
+        full: bool,
+    },
+    /// Write a CA's current CRL (DER) to --out or standard output.
+    Get {
+        ca: String,
+        #[arg(long)]
+        delta: bool,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -404,6 +436,37 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             );
             Ok(0)
         }
+        Command::Crl(c) => {
+            let app = App::open(config).await?;
+            match c {
+                CrlCmd::Publish { ca, full } => {
+                    app.issuer(&ca)?;
+                    let row = app.publish_crl(&ca, full).await?;
+                    out(
+                        json,
+                        &serde_json::json!({"ca": ca, "number": row.number, "kind": row.kind, "next_update": row.next_update}),
+                        || format!("{} CRL {} of CA {ca} published\n", row.kind, row.number),
+                    );
+                }
+                CrlCmd::Get {
+                    ca,
+                    delta,
+                    out: file,
+                } => {
+                    app.issuer(&ca)?;
+                    let der = app.current_crl(&ca, delta).await?;
+                    match file {
+                        Some(f) => std::fs::write(&f, der).map_err(|e| {
+                            AppError::BadRequest(format!("cannot write {}: {e}", f.display()))
+                        })?,
+                        None => {
+                            let _ = std::io::stdout().write_all(&der);
+                        }
+                    }
+                }
+            }
+            Ok(0)
+        }
         Command::Bench(BenchCmd::Issue {
             count,
             concurrency,
@@ -463,6 +526,31 @@ async fn cert(app: &Arc<App>, c: CertCmd, json: bool) -> Result<i32, AppError> {
                     issued.serial, issued.profile, issued.ca
                 );
             }
+            Ok(0)
+        }
+        CertCmd::Revoke { serial, reason } => {
+            let serial = crate::http::normalise_serial(&serial)?;
+            let reason: sealpki_pki::revocation::Reason =
+                reason.parse().map_err(AppError::BadRequest)?;
+            app.revoke(&actor(), &serial, reason).await?;
+            eprintln!("certificate {serial} revoked ({})", reason.name());
+            Ok(0)
+        }
+        CertCmd::Hold { serial } => {
+            let serial = crate::http::normalise_serial(&serial)?;
+            app.revoke(
+                &actor(),
+                &serial,
+                sealpki_pki::revocation::Reason::CertificateHold,
+            )
+            .await?;
+            eprintln!("certificate {serial} on hold");
+            Ok(0)
+        }
+        CertCmd::Release { serial } => {
+            let serial = crate::http::normalise_serial(&serial)?;
+            app.release(&actor(), &serial).await?;
+            eprintln!("certificate {serial} released");
             Ok(0)
         }
         CertCmd::Show { serial, pem } => {
@@ -559,6 +647,22 @@ async fn serve(config: Config, listen: Option<std::net::SocketAddr>) -> Result<i
             config.data_dir.display()
         );
     }
+    // CRLs: make sure each CA has current ones, then keep them fresh.
+    if let Err(e) = app.refresh_crls().await {
+        tracing::error!(error = %e, "CRL refresh");
+    }
+    let refresher = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(
+            refresher.config.crl.refresh_seconds.max(1),
+        ));
+        loop {
+            tick.tick().await;
+            if let Err(e) = refresher.refresh_crls().await {
+                tracing::error!(error = %e, "CRL refresh");
+            }
+        }
+    });
     let tls = match (&config.server.tls_cert, &config.server.tls_key) {
         (Some(c), Some(k)) => Some(
             crate::http::tls_config(c, k)

@@ -34,6 +34,10 @@ pub struct Config {
     pub pkcs11: Option<Pkcs11Config>,
     #[serde(default)]
     pub audit: AuditConfig,
+    #[serde(default)]
+    pub crl: CrlConfig,
+    #[serde(default)]
+    pub ocsp: OcspConfig,
     /// Set when no config file was given: dev CA on first start, loud warnings.
     #[serde(skip)]
     pub development: bool,
@@ -115,6 +119,45 @@ impl Default for AuditConfig {
     fn default() -> Self {
         AuditConfig {
             checkpoint_every: default_checkpoint_every(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrlConfig {
+    /// Lifetime (nextUpdate − thisUpdate) of full CRLs; republished at half of it.
+    pub full_hours: u32,
+    /// Lifetime of delta CRLs; a revocation republishes the delta at once.
+    pub delta_hours: u32,
+    /// How often the server checks whether CRLs need republishing.
+    pub refresh_seconds: u64,
+}
+
+impl Default for CrlConfig {
+    fn default() -> Self {
+        CrlConfig {
+            full_hours: 24,
+            delta_hours: 1,
+            refresh_seconds: 60,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OcspConfig {
+    /// How long a pre-signed answer (request without nonce) is served from memory.
+    pub cache_seconds: u64,
+    /// nextUpdate of OCSP answers.
+    pub next_update_hours: u32,
+}
+
+impl Default for OcspConfig {
+    fn default() -> Self {
+        OcspConfig {
+            cache_seconds: 300,
+            next_update_hours: 1,
         }
     }
 }

@@ -15,4 +15,5 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod status;
 pub mod store;

@@ -119,6 +119,8 @@ impl CertRequest {
 #[derive(Clone, Debug, Default)]
 pub struct IssuerUrls {
     pub crl: Option<String>,
+    /// Delta CRL, written as freshestCRL.
+    pub delta_crl: Option<String>,
     pub ocsp: Option<String>,
     pub ca_issuers: Option<String>,
 }
@@ -344,6 +346,13 @@ fn build_extensions(
                 crl_issuer: None,
             };
             exts.push(ext(&CrlDistributionPoints(vec![dp]), subject, false)?);
+        }
+        if let Some(delta) = &urls.delta_crl {
+            exts.push(ext(
+                &crate::revocation::freshest_crl(delta)?,
+                subject,
+                false,
+            )?);
         }
     }
     let mut aia = Vec::new();

@@ -19,6 +19,7 @@ pub mod lint;
 pub mod name;
 pub mod pem;
 pub mod profile;
+pub mod revocation;
 
 pub use alg::{KeyAlgorithm, SignatureScheme};
 pub use csr::VerifiedCsr;

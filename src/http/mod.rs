@@ -3,6 +3,7 @@
 mod auth;
 mod certificates;
 pub mod error;
+mod status;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,11 +41,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/certificates/{serial}", get(certificates::get_one))
         .route(
             "/api/v1/certificates/{serial}/{format}",
-            get(certificates::download),
+            get(certificates::download).post(status::change),
         )
         .route("/api/v1/cas", get(certificates::list_cas))
         .route("/api/v1/cas/{name}/chain", get(certificates::ca_chain))
         .route("/ca/{file}", get(certificates::ca_cert))
+        .route("/crl/{file}", get(status::crl))
+        .route("/ocsp/{ca}", post(status::ocsp_post))
+        .route("/ocsp/{ca}/{*request}", get(status::ocsp_get))
         .fallback(|| async { AppError::NotFound("no such endpoint".into()) })
         .layer(axum::middleware::from_fn_with_state(app.clone(), count))
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))

@@ -4,6 +4,7 @@
 mod audit;
 mod certs;
 mod directory;
+mod revocation;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 pub use audit::{AuditRow, CheckpointRow};
 pub use certs::{CertFilter, CertRow, CertState, PendingCert};
 pub use directory::{CaRow, KeyRow, OperatorRow, Role};
+pub use revocation::{CertStatusRow, CrlRow, RevokedRow};
 
 pub type Tx<'a> = Transaction<'a, Any>;
 

@@ -1,0 +1,150 @@
+//! Status endpoints: CRLs at the distribution-point URLs certificates carry, the OCSP responder
+//! (RFC 6960 GET and POST) at the AIA URL, and revoke / hold / release for operators.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine;
+use sealpki_pki::revocation::{ocsp_error, Reason, MAX_OCSP_REQUEST};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::Operator;
+use super::certificates::normalise_serial;
+use super::error::json_body;
+use crate::app::App;
+use crate::error::AppError;
+use crate::status::OcspAnswer;
+use crate::store::Role;
+
+/// `GET /crl/{ca}.crl` (full) and `GET /crl/{ca}-delta.crl`.
+pub async fn crl(
+    State(app): State<Arc<App>>,
+    Path(file): Path<String>,
+) -> Result<Response, AppError> {
+    let name = file
+        .strip_suffix(".crl")
+        .ok_or_else(|| AppError::NotFound(format!("no CRL {file:?}")))?;
+    let (ca, delta) = match name.strip_suffix("-delta") {
+        Some(ca) => (ca, true),
+        None => (name, false),
+    };
+    app.issuer(ca)?;
+    let der = app.current_crl(ca, delta).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pkix-crl"),
+            (header::CACHE_CONTROL, "max-age=60"),
+        ],
+        der,
+    )
+        .into_response())
+}
+
+fn ocsp_response(answer: OcspAnswer) -> Response {
+    let ctype = [(header::CONTENT_TYPE, "application/ocsp-response")];
+    match answer {
+        OcspAnswer::Ok(der) => (StatusCode::OK, ctype, der.as_ref().clone()).into_response(),
+        OcspAnswer::Malformed(why) => {
+            tracing::debug!(%why, "malformed OCSP request");
+            (StatusCode::BAD_REQUEST, ctype, ocsp_error("malformed")).into_response()
+        }
+        OcspAnswer::Unauthorized => {
+            (StatusCode::OK, ctype, ocsp_error("unauthorized")).into_response()
+        }
+    }
+}
+
+async fn answer(app: &App, ca: &str, request: &[u8]) -> Response {
+    if request.len() > MAX_OCSP_REQUEST {
+        return ocsp_response(OcspAnswer::Malformed("too large".into()));
+    }
+    match app.ocsp(ca, request).await {
+        Ok(a) => ocsp_response(a),
+        Err(e) => {
+            tracing::error!(error = %e, "OCSP");
+            let status = if matches!(e, AppError::Unavailable(_)) {
+                "try-later"
+            } else {
+                "internal"
+            };
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/ocsp-response")],
+                ocsp_error(status),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `POST /ocsp/{ca}` with an `application/ocsp-request` body.
+pub async fn ocsp_post(
+    State(app): State<Arc<App>>,
+    Path(ca): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    answer(&app, &ca, &body).await
+}
+
+/// `GET /ocsp/{ca}/{base64 request}` (RFC 6960 appendix A.1; the request may itself contain `/`).
+pub async fn ocsp_get(
+    State(app): State<Arc<App>>,
+    Path((ca, encoded)): Path<(String, String)>,
+) -> Response {
+    if encoded.len() > MAX_OCSP_REQUEST * 2 {
+        return ocsp_response(OcspAnswer::Malformed("too large".into()));
+    }
+    let cleaned: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
+    match base64::engine::general_purpose::STANDARD.decode(cleaned.trim_end_matches('/')) {
+        Ok(der) => answer(&app, &ca, &der).await,
+        Err(_) => ocsp_response(OcspAnswer::Malformed("not base64".into())),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    reason: Option<String>,
+}
+
+/// `POST /api/v1/certificates/{serial}/{revoke|hold|release}`.
+pub async fn change(
+    State(app): State<Arc<App>>,
+    op: Operator,
+    Path((serial, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, AppError> {
+    op.require(&[Role::Admin, Role::Operator], "change certificate status")?;
+    let serial = normalise_serial(&serial)?;
+    let req: RevokeBody = if body.is_empty() {
+        RevokeBody::default()
+    } else {
+        json_body(&body)?
+    };
+    match action.as_str() {
+        "revoke" => {
+            let reason: Reason = req
+                .reason
+                .as_deref()
+                .unwrap_or("unspecified")
+                .parse()
+                .map_err(AppError::BadRequest)?;
+            app.revoke(&op.0.username, &serial, reason).await?;
+        }
+        "hold" => {
+            app.revoke(&op.0.username, &serial, Reason::CertificateHold)
+                .await?
+        }
+        "release" => app.release(&op.0.username, &serial).await?,
+        other => {
+            return Err(AppError::NotFound(format!(
+                "no action {other:?} (revoke, hold or release)"
+            )))
+        }
+    }
+    Ok(Json(json!({"serial": serial, "action": action})))
+}
