@@ -138,7 +138,7 @@ fn suite(env: &Env) {
     let (chain, root) = env.chain("service");
     let text = std::fs::read_to_string(&chain).unwrap();
     let end = text.find("-----END CERTIFICATE-----").unwrap() + 25;
-    let issuing = write(env, "service-ca.pem", text[..end].as_bytes());
+    let issuing = write(env, "service-ca.pem", &text.as_bytes()[..end]);
     let cx = Ctx {
         env,
         srv,
