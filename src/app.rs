@@ -29,6 +29,7 @@ struct Loaded {
     issuers: HashMap<String, Issuer>,
     parents: HashMap<String, String>,
     responders: HashMap<String, Arc<Responder>>,
+    tsa: Option<Arc<sealpki_pki::tsa::Tsa>>,
 }
 
 pub struct App {
@@ -162,6 +163,38 @@ impl App {
             });
         }
         self.audit.set_checkpoint_key(key);
+        // The time-stamping unit: the newest key with purpose "tsa" and its certificate.
+        for k in self
+            .store
+            .key_list()
+            .await?
+            .into_iter()
+            .filter(|k| k.purpose == "tsa")
+        {
+            let Some(serial) = &k.cert_serial else {
+                continue;
+            };
+            let Some(der) = self.store.cert_get(serial).await?.and_then(|c| c.der) else {
+                continue;
+            };
+            let cert =
+                Certificate::from_der(&der).map_err(|e| AppError::Internal(e.to_string()))?;
+            let signer = self.keyring.open(&k.key_ref.parse()?)?;
+            let policy = self.config.tsa.policy.parse().map_err(|_| {
+                AppError::BadRequest(format!(
+                    "tsa.policy {:?} is not an OID",
+                    self.config.tsa.policy
+                ))
+            })?;
+            loaded.tsa = Some(Arc::new(sealpki_pki::tsa::Tsa {
+                cert,
+                cert_der: der,
+                scheme: signer.algorithm().default_scheme(),
+                signer,
+                policy,
+                accuracy_millis: self.config.tsa.accuracy_millis,
+            }));
+        }
         // Delegated OCSP responders: the newest key with purpose "ocsp:CA" and its certificate.
         for k in self
             .store
@@ -190,6 +223,35 @@ impl App {
         }
         *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = loaded;
         Ok(())
+    }
+
+    /// The time-stamping unit, if the ceremony made one.
+    pub fn tsa(&self) -> Option<Arc<sealpki_pki::tsa::Tsa>> {
+        self.loaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .tsa
+            .clone()
+    }
+
+    /// Answer a TimeStampReq (DER): Ok(reply) for a token, Err(reply) for a rejection.
+    pub async fn timestamp(&self, request: &[u8]) -> Result<Result<Vec<u8>, Vec<u8>>, AppError> {
+        use sealpki_pki::tsa::{parse_request, reject};
+        let req = match parse_request(request) {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(reject(&e))),
+        };
+        let tsa = self.tsa().ok_or_else(|| {
+            AppError::Unavailable("no time-stamping key: run the key ceremony".into())
+        })?;
+        let (_, serial_hex) = sealpki_pki::issue::random_serial();
+        let serial = hex::decode(&serial_hex).map_err(|e| AppError::Internal(e.to_string()))?;
+        let reply =
+            tokio::task::spawn_blocking(move || tsa.respond(&req, &serial, SystemTime::now()))
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))??;
+        self.metrics.timestamps.inc();
+        Ok(Ok(reply))
     }
 
     /// The delegated OCSP responder of a CA, if it has one.

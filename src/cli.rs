@@ -68,6 +68,9 @@ pub enum Command {
     /// Certificate revocation lists.
     #[command(subcommand)]
     Crl(CrlCmd),
+    /// RFC 3161 time stamps.
+    #[command(subcommand)]
+    Tsa(TsaCmd),
     /// Benchmarks on the configured data.
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -141,6 +144,25 @@ pub enum CaCmd {
     },
     /// List the active CAs.
     List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TsaCmd {
+    /// Verify a time-stamp reply or token (any TSA's, SM2 included). Exit 0 valid and trusted, 1
+    /// invalid, 2 valid but no trusted chain (no --trust given or none fits), 3 unreadable input.
+    Verify {
+        /// TimeStampResp (.tsr) or TimeStampToken, DER.
+        token: PathBuf,
+        /// The time-stamped data, to check the message imprint.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Certificates that help build the chain (PEM, several per file allowed).
+        #[arg(long)]
+        cert: Vec<PathBuf>,
+        /// Trust anchors (PEM).
+        #[arg(long)]
+        trust: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -435,6 +457,77 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
                 || format!("operator {username} ({}) created\n", role.as_str()),
             );
             Ok(0)
+        }
+        Command::Tsa(TsaCmd::Verify {
+            token,
+            data,
+            cert,
+            trust,
+        }) => {
+            let load =
+                |files: &[PathBuf]| -> Result<Vec<sealpki_pki::x509_cert::Certificate>, AppError> {
+                    let mut out = Vec::new();
+                    for f in files {
+                        for der in sealpki_pki::pem::parse_certs(&read_input(f)?)
+                            .map_err(|e| AppError::BadRequest(format!("{}: {e}", f.display())))?
+                        {
+                            use sealpki_pki::der::Decode;
+                            out.push(sealpki_pki::x509_cert::Certificate::from_der(&der).map_err(
+                                |e| AppError::BadRequest(format!("{}: {e}", f.display())),
+                            )?);
+                        }
+                    }
+                    Ok(out)
+                };
+            let input = read_input(&token)?;
+            let data = data.as_ref().map(read_input).transpose()?;
+            let (extra, anchors) = (load(&cert)?, load(&trust)?);
+            match sealpki_pki::tsa::verify_token(&input, data.as_deref(), &extra, &anchors) {
+                Ok(v) => {
+                    let secs = v
+                        .gen_time
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0);
+                    out(
+                        json,
+                        &serde_json::json!({"valid": true, "trusted": v.trusted, "gen_time": secs, "serial": v.serial_hex,
+                        "policy": v.policy, "tsa": v.tsa_subject, "algorithm": v.scheme.name()}),
+                        || {
+                            format!(
+                                "time stamp {} by {} ({}) at {secs}: signature valid, {}\n",
+                                v.serial_hex,
+                                v.tsa_subject,
+                                v.scheme,
+                                if v.trusted {
+                                    "chain trusted"
+                                } else {
+                                    "INDETERMINATE: no trusted chain"
+                                }
+                            )
+                        },
+                    );
+                    Ok(if v.trusted { 0 } else { 2 })
+                }
+                Err(sealpki_pki::tsa::TspVerifyError::Malformed(m)) => {
+                    eprintln!("error: unreadable time stamp: {m}");
+                    Ok(3)
+                }
+                Err(sealpki_pki::tsa::TspVerifyError::Untrusted) => {
+                    eprintln!(
+                        "INDETERMINATE: no chain from the TSA certificate to a trusted certificate"
+                    );
+                    Ok(2)
+                }
+                Err(e) => {
+                    out(
+                        json,
+                        &serde_json::json!({"valid": false, "reason": e.to_string()}),
+                        || format!("INVALID: {e}\n"),
+                    );
+                    Ok(1)
+                }
+            }
         }
         Command::Crl(c) => {
             let app = App::open(config).await?;

@@ -38,6 +38,8 @@ pub struct Config {
     pub crl: CrlConfig,
     #[serde(default)]
     pub ocsp: OcspConfig,
+    #[serde(default)]
+    pub tsa: TsaConfig,
     /// Set when no config file was given: dev CA on first start, loud warnings.
     #[serde(skip)]
     pub development: bool,
@@ -158,6 +160,24 @@ impl Default for OcspConfig {
         OcspConfig {
             cache_seconds: 300,
             next_update_hours: 1,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TsaConfig {
+    /// TSA policy OID written into tokens when the request names none (placeholder arc: replace it).
+    pub policy: String,
+    /// Accuracy claimed in tokens; it should bound the server clock's error (NTP).
+    pub accuracy_millis: u16,
+}
+
+impl Default for TsaConfig {
+    fn default() -> Self {
+        TsaConfig {
+            policy: "1.3.6.1.4.1.61000.2.1".into(),
+            accuracy_millis: 1000,
         }
     }
 }

@@ -46,6 +46,7 @@ pub struct Metrics {
     pub http_requests: Counter,
     pub http_errors: Counter,
     pub logins_failed: Counter,
+    pub timestamps: Counter,
     pub issue_latency: Histogram,
 }
 

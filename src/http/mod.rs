@@ -47,6 +47,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/cas/{name}/chain", get(certificates::ca_chain))
         .route("/ca/{file}", get(certificates::ca_cert))
         .route("/crl/{file}", get(status::crl))
+        .route("/tsa", post(status::tsa))
         .route("/ocsp/{ca}", post(status::ocsp_post))
         .route("/ocsp/{ca}/{*request}", get(status::ocsp_get))
         .fallback(|| async { AppError::NotFound("no such endpoint".into()) })

@@ -148,3 +148,14 @@ pub async fn change(
     }
     Ok(Json(json!({"serial": serial, "action": action})))
 }
+
+/// `POST /tsa` with `application/timestamp-query`: an RFC 3161 reply (HTTP 400 with a rejection reply for
+/// malformed, oversized or unsupported requests).
+pub async fn tsa(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
+    let ctype = [(header::CONTENT_TYPE, "application/timestamp-reply")];
+    match app.timestamp(&body).await {
+        Ok(Ok(reply)) => (StatusCode::OK, ctype, reply).into_response(),
+        Ok(Err(rejection)) => (StatusCode::BAD_REQUEST, ctype, rejection).into_response(),
+        Err(e) => e.into_response(),
+    }
+}

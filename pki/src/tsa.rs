@@ -1,0 +1,593 @@
+//! RFC 3161 time stamps: answering a TimeStampReq with a token (CMS SignedData over TSTInfo, signed
+//! attributes content-type, message-digest and signing-certificate-v2) for P-256, RSA and SM2 keys, and
+//! verifying tokens — ours (SM2 included, which OpenSSL cannot check) and other TSAs'.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use cms::cert::IssuerAndSerialNumber;
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+};
+use const_oid::ObjectIdentifier as Oid;
+use der::asn1::{Any, GeneralizedTime, Int, OctetString, SetOfVec};
+use der::{Decode, Encode, Sequence};
+use sha2::Digest;
+use x509_cert::attr::Attribute;
+use x509_cert::Certificate;
+use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
+
+use crate::alg::{oid, verify, SignatureScheme};
+use crate::issue::IssueError;
+use crate::keys::Signer;
+
+const ID_CT_TST_INFO: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.1.4");
+const ID_SIGNED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.2");
+const ID_CONTENT_TYPE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.3");
+const ID_MESSAGE_DIGEST: Oid = Oid::new_unwrap("1.2.840.113549.1.9.4");
+const ID_SIGNING_CERT: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.12");
+const ID_SIGNING_CERT_V2: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.47");
+const ID_RSA_ENCRYPTION: Oid = Oid::new_unwrap("1.2.840.113549.1.1.1");
+const SHA1: Oid = Oid::new_unwrap("1.3.14.3.2.26");
+const SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
+const SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
+const SHA512: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.3");
+const TIME_STAMPING: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.8");
+
+/// Requests larger than this are refused before parsing.
+pub const MAX_TSA_REQUEST: usize = 16 * 1024;
+
+/// Digest algorithms accepted in message imprints, with their output lengths.
+fn digest_len(alg: &Oid) -> Option<usize> {
+    match *alg {
+        a if a == SHA256 || a == oid::SM3 => Some(32),
+        a if a == SHA384 => Some(48),
+        a if a == SHA512 => Some(64),
+        a if a == SHA1 => Some(20),
+        _ => None,
+    }
+}
+
+fn digest(alg: &Oid, data: &[u8]) -> Option<Vec<u8>> {
+    Some(match *alg {
+        a if a == SHA256 => sha2::Sha256::digest(data).to_vec(),
+        a if a == SHA384 => sha2::Sha384::digest(data).to_vec(),
+        a if a == SHA512 => sha2::Sha512::digest(data).to_vec(),
+        a if a == oid::SM3 => sm3::Sm3::digest(data).to_vec(),
+        a if a == SHA1 => sha1::Sha1::digest(data).to_vec(),
+        _ => return None,
+    })
+}
+
+fn alg_id(oid: Oid) -> spki::AlgorithmIdentifierOwned {
+    spki::AlgorithmIdentifierOwned {
+        oid,
+        parameters: None,
+    }
+}
+
+/// Why a request was refused: the PKIFailureInfo bit the reply carries.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TspRequestError {
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("unsupported hash algorithm {0}")]
+    BadAlg(String),
+    #[error("bad data format: {0}")]
+    BadDataFormat(String),
+}
+
+/// Parse and check a TimeStampReq.
+pub fn parse_request(der_bytes: &[u8]) -> Result<TimeStampReq, TspRequestError> {
+    if der_bytes.len() > MAX_TSA_REQUEST {
+        return Err(TspRequestError::BadRequest("request too large".into()));
+    }
+    let req = TimeStampReq::from_der(der_bytes)
+        .map_err(|e| TspRequestError::BadDataFormat(e.to_string()))?;
+    let alg = req.message_imprint.hash_algorithm.oid;
+    let len = digest_len(&alg).ok_or_else(|| TspRequestError::BadAlg(alg.to_string()))?;
+    if req.message_imprint.hashed_message.as_bytes().len() != len {
+        return Err(TspRequestError::BadDataFormat(
+            "message imprint length does not match its algorithm".into(),
+        ));
+    }
+    if req.extensions.is_some() {
+        return Err(TspRequestError::BadRequest(
+            "request extensions are not supported".into(),
+        ));
+    }
+    Ok(req)
+}
+
+#[derive(Sequence)]
+struct EssCertIdV2 {
+    // hashAlgorithm DEFAULT sha256 is omitted.
+    cert_hash: OctetString,
+}
+
+#[derive(Sequence)]
+struct SigningCertificateV2 {
+    certs: Vec<EssCertIdV2>,
+}
+
+#[derive(Sequence)]
+struct EssCertIdV2WithAlg {
+    hash_algorithm: spki::AlgorithmIdentifierOwned,
+    cert_hash: OctetString,
+}
+
+/// A time-stamping unit: its certificate, key and policy.
+pub struct Tsa {
+    pub cert: Certificate,
+    pub cert_der: Vec<u8>,
+    pub signer: Arc<dyn Signer>,
+    pub scheme: SignatureScheme,
+    pub policy: Oid,
+    /// Accuracy claimed in tokens, in milliseconds.
+    pub accuracy_millis: u16,
+}
+
+fn enc(e: der::Error) -> IssueError {
+    IssueError::Encoding(e.to_string())
+}
+
+/// A non-negative DER INTEGER from big-endian magnitude bytes (minimal encoding).
+fn positive_int(magnitude: &[u8]) -> Result<Int, IssueError> {
+    let start = magnitude
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(magnitude.len().saturating_sub(1));
+    let m = &magnitude[start..];
+    if m.first().is_some_and(|b| b & 0x80 != 0) {
+        Int::new(&[&[0u8][..], m].concat()).map_err(enc)
+    } else {
+        Int::new(m).map_err(enc)
+    }
+}
+
+fn attr(oid: Oid, value: Any) -> Result<Attribute, IssueError> {
+    Ok(Attribute {
+        oid,
+        values: SetOfVec::try_from(vec![value]).map_err(enc)?,
+    })
+}
+
+impl Tsa {
+    /// The digest algorithm the signer uses with this key (SM3 for SM2).
+    fn digest_alg(&self) -> Oid {
+        if self.scheme == SignatureScheme::Sm2Sm3 {
+            oid::SM3
+        } else {
+            SHA256
+        }
+    }
+
+    /// Sign a token for `req` with `serial` (unique per token) at `now`; returns the TimeStampResp DER.
+    pub fn respond(
+        &self,
+        req: &TimeStampReq,
+        serial: &[u8],
+        now: SystemTime,
+    ) -> Result<Vec<u8>, IssueError> {
+        let secs = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let gen_time = GeneralizedTime::from_system_time(
+            SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs),
+        )
+        .map_err(enc)?;
+        let tst = TstInfo {
+            version: TspVersion::V1,
+            policy: req.req_policy.unwrap_or(self.policy),
+            message_imprint: MessageImprint {
+                hash_algorithm: req.message_imprint.hash_algorithm.clone(),
+                hashed_message: req.message_imprint.hashed_message.clone(),
+            },
+            serial_number: positive_int(serial)?,
+            gen_time,
+            accuracy: Some(x509_tsp::Accuracy {
+                seconds: None,
+                millis: Some(self.accuracy_millis as i16),
+                micros: None,
+            }),
+            ordering: false,
+            nonce: req.nonce.clone(),
+            tsa: None,
+            extensions: None,
+        };
+        let tst_der = tst.to_der().map_err(enc)?;
+        let digest_alg = self.digest_alg();
+        let md = digest(&digest_alg, &tst_der).expect("known digest");
+        let cert_hash = sha2::Sha256::digest(&self.cert_der);
+        let scv2 = SigningCertificateV2 {
+            certs: vec![EssCertIdV2 {
+                cert_hash: OctetString::new(cert_hash.to_vec()).map_err(enc)?,
+            }],
+        };
+        let mut signed_attrs = SetOfVec::new();
+        signed_attrs
+            .insert(attr(
+                ID_CONTENT_TYPE,
+                Any::encode_from(&ID_CT_TST_INFO).map_err(enc)?,
+            )?)
+            .map_err(enc)?;
+        signed_attrs
+            .insert(attr(
+                ID_MESSAGE_DIGEST,
+                Any::encode_from(&OctetString::new(md).map_err(enc)?).map_err(enc)?,
+            )?)
+            .map_err(enc)?;
+        signed_attrs
+            .insert(attr(
+                ID_SIGNING_CERT_V2,
+                Any::encode_from(&scv2).map_err(enc)?,
+            )?)
+            .map_err(enc)?;
+        // The signature covers the DER of the attributes as a SET OF (RFC 5652 §5.4).
+        let to_sign = signed_attrs.to_der().map_err(enc)?;
+        let sig = self.signer.sign(self.scheme, &to_sign)?;
+        verify(self.signer.public_key(), self.scheme, &to_sign, &sig)
+            .map_err(|_| IssueError::SignatureCheck)?;
+        let signer_info = SignerInfo {
+            version: CmsVersion::V1,
+            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+                issuer: self.cert.tbs_certificate.issuer.clone(),
+                serial_number: self.cert.tbs_certificate.serial_number.clone(),
+            }),
+            digest_alg: alg_id(digest_alg),
+            signed_attrs: Some(signed_attrs),
+            signature_algorithm: self.scheme.algorithm_identifier(),
+            signature: OctetString::new(sig).map_err(enc)?,
+            unsigned_attrs: None,
+        };
+        let mut digests = SetOfVec::new();
+        digests.insert(alg_id(digest_alg)).map_err(enc)?;
+        let mut certs = SetOfVec::new();
+        if req.cert_req {
+            certs
+                .insert(cms::cert::CertificateChoices::Certificate(
+                    self.cert.clone(),
+                ))
+                .map_err(enc)?;
+        }
+        let sd = SignedData {
+            version: CmsVersion::V3,
+            digest_algorithms: digests,
+            encap_content_info: EncapsulatedContentInfo {
+                econtent_type: ID_CT_TST_INFO,
+                econtent: Some(Any::new(der::Tag::OctetString, tst_der).map_err(enc)?),
+            },
+            certificates: if req.cert_req {
+                Some(CertificateSet(certs))
+            } else {
+                None
+            },
+            crls: None,
+            signer_infos: SignerInfos(SetOfVec::try_from(vec![signer_info]).map_err(enc)?),
+        };
+        let token = ContentInfo {
+            content_type: ID_SIGNED_DATA,
+            content: Any::encode_from(&sd).map_err(enc)?,
+        };
+        let resp = TimeStampResp {
+            status: cmpv2::status::PkiStatusInfo {
+                status: cmpv2::status::PkiStatus::Accepted,
+                status_string: None,
+                fail_info: None,
+            },
+            time_stamp_token: Some(token),
+        };
+        resp.to_der().map_err(enc)
+    }
+}
+
+/// A rejection reply: status rejection(2) with the PKIFailureInfo bit. Encoded here because the bit order
+/// of a named-bit BIT STRING (bit 0 is the most significant bit of the first octet, trailing zero bits
+/// dropped) is easy to get wrong, and OpenSSL reads what is on the wire.
+pub fn reject(err: &TspRequestError) -> Vec<u8> {
+    let bit: u8 = match err {
+        TspRequestError::BadAlg(_) => 0,
+        TspRequestError::BadRequest(_) => 2,
+        TspRequestError::BadDataFormat(_) => 5,
+    };
+    let (octet, unused) = (0x80u8 >> bit, 7 - bit);
+    // TimeStampResp { PKIStatusInfo { status INTEGER 2, failInfo BIT STRING } }
+    vec![
+        0x30, 0x09, 0x30, 0x07, 0x02, 0x01, 0x02, 0x03, 0x02, unused, octet,
+    ]
+}
+
+// ---- verification -----------------------------------------------------------------------------
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TspVerifyError {
+    #[error("not a time-stamp response or token: {0}")]
+    Malformed(String),
+    #[error("the TSA refused the request (status {0})")]
+    Rejected(u8),
+    #[error("the token signer certificate is not in the token or the given certificates")]
+    NoSignerCert,
+    #[error("signed attributes: {0}")]
+    Attributes(String),
+    #[error("the token signature does not verify")]
+    BadSignature,
+    #[error("the signer certificate is not a TSA certificate: {0}")]
+    NotTsa(String),
+    #[error("the message imprint does not match the data")]
+    ImprintMismatch,
+    #[error("no chain from the TSA certificate to a trusted certificate")]
+    Untrusted,
+    #[error("unsupported algorithm {0}")]
+    Algorithm(String),
+}
+
+/// What a verified token says.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    pub gen_time: SystemTime,
+    pub serial_hex: String,
+    pub policy: String,
+    pub tsa_subject: String,
+    pub scheme: SignatureScheme,
+    /// False when no trust anchors were given (signature checked, chain not).
+    pub trusted: bool,
+}
+
+/// Accepts a TimeStampResp or a bare token (ContentInfo).
+fn token_of(input: &[u8]) -> Result<ContentInfo, TspVerifyError> {
+    if let Ok(resp) = TimeStampResp::from_der(input) {
+        let status = resp.status.status as u8;
+        if status > 1 {
+            return Err(TspVerifyError::Rejected(status));
+        }
+        return resp
+            .time_stamp_token
+            .ok_or_else(|| TspVerifyError::Malformed("granted without a token".into()));
+    }
+    ContentInfo::from_der(input).map_err(|e| TspVerifyError::Malformed(e.to_string()))
+}
+
+fn scheme_of(
+    sig_alg: &spki::AlgorithmIdentifierOwned,
+    digest_alg: &Oid,
+) -> Result<SignatureScheme, TspVerifyError> {
+    if sig_alg.oid == ID_RSA_ENCRYPTION {
+        // The signature OID says only "RSA"; the digest algorithm says which hash.
+        return if *digest_alg == SHA256 {
+            Ok(SignatureScheme::RsaPkcs1Sha256)
+        } else {
+            Err(TspVerifyError::Algorithm(format!(
+                "RSA with digest {digest_alg}"
+            )))
+        };
+    }
+    SignatureScheme::from_algorithm_identifier(sig_alg)
+        .map_err(|e| TspVerifyError::Algorithm(e.to_string()))
+}
+
+/// Verify a time-stamp response or token. `data` (when given) must match the message imprint.
+/// `extra` certificates help find the signer and build the chain; `anchors` are trusted.
+pub fn verify_token(
+    input: &[u8],
+    data: Option<&[u8]>,
+    extra: &[Certificate],
+    anchors: &[Certificate],
+) -> Result<VerifiedToken, TspVerifyError> {
+    let mal = |e: der::Error| TspVerifyError::Malformed(e.to_string());
+    let ci = token_of(input)?;
+    if ci.content_type != ID_SIGNED_DATA {
+        return Err(TspVerifyError::Malformed("token is not SignedData".into()));
+    }
+    let sd: SignedData = ci.content.decode_as().map_err(mal)?;
+    if sd.encap_content_info.econtent_type != ID_CT_TST_INFO {
+        return Err(TspVerifyError::Malformed("content is not TSTInfo".into()));
+    }
+    let econtent = sd
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .ok_or_else(|| TspVerifyError::Malformed("no TSTInfo".into()))?;
+    let tst_der = OctetString::from_der(&econtent.to_der().map_err(mal)?)
+        .map_err(mal)?
+        .into_bytes();
+    let tst = TstInfo::from_der(&tst_der).map_err(mal)?;
+    let si = match sd.signer_infos.0.as_slice() {
+        [si] => si,
+        _ => {
+            return Err(TspVerifyError::Malformed(
+                "a token has exactly one signer".into(),
+            ))
+        }
+    };
+    let mut pool: Vec<Certificate> = extra.to_vec();
+    if let Some(certs) = &sd.certificates {
+        for c in certs.0.iter() {
+            if let cms::cert::CertificateChoices::Certificate(c) = c {
+                pool.push(c.clone());
+            }
+        }
+    }
+    let signer = match &si.sid {
+        SignerIdentifier::IssuerAndSerialNumber(ias) => pool.iter().find(|c| {
+            c.tbs_certificate.issuer == ias.issuer
+                && c.tbs_certificate.serial_number == ias.serial_number
+        }),
+        SignerIdentifier::SubjectKeyIdentifier(ski) => pool.iter().find(|c| {
+            crate::issue::key_identifier(&c.tbs_certificate.subject_public_key_info)
+                == ski.0.as_bytes()
+        }),
+    }
+    .cloned()
+    .ok_or(TspVerifyError::NoSignerCert)?;
+    let attrs = si
+        .signed_attrs
+        .as_ref()
+        .ok_or_else(|| TspVerifyError::Attributes("missing".into()))?;
+    let find = |oid: Oid| {
+        attrs
+            .iter()
+            .find(|a| a.oid == oid)
+            .and_then(|a| a.values.iter().next().cloned())
+    };
+    let ct: Oid = find(ID_CONTENT_TYPE)
+        .ok_or_else(|| TspVerifyError::Attributes("no content-type".into()))?
+        .decode_as()
+        .map_err(mal)?;
+    if ct != ID_CT_TST_INFO {
+        return Err(TspVerifyError::Attributes(
+            "content-type is not TSTInfo".into(),
+        ));
+    }
+    let md: OctetString = find(ID_MESSAGE_DIGEST)
+        .ok_or_else(|| TspVerifyError::Attributes("no message-digest".into()))?
+        .decode_as()
+        .map_err(mal)?;
+    let want = digest(&si.digest_alg.oid, &tst_der)
+        .ok_or_else(|| TspVerifyError::Algorithm(si.digest_alg.oid.to_string()))?;
+    if md.as_bytes() != want.as_slice() {
+        return Err(TspVerifyError::Attributes(
+            "message-digest does not match TSTInfo".into(),
+        ));
+    }
+    let cert_der = signer.to_der().map_err(mal)?;
+    if let Some(v2) = find(ID_SIGNING_CERT_V2) {
+        // SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2, ... }; check the first.
+        let seq: Vec<Any> = v2
+            .decode_as::<der::asn1::SequenceOf<Any, 8>>()
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
+        let first = seq
+            .first()
+            .ok_or_else(|| TspVerifyError::Attributes("empty signing-certificate-v2".into()))?;
+        let ids: Vec<Any> = first
+            .decode_as::<der::asn1::SequenceOf<Any, 8>>()
+            .map_err(mal)?
+            .iter()
+            .cloned()
+            .collect();
+        let id = ids
+            .first()
+            .ok_or_else(|| TspVerifyError::Attributes("no ESSCertIDv2".into()))?;
+        let (alg, hash) = match id.decode_as::<EssCertIdV2WithAlg>() {
+            Ok(x) => (x.hash_algorithm.oid, x.cert_hash),
+            Err(_) => (
+                SHA256,
+                id.decode_as::<EssCertIdV2>().map_err(mal)?.cert_hash,
+            ),
+        };
+        if Some(hash.as_bytes().to_vec()) != digest(&alg, &cert_der) {
+            return Err(TspVerifyError::Attributes(
+                "signing-certificate-v2 does not name the signer".into(),
+            ));
+        }
+    } else if find(ID_SIGNING_CERT).is_none() {
+        return Err(TspVerifyError::Attributes(
+            "no signing-certificate attribute".into(),
+        ));
+    }
+    let scheme = scheme_of(&si.signature_algorithm, &si.digest_alg.oid)?;
+    let signed = attrs.to_der().map_err(mal)?;
+    verify(
+        &signer.tbs_certificate.subject_public_key_info,
+        scheme,
+        &signed,
+        si.signature.as_bytes(),
+    )
+    .map_err(|_| TspVerifyError::BadSignature)?;
+    // RFC 3161 §2.3: the TSA certificate has exactly one, critical, extended key usage: timeStamping.
+    let eku = signer
+        .tbs_certificate
+        .extensions
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE)
+        .ok_or_else(|| TspVerifyError::NotTsa("no extendedKeyUsage".into()))?;
+    let ekus =
+        x509_cert::ext::pkix::ExtendedKeyUsage::from_der(eku.extn_value.as_bytes()).map_err(mal)?;
+    if !eku.critical || ekus.0 != vec![TIME_STAMPING] {
+        return Err(TspVerifyError::NotTsa(
+            "extendedKeyUsage must be timeStamping only, critical".into(),
+        ));
+    }
+    if let Some(data) = data {
+        let h = digest(&tst.message_imprint.hash_algorithm.oid, data).ok_or_else(|| {
+            TspVerifyError::Algorithm(tst.message_imprint.hash_algorithm.oid.to_string())
+        })?;
+        if tst.message_imprint.hashed_message.as_bytes() != h.as_slice() {
+            return Err(TspVerifyError::ImprintMismatch);
+        }
+    }
+    let trusted = if anchors.is_empty() {
+        false
+    } else {
+        chain_to_anchor(&signer, &pool, anchors)?;
+        true
+    };
+    let gt = tst.gen_time.to_system_time();
+    Ok(VerifiedToken {
+        gen_time: gt,
+        serial_hex: hex::encode_upper(tst.serial_number.as_bytes())
+            .trim_start_matches("00")
+            .to_string(),
+        policy: tst.policy.to_string(),
+        tsa_subject: signer.tbs_certificate.subject.to_string(),
+        scheme,
+        trusted,
+    })
+}
+
+/// Walk issuer links from `leaf` through `pool` until a certificate in `anchors` signed the last one.
+fn chain_to_anchor(
+    leaf: &Certificate,
+    pool: &[Certificate],
+    anchors: &[Certificate],
+) -> Result<(), TspVerifyError> {
+    let mut current = leaf.clone();
+    for _ in 0..8 {
+        if anchors.iter().any(|a| *a == current) {
+            return Ok(());
+        }
+        if let Some(a) = anchors
+            .iter()
+            .find(|a| crate::issue::verify_signed_by(&current, a).is_ok())
+        {
+            let _ = a;
+            return Ok(());
+        }
+        let next = pool
+            .iter()
+            .find(|c| {
+                c.tbs_certificate.subject == current.tbs_certificate.issuer
+                    && crate::issue::verify_signed_by(&current, c).is_ok()
+            })
+            .cloned()
+            .ok_or(TspVerifyError::Untrusted)?;
+        current = next;
+    }
+    Err(TspVerifyError::Untrusted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejections_decode_with_the_named_bit() {
+        for (err, bit) in [
+            (TspRequestError::BadAlg("x".into()), 0usize),
+            (TspRequestError::BadRequest("x".into()), 2),
+            (TspRequestError::BadDataFormat("x".into()), 5),
+        ] {
+            let der = reject(&err);
+            let resp = TimeStampResp::from_der(&der).unwrap();
+            assert_eq!(resp.status.status as u8, 2);
+            let bits = der::asn1::BitString::from_der(&der[7..]).unwrap();
+            assert!(bits.bits().nth(bit).unwrap(), "bit {bit} set");
+            assert_eq!(bits.bits().filter(|b| *b).count(), 1);
+        }
+    }
+}
