@@ -162,3 +162,121 @@ pub async fn issue(
     }
     Ok(0)
 }
+
+fn proc_status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// `sealpki bench crl`: build and sign a CRL of `entries` synthetic revocations with the CA's real key,
+/// store it and read it back as the server does; report time and peak memory.
+pub async fn crl(
+    app: &Arc<App>,
+    ca: &str,
+    entries: usize,
+    out_file: Option<std::path::PathBuf>,
+    keep: bool,
+    json_out: bool,
+) -> Result<i32, AppError> {
+    use rand_core::RngCore;
+    use sealpki_pki::revocation::{build_crl, CrlKind, Entry, Reason};
+    let issuer = app.issuer(ca)?;
+    let rss_start = proc_status_kb("VmRSS:");
+    let now = std::time::SystemTime::now();
+    let reasons = [
+        Reason::KeyCompromise,
+        Reason::Superseded,
+        Reason::Unspecified,
+        Reason::CessationOfOperation,
+    ];
+    let mut rng = rand_core::OsRng;
+    let list: Vec<Entry> = (0..entries)
+        .map(|i| {
+            let mut b = [0u8; 16];
+            rng.fill_bytes(&mut b);
+            b[0] |= 0x01;
+            Entry::new(
+                &hex::encode_upper(b),
+                now - Duration::from_secs((i % 86_400) as u64),
+                reasons[i % reasons.len()],
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    let rss_entries = proc_status_kb("VmRSS:");
+    let started = Instant::now();
+    let der = tokio::task::spawn_blocking(move || {
+        build_crl(
+            &issuer,
+            CrlKind::Full,
+            1,
+            now,
+            now + Duration::from_secs(86_400),
+            &list,
+        )
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))??;
+    let build = started.elapsed();
+    let started = Instant::now();
+    let mut tx = app.store.begin().await?;
+    let number = crate::store::Store::crl_next_number(&mut tx, ca).await?;
+    let row = crate::store::CrlRow {
+        ca: ca.into(),
+        number,
+        kind: "full".into(),
+        base: None,
+        log_seq: 0,
+        this_update: crate::app::unix(now),
+        next_update: crate::app::unix(now + Duration::from_secs(3600)),
+        der,
+    };
+    crate::store::Store::crl_insert(&mut tx, &row).await?;
+    if keep {
+        // Left as the CA's current full CRL, so the server can be timed serving it.
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+    } else {
+        tx.rollback()
+            .await
+            .map_err(crate::store::StoreError::from)?;
+    }
+    let store = started.elapsed();
+    let size = row.der.len();
+    if let Some(f) = out_file {
+        std::fs::write(&f, &row.der)
+            .map_err(|e| AppError::BadRequest(format!("{}: {e}", f.display())))?;
+    }
+    let peak = proc_status_kb("VmHWM:");
+    let report = json!({
+        "machine": {"cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), "cpu": cpu_model()},
+        "ca": ca, "key": app.issuer(ca)?.signer().key_ref().to_string(),
+        "entries": entries, "bytes": size,
+        "build_sign_seconds": build.as_secs_f64(),
+        "store_seconds": store.as_secs_f64(),
+        "peak_rss_mb": peak as f64 / 1024.0,
+        "rss_before_build_mb": rss_entries as f64 / 1024.0,
+        "rss_at_start_mb": rss_start as f64 / 1024.0,
+    });
+    if json_out {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        println!(
+            "CRL of {entries} entries ({:.1} MB): built and signed in {:.3} s, stored in {:.3} s; peak RSS {:.0} MB ({:.0} MB at start, {:.0} MB holding the input)",
+            size as f64 / 1e6,
+            build.as_secs_f64(),
+            store.as_secs_f64(),
+            peak as f64 / 1024.0,
+            rss_start as f64 / 1024.0,
+            rss_entries as f64 / 1024.0
+        );
+    }
+    Ok(0)
+}

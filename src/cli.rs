@@ -223,6 +223,19 @@ pub enum AuditCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCmd {
+    /// Build and sign a CRL of N synthetic entries with a CA's key; report time and peak memory.
+    Crl {
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: usize,
+        #[arg(long, default_value = "seal")]
+        ca: String,
+        /// Write the CRL (DER) here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Keep it as the CA's current full CRL (default: roll back, leaving the data untouched).
+        #[arg(long)]
+        keep: bool,
+    },
     /// Issue certificates end to end (lint, sign, store, audit) and compare with raw signing.
     Issue {
         #[arg(long, default_value_t = 2000)]
@@ -559,6 +572,15 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
                 }
             }
             Ok(0)
+        }
+        Command::Bench(BenchCmd::Crl {
+            entries,
+            ca,
+            out: file,
+            keep,
+        }) => {
+            let app = App::open(config).await?;
+            crate::bench::crl(&app, &ca, entries, file, keep, json).await
         }
         Command::Bench(BenchCmd::Issue {
             count,

@@ -150,11 +150,8 @@ impl App {
                 .await?
                 .into_iter()
                 .map(|r| {
-                    Ok(Entry {
-                        serial_hex: r.serial,
-                        revoked_at: from_unix(r.revoked_at),
-                        reason: r.reason.parse().map_err(AppError::Internal)?,
-                    })
+                    let reason = r.reason.parse().map_err(AppError::Internal)?;
+                    Ok(Entry::new(&r.serial, from_unix(r.revoked_at), reason)?)
                 })
                 .collect::<Result<Vec<_>, AppError>>()?;
             (
@@ -171,17 +168,15 @@ impl App {
                 .await?
             {
                 match self.store.cert_status(ca, &serial).await? {
-                    CertStatusRow::Revoked { at, reason } => entries.push(Entry {
-                        serial_hex: serial,
-                        revoked_at: from_unix(at),
-                        reason: reason.parse().map_err(AppError::Internal)?,
-                    }),
+                    CertStatusRow::Revoked { at, reason } => entries.push(Entry::new(
+                        &serial,
+                        from_unix(at),
+                        reason.parse().map_err(AppError::Internal)?,
+                    )?),
                     // Released since the base: tell holders of the base to drop it.
-                    CertStatusRow::Good => entries.push(Entry {
-                        serial_hex: serial,
-                        revoked_at: now,
-                        reason: Reason::RemoveFromCrl,
-                    }),
+                    CertStatusRow::Good => {
+                        entries.push(Entry::new(&serial, now, Reason::RemoveFromCrl)?)
+                    }
                     CertStatusRow::Unknown => {}
                 }
             }

@@ -6,12 +6,10 @@ use std::time::SystemTime;
 
 use der::asn1::{BitString, GeneralizedTime, OctetString};
 use der::{Decode, Encode};
-use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
 use x509_cert::ext::pkix::crl::dp::DistributionPoint;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BaseCrlNumber, CrlNumber, CrlReason};
 use x509_cert::ext::{AsExtension, Extension};
-use x509_cert::serial_number::SerialNumber;
 use x509_cert::Certificate;
 use x509_ocsp::{
     BasicOcspResponse, CertId, CertStatus, OcspGeneralizedTime, OcspRequest, OcspResponse,
@@ -115,23 +113,98 @@ impl FromStr for Reason {
     }
 }
 
-/// One line of a CRL.
+/// One line of a CRL, held compactly (a CRL may have millions): the serial's magnitude inline,
+/// the revocation time in seconds, the reason.
 #[derive(Clone, Debug)]
 pub struct Entry {
-    /// Upper-case hex, as stored.
-    pub serial_hex: String,
-    pub revoked_at: SystemTime,
-    pub reason: Reason,
+    serial: [u8; 20],
+    len: u8,
+    secs: u64,
+    reason: Reason,
+}
+
+impl Entry {
+    /// `serial_hex` as stored (upper- or lower-case hex, as `openssl x509 -serial` prints it).
+    pub fn new(
+        serial_hex: &str,
+        revoked_at: SystemTime,
+        reason: Reason,
+    ) -> Result<Self, IssueError> {
+        let bad = || IssueError::Encoding(format!("serial {serial_hex:?}"));
+        let hex_bytes = serial_hex.as_bytes();
+        if hex_bytes.is_empty() || !hex_bytes.len().is_multiple_of(2) || hex_bytes.len() > 42 {
+            return Err(bad());
+        }
+        let mut raw = [0u8; 21];
+        let n = hex_bytes.len() / 2;
+        hex::decode_to_slice(hex_bytes, &mut raw[..n]).map_err(|_| bad())?;
+        let start = raw[..n]
+            .iter()
+            .position(|b| *b != 0)
+            .unwrap_or(n.saturating_sub(1));
+        let magnitude = &raw[start..n];
+        if magnitude.is_empty() || magnitude.len() > 20 {
+            return Err(bad());
+        }
+        let mut serial = [0u8; 20];
+        serial[..magnitude.len()].copy_from_slice(magnitude);
+        let secs = revoked_at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Ok(Entry {
+            serial,
+            len: magnitude.len() as u8,
+            secs,
+            reason,
+        })
+    }
+
+    pub fn reason(&self) -> Reason {
+        self.reason
+    }
+
+    fn magnitude(&self) -> &[u8] {
+        &self.serial[..self.len as usize]
+    }
+
+    fn pad(&self) -> bool {
+        self.serial[0] & 0x80 != 0
+    }
+
+    fn content_len(&self) -> usize {
+        let serial = 2 + self.len as usize + usize::from(self.pad());
+        let time = if self.secs < 2_524_608_000 { 15 } else { 17 }; // UTCTime before 2050
+                                                                    // RFC 5280 §5.3.1: reason code unspecified SHOULD be absent rather than present.
+        serial
+            + time
+            + if self.reason == Reason::Unspecified {
+                0
+            } else {
+                14
+            }
+    }
+
+    fn put(&self, out: &mut Vec<u8>) {
+        header(0x30, self.content_len(), out);
+        header(0x02, self.len as usize + usize::from(self.pad()), out);
+        if self.pad() {
+            out.push(0);
+        }
+        out.extend_from_slice(self.magnitude());
+        put_time(self.secs, out);
+        if self.reason != Reason::Unspecified {
+            // SEQUENCE OF { Extension { id-ce-cRLReasons, OCTET STRING { ENUMERATED code } } }
+            let code = self.reason.code() as u8;
+            out.extend_from_slice(&[
+                0x30, 0x0c, 0x30, 0x0a, 0x06, 0x03, 0x55, 0x1d, 0x15, 0x04, 0x03, 0x0a, 0x01, code,
+            ]);
+        }
+    }
 }
 
 fn enc(e: der::Error) -> IssueError {
     IssueError::Encoding(e.to_string())
-}
-
-fn serial_from_hex(hex_str: &str) -> Result<SerialNumber, IssueError> {
-    let bytes =
-        hex::decode(hex_str).map_err(|_| IssueError::Encoding(format!("serial {hex_str:?}")))?;
-    SerialNumber::new(&bytes).map_err(enc)
 }
 
 fn ext<T: AsExtension>(v: &T, issuer: &Issuer, critical: bool) -> Result<Extension, IssueError> {
@@ -151,8 +224,75 @@ pub enum CrlKind {
     },
 }
 
+/// DER tag-length header.
+fn header(tag: u8, len: usize, out: &mut Vec<u8>) {
+    out.push(tag);
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = (len as u64).to_be_bytes();
+        let skip = bytes.iter().position(|b| *b != 0).unwrap_or(7);
+        out.push(0x80 | (8 - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+}
+
+fn tlv(tag: u8, content: &[u8], out: &mut Vec<u8>) {
+    header(tag, content.len(), out);
+    out.extend_from_slice(content);
+}
+
+fn header_len(len: usize) -> usize {
+    if len < 0x80 {
+        2
+    } else {
+        2 + (8
+            - (len as u64)
+                .to_be_bytes()
+                .iter()
+                .position(|b| *b != 0)
+                .unwrap_or(7))
+    }
+}
+
+/// RFC 5280 time for a CRL entry, written directly: UTCTime `YYMMDDHHMMSSZ` through 2049,
+/// GeneralizedTime `YYYYMMDDHHMMSSZ` after. Civil date from days since 1970 (Hinnant's algorithm).
+fn put_time(secs: u64, out: &mut Vec<u8>) {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let two = |v: i64, out: &mut Vec<u8>| {
+        out.extend_from_slice(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8])
+    };
+    if year < 2050 {
+        out.extend_from_slice(&[0x17, 13]);
+        two(year % 100, out);
+    } else {
+        out.extend_from_slice(&[0x18, 15]);
+        two(year / 100, out);
+        two(year % 100, out);
+    }
+    two(month, out);
+    two(day, out);
+    two((rem / 3600) as i64, out);
+    two((rem / 60 % 60) as i64, out);
+    two((rem % 60) as i64, out);
+    out.push(b'Z');
+}
+
 /// Build and sign a CRL. `number` must exceed every number this CA used before (full and delta share
 /// one sequence). Entries with `RemoveFromCrl` belong in deltas only.
+///
+/// A CRL may hold millions of small fixed-shape entries, so the revoked list is written directly as
+/// DER into the one output buffer (lengths computed first): no value per entry, no copy of the body.
 pub fn build_crl(
     issuer: &Issuer,
     kind: CrlKind,
@@ -161,79 +301,97 @@ pub fn build_crl(
     next_update: SystemTime,
     entries: &[Entry],
 ) -> Result<Vec<u8>, IssueError> {
-    let mut revoked = Vec::with_capacity(entries.len());
-    for e in entries {
-        if matches!(kind, CrlKind::Full) && e.reason == Reason::RemoveFromCrl {
-            return Err(IssueError::Encoding(
-                "removeFromCRL belongs in delta CRLs only".into(),
-            ));
-        }
-        // RFC 5280 §5.3.1: reason code unspecified SHOULD be absent rather than present.
-        let crl_entry_extensions = if e.reason == Reason::Unspecified {
-            None
-        } else {
-            Some(vec![Extension {
-                extn_id: const_oid::db::rfc5280::ID_CE_CRL_REASONS,
-                critical: false,
-                extn_value: OctetString::new(e.reason.code().to_der().map_err(enc)?)
-                    .map_err(enc)?,
-            }])
-        };
-        revoked.push(RevokedCert {
-            serial_number: serial_from_hex(&e.serial_hex)?,
-            revocation_date: x509_time(e.revoked_at)?,
-            crl_entry_extensions,
-        });
-    }
     let aki = AuthorityKeyIdentifier {
         key_identifier: Some(OctetString::new(issuer.key_id()).map_err(enc)?),
         authority_cert_issuer: None,
         authority_cert_serial_number: None,
     };
+    let number_int = |n: u64| der::asn1::Uint::new(&n.to_be_bytes()).map_err(enc);
     let mut exts = vec![
         ext(&aki, issuer, false)?,
-        ext(
-            &CrlNumber(der::asn1::Uint::new(&number.to_be_bytes()).map_err(enc)?),
-            issuer,
-            false,
-        )?,
+        ext(&CrlNumber(number_int(number)?), issuer, false)?,
     ];
-    if let CrlKind::Delta { base } = kind {
-        exts.push(ext(
-            &BaseCrlNumber(der::asn1::Uint::new(&base.to_be_bytes()).map_err(enc)?),
-            issuer,
-            true,
-        )?);
-    }
-    let tbs = TbsCertList {
-        version: x509_cert::Version::V2,
-        signature: issuer.scheme().algorithm_identifier(),
-        issuer: issuer.certificate().tbs_certificate.subject.clone(),
-        this_update: x509_time(this_update)?,
-        next_update: Some(x509_time(next_update)?),
-        revoked_certificates: if revoked.is_empty() {
-            None
-        } else {
-            Some(revoked)
-        },
-        crl_extensions: Some(exts),
+    let full = match kind {
+        CrlKind::Full => true,
+        CrlKind::Delta { base } => {
+            exts.push(ext(&BaseCrlNumber(number_int(base)?), issuer, true)?);
+            false
+        }
     };
-    let tbs_der = tbs.to_der().map_err(enc)?;
-    let sig = issuer.signer().sign(issuer.scheme(), &tbs_der)?;
-    verify(
-        issuer.signer().public_key(),
-        issuer.scheme(),
-        &tbs_der,
-        &sig,
-    )
-    .map_err(|_| IssueError::SignatureCheck)?;
-    CertificateList {
-        tbs_cert_list: tbs,
-        signature_algorithm: issuer.scheme().algorithm_identifier(),
-        signature: BitString::from_bytes(&sig).map_err(enc)?,
+    // TBSCertList ::= SEQUENCE { version, signature, issuer, thisUpdate, nextUpdate,
+    //                            revokedCertificates OPTIONAL, crlExtensions [0] EXPLICIT }
+    let mut prefix = Vec::new();
+    prefix.extend(x509_cert::Version::V2.to_der().map_err(enc)?);
+    prefix.extend(
+        issuer
+            .scheme()
+            .algorithm_identifier()
+            .to_der()
+            .map_err(enc)?,
+    );
+    prefix.extend(
+        issuer
+            .certificate()
+            .tbs_certificate
+            .subject
+            .to_der()
+            .map_err(enc)?,
+    );
+    prefix.extend(x509_time(this_update)?.to_der().map_err(enc)?);
+    prefix.extend(x509_time(next_update)?.to_der().map_err(enc)?);
+    let exts_der = exts.to_der().map_err(enc)?;
+    if full && entries.iter().any(|e| e.reason == Reason::RemoveFromCrl) {
+        return Err(IssueError::Encoding(
+            "removeFromCRL belongs in delta CRLs only".into(),
+        ));
     }
-    .to_der()
-    .map_err(enc)
+    let revoked_len: usize = entries
+        .iter()
+        .map(|e| header_len(e.content_len()) + e.content_len())
+        .sum();
+    let revoked_total = if entries.is_empty() {
+        0
+    } else {
+        header_len(revoked_len) + revoked_len
+    };
+    let exts_total = header_len(exts_der.len()) + exts_der.len();
+    let tbs_len = prefix.len() + revoked_total + exts_total;
+    // Room in front for the outer SEQUENCE header, written once the signature length is known.
+    const FRONT: usize = 10;
+    let mut buf = Vec::with_capacity(FRONT + header_len(tbs_len) + tbs_len + 160);
+    buf.resize(FRONT, 0);
+    header(0x30, tbs_len, &mut buf);
+    buf.extend_from_slice(&prefix);
+    if !entries.is_empty() {
+        header(0x30, revoked_len, &mut buf);
+        for e in entries {
+            e.put(&mut buf);
+        }
+    }
+    tlv(0xa0, &exts_der, &mut buf);
+    let tbs = &buf[FRONT..];
+    let sig = issuer.signer().sign(issuer.scheme(), tbs)?;
+    verify(issuer.signer().public_key(), issuer.scheme(), tbs, &sig)
+        .map_err(|_| IssueError::SignatureCheck)?;
+    let tbs_total = buf.len() - FRONT;
+    let mut rest = issuer
+        .scheme()
+        .algorithm_identifier()
+        .to_der()
+        .map_err(enc)?;
+    rest.extend(
+        BitString::from_bytes(&sig)
+            .map_err(enc)?
+            .to_der()
+            .map_err(enc)?,
+    );
+    buf.extend_from_slice(&rest);
+    let mut outer = Vec::with_capacity(FRONT);
+    header(0x30, tbs_total + rest.len(), &mut outer);
+    let start = FRONT - outer.len();
+    buf[start..FRONT].copy_from_slice(&outer);
+    buf.drain(..start);
+    Ok(buf)
 }
 
 /// Extend a certificate's CRL distribution to deltas: the freshestCRL extension value.
@@ -430,4 +588,89 @@ pub fn ocsp_error(kind: &str) -> Vec<u8> {
         _ => OcspResponse::malformed_request(),
     };
     r.to_der().expect("fixed responses encode")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::software::{SoftKey, SoftSigner};
+    use crate::profile::Profiles;
+    use std::sync::Arc;
+
+    #[test]
+    fn directly_encoded_crl_decodes_as_a_crl() {
+        let signer = Arc::new(
+            SoftSigner::from_key("t", SoftKey::generate(crate::KeyAlgorithm::P256).unwrap())
+                .unwrap(),
+        );
+        let issuer = Issuer::create_root(
+            "root",
+            signer,
+            crate::SignatureScheme::EcdsaSha256,
+            crate::name::parse_dn("CN=t,O=t,C=CN").unwrap(),
+            30,
+            Profiles::builtin().get("root-ca").unwrap(),
+            SystemTime::now(),
+        )
+        .unwrap();
+        let now = SystemTime::now();
+        let entries: Vec<Entry> = (1..300u32)
+            .map(|i| {
+                let serial = format!(
+                    "{:032X}",
+                    u128::from(i).wrapping_mul(0x8102_0304_0506_0708_090a_0b0c_0d0e_0f11)
+                );
+                let reason = if i % 2 == 0 {
+                    Reason::KeyCompromise
+                } else {
+                    Reason::Unspecified
+                };
+                Entry::new(&serial, now, reason).unwrap()
+            })
+            .collect();
+        let der = build_crl(
+            &issuer,
+            CrlKind::Full,
+            7,
+            now,
+            now + std::time::Duration::from_secs(3600),
+            &entries,
+        )
+        .unwrap();
+        let crl = x509_cert::crl::CertificateList::from_der(&der).unwrap();
+        let revoked = crl.tbs_cert_list.revoked_certificates.clone().unwrap();
+        assert_eq!(revoked.len(), entries.len());
+        assert!(
+            revoked[1].crl_entry_extensions.is_some() ^ revoked[0].crl_entry_extensions.is_some()
+        );
+        let tbs = crl.tbs_cert_list.to_der().unwrap();
+        verify(
+            issuer.signer().public_key(),
+            issuer.scheme(),
+            &tbs,
+            crl.signature.as_bytes().unwrap(),
+        )
+        .unwrap();
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    #[test]
+    fn direct_times_match_the_der_crate() {
+        for secs in [
+            0u64,
+            951_782_400,
+            1_700_000_000,
+            2_524_607_999,
+            2_524_608_000,
+            4_102_444_800,
+        ] {
+            let mut ours = Vec::new();
+            super::put_time(secs, &mut ours);
+            let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            let theirs = der::Encode::to_der(&crate::issue::x509_time(t).unwrap()).unwrap();
+            assert_eq!(ours, theirs, "{secs}");
+        }
+    }
 }
