@@ -28,7 +28,7 @@ struct Loaded {
     profiles: Option<Profiles>,
     issuers: HashMap<String, Issuer>,
     parents: HashMap<String, String>,
-    responders: HashMap<String, Arc<Responder>>,
+    responders: HashMap<String, Arc<OcspCa>>,
     tsa: Option<Arc<sealpki_pki::tsa::Tsa>>,
 }
 
@@ -41,6 +41,13 @@ pub struct App {
     pub metrics: crate::metrics::Metrics,
     pub ocsp_cache: crate::status::OcspCache,
     loaded: RwLock<Loaded>,
+}
+
+/// What answering OCSP for one CA needs, computed once at load: the issuer's name and key hashes
+/// and its delegated responder.
+pub struct OcspCa {
+    pub hashes: sealpki_pki::revocation::IssuerHashes,
+    pub responder: Arc<Responder>,
 }
 
 /// A freshly issued certificate and its chain (issuing CA first, root last).
@@ -213,13 +220,20 @@ impl App {
                 Certificate::from_der(&der).map_err(|e| AppError::Internal(e.to_string()))?;
             let signer = self.keyring.open(&k.key_ref.parse()?)?;
             let ca = k.purpose.trim_start_matches("ocsp:").to_string();
+            let Some(issuer) = loaded.issuers.get(&ca) else {
+                continue;
+            };
+            let hashes = sealpki_pki::revocation::IssuerHashes::of(issuer.certificate())?;
             let responder = Responder {
                 cert,
                 cert_der: der,
                 scheme: signer.algorithm().default_scheme(),
                 signer,
             };
-            loaded.responders.insert(ca, Arc::new(responder));
+            let responder = Arc::new(responder);
+            loaded
+                .responders
+                .insert(ca, Arc::new(OcspCa { hashes, responder }));
         }
         *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = loaded;
         Ok(())
@@ -254,8 +268,8 @@ impl App {
         Ok(Ok(reply))
     }
 
-    /// The delegated OCSP responder of a CA, if it has one.
-    pub fn responder(&self, ca: &str) -> Option<Arc<Responder>> {
+    /// The delegated OCSP responder of a CA and the hashes that name the CA, if it has one.
+    pub fn responder(&self, ca: &str) -> Option<Arc<OcspCa>> {
         self.loaded
             .read()
             .unwrap_or_else(|p| p.into_inner())

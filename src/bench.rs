@@ -280,3 +280,130 @@ pub async fn crl(
     }
     Ok(0)
 }
+
+/// What one load connection did: answers, connections opened, latencies.
+type ConnectionTally = (u64, u64, Vec<Duration>);
+
+/// `sealpki bench http`: POST one body over and over on `connections` keep-alive connections for
+/// `seconds`, reconnecting when the server closes (as `openssl ocsp -port` does after every answer).
+/// Raw HTTP/1.1 over TCP so the load generator takes little of the CPU it is measuring.
+pub fn http_load(
+    url: &str,
+    body: &[u8],
+    content_type: &str,
+    connections: usize,
+    seconds: f64,
+) -> Result<serde_json::Value, AppError> {
+    use std::io::{Read, Write};
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| AppError::BadRequest("only http:// URLs".into()))?;
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h.to_string(), format!("/{p}")))
+        .unwrap_or((rest.to_string(), "/".into()));
+    let request = [
+        format!("POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes(),
+        body.to_vec(),
+    ]
+    .concat();
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let results: Vec<Result<ConnectionTally, String>> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..connections.max(1))
+            .map(|_| {
+                let (host, request) = (&host, &request);
+                s.spawn(move || {
+                    let (mut ok, mut reconnects, mut lat) = (0u64, 0u64, Vec::new());
+                    let mut conn: Option<std::net::TcpStream> = None;
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while Instant::now() < deadline {
+                        if conn.is_none() {
+                            let c = std::net::TcpStream::connect(host.as_str())
+                                .map_err(|e| e.to_string())?;
+                            c.set_nodelay(true).map_err(|e| e.to_string())?;
+                            conn = Some(c);
+                            reconnects += 1;
+                        }
+                        let c = conn.as_mut().expect("connected");
+                        let t = Instant::now();
+                        if c.write_all(request).is_err() {
+                            conn = None;
+                            continue;
+                        }
+                        // Read the head, then exactly Content-Length bytes (or to EOF when closing).
+                        let mut got = Vec::new();
+                        let (mut head_end, mut want) = (None, None::<usize>);
+                        let mut closed = false;
+                        loop {
+                            // A reset after the answer (openssl ocsp closes that way) counts as a close.
+                            let n = c.read(&mut buf).unwrap_or(0);
+                            if n == 0 {
+                                closed = true;
+                                break;
+                            }
+                            got.extend_from_slice(&buf[..n]);
+                            if head_end.is_none() {
+                                if let Some(p) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                                    head_end = Some(p + 4);
+                                    let head =
+                                        String::from_utf8_lossy(&got[..p]).to_ascii_lowercase();
+                                    if !head.starts_with("http/1.1 200")
+                                        && !head.starts_with("http/1.0 200")
+                                    {
+                                        return Err(format!(
+                                            "non-200 answer: {}",
+                                            head.lines().next().unwrap_or("")
+                                        ));
+                                    }
+                                    want = head.lines().find_map(|l| {
+                                        l.strip_prefix("content-length:")
+                                            .and_then(|v| v.trim().parse().ok())
+                                    });
+                                }
+                            }
+                            if let (Some(h), Some(w)) = (head_end, want) {
+                                if got.len() >= h + w {
+                                    break;
+                                }
+                            }
+                        }
+                        let complete = match (head_end, want) {
+                            (Some(h), Some(w)) => got.len() >= h + w,
+                            (Some(_), None) => closed,
+                            _ => false,
+                        };
+                        if !complete {
+                            conn = None;
+                            continue;
+                        }
+                        ok += 1;
+                        lat.push(t.elapsed());
+                        if closed || want.is_none() {
+                            conn = None;
+                        }
+                    }
+                    Ok((ok, reconnects, lat))
+                })
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("load thread panicked".into()))
+            })
+            .collect()
+    });
+    let (mut total, mut reconnects, mut lat) = (0u64, 0u64, Vec::new());
+    for r in results {
+        let (ok, rc, l) = r.map_err(AppError::Unavailable)?;
+        total += ok;
+        reconnects += rc;
+        lat.extend(l);
+    }
+    lat.sort();
+    Ok(json!({
+        "url": url, "connections": connections, "seconds": seconds, "responses": total,
+        "per_second": total as f64 / seconds, "connections_opened": reconnects,
+        "p50_ms": percentile(&lat, 0.5).as_secs_f64() * 1e3, "p99_ms": percentile(&lat, 0.99).as_secs_f64() * 1e3,
+    }))
+}

@@ -223,6 +223,18 @@ pub enum AuditCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCmd {
+    /// HTTP load: POST a body file repeatedly to a URL (any server, e.g. an OCSP or TSA peer).
+    Http {
+        url: String,
+        #[arg(long)]
+        body: PathBuf,
+        #[arg(long, default_value = "application/octet-stream")]
+        content_type: String,
+        #[arg(long, default_value_t = 4)]
+        connections: usize,
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
     /// Build and sign a CRL of N synthetic entries with a CA's key; report time and peak memory.
     Crl {
         #[arg(long, default_value_t = 1_000_000)]
@@ -571,6 +583,27 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
                     }
                 }
             }
+            Ok(0)
+        }
+        Command::Bench(BenchCmd::Http {
+            url,
+            body,
+            content_type,
+            connections,
+            seconds,
+        }) => {
+            let body = read_input(&body)?;
+            let report = tokio::task::spawn_blocking(move || {
+                crate::bench::http_load(&url, &body, &content_type, connections, seconds)
+            })
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))??;
+            out(json, &report, || {
+                format!("{}: {:.0} responses/s ({} in {}s over {} connections, {} opened), p50 {:.2} ms, p99 {:.2} ms\n",
+                    report["url"].as_str().unwrap_or(""), report["per_second"].as_f64().unwrap_or(0.0), report["responses"],
+                    report["seconds"], report["connections"], report["connections_opened"], report["p50_ms"].as_f64().unwrap_or(0.0),
+                    report["p99_ms"].as_f64().unwrap_or(0.0))
+            });
             Ok(0)
         }
         Command::Bench(BenchCmd::Crl {

@@ -5,9 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use sealpki_pki::revocation::{
-    build_crl, parse_ocsp_request, CrlKind, Entry, IssuerHashes, Reason, Status,
-};
+use sealpki_pki::revocation::{build_crl, parse_ocsp_request, CrlKind, Entry, Reason, Status};
 use serde_json::json;
 
 use crate::app::{unix, App};
@@ -277,12 +275,10 @@ impl App {
             Ok(p) => p,
             Err(e) => return Ok(OcspAnswer::Malformed(e.to_string())),
         };
-        let Some(responder) = self.responder(ca) else {
+        let Some(ocsp) = self.responder(ca) else {
             return Ok(OcspAnswer::Unauthorized);
         };
-        let issuer = self.issuer(ca)?;
-        let hashes = IssuerHashes::of(issuer.certificate())?;
-        if !parsed.ids.iter().all(|id| hashes.matches(id)) {
+        if !parsed.ids.iter().all(|id| ocsp.hashes.matches(id)) {
             return Ok(OcspAnswer::Unauthorized);
         }
         let cacheable = parsed.nonce.is_none() && parsed.ids.len() == 1;
@@ -321,6 +317,7 @@ impl App {
         let now = SystemTime::now();
         let next = now + Duration::from_secs(u64::from(self.config.ocsp.next_update_hours) * 3600);
         let nonce = parsed.nonce;
+        let responder = ocsp.responder.clone();
         let der =
             tokio::task::spawn_blocking(move || responder.respond(&answers, nonce, now, next))
                 .await
