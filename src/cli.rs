@@ -811,9 +811,38 @@ async fn serve(config: Config, listen: Option<std::net::SocketAddr>) -> Result<i
             }
         }
     });
+    use crate::config::ClientAuth;
+    let client_auth = match (config.server.client_auth, &config.server.tls_cert) {
+        (ClientAuth::Off, _) => None,
+        (_, None) => {
+            return Err(AppError::BadRequest(
+                "server.client_auth needs TLS (server.tls_cert and tls_key)".into(),
+            ))
+        }
+        (mode, Some(_)) => {
+            Some(crate::http::mtls::verifier(&app, mode == ClientAuth::Required).await?)
+        }
+    };
+    if let Some(v) = client_auth.clone() {
+        // Swap in a verifier with fresh CRLs whenever the revocation log moves.
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut seen = app.store.revocation_log_head(None).await.unwrap_or(0);
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(
+                app.config.crl.refresh_seconds.max(1),
+            ));
+            loop {
+                tick.tick().await;
+                match crate::http::mtls::refresh(&app, &v, seen).await {
+                    Ok(head) => seen = head,
+                    Err(e) => tracing::error!(error = %e, "client verifier refresh"),
+                }
+            }
+        });
+    }
     let tls = match (&config.server.tls_cert, &config.server.tls_key) {
         (Some(c), Some(k)) => Some(
-            crate::http::tls_config(c, k)
+            crate::http::tls_config(c, k, client_auth)
                 .map_err(|e| AppError::BadRequest(format!("TLS: {e:#}")))?,
         ),
         (None, None) => None,

@@ -64,6 +64,10 @@ pub struct ServerConfig {
     pub public_base_url: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// TLS client certificates from the service and device CAs: `off` (default), `optional` or
+    /// `required`. Revoked certificates are refused at the handshake within one CRL refresh.
+    #[serde(default)]
+    pub client_auth: ClientAuth,
     /// Lifetime of operator session tokens.
     #[serde(default = "default_session_hours")]
     pub session_hours: u32,
@@ -76,9 +80,19 @@ impl Default for ServerConfig {
             public_base_url: None,
             tls_cert: None,
             tls_key: None,
+            client_auth: ClientAuth::Off,
             session_hours: default_session_hours(),
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientAuth {
+    #[default]
+    Off,
+    Optional,
+    Required,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -245,6 +259,19 @@ impl Config {
         }
         if let Some(v) = env("SEALPKI_TLS_KEY") {
             cfg.server.tls_key = Some(v.into());
+        }
+        if let Some(v) = env("SEALPKI_CLIENT_AUTH") {
+            cfg.server.client_auth = match v.as_str() {
+                "off" => ClientAuth::Off,
+                "optional" => ClientAuth::Optional,
+                "required" => ClientAuth::Required,
+                _ => {
+                    return Err(ConfigError::Env(
+                        "SEALPKI_CLIENT_AUTH",
+                        "off, optional or required".into(),
+                    ))
+                }
+            };
         }
         if let Some(v) = env("SEALPKI_KEYS_PASSPHRASE_FILE") {
             cfg.keys.passphrase_file = Some(v.into());

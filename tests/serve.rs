@@ -153,3 +153,128 @@ fn tls_with_a_certificate_from_the_service_ca() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn mtls_refuses_a_revoked_client_at_the_handshake_without_restart() {
+    let env = Env::new(EnvOptions {
+        extra: "[crl]\nrefresh_seconds = 1\n",
+        ..Default::default()
+    });
+    env.init_dev();
+    let server_csr = openssl_csr(
+        env.dir.path(),
+        "p256",
+        "/C=CN/O=Example Co/CN=localhost",
+        &["localhost"],
+    );
+    let server_cert = env.path("tls.pem");
+    ok(
+        &env.sealpki(&[
+            "cert",
+            "issue",
+            "--profile",
+            "tls-server",
+            "--csr",
+            server_csr.to_str().unwrap(),
+            "--out",
+            server_cert.to_str().unwrap(),
+        ]),
+        "server cert",
+    );
+    // The client: an application certificate from the service CA, with its own key.
+    let client_key = env.path("client.key");
+    ok(
+        &run(Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+            ])
+            .arg(&client_key)),
+        "client key",
+    );
+    let client_csr = env.path("client.csr");
+    ok(
+        &run(Command::new("openssl")
+            .args(["req", "-new", "-key"])
+            .arg(&client_key)
+            .args(["-subj", "/O=Example Co/CN=contract-app", "-out"])
+            .arg(&client_csr)),
+        "client csr",
+    );
+    let client_cert = env.path("client.pem");
+    let issued = ok(
+        &env.sealpki(&[
+            "--json",
+            "cert",
+            "issue",
+            "--profile",
+            "app-client",
+            "--csr",
+            client_csr.to_str().unwrap(),
+        ]),
+        "client cert",
+    );
+    let v: serde_json::Value = serde_json::from_str(&issued).unwrap();
+    std::fs::write(&client_cert, v["certificate"].as_str().unwrap()).unwrap();
+    let serial = v["serial"].as_str().unwrap().to_string();
+    let (chain, root) = env.chain("service");
+    let full = env.path("tls-full.pem");
+    std::fs::write(
+        &full,
+        std::fs::read_to_string(&server_cert).unwrap() + &std::fs::read_to_string(&chain).unwrap(),
+    )
+    .unwrap();
+    let port = free_port();
+    let mut child = env
+        .cmd()
+        .arg("serve")
+        .env("SEALPKI_TLS_CERT", &full)
+        .env("SEALPKI_TLS_KEY", openssl_key("p256"))
+        .env("SEALPKI_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SEALPKI_CLIENT_AUTH", "required")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("https://localhost:{port}/healthz");
+    let curl = |with_cert: bool| {
+        let mut c = Command::new("curl");
+        c.args(["-sS", "--max-time", "5", "--cacert"]).arg(&root);
+        if with_cert {
+            c.arg("--cert")
+                .arg(&client_cert)
+                .arg("--key")
+                .arg(&client_key);
+        }
+        run(c.arg(&url))
+    };
+    wait_for(|| curl(true).status.success());
+    assert_eq!(String::from_utf8_lossy(&curl(true).stdout), "ok\n");
+    assert!(
+        !curl(false).status.success(),
+        "a client without a certificate is refused"
+    );
+    // Revoke from the CLI (another process); the running server refuses the client within a refresh.
+    ok(
+        &env.sealpki(&["cert", "revoke", &serial, "--reason", "keyCompromise"]),
+        "revoke client",
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let out = curl(true);
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+            eprintln!("after revocation: {err}");
+            assert!(err.contains("revoked"), "{err}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "revoked client still accepted");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

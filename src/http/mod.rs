@@ -3,6 +3,7 @@
 mod auth;
 mod certificates;
 pub mod error;
+pub mod mtls;
 mod status;
 
 use std::net::SocketAddr;
@@ -158,6 +159,7 @@ pub async fn serve(
 pub fn tls_config(
     cert: &std::path::Path,
     key: &std::path::Path,
+    client_auth: Option<Arc<mtls::SwappableVerifier>>,
 ) -> anyhow::Result<rustls::ServerConfig> {
     use anyhow::Context;
     let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(
@@ -169,10 +171,13 @@ pub fn tls_config(
     ))?
     .context("no private key in the TLS key file")?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)?)
+    let builder = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?;
+    let builder = match client_auth {
+        Some(v) => builder.with_client_cert_verifier(v),
+        None => builder.with_no_client_auth(),
+    };
+    Ok(builder.with_single_cert(certs, key)?)
 }
 
 async fn shutdown() {
