@@ -161,7 +161,7 @@ impl App {
         }
         // The audit key: the newest key with purpose "audit" that has a certificate.
         let mut key = None;
-        for (k, cert) in self.audit_keys().await? {
+        for (k, cert) in self.keys_with_certs(|p| p == "audit").await? {
             let signer = self.keyring.open(&k.key_ref.parse()?)?;
             key = Some(CheckpointKey {
                 scheme: signer.algorithm().default_scheme(),
@@ -171,19 +171,7 @@ impl App {
         }
         self.audit.set_checkpoint_key(key);
         // The time-stamping unit: the newest key with purpose "tsa" and its certificate.
-        for k in self
-            .store
-            .key_list()
-            .await?
-            .into_iter()
-            .filter(|k| k.purpose == "tsa")
-        {
-            let Some(serial) = &k.cert_serial else {
-                continue;
-            };
-            let Some(der) = self.store.cert_get(serial).await?.and_then(|c| c.der) else {
-                continue;
-            };
+        for (k, der) in self.keys_with_certs(|p| p == "tsa").await? {
             let cert =
                 Certificate::from_der(&der).map_err(|e| AppError::Internal(e.to_string()))?;
             let signer = self.keyring.open(&k.key_ref.parse()?)?;
@@ -203,19 +191,7 @@ impl App {
             }));
         }
         // Delegated OCSP responders: the newest key with purpose "ocsp:CA" and its certificate.
-        for k in self
-            .store
-            .key_list()
-            .await?
-            .into_iter()
-            .filter(|k| k.purpose.starts_with("ocsp:"))
-        {
-            let Some(serial) = &k.cert_serial else {
-                continue;
-            };
-            let Some(der) = self.store.cert_get(serial).await?.and_then(|c| c.der) else {
-                continue;
-            };
+        for (k, der) in self.keys_with_certs(|p| p.starts_with("ocsp:")).await? {
             let cert =
                 Certificate::from_der(&der).map_err(|e| AppError::Internal(e.to_string()))?;
             let signer = self.keyring.open(&k.key_ref.parse()?)?;
@@ -332,15 +308,18 @@ impl App {
         Ok(out)
     }
 
-    /// Keys with purpose "audit" and their certificates (DER), oldest first.
-    async fn audit_keys(&self) -> Result<Vec<(crate::store::KeyRow, Vec<u8>)>, AppError> {
+    /// Keys whose purpose matches, with their certificates (DER), oldest first.
+    async fn keys_with_certs(
+        &self,
+        purpose: impl Fn(&str) -> bool,
+    ) -> Result<Vec<(crate::store::KeyRow, Vec<u8>)>, AppError> {
         let mut out = Vec::new();
         for k in self
             .store
             .key_list()
             .await?
             .into_iter()
-            .filter(|k| k.purpose == "audit")
+            .filter(|k| purpose(&k.purpose))
         {
             let Some(serial) = &k.cert_serial else {
                 continue;
@@ -363,7 +342,7 @@ impl App {
             .filter_map(|c| Certificate::from_der(&c.cert_der).ok())
             .collect::<Vec<_>>();
         let mut out = Vec::new();
-        for (_, der) in self.audit_keys().await? {
+        for (_, der) in self.keys_with_certs(|p| p == "audit").await? {
             let cert =
                 Certificate::from_der(&der).map_err(|e| AppError::Internal(e.to_string()))?;
             if cas
