@@ -289,6 +289,26 @@ impl App {
             })
     }
 
+    /// One summary per active CA (for `ca list` and `GET /api/v1/cas`).
+    pub fn ca_summaries(&self) -> Vec<serde_json::Value> {
+        CA_NAMES
+            .iter()
+            .filter_map(|name| self.issuer(name).ok().map(|i| (name, i)))
+            .map(|(name, i)| {
+                let tbs = &i.certificate().tbs_certificate;
+                json!({
+                    "name": name,
+                    "subject": tbs.subject.to_string(),
+                    "serial": sealpki_pki::issue::serial_hex(&tbs.serial_number),
+                    "sha256": sealpki_pki::alg::sha256_hex(i.der()),
+                    "algorithm": i.signer().algorithm().name(),
+                    "key": i.signer().key_ref().to_string(),
+                    "not_after": unix(i.not_after()),
+                })
+            })
+            .collect()
+    }
+
     /// The CA's certificate first, then each parent up to the root.
     pub fn chain(&self, ca: &str) -> Result<Vec<Vec<u8>>, AppError> {
         let loaded = self.loaded.read().unwrap_or_else(|p| p.into_inner());
@@ -604,4 +624,19 @@ fn open_keyring(config: &Config) -> Result<Keyring, AppError> {
         }
     }
     Ok(ring)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(
+            super::redact_url("postgres://u:secret@db:5432/x"),
+            "postgres://u:***@db:5432/x"
+        );
+        assert_eq!(
+            super::redact_url("sqlite://./data/sealpki.db"),
+            "sqlite://./data/sealpki.db"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use sealpki_pki::{KeyRef, SignatureScheme, Signer};
+use sealpki_pki::{SignatureScheme, Signer};
 use sha2::{Digest, Sha256};
 
 use crate::store::{AuditRow, CheckpointRow, Store, StoreError, Tx};
@@ -222,7 +222,6 @@ pub async fn verify(
         if ok.is_none() {
             checkpoint_failures.push(fail("checkpoint signature does not verify"));
         }
-        let _ = c.key_ref.parse::<KeyRef>();
     }
     Ok(VerifyReport {
         entries,

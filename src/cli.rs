@@ -340,13 +340,7 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
         }
         Command::Ca(CaCmd::List) => {
             let app = App::open(config).await?;
-            let mut items = Vec::new();
-            for n in crate::app::CA_NAMES {
-                if let Ok(i) = app.issuer(n) {
-                    items.push(serde_json::json!({"name": n, "subject": i.certificate().tbs_certificate.subject.to_string(),
-                        "key": i.signer().key_ref().to_string(), "sha256": sealpki_pki::alg::sha256_hex(i.der())}));
-                }
-            }
+            let items = app.ca_summaries();
             out(json, &serde_json::json!(items), || {
                 items
                     .iter()

@@ -63,6 +63,14 @@ fn hammer(
         .collect()
 }
 
+/// Everything the hammer threads received.
+fn join_all(workers: Vec<std::thread::JoinHandle<Vec<(String, String)>>>) -> Vec<(String, String)> {
+    workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect()
+}
+
 fn all_serials(srv: &Server, tok: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
@@ -102,10 +110,7 @@ fn sigkill_during_burst(env: Env) {
     std::thread::sleep(Duration::from_millis(1500));
     srv.kill(); // SIGKILL: no shutdown path runs
     stop.store(true, Ordering::Relaxed);
-    let received: Vec<(String, String)> = workers
-        .into_iter()
-        .flat_map(|w| w.join().unwrap())
-        .collect();
+    let received = join_all(workers);
     assert!(
         received.len() > 10,
         "the burst issued something before the kill ({})",
@@ -200,10 +205,7 @@ fn two_instances_on_one_postgres() {
     );
     std::thread::sleep(Duration::from_millis(2000));
     stop.store(true, Ordering::Relaxed);
-    let received: Vec<(String, String)> = workers
-        .into_iter()
-        .flat_map(|w| w.join().unwrap())
-        .collect();
+    let received = join_all(workers);
     assert!(
         received.len() > 20,
         "both instances issued ({})",

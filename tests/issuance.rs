@@ -18,38 +18,25 @@ const CASES: &[(&str, &str, &[&str], &[&str])] = &[
 ];
 
 fn hierarchy(env: &Env, sm2: bool) {
-    let (seal_chain, root) = env.chain("seal");
+    let (_, root) = env.chain("seal");
     // The CA certificates themselves.
     for ca in ["root", "seal", "maker", "device", "service"] {
-        let (chain, _) = env.chain(ca);
-        let first = env.path(&format!("{ca}-only.pem"));
-        let text = std::fs::read_to_string(&chain).unwrap();
-        let end = text.find("-----END CERTIFICATE-----").unwrap() + 26;
-        std::fs::write(&first, &text[..end]).unwrap();
+        let first = first_cert(&env.chain(ca).0);
         ok(
             &pkilint("lint_pkix_cert", &[], &first),
             &format!("pkilint CA {ca}"),
         );
     }
-    let _ = seal_chain;
     for (profile, subj, dns, algs) in CASES {
         for alg in *algs {
             let csr = openssl_csr(env.dir.path(), alg, subj, dns);
             let leaf = env.path(&format!("{profile}-{alg}.pem"));
-            let mut args = vec![
-                "cert",
-                "issue",
-                "--profile",
-                profile,
-                "--csr",
-                csr.to_str().unwrap(),
-                "--out",
-                leaf.to_str().unwrap(),
-            ];
-            if *profile == "ocsp-responder" {
-                args.extend(["--ca", "maker"]);
-            }
-            ok(&env.sealpki(&args), &format!("issue {profile} {alg}"));
+            let extra: &[&str] = if *profile == "ocsp-responder" {
+                &["--ca", "maker"]
+            } else {
+                &[]
+            };
+            env.issue_to(profile, &csr, &leaf, extra);
             let ca = match *profile {
                 "seal-signing" => "seal",
                 "maker-production"

@@ -60,19 +60,7 @@ fn hierarchy_on_softhsm_with_non_extractable_keys() {
     ] {
         let csr = openssl_csr(env.dir.path(), "p256", subj, dns);
         let leaf = env.path(&format!("{profile}.pem"));
-        ok(
-            &env.sealpki(&[
-                "cert",
-                "issue",
-                "--profile",
-                profile,
-                "--csr",
-                csr.to_str().unwrap(),
-                "--out",
-                leaf.to_str().unwrap(),
-            ]),
-            "issue on token",
-        );
+        env.issue_to(profile, &csr, &leaf, &[]);
         let (chain, root) = env.chain(ca);
         ok(
             &openssl_verify(&root, &chain, &leaf, false),

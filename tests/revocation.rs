@@ -136,9 +136,7 @@ fn suite(env: &Env) {
     let srv = env.serve();
     let tok = srv.login();
     let (chain, root) = env.chain("service");
-    let text = std::fs::read_to_string(&chain).unwrap();
-    let end = text.find("-----END CERTIFICATE-----").unwrap() + 25;
-    let issuing = write(env, "service-ca.pem", &text.as_bytes()[..end]);
+    let issuing = first_cert(&chain);
     let cx = Ctx {
         env,
         srv,
@@ -152,15 +150,8 @@ fn suite(env: &Env) {
     let (b, b_pem) = cx.issue("held-app");
     let (c, c_pem) = cx.issue("good-app");
     let (d, _) = cx.issue("held-then-revoked");
-    let cert_arg = |p: &Path| vec!["-cert".to_string(), p.to_str().unwrap().to_string()];
 
-    let out = cx.ocsp(
-        "service",
-        &cert_arg(&a_pem)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
+    let out = cx.ocsp("service", &["-cert", a_pem.to_str().unwrap()]);
     assert!(
         out.contains("Response verify OK") && out.contains(": good"),
         "{out}"
@@ -181,26 +172,14 @@ fn suite(env: &Env) {
     ok(&env.sealpki(&["cert", "hold", &b]), "cert hold (CLI)");
     assert_eq!(cx.act(&d, "hold", "").0, 200);
 
-    let out = cx.ocsp(
-        "service",
-        &cert_arg(&a_pem)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
+    let out = cx.ocsp("service", &["-cert", a_pem.to_str().unwrap()]);
     assert!(
         out.contains(": revoked")
             && out.contains("Reason: keyCompromise")
             && out.contains("Revocation Time"),
         "{out}"
     );
-    let out = cx.ocsp(
-        "service",
-        &cert_arg(&b_pem)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
+    let out = cx.ocsp("service", &["-cert", b_pem.to_str().unwrap()]);
     assert!(
         out.contains(": revoked") && out.contains("certificateHold"),
         "{out}"
@@ -213,13 +192,7 @@ fn suite(env: &Env) {
         out.contains(": unknown") && out.contains("Response verify OK"),
         "{out}"
     );
-    let out = cx.ocsp(
-        "seal",
-        &cert_arg(&c_pem)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
+    let out = cx.ocsp("seal", &["-cert", c_pem.to_str().unwrap()]);
     assert!(
         out.contains("unauthorized"),
         "another CA's responder does not answer for the service CA: {out}"
@@ -250,13 +223,7 @@ fn suite(env: &Env) {
 
     // Release the hold: good again at once, and the delta says removeFromCRL.
     assert_eq!(cx.act(&b, "release", "").0, 200);
-    let out = cx.ocsp(
-        "service",
-        &cert_arg(&b_pem)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
+    let out = cx.ocsp("service", &["-cert", b_pem.to_str().unwrap()]);
     assert!(out.contains(": good"), "{out}");
     let delta2 = cx.crl("service-delta.crl");
     let dt = crl_text(&delta2);

@@ -87,10 +87,9 @@ fn development_mode_first_start() {
     child.wait().unwrap();
 }
 
-#[test]
-fn tls_with_a_certificate_from_the_service_ca() {
-    let env = Env::new(EnvOptions::default());
-    env.init_dev();
+/// A TLS server certificate for `localhost` from the service CA: (certificate + chain PEM, root PEM).
+/// Its key is `openssl_key("p256")`.
+fn tls_server_files(env: &Env) -> (std::path::PathBuf, std::path::PathBuf) {
     let csr = openssl_csr(
         env.dir.path(),
         "p256",
@@ -98,19 +97,7 @@ fn tls_with_a_certificate_from_the_service_ca() {
         &["localhost"],
     );
     let cert = env.path("tls.pem");
-    ok(
-        &env.sealpki(&[
-            "cert",
-            "issue",
-            "--profile",
-            "tls-server",
-            "--csr",
-            csr.to_str().unwrap(),
-            "--out",
-            cert.to_str().unwrap(),
-        ]),
-        "issue TLS cert",
-    );
+    env.issue_to("tls-server", &csr, &cert, &[]);
     let (chain, root) = env.chain("service");
     let full = env.path("tls-full.pem");
     std::fs::write(
@@ -118,6 +105,14 @@ fn tls_with_a_certificate_from_the_service_ca() {
         std::fs::read_to_string(&cert).unwrap() + &std::fs::read_to_string(&chain).unwrap(),
     )
     .unwrap();
+    (full, root)
+}
+
+#[test]
+fn tls_with_a_certificate_from_the_service_ca() {
+    let env = Env::new(EnvOptions::default());
+    env.init_dev();
+    let (full, root) = tls_server_files(&env);
     // TLS and the listen address come from environment overrides of the config file.
     let port = free_port();
     let mut child = env
@@ -161,26 +156,6 @@ fn mtls_refuses_a_revoked_client_at_the_handshake_without_restart() {
         ..Default::default()
     });
     env.init_dev();
-    let server_csr = openssl_csr(
-        env.dir.path(),
-        "p256",
-        "/C=CN/O=Example Co/CN=localhost",
-        &["localhost"],
-    );
-    let server_cert = env.path("tls.pem");
-    ok(
-        &env.sealpki(&[
-            "cert",
-            "issue",
-            "--profile",
-            "tls-server",
-            "--csr",
-            server_csr.to_str().unwrap(),
-            "--out",
-            server_cert.to_str().unwrap(),
-        ]),
-        "server cert",
-    );
     // The client: an application certificate from the service CA, with its own key.
     let client_key = env.path("client.key");
     ok(
@@ -221,13 +196,7 @@ fn mtls_refuses_a_revoked_client_at_the_handshake_without_restart() {
     let v: serde_json::Value = serde_json::from_str(&issued).unwrap();
     std::fs::write(&client_cert, v["certificate"].as_str().unwrap()).unwrap();
     let serial = v["serial"].as_str().unwrap().to_string();
-    let (chain, root) = env.chain("service");
-    let full = env.path("tls-full.pem");
-    std::fs::write(
-        &full,
-        std::fs::read_to_string(&server_cert).unwrap() + &std::fs::read_to_string(&chain).unwrap(),
-    )
-    .unwrap();
+    let (full, root) = tls_server_files(&env);
     let port = free_port();
     let mut child = env
         .cmd()

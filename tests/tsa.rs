@@ -39,6 +39,19 @@ fn stamp(srv: &Server, q: &Path, out: &Path) -> u16 {
     status
 }
 
+/// `openssl ts -verify` of reply `tsr` with `how` (-data F or -queryfile F), trusting `root`.
+fn ts_verify(how: &[String], tsr: &Path, root: &Path, chain: &Path) -> std::process::Output {
+    run(Command::new("openssl")
+        .args(["ts", "-verify"])
+        .args(how)
+        .arg("-in")
+        .arg(tsr)
+        .arg("-CAfile")
+        .arg(root)
+        .arg("-untrusted")
+        .arg(chain))
+}
+
 fn reply_text(tsr: &Path) -> String {
     ok(
         &run(Command::new("openssl")
@@ -85,15 +98,7 @@ fn openssl_checks(alg: &str) {
         vec!["-queryfile".to_string(), q.display().to_string()],
         vec!["-data".to_string(), data.display().to_string()],
     ] {
-        let out = run(Command::new("openssl")
-            .args(["ts", "-verify"])
-            .args(&how)
-            .arg("-in")
-            .arg(&r1)
-            .arg("-CAfile")
-            .arg(&root)
-            .arg("-untrusted")
-            .arg(&chain));
+        let out = ts_verify(&how, &r1, &root, &chain);
         assert!(
             out.status.success()
                 && String::from_utf8_lossy(&out.stdout).contains("Verification: OK"),
@@ -102,15 +107,12 @@ fn openssl_checks(alg: &str) {
     }
     let other = env.path("other.txt");
     std::fs::write(&other, "something else").unwrap();
-    let out = run(Command::new("openssl")
-        .args(["ts", "-verify", "-data"])
-        .arg(&other)
-        .arg("-in")
-        .arg(&r1)
-        .arg("-CAfile")
-        .arg(&root)
-        .arg("-untrusted")
-        .arg(&chain));
+    let out = ts_verify(
+        &["-data".to_string(), other.display().to_string()],
+        &r1,
+        &root,
+        &chain,
+    );
     assert!(
         !out.status.success(),
         "a token does not verify for other data"

@@ -271,21 +271,6 @@ pub async fn ca_cert(
         .into_response())
 }
 
-pub async fn list_cas(State(app): State<Arc<App>>) -> Result<Json<serde_json::Value>, AppError> {
-    let mut out = Vec::new();
-    for name in crate::app::CA_NAMES {
-        if let Ok(i) = app.issuer(name) {
-            let tbs = &i.certificate().tbs_certificate;
-            out.push(json!({
-                "name": name,
-                "subject": tbs.subject.to_string(),
-                "serial": sealpki_pki::issue::serial_hex(&tbs.serial_number),
-                "sha256": sealpki_pki::alg::sha256_hex(i.der()),
-                "algorithm": i.signer().algorithm().name(),
-                "key": i.signer().key_ref().to_string(),
-                "not_after": crate::app::unix(i.not_after()),
-            }));
-        }
-    }
-    Ok(Json(json!({"items": out})))
+pub async fn list_cas(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
+    Json(json!({"items": app.ca_summaries()}))
 }

@@ -231,6 +231,22 @@ impl Env {
         (c, r)
     }
 
+    /// `sealpki cert issue --profile P --csr CSR --out OUT [extra…]`, which must succeed.
+    pub fn issue_to(&self, profile: &str, csr: &Path, out: &Path, extra: &[&str]) {
+        let mut args = vec![
+            "cert",
+            "issue",
+            "--profile",
+            profile,
+            "--csr",
+            csr.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        ok(&self.sealpki(&args), &format!("issue {profile}"));
+    }
+
     pub fn serve(&self) -> Server {
         Server::start(self)
     }
@@ -408,10 +424,7 @@ pub fn openssl_verify(root: &Path, chain: &Path, leaf: &Path, sm2: bool) -> Outp
             .arg(chain)
             .arg(leaf));
     }
-    let text = std::fs::read_to_string(chain).unwrap();
-    let end = text.find("-----END CERTIFICATE-----").unwrap() + "-----END CERTIFICATE-----".len();
-    let issuing = chain.with_extension("issuing.pem");
-    std::fs::write(&issuing, &text[..end]).unwrap();
+    let issuing = first_cert(chain);
     let vfy = ["-vfyopt", "distid:1234567812345678"];
     let first = run(Command::new("openssl")
         .arg("verify")
@@ -427,6 +440,16 @@ pub fn openssl_verify(root: &Path, chain: &Path, leaf: &Path, sm2: bool) -> Outp
         .arg(&issuing)
         .args(vfy)
         .arg(leaf))
+}
+
+/// The first certificate of a PEM file (e.g. the issuing CA of a chain), written beside it.
+pub fn first_cert(pem: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(pem).unwrap();
+    let marker = "-----END CERTIFICATE-----";
+    let end = text.find(marker).expect("a certificate") + marker.len();
+    let out = pem.with_extension("first.pem");
+    std::fs::write(&out, format!("{}\n", &text[..end])).unwrap();
+    out
 }
 
 pub fn pkilint(linter: &str, extra: &[&str], cert: &Path) -> Output {
