@@ -26,10 +26,35 @@ pub const CA_NAMES: [&str; 5] = ["root", "seal", "maker", "device", "service"];
 #[derive(Default)]
 struct Loaded {
     profiles: Option<Profiles>,
-    issuers: HashMap<String, Issuer>,
+    /// The issuing key of each CA name.
+    issuers: HashMap<String, Arc<CaKey>>,
+    /// Every key that serves status, by label: the issuing ones and those retired by rollover.
+    keys: HashMap<String, Arc<CaKey>>,
     parents: HashMap<String, String>,
+    /// Delegated OCSP responders, by CA key label.
     responders: HashMap<String, Arc<OcspCa>>,
     tsa: Option<Arc<sealpki_pki::tsa::Tsa>>,
+    /// The newest CA generation loaded; another instance's rollover moves the stored one.
+    generation: i64,
+}
+
+/// One CA key: the issuing key of a CA, or an older one that a rollover retired from issuing but
+/// that still publishes CRLs and answers OCSP for the certificates it signed.
+pub struct CaKey {
+    /// Names the key's status scope: URLs, CRLs, OCSP, `certificates.ca_key`.
+    pub label: String,
+    pub issuer: Issuer,
+    pub active: bool,
+    pub generation: i64,
+    /// Certificates recorded under this key; numbers the CRL partitions of new certificates.
+    recorded: std::sync::atomic::AtomicI64,
+}
+
+impl CaKey {
+    /// The CA name (`seal`, …), shared by every generation of its key.
+    pub fn name(&self) -> &str {
+        self.issuer.name()
+    }
 }
 
 pub struct App {
@@ -40,6 +65,7 @@ pub struct App {
     committer: crate::committer::Committer,
     pub metrics: crate::metrics::Metrics,
     pub ocsp_cache: crate::status::OcspCache,
+    pub crl_cache: crate::status::CrlCache,
     loaded: RwLock<Loaded>,
 }
 
@@ -99,30 +125,38 @@ impl App {
             keyring,
             metrics: Default::default(),
             ocsp_cache: Default::default(),
+            crl_cache: Default::default(),
             loaded: RwLock::new(Loaded::default()),
         });
         app.reload().await?;
         Ok(app)
     }
 
-    /// The same issuer, writing this deployment's CRL, OCSP and CA-issuer URLs into what it signs.
-    pub fn with_urls(&self, i: &Issuer) -> Result<Issuer, AppError> {
+    /// The same issuer, writing the status URLs of CA key `label` into what it signs.
+    pub fn with_urls(&self, i: &Issuer, label: &str) -> Result<Issuer, AppError> {
         Ok(Issuer::new(
             i.name(),
             i.der().to_vec(),
             i.signer().clone(),
             i.scheme(),
-            self.urls(i.name()),
+            self.urls(label, 0),
         )?)
     }
 
-    fn urls(&self, ca: &str) -> IssuerUrls {
+    /// Status URLs of CA key `label` for certificates in CRL partition `part`: partition 0 uses the
+    /// plain CRL names, partition N names `LABEL-pN.crl`.
+    pub fn urls(&self, label: &str, part: i64) -> IssuerUrls {
         let base = self.config.public_base_url();
+        let stem = if part == 0 {
+            label.to_string()
+        } else {
+            format!("{label}-p{part}")
+        };
         IssuerUrls {
-            crl: Some(format!("{base}/crl/{ca}.crl")),
-            delta_crl: Some(format!("{base}/crl/{ca}-delta.crl")),
-            ocsp: Some(format!("{base}/ocsp/{ca}")),
-            ca_issuers: Some(format!("{base}/ca/{ca}.der")),
+            crl: Some(format!("{base}/crl/{stem}.crl")),
+            delta_crl: Some(format!("{base}/crl/{stem}-delta.crl")),
+            ocsp: Some(format!("{base}/ocsp/{label}")),
+            ca_issuers: Some(format!("{base}/ca/{label}.der")),
         }
     }
 
@@ -140,7 +174,8 @@ impl App {
                     .map_err(|e| AppError::Internal(format!("stored profiles: {e}")))?,
             );
         }
-        for row in self.store.ca_active().await? {
+        loaded.generation = self.store.ca_next_generation().await? - 1;
+        for row in self.store.ca_serving().await? {
             let key_ref: KeyRef = row.key_ref.parse()?;
             let signer = self.keyring.open(&key_ref)?;
             let scheme: SignatureScheme = row
@@ -152,12 +187,22 @@ impl App {
                 row.cert_der,
                 signer,
                 scheme,
-                self.urls(&row.name),
+                self.urls(&row.label, 0),
             )?;
             if let Some(p) = row.parent {
                 loaded.parents.insert(row.name.clone(), p);
             }
-            loaded.issuers.insert(row.name, issuer);
+            let key = Arc::new(CaKey {
+                recorded: self.store.cert_count_by_key(&row.label).await?.into(),
+                label: row.label.clone(),
+                issuer,
+                active: row.active,
+                generation: row.generation,
+            });
+            if row.active {
+                loaded.issuers.insert(row.name, key.clone());
+            }
+            loaded.keys.insert(row.label, key);
         }
         // The audit key: the newest key with purpose "audit" that has a certificate.
         let mut key = None;
@@ -195,11 +240,11 @@ impl App {
             let cert =
                 Certificate::from_der(&der).map_err(|e| AppError::Internal(e.to_string()))?;
             let signer = self.keyring.open(&k.key_ref.parse()?)?;
-            let ca = k.purpose.trim_start_matches("ocsp:").to_string();
-            let Some(issuer) = loaded.issuers.get(&ca) else {
+            let label = k.purpose.trim_start_matches("ocsp:").to_string();
+            let Some(key) = loaded.keys.get(&label) else {
                 continue;
             };
-            let hashes = sealpki_pki::revocation::IssuerHashes::of(issuer.certificate())?;
+            let hashes = sealpki_pki::revocation::IssuerHashes::of(key.issuer.certificate())?;
             let responder = Responder {
                 cert,
                 cert_der: der,
@@ -209,7 +254,7 @@ impl App {
             let responder = Arc::new(responder);
             loaded
                 .responders
-                .insert(ca, Arc::new(OcspCa { hashes, responder }));
+                .insert(label, Arc::new(OcspCa { hashes, responder }));
         }
         *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = loaded;
         Ok(())
@@ -244,7 +289,7 @@ impl App {
         Ok(Ok(reply))
     }
 
-    /// The delegated OCSP responder of a CA and the hashes that name the CA, if it has one.
+    /// The delegated OCSP responder of a CA key and the hashes that name it, if it has one.
     pub fn responder(&self, ca: &str) -> Option<Arc<OcspCa>> {
         self.loaded
             .read()
@@ -274,7 +319,12 @@ impl App {
             })
     }
 
+    /// The issuing key of CA `ca`.
     pub fn issuer(&self, ca: &str) -> Result<Issuer, AppError> {
+        Ok(self.issuing_key(ca)?.issuer.clone())
+    }
+
+    pub fn issuing_key(&self, ca: &str) -> Result<Arc<CaKey>, AppError> {
         self.loaded
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -289,15 +339,51 @@ impl App {
             })
     }
 
-    /// One summary per active CA (for `ca list` and `GET /api/v1/cas`).
+    /// A CA key that serves status, by label (`seal`, or `seal-g7` after a rollover).
+    pub fn ca_key(&self, label: &str) -> Result<Arc<CaKey>, AppError> {
+        self.loaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys
+            .get(label)
+            .cloned()
+            .ok_or_else(|| AppError::NotFound(format!("no CA key labelled {label:?}")))
+    }
+
+    /// Every CA key that serves status, by generation then name.
+    pub fn ca_keys(&self) -> Vec<Arc<CaKey>> {
+        let mut keys: Vec<_> = self
+            .loaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys
+            .values()
+            .cloned()
+            .collect();
+        keys.sort_by(|a, b| (a.generation, a.name()).cmp(&(b.generation, b.name())));
+        keys
+    }
+
+    /// One summary per CA key that serves status (for `ca list` and `GET /api/v1/cas`): the
+    /// issuing key of each CA, and keys a rollover kept for status (`issuing: false`).
     pub fn ca_summaries(&self) -> Vec<serde_json::Value> {
-        CA_NAMES
-            .iter()
-            .filter_map(|name| self.issuer(name).ok().map(|i| (name, i)))
-            .map(|(name, i)| {
+        let mut keys = self.ca_keys();
+        keys.sort_by_key(|k| {
+            (
+                CA_NAMES.iter().position(|n| *n == k.name()),
+                !k.active,
+                k.generation,
+            )
+        });
+        keys.iter()
+            .map(|k| {
+                let i = &k.issuer;
                 let tbs = &i.certificate().tbs_certificate;
                 json!({
-                    "name": name,
+                    "name": k.name(),
+                    "label": k.label,
+                    "issuing": k.active,
+                    "generation": k.generation,
                     "subject": tbs.subject.to_string(),
                     "serial": sealpki_pki::issue::serial_hex(&tbs.serial_number),
                     "sha256": sealpki_pki::alg::sha256_hex(i.der()),
@@ -309,23 +395,57 @@ impl App {
             .collect()
     }
 
-    /// The CA's certificate first, then each parent up to the root.
+    /// The name of the CA that certifies CA `name`.
+    pub fn parent_of(&self, name: &str) -> Option<String> {
+        self.loaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .parents
+            .get(name)
+            .cloned()
+    }
+
+    /// The issuing CA's certificate first, then each parent up to the root.
     pub fn chain(&self, ca: &str) -> Result<Vec<Vec<u8>>, AppError> {
+        let label = self.issuing_key(ca)?.label.clone();
+        self.key_chain(&label)
+    }
+
+    /// A CA key's certificate first, then the parent key that signed it, up to the root.
+    pub fn key_chain(&self, label: &str) -> Result<Vec<Vec<u8>>, AppError> {
         let loaded = self.loaded.read().unwrap_or_else(|p| p.into_inner());
-        let mut out = Vec::new();
-        let mut name = ca.to_string();
-        loop {
-            let issuer = loaded
-                .issuers
-                .get(&name)
-                .ok_or_else(|| AppError::NotFound(format!("no CA named {name:?}")))?;
-            out.push(issuer.der().to_vec());
-            match loaded.parents.get(&name) {
-                Some(p) if out.len() < 8 => name = p.clone(),
-                _ => break,
+        let mut key = loaded
+            .keys
+            .get(label)
+            .ok_or_else(|| AppError::NotFound(format!("no CA key labelled {label:?}")))?;
+        let mut out = vec![key.issuer.der().to_vec()];
+        while let Some(parent) = loaded.parents.get(key.name()) {
+            // Of the parent's keys, the one whose signature the certificate carries.
+            let cert = key.issuer.certificate();
+            let Some(next) = loaded.keys.values().find(|k| {
+                k.name() == parent
+                    && sealpki_pki::issue::verify_signed_by(cert, k.issuer.certificate()).is_ok()
+            }) else {
+                break;
+            };
+            if out.len() >= 8 {
+                break;
             }
+            out.push(next.issuer.der().to_vec());
+            key = next;
         }
         Ok(out)
+    }
+
+    /// Whether another instance changed the CA keys (a rollover) since they were loaded.
+    pub async fn ca_keys_changed(&self) -> Result<bool, AppError> {
+        let stored = self.store.ca_next_generation().await? - 1;
+        let loaded = self
+            .loaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .generation;
+        Ok(stored != loaded)
     }
 
     /// Keys whose purpose matches, with their certificates (DER), oldest first.
@@ -399,12 +519,20 @@ impl App {
                 )))
             }
         };
-        let issuer = self.issuer(&ca)?;
+        let key = self.issuing_key(&ca)?;
+        let issuer = key.issuer.clone();
+        let part = self.crl_partition_for_next(&key);
+        let part_urls = (part > 0).then(|| self.urls(&key.label, part));
         let mut attempts = 0;
         let token = loop {
             attempts += 1;
             let token = issuer
-                .prepare(&profile, &req, SystemTime::now())
+                .prepare_with_urls(
+                    &profile,
+                    &req,
+                    SystemTime::now(),
+                    part_urls.as_ref().unwrap_or(issuer.urls()),
+                )
                 .map_err(|e| {
                     self.metrics.refused.inc();
                     AppError::from(e)
@@ -415,6 +543,8 @@ impl App {
             let cert = PendingCert {
                 serial: token.serial_hex().into(),
                 ca: ca.clone(),
+                ca_key: key.label.clone(),
+                crl_part: part,
                 profile: profile_name.into(),
                 subject: token.subject(),
                 not_before: unix(token.not_before()),
@@ -473,8 +603,33 @@ impl App {
             profile: profile_name.to_string(),
             fingerprint: issued.fingerprint,
             der: issued.der,
-            chain: self.chain(&ca)?,
+            chain: self.key_chain(&key.label)?,
         })
+    }
+
+    /// The CRL partition the next certificate of `key` goes into: partition N holds certificates
+    /// N·size … (N+1)·size−1 in recording order, so no CRL grows past about `crl.partition_size`
+    /// entries. Counts are per instance between reloads; partitions bound size, they need not be exact.
+    fn crl_partition_for_next(&self, key: &CaKey) -> i64 {
+        let size = self.config.crl.partition_size as i64;
+        let n = key
+            .recorded
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if size == 0 {
+            0
+        } else {
+            n / size
+        }
+    }
+
+    /// Bring the per-key certificate counts up to what other instances recorded.
+    pub async fn sync_key_counts(&self) -> Result<(), AppError> {
+        for k in self.ca_keys() {
+            let stored = self.store.cert_count_by_key(&k.label).await?;
+            k.recorded
+                .fetch_max(stored, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     /// A certificate request for a key held in one of our key stores. Only keys made with

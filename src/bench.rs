@@ -218,6 +218,7 @@ pub async fn crl(
             now,
             now + Duration::from_secs(86_400),
             &list,
+            None,
         )
     })
     .await
@@ -228,6 +229,7 @@ pub async fn crl(
     let number = crate::store::Store::crl_next_number(&mut tx, ca).await?;
     let row = crate::store::CrlRow {
         ca: ca.into(),
+        part: 0,
         number,
         kind: "full".into(),
         base: None,

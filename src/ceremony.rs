@@ -224,7 +224,7 @@ pub async fn run(
             now,
         )?;
         made.push(root_key);
-        let root_u = app2.with_urls(&root)?;
+        let root_u = app2.with_urls(&root, "root")?;
         let mut cas = vec![(root, None::<String>)];
         for name in ["seal", "maker", "device", "service"] {
             let spec = &c2.ca[name];
@@ -304,7 +304,7 @@ pub async fn run(
             _ => format!("ocsp:{ca}"),
         };
         let key = make_key(app, &c, spec, &keyname, &purpose)?;
-        let issuer = app.with_urls(&find(&ca))?;
+        let issuer = app.with_urls(&find(&ca), &ca)?;
         let mut req = CertRequest::for_own_key(key.signer.as_ref(), c.subject(spec, &cn)?);
         if let Some(d) = spec.validity_days {
             req = req.with_validity_days(d);
@@ -367,6 +367,7 @@ pub async fn run(
             &mut tx,
             &CaRow {
                 name: issuer.name().into(),
+                label: issuer.name().into(),
                 generation,
                 parent: parent.clone(),
                 key_ref: issuer.signer().key_ref().to_string(),
@@ -374,6 +375,7 @@ pub async fn run(
                 cert_der: issuer.der().to_vec(),
                 serial: serial.clone(),
                 active: true,
+                serving: true,
                 created_at: ts,
             },
         )
@@ -384,6 +386,7 @@ pub async fn run(
             issuer.der(),
             &serial,
             &fp,
+            parent.as_deref().unwrap_or("root"),
             parent.as_deref().unwrap_or("root"),
             if parent.is_some() {
                 "sub-ca"
@@ -423,6 +426,7 @@ pub async fn run(
             &issued.der,
             &issued.serial_hex,
             &issued.fingerprint,
+            ca,
             ca,
             profile,
             actor,
@@ -488,14 +492,16 @@ pub async fn run(
     Ok(report)
 }
 
+/// Record a certificate the ceremony (or a rollover) made as issued by CA key `ca_key` of CA `ca`.
 #[allow(clippy::too_many_arguments)]
-async fn record_cert(
+pub(crate) async fn record_cert(
     tx: &mut crate::store::Tx<'_>,
     tbs: &sealpki_pki::x509_cert::TbsCertificate,
     der: &[u8],
     serial: &str,
     fingerprint: &str,
     ca: &str,
+    ca_key: &str,
     profile: &str,
     actor: &str,
 ) -> Result<(), AppError> {
@@ -506,6 +512,8 @@ async fn record_cert(
     let pending = PendingCert {
         serial: serial.into(),
         ca: ca.into(),
+        ca_key: ca_key.into(),
+        crl_part: 0,
         profile: profile.into(),
         subject: tbs.subject.to_string(),
         not_before: unix(tbs.validity.not_before.to_system_time()),

@@ -142,8 +142,14 @@ pub enum CaCmd {
         #[arg(long)]
         der: bool,
     },
-    /// List the active CAs.
+    /// List the CA keys: each CA's issuing key, and older keys a rollover kept for CRLs and OCSP.
     List,
+    /// Give an issuing CA a new key (same algorithm, key store and subject, certified by its parent).
+    /// The old key stops issuing but keeps publishing CRLs and answering OCSP for what it signed.
+    Rollover {
+        /// seal, maker, device or service (the root is replaced by a new ceremony instead).
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -167,17 +173,23 @@ pub enum TsaCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum CrlCmd {
-    /// Publish a new CRL for a CA now (a delta unless --full).
+    /// Publish new CRLs now (deltas unless --full): for a CA name, every key of it that serves
+    /// status and every partition; for a key label (`seal-g7`), that key's.
     Publish {
+        /// CA name or CA key label (see `ca list`).
         ca: String,
         #[arg(long)]
         full: bool,
     },
-    /// Write a CA's current CRL (DER) to --out or standard output.
+    /// Write a CA key's current CRL (DER) to --out or standard output.
     Get {
+        /// CA key label (the CA name for a key the ceremony made; see `ca list`).
         ca: String,
         #[arg(long)]
         delta: bool,
+        /// CRL partition (certificates name `LABEL-pN.crl`).
+        #[arg(long, default_value_t = 0)]
+        part: i64,
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -338,6 +350,18 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             }
             Ok(0)
         }
+        Command::Ca(CaCmd::Rollover { name }) => {
+            let app = App::open(config).await?;
+            let r = app.rollover(&actor(), &name).await?;
+            out(json, &serde_json::json!(r), || {
+                format!(
+                    "CA {} rolled over: new key {} (label {}, certificate {}, sha256 {})\n\
+                     old key {} keeps publishing CRLs and answering OCSP for what it issued\n",
+                    r.ca, r.key, r.label, r.serial, r.sha256, r.old_label
+                )
+            });
+            Ok(0)
+        }
         Command::Ca(CaCmd::List) => {
             let app = App::open(config).await?;
             let items = app.ca_summaries();
@@ -346,8 +370,14 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
                     .iter()
                     .map(|i| {
                         format!(
-                            "{:8} {}  ({})\n",
+                            "{:8} {:12} {:8} {}  ({})\n",
                             i["name"].as_str().unwrap_or(""),
+                            i["label"].as_str().unwrap_or(""),
+                            if i["issuing"].as_bool().unwrap_or(false) {
+                                "issuing"
+                            } else {
+                                "status"
+                            },
                             i["subject"].as_str().unwrap_or(""),
                             i["key"].as_str().unwrap_or("")
                         )
@@ -552,21 +582,50 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             let app = App::open(config).await?;
             match c {
                 CrlCmd::Publish { ca, full } => {
-                    app.issuer(&ca)?;
-                    let row = app.publish_crl(&ca, full).await?;
-                    out(
-                        json,
-                        &serde_json::json!({"ca": ca, "number": row.number, "kind": row.kind, "next_update": row.next_update}),
-                        || format!("{} CRL {} of CA {ca} published\n", row.kind, row.number),
-                    );
+                    let keys: Vec<_> = app
+                        .ca_keys()
+                        .into_iter()
+                        .filter(|k| k.label == ca || k.name() == ca)
+                        .collect();
+                    if keys.is_empty() {
+                        app.ca_key(&ca)?;
+                    }
+                    let mut items = Vec::new();
+                    for k in keys {
+                        for part in app.crl_parts(&k.label).await? {
+                            let row = app.publish_crl(&k.label, part, full).await?;
+                            items.push(serde_json::json!({"ca": k.name(), "label": k.label, "part": part,
+                                "number": row.number, "kind": row.kind, "next_update": row.next_update}));
+                        }
+                    }
+                    out(json, &serde_json::json!(items), || {
+                        items
+                            .iter()
+                            .map(|i| {
+                                format!(
+                                    "{} CRL {} of CA key {} (partition {}) published\n",
+                                    i["kind"].as_str().unwrap_or(""),
+                                    i["number"],
+                                    i["label"].as_str().unwrap_or(""),
+                                    i["part"]
+                                )
+                            })
+                            .collect()
+                    });
                 }
                 CrlCmd::Get {
                     ca,
                     delta,
+                    part,
                     out: file,
                 } => {
-                    app.issuer(&ca)?;
-                    let der = app.current_crl(&ca, delta).await?;
+                    app.ca_key(&ca)?;
+                    if !app.crl_parts(&ca).await?.contains(&part) {
+                        return Err(AppError::NotFound(format!(
+                            "CA key {ca} has no CRL partition {part}"
+                        )));
+                    }
+                    let der = app.current_crl(&ca, part, delta).await?;
                     match file {
                         Some(f) => std::fs::write(&f, der).map_err(|e| {
                             AppError::BadRequest(format!("cannot write {}: {e}", f.display()))

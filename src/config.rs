@@ -148,6 +148,9 @@ pub struct CrlConfig {
     pub delta_hours: u32,
     /// How often the server checks whether CRLs need republishing.
     pub refresh_seconds: u64,
+    /// Certificates per CRL partition (0: one CRL per CA key). Past this many certificates a CA
+    /// key's new certificates name partition CRLs (issuingDistributionPoint) at `LABEL-pN.crl`.
+    pub partition_size: u64,
 }
 
 impl Default for CrlConfig {
@@ -156,6 +159,7 @@ impl Default for CrlConfig {
             full_hours: 24,
             delta_hours: 1,
             refresh_seconds: 60,
+            partition_size: 100_000,
         }
     }
 }
@@ -280,6 +284,11 @@ impl Config {
             cfg.audit.checkpoint_every = v
                 .parse()
                 .map_err(|_| ConfigError::Env("SEALPKI_CHECKPOINT_EVERY", "not a number".into()))?;
+        }
+        if let Some(v) = env("SEALPKI_CRL_PARTITION_SIZE") {
+            cfg.crl.partition_size = v.parse().map_err(|_| {
+                ConfigError::Env("SEALPKI_CRL_PARTITION_SIZE", "not a number".into())
+            })?;
         }
         if let Some(v) = env("SEALPKI_PKCS11_MODULE") {
             match &mut cfg.pkcs11 {

@@ -15,5 +15,6 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod rollover;
 pub mod status;
 pub mod store;

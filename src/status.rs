@@ -1,5 +1,7 @@
 //! Certificate status: revocation (revoke, hold, release), CRL publication (full and delta, one number
-//! sequence per CA) and OCSP answers with a cache of pre-signed responses that revocations invalidate.
+//! sequence per CA key, optionally partitioned) and OCSP answers with a cache of pre-signed responses
+//! that revocations invalidate. Status is kept per CA key (its label), so a key retired by rollover
+//! keeps answering for what it signed.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,6 +29,16 @@ pub struct OcspCache {
     seen_log_head: Mutex<i64>,
 }
 
+/// The newest CRL of each (CA key, partition, kind) in memory, so serving a large CRL costs one small
+/// query (is this still the newest number?) instead of reading its body from the database.
+#[derive(Default)]
+pub struct CrlCache {
+    entries: Mutex<HashMap<CrlKey, (i64, axum::body::Bytes)>>,
+}
+
+/// (CA key label, partition, "full" or "delta").
+type CrlKey = (String, i64, &'static str);
+
 impl OcspCache {
     pub fn clear(&self) {
         self.entries
@@ -41,6 +53,30 @@ pub enum OcspAnswer {
     Ok(Arc<Vec<u8>>),
     Malformed(String),
     Unauthorized,
+}
+
+impl CrlCache {
+    fn get(&self, key: &CrlKey) -> Option<(i64, axum::body::Bytes)> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    fn put(
+        &self,
+        key: (String, i64, &'static str),
+        number: i64,
+        der: Vec<u8>,
+    ) -> axum::body::Bytes {
+        let der = axum::body::Bytes::from(der);
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, (number, der.clone()));
+        der
+    }
 }
 
 impl App {
@@ -61,7 +97,7 @@ impl App {
                 "certificate {serial} was never issued"
             )));
         }
-        match self.store.cert_status(&row.ca, serial).await? {
+        match self.store.cert_status(&row.ca_key, serial).await? {
             CertStatusRow::Revoked { reason: r, .. } if r != Reason::CertificateHold.name() => {
                 return Err(AppError::Conflict(format!(
                     "certificate {serial} is already revoked ({r})"
@@ -77,8 +113,16 @@ impl App {
         let now = crate::store::now();
         let mut tx = self.store.begin().await?;
         Store::cert_set_revocation(&mut tx, serial, Some((now, reason.name()))).await?;
-        Store::revocation_log_insert(&mut tx, serial, &row.ca, "revoke", Some(reason.name()), now)
-            .await?;
+        Store::revocation_log_insert(
+            &mut tx,
+            serial,
+            &row.ca_key,
+            row.crl_part,
+            "revoke",
+            Some(reason.name()),
+            now,
+        )
+        .await?;
         let action = if reason == Reason::CertificateHold {
             "certificate.hold"
         } else {
@@ -89,11 +133,11 @@ impl App {
                 &mut tx,
                 actor,
                 action,
-                json!({"serial": serial, "ca": row.ca, "reason": reason.name()}),
+                json!({"serial": serial, "ca": row.ca, "ca_key": row.ca_key, "reason": reason.name()}),
             )
             .await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
-        self.after_status_change(&row.ca).await
+        self.after_status_change(&row.ca_key, row.crl_part).await
     }
 
     /// Lift a hold (挂失 → 恢复): the certificate is good again and the next delta says removeFromCRL.
@@ -102,7 +146,7 @@ impl App {
             self.store.cert_get(serial).await?.ok_or_else(|| {
                 AppError::NotFound(format!("no certificate with serial {serial}"))
             })?;
-        match self.store.cert_status(&row.ca, serial).await? {
+        match self.store.cert_status(&row.ca_key, serial).await? {
             CertStatusRow::Revoked { reason, .. } if reason == Reason::CertificateHold.name() => {}
             _ => {
                 return Err(AppError::Conflict(format!(
@@ -113,38 +157,62 @@ impl App {
         let now = crate::store::now();
         let mut tx = self.store.begin().await?;
         Store::cert_set_revocation(&mut tx, serial, None).await?;
-        Store::revocation_log_insert(&mut tx, serial, &row.ca, "release", None, now).await?;
+        Store::revocation_log_insert(
+            &mut tx,
+            serial,
+            &row.ca_key,
+            row.crl_part,
+            "release",
+            None,
+            now,
+        )
+        .await?;
         self.audit
             .append(
                 &mut tx,
                 actor,
                 "certificate.release",
-                json!({"serial": serial, "ca": row.ca}),
+                json!({"serial": serial, "ca": row.ca, "ca_key": row.ca_key}),
             )
             .await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
-        self.after_status_change(&row.ca).await
+        self.after_status_change(&row.ca_key, row.crl_part).await
     }
 
     /// A revocation shows in OCSP at once (cache dropped) and in the delta CRL at once (republished).
-    async fn after_status_change(&self, ca: &str) -> Result<(), AppError> {
+    async fn after_status_change(&self, ca: &str, part: i64) -> Result<(), AppError> {
         self.ocsp_cache.clear();
-        self.publish_crl(ca, false).await.map(|_| ())
+        self.publish_crl(ca, part, false).await.map(|_| ())
     }
 
-    /// Publish a CRL for `ca`: a full one when `full` or when none exists yet, else a delta against the
-    /// newest full CRL. Returns the stored row.
-    pub async fn publish_crl(&self, ca: &str, full: bool) -> Result<CrlRow, AppError> {
-        let issuer = self.issuer(ca)?;
-        let base = self.store.crl_latest(ca, "full").await?;
+    /// The issuingDistributionPoint URL of a CRL partition: partitions past 0 always carry one;
+    /// partition 0 once its key has certificates in later partitions (it then no longer covers all).
+    async fn partition_url(&self, ca: &str, part: i64) -> Result<Option<String>, AppError> {
+        if part == 0 && self.store.crl_part_max(ca).await? == 0 {
+            return Ok(None);
+        }
+        Ok(self.urls(ca, part).crl)
+    }
+
+    /// Partitions a CA key's certificates name (0 alone for an unpartitioned key).
+    pub async fn crl_parts(&self, ca: &str) -> Result<std::ops::RangeInclusive<i64>, AppError> {
+        Ok(0..=self.store.crl_part_max(ca).await?)
+    }
+
+    /// Publish a CRL for CA key `ca`, partition `part`: a full one when `full` or when none exists
+    /// yet, else a delta against the newest full CRL. Returns the stored row.
+    pub async fn publish_crl(&self, ca: &str, part: i64, full: bool) -> Result<CrlRow, AppError> {
+        let issuer = self.ca_key(ca)?.issuer.clone();
+        let base = self.store.crl_latest(ca, part, "full").await?;
         let full = full || base.is_none();
         let now = SystemTime::now();
         let log_seq = self.store.revocation_log_head(Some(ca)).await?;
+        let partition = self.partition_url(ca, part).await?;
         let cfg = &self.config.crl;
         let (kind, next, entries) = if full {
             let entries = self
                 .store
-                .revoked_list(ca, unix(now))
+                .revoked_list(ca, part, unix(now))
                 .await?
                 .into_iter()
                 .map(|r| {
@@ -162,7 +230,7 @@ impl App {
             let mut entries = Vec::new();
             for serial in self
                 .store
-                .revocation_changed_since(ca, base.log_seq)
+                .revocation_changed_since(ca, part, base.log_seq)
                 .await?
             {
                 match self.store.cert_status(ca, &serial).await? {
@@ -202,12 +270,14 @@ impl App {
                 now,
                 now + next,
                 &entries,
+                partition.as_deref(),
             )
         })
         .await
         .map_err(|e| AppError::Internal(e.to_string()))??;
         let row = CrlRow {
             ca: ca.into(),
+            part,
             number,
             kind: kind_name.into(),
             base: base_number,
@@ -218,40 +288,65 @@ impl App {
         };
         Store::crl_insert(&mut tx, &row).await?;
         self.audit
-            .append(&mut tx, "system", "crl.publish", json!({"ca": ca, "number": number, "kind": kind_name, "entries": entry_count, "base": base_number}))
+            .append(&mut tx, "system", "crl.publish", json!({"ca": ca, "part": part, "number": number, "kind": kind_name, "entries": entry_count, "base": base_number}))
             .await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
         Ok(row)
     }
 
-    /// The newest CRL of a kind, publishing one first if there is none or it has expired.
-    pub async fn current_crl(&self, ca: &str, delta: bool) -> Result<Vec<u8>, AppError> {
+    /// The newest CRL of a kind for a CA key's partition, publishing one first if there is none or it
+    /// has expired. Served from memory while it is still the newest.
+    pub async fn current_crl(
+        &self,
+        ca: &str,
+        part: i64,
+        delta: bool,
+    ) -> Result<axum::body::Bytes, AppError> {
         let kind = if delta { "delta" } else { "full" };
-        match self.store.crl_latest(ca, kind).await? {
-            Some(row) if row.next_update > crate::store::now() => Ok(row.der),
-            _ => {
-                if delta && self.store.crl_latest(ca, "full").await?.is_none() {
-                    self.publish_crl(ca, true).await?;
+        let key = (ca.to_string(), part, kind);
+        match self.store.crl_latest_number(ca, part, kind).await? {
+            Some((number, _, next_update)) if next_update > crate::store::now() => {
+                if let Some((n, der)) = self.crl_cache.get(&key) {
+                    if n == number {
+                        return Ok(der);
+                    }
                 }
-                Ok(self.publish_crl(ca, !delta).await?.der)
+                let row = self
+                    .store
+                    .crl_latest(ca, part, kind)
+                    .await?
+                    .ok_or_else(|| AppError::Internal(format!("CRL {ca}/{part} vanished")))?;
+                Ok(self.crl_cache.put(key, row.number, row.der))
+            }
+            _ => {
+                if delta && self.store.crl_latest(ca, part, "full").await?.is_none() {
+                    self.publish_crl(ca, part, true).await?;
+                }
+                let row = self.publish_crl(ca, part, !delta).await?;
+                Ok(self.crl_cache.put(key, row.number, row.der))
             }
         }
     }
 
-    /// Refresh CRLs that pass half their lifetime; run periodically by the server.
+    /// Refresh CRLs that pass half their lifetime; run periodically by the server. Also picks up
+    /// CA keys and certificate counts that another instance changed.
     pub async fn refresh_crls(&self) -> Result<(), AppError> {
+        if self.ca_keys_changed().await? {
+            self.reload().await?;
+        }
+        self.sync_key_counts().await?;
         let now = crate::store::now();
-        for ca in crate::app::CA_NAMES {
-            if self.issuer(ca).is_err() {
-                continue;
-            }
-            for (kind, full) in [("full", true), ("delta", false)] {
-                let stale = match self.store.crl_latest(ca, kind).await? {
-                    Some(r) => now >= r.this_update + (r.next_update - r.this_update) / 2,
-                    None => true,
-                };
-                if stale {
-                    self.publish_crl(ca, full).await?;
+        for key in self.ca_keys() {
+            let ca = key.label.as_str();
+            for part in self.crl_parts(ca).await? {
+                for (kind, full) in [("full", true), ("delta", false)] {
+                    let stale = match self.store.crl_latest_number(ca, part, kind).await? {
+                        Some((_, this, next)) => now >= this + (next - this) / 2,
+                        None => true,
+                    };
+                    if stale {
+                        self.publish_crl(ca, part, full).await?;
+                    }
                 }
             }
         }

@@ -353,6 +353,24 @@ fn suite(env: &Env) {
         get(&format!("{api}/certificates"), Some("not-a-token")).0,
         401
     );
+    // Rollover over HTTP: admins only; the root is refused; the new key issues at once.
+    let (s, _, _) = post(&format!("{api}/cas/maker/rollover"), Some(&carol), "");
+    assert_eq!(s, 403);
+    let (s, v, _) = post(&format!("{api}/cas/root/rollover"), Some(&tok), "");
+    assert_eq!(s, 422, "{v}");
+    let (s, v, _) = post(&format!("{api}/cas/maker/rollover"), Some(&tok), "");
+    assert_eq!(s, 201, "{v}");
+    let label = v["label"].as_str().unwrap();
+    let (_, body) = get(&format!("{api}/cas"), None);
+    let cas: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        cas["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["label"] == label && c["issuing"] == true),
+        "{cas}"
+    );
 
     // The CLI works on the same data while the server runs.
     let out = ok(

@@ -10,6 +10,8 @@ fn pending(serial: &str, tbs: &[u8]) -> PendingCert {
     PendingCert {
         serial: serial.into(),
         ca: "seal".into(),
+        ca_key: "seal".into(),
+        crl_part: 0,
         profile: "seal-signing".into(),
         subject: "CN=x,O=y,C=CN".into(),
         not_before: 1,

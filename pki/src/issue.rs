@@ -584,6 +584,9 @@ impl Issuer {
     pub fn key_id(&self) -> &[u8] {
         &self.key_id
     }
+    pub fn urls(&self) -> &IssuerUrls {
+        &self.urls
+    }
     pub fn not_after(&self) -> SystemTime {
         self.certificate
             .tbs_certificate
@@ -598,6 +601,17 @@ impl Issuer {
         profile: &Profile,
         req: &CertRequest,
         now: SystemTime,
+    ) -> Result<IssuanceToken, IssueError> {
+        self.prepare_with_urls(profile, req, now, &self.urls)
+    }
+
+    /// [`Issuer::prepare`] writing other status URLs (a CRL partition's) than the issuer's own.
+    pub fn prepare_with_urls(
+        &self,
+        profile: &Profile,
+        req: &CertRequest,
+        now: SystemTime,
+        urls: &IssuerUrls,
     ) -> Result<IssuanceToken, IssueError> {
         if let Some(expected) = &profile.issuer {
             if expected != &self.name {
@@ -629,7 +643,7 @@ impl Issuer {
             &req.subject,
             &req.public_key,
             Some(&self.key_id),
-            &self.urls,
+            urls,
             req.san.as_ref(),
         )?;
         let tbs = TbsCertificate {

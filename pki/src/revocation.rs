@@ -293,6 +293,33 @@ fn put_time(secs: u64, out: &mut Vec<u8>) {
 ///
 /// A CRL may hold millions of small fixed-shape entries, so the revoked list is written directly as
 /// DER into the one output buffer (lengths computed first): no value per entry, no copy of the body.
+/// RFC 5280 §5.2.5 id-ce-issuingDistributionPoint. (x509-cert 0.2 gives its type the wrong OID, so
+/// the extension is assembled here.)
+const ID_CE_ISSUING_DISTRIBUTION_POINT: der::oid::ObjectIdentifier =
+    der::oid::ObjectIdentifier::new_unwrap("2.5.29.28");
+
+/// The critical issuingDistributionPoint of a partitioned CRL: it covers only the certificates whose
+/// distribution point is `url`.
+pub fn issuing_distribution_point(url: &str) -> Result<Extension, IssueError> {
+    let uri = GeneralName::UniformResourceIdentifier(der::asn1::Ia5String::new(url).map_err(enc)?);
+    let idp = x509_cert::ext::pkix::crl::IssuingDistributionPoint {
+        distribution_point: Some(DistributionPointName::FullName(vec![uri])),
+        only_contains_user_certs: false,
+        only_contains_ca_certs: false,
+        only_some_reasons: None,
+        indirect_crl: false,
+        only_contains_attribute_certs: false,
+    };
+    Ok(Extension {
+        extn_id: ID_CE_ISSUING_DISTRIBUTION_POINT,
+        critical: true,
+        extn_value: OctetString::new(idp.to_der().map_err(enc)?).map_err(enc)?,
+    })
+}
+
+/// Build and sign a CRL. `partition` is the distribution-point URL of a partitioned CRL (written as
+/// issuingDistributionPoint; a delta carries its base's), `None` for a CRL of every certificate.
+#[allow(clippy::too_many_arguments)]
 pub fn build_crl(
     issuer: &Issuer,
     kind: CrlKind,
@@ -300,6 +327,7 @@ pub fn build_crl(
     this_update: SystemTime,
     next_update: SystemTime,
     entries: &[Entry],
+    partition: Option<&str>,
 ) -> Result<Vec<u8>, IssueError> {
     let aki = AuthorityKeyIdentifier {
         key_identifier: Some(OctetString::new(issuer.key_id()).map_err(enc)?),
@@ -318,6 +346,9 @@ pub fn build_crl(
             false
         }
     };
+    if let Some(url) = partition {
+        exts.push(issuing_distribution_point(url)?);
+    }
     // TBSCertList ::= SEQUENCE { version, signature, issuer, thisUpdate, nextUpdate,
     //                            revokedCertificates OPTIONAL, crlExtensions [0] EXPLICIT }
     let mut prefix = Vec::new();
@@ -635,9 +666,28 @@ mod tests {
             now,
             now + std::time::Duration::from_secs(3600),
             &entries,
+            Some("http://pki.example/crl/t-p1.crl"),
         )
         .unwrap();
         let crl = x509_cert::crl::CertificateList::from_der(&der).unwrap();
+        let idp = crl
+            .tbs_cert_list
+            .crl_extensions
+            .iter()
+            .flatten()
+            .find(|e| e.extn_id == ID_CE_ISSUING_DISTRIBUTION_POINT)
+            .expect("partitioned CRL names its distribution point");
+        assert!(idp.critical);
+        let idp = x509_cert::ext::pkix::crl::IssuingDistributionPoint::from_der(
+            idp.extn_value.as_bytes(),
+        )
+        .unwrap();
+        let Some(DistributionPointName::FullName(names)) = idp.distribution_point else {
+            panic!("no full name");
+        };
+        assert!(
+            matches!(&names[0], GeneralName::UniformResourceIdentifier(u) if u.as_str() == "http://pki.example/crl/t-p1.crl")
+        );
         let revoked = crl.tbs_cert_list.revoked_certificates.clone().unwrap();
         assert_eq!(revoked.len(), entries.len());
         assert!(

@@ -140,7 +140,7 @@ pub async fn download(
         "der" => Ok(([(header::CONTENT_TYPE, "application/pkix-cert")], der).into_response()),
         "chain" => {
             let mut all = vec![der];
-            all.extend(app.chain(&row.ca)?);
+            all.extend(app.key_chain(&row.ca_key)?);
             Ok((
                 [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
                 chain_pem(all.iter().map(|c| c.as_slice())),
@@ -227,14 +227,18 @@ pub struct ChainQuery {
     format: Option<String>,
 }
 
-/// A CA's chain: its certificate first, up to the root. Public: relying parties need it.
+/// A CA's chain: its certificate first, up to the root. Public: relying parties need it. `name` is a
+/// CA name (its issuing key) or a CA key label (`seal-g7`).
 pub async fn ca_chain(
     State(app): State<Arc<App>>,
     Path(name): Path<String>,
     q: Result<Query<ChainQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, AppError> {
     let Query(q) = q.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    let chain = app.chain(&name)?;
+    let chain = match app.chain(&name) {
+        Ok(c) => c,
+        Err(_) => app.key_chain(&name)?,
+    };
     match q.format.as_deref().unwrap_or("pem") {
         "pem" => Ok((
             [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
@@ -255,7 +259,7 @@ pub async fn ca_chain(
     }
 }
 
-/// `GET /ca/{name}.der`: the CA certificate, at the URL certificates name in their AIA.
+/// `GET /ca/{label}.der`: the certificate of the CA key, at the URL certificates name in their AIA.
 pub async fn ca_cert(
     State(app): State<Arc<App>>,
     Path(file): Path<String>,
@@ -263,14 +267,25 @@ pub async fn ca_cert(
     let name = file
         .strip_suffix(".der")
         .ok_or_else(|| AppError::NotFound(format!("no file {file:?}")))?;
-    let chain = app.chain(name)?;
+    let key = app.ca_key(name)?;
     Ok((
         [(header::CONTENT_TYPE, "application/pkix-cert")],
-        chain[0].clone(),
+        key.issuer.der().to_vec(),
     )
         .into_response())
 }
 
 pub async fn list_cas(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
     Json(json!({"items": app.ca_summaries()}))
+}
+
+/// `POST /api/v1/cas/{name}/rollover` (admin): a new issuing key for the CA.
+pub async fn rollover(
+    State(app): State<Arc<App>>,
+    op: Operator,
+    Path(name): Path<String>,
+) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
+    op.require(&[Role::Admin], "roll a CA key over")?;
+    let report = app.rollover(&op.0.username, &name).await?;
+    Ok((StatusCode::CREATED, Json(json!(report))))
 }

@@ -46,6 +46,7 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/api/v1/cas", get(certificates::list_cas))
         .route("/api/v1/cas/{name}/chain", get(certificates::ca_chain))
+        .route("/api/v1/cas/{name}/rollover", post(certificates::rollover))
         .route("/ca/{file}", get(certificates::ca_cert))
         .route("/crl/{file}", get(status::crl))
         .route("/tsa", post(status::tsa))

@@ -84,17 +84,25 @@ async fn build(
 ) -> Result<(Arc<dyn ClientCertVerifier>, Vec<DistinguishedName>), AppError> {
     let mut roots = RootCertStore::empty();
     let mut crls = Vec::new();
-    for ca in CLIENT_CAS {
-        let issuer = app.issuer(ca)?;
+    // Every key of the client CAs, including keys a rollover kept: their certificates stay valid.
+    for key in app.ca_keys() {
+        if !CLIENT_CAS.contains(&key.name()) {
+            continue;
+        }
+        let ca = key.label.as_str();
         roots
-            .add(CertificateDer::from(issuer.der().to_vec()))
+            .add(CertificateDer::from(key.issuer.der().to_vec()))
             .map_err(|e| AppError::Internal(format!("client CA {ca}: {e}")))?;
         let head = app.store.revocation_log_head(Some(ca)).await?;
-        let full = match app.store.crl_latest(ca, "full").await? {
-            Some(row) if row.log_seq >= head && row.next_update > crate::store::now() => row.der,
-            _ => app.publish_crl(ca, true).await?.der,
-        };
-        crls.push(CertificateRevocationListDer::from(full));
+        for part in app.crl_parts(ca).await? {
+            let full = match app.store.crl_latest(ca, part, "full").await? {
+                Some(row) if row.log_seq >= head && row.next_update > crate::store::now() => {
+                    row.der
+                }
+                _ => app.publish_crl(ca, part, true).await?.der,
+            };
+            crls.push(CertificateRevocationListDer::from(full));
+        }
     }
     let roots = Arc::new(roots);
     let hints = roots.subjects();

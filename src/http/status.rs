@@ -20,20 +20,35 @@ use crate::error::AppError;
 use crate::status::OcspAnswer;
 use crate::store::Role;
 
-/// `GET /crl/{ca}.crl` (full) and `GET /crl/{ca}-delta.crl`.
+/// Split a CRL file name `LABEL[-pN][-delta].crl` into CA key label, partition and delta flag.
+pub fn parse_crl_file(file: &str) -> Option<(&str, i64, bool)> {
+    let name = file.strip_suffix(".crl")?;
+    let (name, delta) = match name.strip_suffix("-delta") {
+        Some(n) => (n, true),
+        None => (name, false),
+    };
+    if let Some((label, part)) = name.rsplit_once("-p") {
+        if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) && !part.starts_with('0') {
+            return Some((label, part.parse().ok()?, delta));
+        }
+    }
+    Some((name, 0, delta))
+}
+
+/// `GET /crl/{label}.crl` (full), `GET /crl/{label}-delta.crl`, and the same with `-pN` for
+/// partition N.
 pub async fn crl(
     State(app): State<Arc<App>>,
     Path(file): Path<String>,
 ) -> Result<Response, AppError> {
-    let name = file
-        .strip_suffix(".crl")
-        .ok_or_else(|| AppError::NotFound(format!("no CRL {file:?}")))?;
-    let (ca, delta) = match name.strip_suffix("-delta") {
-        Some(ca) => (ca, true),
-        None => (name, false),
-    };
-    app.issuer(ca)?;
-    let der = app.current_crl(ca, delta).await?;
+    let (ca, part, delta) =
+        parse_crl_file(&file).ok_or_else(|| AppError::NotFound(format!("no CRL {file:?}")))?;
+    app.ca_key(ca)?;
+    // Only partitions certificates name exist: a request may not create CRLs at will.
+    if part > 0 && !app.crl_parts(ca).await?.contains(&part) {
+        return Err(AppError::NotFound(format!("no CRL {file:?}")));
+    }
+    let der = app.current_crl(ca, part, delta).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pkix-crl"),

@@ -35,6 +35,9 @@ impl CertState {
 pub struct PendingCert {
     pub serial: String,
     pub ca: String,
+    /// Label of the CA key that signs it (its status scope) and the CRL partition it names.
+    pub ca_key: String,
+    pub crl_part: i64,
     pub profile: String,
     pub subject: String,
     pub not_before: i64,
@@ -47,6 +50,8 @@ pub struct PendingCert {
 pub struct CertRow {
     pub serial: String,
     pub ca: String,
+    pub ca_key: String,
+    pub crl_part: i64,
     pub profile: String,
     pub subject: String,
     pub state: CertState,
@@ -73,7 +78,7 @@ pub struct CertFilter {
 }
 
 const COLUMNS: &str =
-    "serial, ca, profile, subject, state, not_before, not_after, der, fingerprint, requested_by, created_at, issued_at";
+    "serial, ca, profile, subject, state, not_before, not_after, der, fingerprint, requested_by, created_at, issued_at, ca_key, crl_part";
 
 fn row(r: &AnyRow) -> Result<CertRow, StoreError> {
     Ok(CertRow {
@@ -89,6 +94,8 @@ fn row(r: &AnyRow) -> Result<CertRow, StoreError> {
         requested_by: r.try_get(9)?,
         created_at: r.try_get(10)?,
         issued_at: r.try_get(11)?,
+        ca_key: r.try_get(12)?,
+        crl_part: r.try_get(13)?,
     })
 }
 
@@ -100,8 +107,8 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO certificates (serial, ca, profile, subject, state, not_before, not_after, tbs, requested_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO certificates (serial, ca, profile, subject, state, not_before, not_after, tbs, requested_by, created_at, ca_key, crl_part) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&c.serial)
         .bind(&c.ca)
@@ -113,6 +120,8 @@ impl Store {
         .bind(&c.tbs)
         .bind(&c.requested_by)
         .bind(now)
+        .bind(&c.ca_key)
+        .bind(c.crl_part)
         .execute(&mut **tx)
         .await
         .map_err(StoreError::from_insert)?;
@@ -195,6 +204,25 @@ impl Store {
         q = q.bind(f.limit);
         let rows = q.fetch_all(&self.pool).await?;
         rows.iter().map(row).collect()
+    }
+
+    /// Certificates recorded under one CA key (pending included: they hold a partition slot).
+    pub async fn cert_count_by_key(&self, ca_key: &str) -> Result<i64, StoreError> {
+        let r = sqlx::query("SELECT COUNT(*) FROM certificates WHERE ca_key = $1")
+            .bind(ca_key)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(r.try_get(0)?)
+    }
+
+    /// The highest CRL partition any certificate of a CA key names (0 when unpartitioned).
+    pub async fn crl_part_max(&self, ca_key: &str) -> Result<i64, StoreError> {
+        let r =
+            sqlx::query("SELECT COALESCE(MAX(crl_part), 0) FROM certificates WHERE ca_key = $1")
+                .bind(ca_key)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(r.try_get(0)?)
     }
 
     pub async fn cert_count(&self) -> Result<i64, StoreError> {

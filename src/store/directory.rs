@@ -7,13 +7,18 @@ use super::{Store, StoreError, Tx};
 #[derive(Clone, Debug)]
 pub struct CaRow {
     pub name: String,
+    /// Names the key's status scope: CRL and OCSP URLs, `certificates.ca_key`.
+    pub label: String,
     pub generation: i64,
     pub parent: Option<String>,
     pub key_ref: String,
     pub scheme: String,
     pub cert_der: Vec<u8>,
     pub serial: String,
+    /// Issues new certificates (one key per CA name).
     pub active: bool,
+    /// Publishes CRLs and answers OCSP for what it issued (active keys, and keys retired by rollover).
+    pub serving: bool,
     pub created_at: i64,
 }
 
@@ -78,8 +83,8 @@ fn operator_row(r: &sqlx::any::AnyRow) -> Result<OperatorRow, StoreError> {
 impl Store {
     pub async fn ca_insert(tx: &mut Tx<'_>, c: &CaRow) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO cas (name, generation, parent, key_ref, scheme, cert_der, serial, active, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO cas (name, generation, parent, key_ref, scheme, cert_der, serial, active, created_at, label, serving) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&c.name)
         .bind(c.generation)
@@ -90,6 +95,8 @@ impl Store {
         .bind(&c.serial)
         .bind(i32::from(c.active))
         .bind(c.created_at)
+        .bind(&c.label)
+        .bind(i32::from(c.serving))
         .execute(&mut **tx)
         .await
         .map_err(StoreError::from_insert)?;
@@ -105,7 +112,7 @@ impl Store {
 
     /// Retire every active CA (a forced re-run of the ceremony); returns the next generation number.
     pub async fn ca_retire_all(tx: &mut Tx<'_>) -> Result<i64, StoreError> {
-        sqlx::query("UPDATE cas SET active = 0 WHERE active = 1")
+        sqlx::query("UPDATE cas SET active = 0, serving = 0 WHERE active = 1 OR serving = 1")
             .execute(&mut **tx)
             .await?;
         let r = sqlx::query("SELECT COALESCE(MAX(generation), 0) FROM cas")
@@ -115,17 +122,27 @@ impl Store {
         Ok(max + 1)
     }
 
-    pub async fn ca_active(&self) -> Result<Vec<CaRow>, StoreError> {
+    /// Rollover: `name`'s active key stops issuing (it keeps serving status) and `new` takes over.
+    pub async fn ca_rollover(tx: &mut Tx<'_>, new: &CaRow) -> Result<(), StoreError> {
+        sqlx::query("UPDATE cas SET active = 0 WHERE name = $1 AND active = 1")
+            .bind(&new.name)
+            .execute(&mut **tx)
+            .await?;
+        Self::ca_insert(tx, new).await
+    }
+
+    /// CA keys that serve status (active ones and those retired by rollover), oldest first.
+    pub async fn ca_serving(&self) -> Result<Vec<CaRow>, StoreError> {
         self.ca_list(true).await
     }
 
-    /// CAs of every generation (`active_only = false`) or the active ones.
-    pub async fn ca_list(&self, active_only: bool) -> Result<Vec<CaRow>, StoreError> {
+    /// CAs of every generation (`serving_only = false`) or the serving ones.
+    pub async fn ca_list(&self, serving_only: bool) -> Result<Vec<CaRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT name, generation, parent, key_ref, scheme, cert_der, serial, active, created_at FROM cas \
-             WHERE active = 1 OR $1 = 0 ORDER BY generation, name",
+            "SELECT name, generation, parent, key_ref, scheme, cert_der, serial, active, created_at, label, serving FROM cas \
+             WHERE serving = 1 OR $1 = 0 ORDER BY generation, name",
         )
-        .bind(i32::from(active_only))
+        .bind(i32::from(serving_only))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -140,6 +157,8 @@ impl Store {
                     serial: r.try_get(6)?,
                     active: r.try_get::<i32, _>(7)? == 1,
                     created_at: r.try_get(8)?,
+                    label: r.try_get(9)?,
+                    serving: r.try_get::<i32, _>(10)? == 1,
                 })
             })
             .collect()

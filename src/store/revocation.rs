@@ -14,7 +14,10 @@ pub struct RevokedRow {
 
 #[derive(Clone, Debug)]
 pub struct CrlRow {
+    /// The CA key's label (status scope).
     pub ca: String,
+    /// CRL partition (0 for an unpartitioned CA).
+    pub part: i64,
     pub number: i64,
     pub kind: String,
     pub base: Option<i64>,
@@ -59,17 +62,20 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn revocation_log_insert(
         tx: &mut Tx<'_>,
         serial: &str,
         ca: &str,
+        part: i64,
         event: &str,
         reason: Option<&str>,
         at: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO revocation_log (serial, ca, event, reason, at) VALUES ($1, $2, $3, $4, $5)")
+        sqlx::query("INSERT INTO revocation_log (serial, ca, part, event, reason, at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(serial)
             .bind(ca)
+            .bind(part)
             .bind(event)
             .bind(reason.map(str::to_string))
             .bind(at)
@@ -92,29 +98,37 @@ impl Store {
         Ok(r.try_get(0)?)
     }
 
-    /// Serials of `ca` whose revocation state changed after log entry `after`.
+    /// Serials of `ca`'s CRL partition `part` whose revocation state changed after log entry `after`.
     pub async fn revocation_changed_since(
         &self,
         ca: &str,
+        part: i64,
         after: i64,
     ) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query(
-            "SELECT DISTINCT serial FROM revocation_log WHERE ca = $1 AND seq > $2 ORDER BY serial",
+            "SELECT DISTINCT serial FROM revocation_log WHERE ca = $1 AND part = $2 AND seq > $3 ORDER BY serial",
         )
         .bind(ca)
+        .bind(part)
         .bind(after)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
-    /// Currently revoked (or held), unexpired certificates of `ca`.
-    pub async fn revoked_list(&self, ca: &str, now: i64) -> Result<Vec<RevokedRow>, StoreError> {
+    /// Currently revoked (or held), unexpired certificates in CRL partition `part` of CA key `ca`.
+    pub async fn revoked_list(
+        &self,
+        ca: &str,
+        part: i64,
+        now: i64,
+    ) -> Result<Vec<RevokedRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT serial, revoked_at, revocation_reason FROM certificates \
-             WHERE ca = $1 AND revoked_at IS NOT NULL AND not_after > $2 ORDER BY serial",
+             WHERE ca_key = $1 AND crl_part = $2 AND revoked_at IS NOT NULL AND not_after > $3 ORDER BY serial",
         )
         .bind(ca)
+        .bind(part)
         .bind(now)
         .fetch_all(&self.pool)
         .await?;
@@ -129,10 +143,10 @@ impl Store {
             .collect()
     }
 
-    /// The OCSP view of one serial under one CA.
+    /// The OCSP view of one serial under one CA key.
     pub async fn cert_status(&self, ca: &str, serial: &str) -> Result<CertStatusRow, StoreError> {
         let r = sqlx::query(
-            "SELECT state, revoked_at, revocation_reason FROM certificates WHERE serial = $1 AND ca = $2",
+            "SELECT state, revoked_at, revocation_reason FROM certificates WHERE serial = $1 AND ca_key = $2",
         )
         .bind(serial)
         .bind(ca)
@@ -174,8 +188,8 @@ impl Store {
 
     pub async fn crl_insert(tx: &mut Tx<'_>, c: &CrlRow) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO crls (ca, number, kind, base, log_seq, this_update, next_update, der) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO crls (ca, number, kind, base, log_seq, this_update, next_update, der, part) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&c.ca)
         .bind(c.number)
@@ -185,19 +199,47 @@ impl Store {
         .bind(c.this_update)
         .bind(c.next_update)
         .bind(&c.der)
+        .bind(c.part)
         .execute(&mut **tx)
         .await
         .map_err(StoreError::from_insert)?;
         Ok(())
     }
 
-    /// The newest CRL of a kind for a CA.
-    pub async fn crl_latest(&self, ca: &str, kind: &str) -> Result<Option<CrlRow>, StoreError> {
+    /// The number, thisUpdate and nextUpdate of the newest CRL of a kind for a CA key's partition, without its
+    /// body: enough to tell whether a cached copy is still the newest.
+    pub async fn crl_latest_number(
+        &self,
+        ca: &str,
+        part: i64,
+        kind: &str,
+    ) -> Result<Option<(i64, i64, i64)>, StoreError> {
         let r = sqlx::query(
-            "SELECT ca, number, kind, base, log_seq, this_update, next_update, der FROM crls \
-             WHERE ca = $1 AND kind = $2 ORDER BY number DESC LIMIT 1",
+            "SELECT number, this_update, next_update FROM crls \
+             WHERE ca = $1 AND part = $2 AND kind = $3 ORDER BY number DESC LIMIT 1",
         )
         .bind(ca)
+        .bind(part)
+        .bind(kind)
+        .fetch_optional(&self.pool)
+        .await?;
+        r.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .transpose()
+    }
+
+    /// The newest CRL of a kind for a CA key's partition.
+    pub async fn crl_latest(
+        &self,
+        ca: &str,
+        part: i64,
+        kind: &str,
+    ) -> Result<Option<CrlRow>, StoreError> {
+        let r = sqlx::query(
+            "SELECT ca, number, kind, base, log_seq, this_update, next_update, der, part FROM crls \
+             WHERE ca = $1 AND part = $2 AND kind = $3 ORDER BY number DESC LIMIT 1",
+        )
+        .bind(ca)
+        .bind(part)
         .bind(kind)
         .fetch_optional(&self.pool)
         .await?;
@@ -211,6 +253,7 @@ impl Store {
                 this_update: r.try_get(5)?,
                 next_update: r.try_get(6)?,
                 der: r.try_get(7)?,
+                part: r.try_get(8)?,
             })
         })
         .transpose()
