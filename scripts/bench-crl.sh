@@ -22,7 +22,8 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 SEALPKI_LOG=error "$BIN" --data "$W/data" serve --listen "127.0.0.1:$PORT" >/dev/null 2>&1 &
 SRV=$!
 until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; do sleep 0.1; done
-curl -s -o "$W/served.crl" -w "served over HTTP: %{size_download} bytes in %{time_total} s\n" "http://127.0.0.1:$PORT/crl/seal.crl"
+curl -s -o "$W/served.crl" -w "served over HTTP: %{size_download} bytes in %{time_total} s (read from the database)\n" "http://127.0.0.1:$PORT/crl/seal.crl"
+curl -s -o "$W/served2.crl" -w "served again: %{size_download} bytes in %{time_total} s (from memory)\n" "http://127.0.0.1:$PORT/crl/seal.crl"
 grep VmHWM /proc/$SRV/status | sed 's/^/server peak RSS after serving: /'
 kill $SRV
 cmp -s "$W/ours.crl" "$W/served.crl" && echo "served CRL is the one built"
