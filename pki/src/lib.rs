@@ -20,6 +20,7 @@ pub mod name;
 pub mod pem;
 pub mod profile;
 pub mod revocation;
+pub mod ses;
 pub mod tsa;
 
 pub use alg::{KeyAlgorithm, SignatureScheme};
