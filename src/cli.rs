@@ -23,8 +23,9 @@ pub struct Cli {
     /// Configuration file (TOML). Without it: development defaults in --data (./data).
     #[arg(long, global = true, env = "SEALPKI_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Data directory (SQLite database, software keys). Overrides the config file.
-    #[arg(long, global = true)]
+    /// Data directory (SQLite database, software keys). Overrides the config file. Give it before
+    /// the command: `tsa verify` and `ses sign|verify` have a `--data` of their own (the signed data).
+    #[arg(long)]
     pub data: Option<PathBuf>,
     /// Print data as JSON.
     #[arg(long, global = true)]
@@ -71,6 +72,9 @@ pub enum Command {
     /// RFC 3161 time stamps.
     #[command(subcommand)]
     Tsa(TsaCmd),
+    /// GB/T 38540 electronic seals (SM2/SM3): make, sign, verify, inspect.
+    #[command(subcommand)]
+    Ses(crate::sescmd::SesCmd),
     /// Benchmarks on the configured data.
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -271,7 +275,7 @@ pub enum BenchCmd {
     },
 }
 
-fn out(json: bool, value: &serde_json::Value, text: impl FnOnce() -> String) {
+pub(crate) fn out(json: bool, value: &serde_json::Value, text: impl FnOnce() -> String) {
     let s = if json {
         format!(
             "{}\n",
@@ -507,6 +511,7 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             );
             Ok(0)
         }
+        Command::Ses(cmd) => crate::sescmd::run(cmd, &config, json).await,
         Command::Tsa(TsaCmd::Verify {
             token,
             data,

@@ -84,6 +84,18 @@ impl From<KeyError> for AppError {
     }
 }
 
+impl From<sealpki_pki::ses::SesError> for AppError {
+    fn from(e: sealpki_pki::ses::SesError) -> Self {
+        use sealpki_pki::ses::SesError;
+        match e {
+            SesError::Key(k) => k.into(),
+            SesError::Malformed(_) | SesError::Encode(_) | SesError::Invalid(_) => {
+                AppError::BadRequest(e.to_string())
+            }
+        }
+    }
+}
+
 impl From<IssueError> for AppError {
     fn from(e: IssueError) -> Self {
         match e {

@@ -16,5 +16,6 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod rollover;
+pub mod sescmd;
 pub mod status;
 pub mod store;

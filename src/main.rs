@@ -2,8 +2,25 @@
 
 use clap::Parser;
 
+/// Verifiers answer 0 valid, 1 invalid, 2 indeterminate; usage errors and unreadable input are 3.
+fn is_verifier(args: &[String]) -> bool {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    words
+        .windows(2)
+        .any(|w| w[0] == "ses" && matches!(w[1], "verify" | "inspect"))
+}
+
 fn main() {
-    let cli = sealpki::cli::Cli::parse();
+    let args: Vec<String> = std::env::args().collect();
+    let verifier = is_verifier(&args);
+    let cli = match sealpki::cli::Cli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) if verifier && e.use_stderr() => {
+            let _ = e.print();
+            std::process::exit(3);
+        }
+        Err(e) => e.exit(),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SEALPKI_LOG")
@@ -26,6 +43,7 @@ fn main() {
         Err(e) => {
             eprintln!("error: {e}");
             match e {
+                _ if verifier => 3,
                 sealpki::error::AppError::BadRequest(_) => 2,
                 _ => 1,
             }

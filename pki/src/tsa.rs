@@ -163,6 +163,36 @@ impl Tsa {
         }
     }
 
+    /// A token (TimeStampToken, DER) over the SM3 hash of `data`, for structures that embed one
+    /// (seal timestamps): the same path as a request over HTTP, without the network.
+    pub fn token_over(
+        &self,
+        data: &[u8],
+        serial: &[u8],
+        now: SystemTime,
+    ) -> Result<Vec<u8>, IssueError> {
+        let req = TimeStampReq {
+            version: TspVersion::V1,
+            message_imprint: MessageImprint {
+                hash_algorithm: spki::AlgorithmIdentifierOwned {
+                    oid: oid::SM3,
+                    parameters: None,
+                },
+                hashed_message: OctetString::new(sm3::Sm3::digest(data).to_vec()).map_err(enc)?,
+            },
+            req_policy: None,
+            nonce: None,
+            cert_req: true,
+            extensions: None,
+        };
+        let der_resp = self.respond(&req, serial, now)?;
+        let resp = TimeStampResp::from_der(&der_resp).map_err(enc)?;
+        resp.time_stamp_token
+            .ok_or_else(|| IssueError::Encoding("the TSA granted no token".into()))?
+            .to_der()
+            .map_err(enc)
+    }
+
     /// Sign a token for `req` with `serial` (unique per token) at `now`; returns the TimeStampResp DER.
     pub fn respond(
         &self,

@@ -211,6 +211,9 @@ fn timestamp_check(
                 v.tsa_subject
             ),
         )),
+        Err(e @ crate::tsa::TspVerifyError::Untrusted) => {
+            Err((CheckState::Unknown, format!("timestamp: {e}")))
+        }
         Err(e) => Err(fail(format!("timestamp: {e}"))),
     }
 }

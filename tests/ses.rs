@@ -1,0 +1,399 @@
+//! GB/T 38540 seals end to end with SM2 keys made by `openssl`: our seals' maker signatures verify
+//! with `openssl dgst -sm3`, an independent asn1crypto encoder (tests/ses_ref.py) reads our v4 output
+//! and writes v1 and v4 seals and signatures that `sealpki ses verify` accepts, tampering is caught with
+//! the right reason, and garbage gets exit code 3.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn python() -> PathBuf {
+    tool("python3")
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ses_ref.py")
+}
+
+fn sm2_key(env: &Env, name: &str) -> PathBuf {
+    let p = env.path(&format!("{name}.key"));
+    ok(
+        &run(Command::new("openssl")
+            .args(["genpkey", "-algorithm", "SM2", "-out"])
+            .arg(&p)),
+        "genpkey SM2",
+    );
+    p
+}
+
+/// An SM2 key and a certificate for it from our CA under `profile`; returns (key, cert PEM, cert DER).
+fn party(env: &Env, name: &str, profile: &str, subj: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let key = sm2_key(env, name);
+    let csr = env.path(&format!("{name}.csr"));
+    ok(
+        &run(Command::new("openssl")
+            .args(["req", "-new", "-key"])
+            .arg(&key)
+            .args([
+                "-subj",
+                subj,
+                "-utf8",
+                "-sm3",
+                "-sigopt",
+                "distid:1234567812345678",
+                "-out",
+            ])
+            .arg(&csr)),
+        "openssl req",
+    );
+    let pem = env.path(&format!("{name}.pem"));
+    env.issue_to(profile, &csr, &pem, &[]);
+    let der = env.path(&format!("{name}.der"));
+    ok(
+        &run(Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(&pem)
+            .arg("-out")
+            .arg(&der)),
+        "x509 -outform DER",
+    );
+    (key, pem, der)
+}
+
+fn verify(
+    env: &Env,
+    file: &Path,
+    data: Option<&Path>,
+    trust: &[&Path],
+) -> (i32, serde_json::Value) {
+    let mut args: Vec<String> = vec!["--json".into(), "ses".into(), "verify".into()];
+    args.push(file.display().to_string());
+    if let Some(d) = data {
+        args.push("--data".into());
+        args.push(d.display().to_string());
+    }
+    for t in trust {
+        args.push("--trust".into());
+        args.push(t.display().to_string());
+    }
+    let out = run(env.cmd().args(&args));
+    let code = out.status.code().unwrap_or(-1);
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    assert!(v.is_object() || code == 3, "ses verify: {}", text(&out));
+    (code, v)
+}
+
+fn reasons(v: &serde_json::Value) -> String {
+    v["reasons"].to_string()
+}
+
+#[test]
+fn seals_made_signed_verified_and_cross_checked() {
+    let env = Env::new(EnvOptions::default());
+    env.init_dev();
+    let (maker_key, maker_pem, maker_der) = party(
+        &env,
+        "maker",
+        "maker-production",
+        "/C=CN/O=示例制章厂/CN=示例制章厂 制章",
+    );
+    let org = "/C=CN/O=示例有限公司/CN=示例有限公司合同专用章/organizationIdentifier=NTRCN-91330106MA2H2XXX1Q";
+    let (holder_key, holder_pem, holder_der) = party(&env, "holder", "seal-signing", org);
+    let (other_key, other_pem, _) = party(&env, "other", "seal-signing", org);
+    let (chain_maker, root) = env.chain("maker");
+    let (chain_seal, _) = env.chain("seal");
+    let (chain_service, _) = env.chain("service");
+    let picture = env.path("seal.png");
+    std::fs::write(&picture, b"\x89PNG\r\n\x1a\n-not-really-a-picture-").unwrap();
+    let data = env.path("contract.txt");
+    std::fs::write(&data, "合同正文 v1").unwrap();
+    let trust: Vec<&Path> = vec![&root, &chain_maker, &chain_seal, &chain_service];
+
+    // Make (v4) and sign with our CLI.
+    let seal = env.path("seal.ses");
+    ok(
+        &env.sealpki(&[
+            "ses",
+            "make",
+            "--maker-key-file",
+            maker_key.to_str().unwrap(),
+            "--maker-cert",
+            maker_pem.to_str().unwrap(),
+            "--name",
+            "示例有限公司合同专用章",
+            "--es-id",
+            "3301060000001",
+            "--image",
+            picture.to_str().unwrap(),
+            "--signer-cert",
+            holder_pem.to_str().unwrap(),
+            "--out",
+            seal.to_str().unwrap(),
+        ]),
+        "ses make",
+    );
+    let sig = env.path("contract.sig");
+    ok(
+        &env.sealpki(&[
+            "ses",
+            "sign",
+            "--seal",
+            seal.to_str().unwrap(),
+            "--key-file",
+            holder_key.to_str().unwrap(),
+            "--cert",
+            holder_pem.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--timestamp",
+            "--out",
+            sig.to_str().unwrap(),
+        ]),
+        "ses sign",
+    );
+    let (code, v) = verify(&env, &seal, None, &trust);
+    assert_eq!(code, 0, "{v}");
+    let (code, v) = verify(&env, &sig, Some(&data), &trust);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["checks"].to_string().contains("timestamp"), "{v}");
+    // No trust anchors: indeterminate. No data: indeterminate.
+    assert_eq!(verify(&env, &sig, Some(&data), &[]).0, 2);
+    assert_eq!(verify(&env, &sig, None, &trust).0, 2);
+
+    // The independent decoder reads our v4 seal, and openssl verifies the maker's signature.
+    let dir = env.path("ref");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = ok(
+        &run(Command::new(python())
+            .arg(script())
+            .arg("decode")
+            .arg(&seal)
+            .arg(&dir)),
+        "ses_ref.py decode",
+    );
+    let r: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(r["name"], "示例有限公司合同专用章");
+    assert_eq!(r["es_id"], "3301060000001");
+    assert_eq!(r["header"][1], 4);
+    assert_eq!(r["certs"], 1);
+    assert_eq!(r["alg"], "1.2.156.10197.1.501");
+    let maker_pub = env.path("maker.pub");
+    ok(
+        &run(Command::new("openssl")
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&maker_key)
+            .arg("-out")
+            .arg(&maker_pub)),
+        "pkey -pubout",
+    );
+    let dgst = run(Command::new("openssl")
+        .args(["dgst", "-sm3", "-verify"])
+        .arg(&maker_pub)
+        .args(["-sigopt", "distid:1234567812345678", "-signature"])
+        .arg(dir.join("maker.sig"))
+        .arg(dir.join("sealinfo.der")));
+    assert!(
+        dgst.status.success() && text(&dgst).contains("Verified OK"),
+        "openssl dgst -sm3 -verify: {}",
+        text(&dgst)
+    );
+
+    // Seals and signatures written by the independent encoder (v1 and v4) verify in ours.
+    for v in ["v4", "v1"] {
+        let s = env.path(&format!("ref-{v}.ses"));
+        ok(
+            &run(Command::new(python())
+                .arg(script())
+                .arg(format!("make-{v}"))
+                .args([&maker_key, &maker_der, &holder_der, &picture, &s])),
+            "ses_ref.py make",
+        );
+        let (code, out) = verify(&env, &s, None, &trust);
+        assert_eq!(code, 0, "{v} seal: {out}");
+        assert!(out["version"].as_str().unwrap().contains(v), "{out}");
+        let g = env.path(&format!("ref-{v}.sig"));
+        ok(
+            &run(Command::new(python())
+                .arg(script())
+                .arg(format!("sign-{v}"))
+                .args([&s, &holder_key, &holder_der, &data, &g])),
+            "ses_ref.py sign",
+        );
+        let (code, out) = verify(&env, &g, Some(&data), &trust);
+        assert_eq!(code, 0, "{v} signature: {out}");
+        let insp = ok(
+            &env.sealpki(&["--json", "ses", "inspect", g.to_str().unwrap()]),
+            "inspect",
+        );
+        assert!(insp.contains("独立编码测试章"), "{insp}");
+    }
+
+    // Tampering, each with its reason.
+    let bytes = std::fs::read(&sig).unwrap();
+    let flip = |needle: &[u8], name: &str| -> PathBuf {
+        let at = bytes
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .unwrap_or_else(|| panic!("{name}: pattern not found"));
+        let mut b = bytes.clone();
+        b[at + needle.len() - 1] ^= 0x01;
+        let p = env.path(name);
+        std::fs::write(&p, b).unwrap();
+        p
+    };
+    let pic = flip(b"-not-really", "picture.sig");
+    let (code, v) = verify(&env, &pic, Some(&data), &trust);
+    assert!(
+        code == 1 && reasons(&v).contains("maker signature does not verify"),
+        "{v}"
+    );
+    let changed = env.path("changed.txt");
+    std::fs::write(&changed, "合同正文 v2").unwrap();
+    let (code, v) = verify(&env, &sig, Some(&changed), &trust);
+    assert!(code == 1 && reasons(&v).contains("changed data"), "{v}");
+    // A signer the seal does not list.
+    let unlisted = env.path("unlisted.sig");
+    ok(
+        &env.sealpki(&[
+            "ses",
+            "sign",
+            "--seal",
+            seal.to_str().unwrap(),
+            "--key-file",
+            other_key.to_str().unwrap(),
+            "--cert",
+            other_pem.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            unlisted.to_str().unwrap(),
+        ]),
+        "ses sign (unlisted)",
+    );
+    let (code, v) = verify(&env, &unlisted, Some(&data), &trust);
+    assert!(
+        code == 1 && reasons(&v).contains("not in the seal's certificate list"),
+        "{v}"
+    );
+    // Wrong maker: another key signs a seal naming our maker's certificate (the independent
+    // encoder writes it: our `ses make` refuses a key that does not match the certificate).
+    let wrong = env.path("wrong-maker.ses");
+    ok(
+        &run(Command::new(python()).arg(script()).arg("make-v4").args([
+            &other_key,
+            &maker_der,
+            &holder_der,
+            &picture,
+            &wrong,
+        ])),
+        "ses_ref.py make (wrong maker)",
+    );
+    let (code, v) = verify(&env, &wrong, None, &trust);
+    assert!(
+        code == 1 && reasons(&v).contains("maker signature does not verify"),
+        "{v}"
+    );
+    let out = env.sealpki(&[
+        "ses",
+        "make",
+        "--maker-key-file",
+        other_key.to_str().unwrap(),
+        "--maker-cert",
+        maker_pem.to_str().unwrap(),
+        "--name",
+        "x",
+        "--es-id",
+        "1",
+        "--image",
+        picture.to_str().unwrap(),
+        "--signer-cert",
+        holder_pem.to_str().unwrap(),
+        "--out",
+        env.path("refused.ses").to_str().unwrap(),
+    ]);
+    assert!(
+        !out.status.success() && text(&out).contains("does not match"),
+        "{}",
+        text(&out)
+    );
+    assert!(!env.path("refused.ses").exists(), "no output on refusal");
+    // A broken timestamp.
+    let ts_at = bytes.len() - 40;
+    let mut b = bytes.clone();
+    b[ts_at] ^= 0x01;
+    let broken = env.path("broken-ts.sig");
+    std::fs::write(&broken, b).unwrap();
+    let (code, v) = verify(&env, &broken, Some(&data), &trust);
+    assert!(code == 1 && reasons(&v).contains("timestamp"), "{v}");
+    // Expired: a seal valid for 0 days, checked after its end.
+    let short = env.path("short.ses");
+    ok(
+        &env.sealpki(&[
+            "ses",
+            "make",
+            "--maker-key-file",
+            maker_key.to_str().unwrap(),
+            "--maker-cert",
+            maker_pem.to_str().unwrap(),
+            "--name",
+            "x",
+            "--es-id",
+            "2",
+            "--image",
+            picture.to_str().unwrap(),
+            "--signer-cert",
+            holder_pem.to_str().unwrap(),
+            "--valid-days",
+            "0",
+            "--out",
+            short.to_str().unwrap(),
+        ]),
+        "ses make (0 days)",
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (code, v) = verify(&env, &short, None, &trust);
+    assert!(code == 1 && reasons(&v).contains("expired"), "{v}");
+
+    // Garbage, truncated, deeply nested: exit 3 with a message, never a crash.
+    let garbage = env.path("garbage.ses");
+    std::fs::write(&garbage, b"not a seal at all").unwrap();
+    let truncated = env.path("truncated.ses");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let mut deep = vec![0x05u8, 0x00];
+    for _ in 0..5000 {
+        let mut n = vec![0x30u8];
+        let len = deep.len();
+        if len < 0x80 {
+            n.push(len as u8);
+        } else {
+            let b = (len as u32).to_be_bytes();
+            n.push(0x84);
+            n.extend(b);
+        }
+        n.extend(deep);
+        deep = n;
+    }
+    let nested = env.path("nested.ses");
+    std::fs::write(&nested, deep).unwrap();
+    for f in [&garbage, &truncated, &nested] {
+        let out = env.sealpki(&["ses", "verify", f.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+        assert!(text(&out).contains("malformed"), "{}", text(&out));
+    }
+    let out = env.sealpki(&["ses", "verify", "--no-such-flag", "x"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "usage errors are 3: {}",
+        text(&out)
+    );
+}
