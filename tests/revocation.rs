@@ -19,22 +19,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn issue(&self, cn: &str) -> (String, PathBuf) {
-        let csr = std::fs::read_to_string(openssl_csr(
-            self.env.dir.path(),
-            "p256",
-            &format!("/O=Example Co/CN={cn}"),
-            &[],
-        ))
-        .unwrap();
-        let (s, v, _) = post(
-            &format!("{}/api/v1/certificates", self.srv.url),
-            Some(&self.tok),
-            &serde_json::json!({"profile": "app-client", "csr": csr}).to_string(),
-        );
-        assert_eq!(s, 201, "{v}");
-        let leaf = self.env.path(&format!("{cn}.pem"));
-        std::fs::write(&leaf, v["certificate"].as_str().unwrap()).unwrap();
-        (v["serial"].as_str().unwrap().to_string(), leaf)
+        self.srv.issue_app_client(self.env, &self.tok, cn)
     }
 
     fn act(&self, serial: &str, action: &str, body: &str) -> (u16, serde_json::Value) {

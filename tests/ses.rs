@@ -96,6 +96,69 @@ fn reasons(v: &serde_json::Value) -> String {
     v["reasons"].to_string()
 }
 
+/// `sealpki ses make` with the maker's key file and certificate, one holder certificate and `extra`.
+#[allow(clippy::too_many_arguments)]
+fn ses_make(
+    env: &Env,
+    maker_key: &Path,
+    maker_cert: &Path,
+    holder: &Path,
+    picture: &Path,
+    name: &str,
+    es_id: &str,
+    extra: &[&str],
+    out: &Path,
+) -> std::process::Output {
+    let mut args = vec![
+        "ses",
+        "make",
+        "--maker-key-file",
+        maker_key.to_str().unwrap(),
+        "--maker-cert",
+        maker_cert.to_str().unwrap(),
+        "--name",
+        name,
+        "--es-id",
+        es_id,
+        "--image",
+        picture.to_str().unwrap(),
+        "--signer-cert",
+        holder.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    env.sealpki(&args)
+}
+
+/// `sealpki ses sign` of `data` with a key file and certificate, plus `extra`.
+fn ses_sign(
+    env: &Env,
+    seal: &Path,
+    key: &Path,
+    cert: &Path,
+    data: &Path,
+    extra: &[&str],
+    out: &Path,
+) -> std::process::Output {
+    let mut args = vec![
+        "ses",
+        "sign",
+        "--seal",
+        seal.to_str().unwrap(),
+        "--key-file",
+        key.to_str().unwrap(),
+        "--cert",
+        cert.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    env.sealpki(&args)
+}
+
 #[test]
 fn seals_made_signed_verified_and_cross_checked() {
     let env = Env::new(EnvOptions::default());
@@ -121,43 +184,30 @@ fn seals_made_signed_verified_and_cross_checked() {
     // Make (v4) and sign with our CLI.
     let seal = env.path("seal.ses");
     ok(
-        &env.sealpki(&[
-            "ses",
-            "make",
-            "--maker-key-file",
-            maker_key.to_str().unwrap(),
-            "--maker-cert",
-            maker_pem.to_str().unwrap(),
-            "--name",
+        &ses_make(
+            &env,
+            &maker_key,
+            &maker_pem,
+            &holder_pem,
+            &picture,
             "示例有限公司合同专用章",
-            "--es-id",
             "3301060000001",
-            "--image",
-            picture.to_str().unwrap(),
-            "--signer-cert",
-            holder_pem.to_str().unwrap(),
-            "--out",
-            seal.to_str().unwrap(),
-        ]),
+            &[],
+            &seal,
+        ),
         "ses make",
     );
     let sig = env.path("contract.sig");
     ok(
-        &env.sealpki(&[
-            "ses",
-            "sign",
-            "--seal",
-            seal.to_str().unwrap(),
-            "--key-file",
-            holder_key.to_str().unwrap(),
-            "--cert",
-            holder_pem.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-            "--timestamp",
-            "--out",
-            sig.to_str().unwrap(),
-        ]),
+        &ses_sign(
+            &env,
+            &seal,
+            &holder_key,
+            &holder_pem,
+            &data,
+            &["--timestamp"],
+            &sig,
+        ),
         "ses sign",
     );
     let (code, v) = verify(&env, &seal, None, &trust);
@@ -263,20 +313,7 @@ fn seals_made_signed_verified_and_cross_checked() {
     // A signer the seal does not list.
     let unlisted = env.path("unlisted.sig");
     ok(
-        &env.sealpki(&[
-            "ses",
-            "sign",
-            "--seal",
-            seal.to_str().unwrap(),
-            "--key-file",
-            other_key.to_str().unwrap(),
-            "--cert",
-            other_pem.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            unlisted.to_str().unwrap(),
-        ]),
+        &ses_sign(&env, &seal, &other_key, &other_pem, &data, &[], &unlisted),
         "ses sign (unlisted)",
     );
     let (code, v) = verify(&env, &unlisted, Some(&data), &trust);
@@ -302,24 +339,17 @@ fn seals_made_signed_verified_and_cross_checked() {
         code == 1 && reasons(&v).contains("maker signature does not verify"),
         "{v}"
     );
-    let out = env.sealpki(&[
-        "ses",
-        "make",
-        "--maker-key-file",
-        other_key.to_str().unwrap(),
-        "--maker-cert",
-        maker_pem.to_str().unwrap(),
-        "--name",
+    let out = ses_make(
+        &env,
+        &other_key,
+        &maker_pem,
+        &holder_pem,
+        &picture,
         "x",
-        "--es-id",
         "1",
-        "--image",
-        picture.to_str().unwrap(),
-        "--signer-cert",
-        holder_pem.to_str().unwrap(),
-        "--out",
-        env.path("refused.ses").to_str().unwrap(),
-    ]);
+        &[],
+        &env.path("refused.ses"),
+    );
     assert!(
         !out.status.success() && text(&out).contains("does not match"),
         "{}",
@@ -337,26 +367,17 @@ fn seals_made_signed_verified_and_cross_checked() {
     // Expired: a seal valid for 0 days, checked after its end.
     let short = env.path("short.ses");
     ok(
-        &env.sealpki(&[
-            "ses",
-            "make",
-            "--maker-key-file",
-            maker_key.to_str().unwrap(),
-            "--maker-cert",
-            maker_pem.to_str().unwrap(),
-            "--name",
+        &ses_make(
+            &env,
+            &maker_key,
+            &maker_pem,
+            &holder_pem,
+            &picture,
             "x",
-            "--es-id",
             "2",
-            "--image",
-            picture.to_str().unwrap(),
-            "--signer-cert",
-            holder_pem.to_str().unwrap(),
-            "--valid-days",
-            "0",
-            "--out",
-            short.to_str().unwrap(),
-        ]),
+            &["--valid-days", "0"],
+            &short,
+        ),
         "ses make (0 days)",
     );
     std::thread::sleep(std::time::Duration::from_millis(1100));

@@ -289,6 +289,26 @@ impl Server {
         r["token"].as_str().unwrap().to_string()
     }
 
+    /// An app-client certificate for a fresh P-256 CSR, issued over HTTP; returns (serial, PEM file).
+    pub fn issue_app_client(&self, env: &Env, tok: &str, cn: &str) -> (String, PathBuf) {
+        let csr = std::fs::read_to_string(openssl_csr(
+            env.dir.path(),
+            "p256",
+            &format!("/O=Example Co/CN={cn}"),
+            &[],
+        ))
+        .unwrap();
+        let (s, v, _) = post(
+            &format!("{}/api/v1/certificates", self.url),
+            Some(tok),
+            &serde_json::json!({"profile": "app-client", "csr": csr}).to_string(),
+        );
+        assert_eq!(s, 201, "{v}");
+        let leaf = env.path(&format!("{cn}.pem"));
+        std::fs::write(&leaf, v["certificate"].as_str().unwrap()).unwrap();
+        (v["serial"].as_str().unwrap().to_string(), leaf)
+    }
+
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -203,6 +203,27 @@ fn ascii<'a>(s: &'a str, field: &str) -> Result<&'a str, SesError> {
     }
 }
 
+/// SESeal and SES_Signature share a shape: `SEQUENCE { signed, cert OCTET STRING, alg OID,
+/// signature BIT STRING, timeStamp [0] EXPLICIT BIT STRING OPTIONAL }`.
+fn signed_structure(
+    signed: &[u8],
+    cert: &[u8],
+    alg: &Oid,
+    signature: &[u8],
+    timestamp: Option<&[u8]>,
+) -> Vec<u8> {
+    use self::der::*;
+    let cert = tlv(OCTET_STRING, cert);
+    let alg = oid(alg);
+    let sig = bit_string(signature);
+    let ts = timestamp.map(|t| tlv(CONTEXT_0, &bit_string(t)));
+    let mut parts: Vec<&[u8]> = vec![signed, &cert, &alg, &sig];
+    if let Some(t) = &ts {
+        parts.push(t);
+    }
+    seq(&parts)
+}
+
 /// Sign with `signer` under its default scheme (SM2-with-SM3 for SM2 keys).
 fn sign(signer: &Arc<dyn Signer>, msg: &[u8]) -> Result<(SignatureScheme, Vec<u8>), SesError> {
     let scheme = signer.algorithm().default_scheme();
@@ -262,19 +283,13 @@ impl Seal {
     }
 
     fn encode(&self) -> Vec<u8> {
-        use self::der::*;
-        let cert = tlv(OCTET_STRING, &self.maker_cert);
-        let alg = oid(&self.sig_alg);
-        let sig = bit_string(&self.signature);
-        let ts = self
-            .timestamp
-            .as_ref()
-            .map(|t| tlv(CONTEXT_0, &bit_string(t)));
-        let mut parts: Vec<&[u8]> = vec![&self.info_der, &cert, &alg, &sig];
-        if let Some(t) = &ts {
-            parts.push(t);
-        }
-        seq(&parts)
+        signed_structure(
+            &self.info_der,
+            &self.maker_cert,
+            &self.sig_alg,
+            &self.signature,
+            self.timestamp.as_deref(),
+        )
     }
 }
 
@@ -332,19 +347,13 @@ impl SesSignature {
     }
 
     fn encode(&self) -> Vec<u8> {
-        use self::der::*;
-        let cert = tlv(OCTET_STRING, &self.signer_cert);
-        let alg = oid(&self.sig_alg);
-        let sig = bit_string(&self.signature);
-        let ts = self
-            .timestamp
-            .as_ref()
-            .map(|t| tlv(CONTEXT_0, &bit_string(t)));
-        let mut parts: Vec<&[u8]> = vec![&self.tbs_der, &cert, &alg, &sig];
-        if let Some(t) = &ts {
-            parts.push(t);
-        }
-        seq(&parts)
+        signed_structure(
+            &self.tbs_der,
+            &self.signer_cert,
+            &self.sig_alg,
+            &self.signature,
+            self.timestamp.as_deref(),
+        )
     }
 }
 
