@@ -75,6 +75,9 @@ pub enum Command {
     /// GB/T 38540 electronic seals (SM2/SM3): make, sign, verify, inspect.
     #[command(subcommand)]
     Ses(crate::sescmd::SesCmd),
+    /// PDF sealing (PAdES): sign and verify.
+    #[command(subcommand)]
+    Pdf(crate::pdfcmd::PdfCmd),
     /// Benchmarks on the configured data.
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -512,6 +515,7 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             Ok(0)
         }
         Command::Ses(cmd) => crate::sescmd::run(cmd, &config, json).await,
+        Command::Pdf(cmd) => crate::pdfcmd::run(cmd, &config, json).await,
         Command::Tsa(TsaCmd::Verify {
             token,
             data,

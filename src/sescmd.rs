@@ -107,11 +107,11 @@ pub enum SesCmd {
     },
 }
 
-fn read(p: &Path) -> Result<Vec<u8>, AppError> {
+pub(crate) fn read(p: &Path) -> Result<Vec<u8>, AppError> {
     std::fs::read(p).map_err(|e| AppError::BadRequest(format!("cannot read {}: {e}", p.display())))
 }
 
-fn certs_pem(p: &Path) -> Result<Vec<Vec<u8>>, AppError> {
+pub(crate) fn certs_pem(p: &Path) -> Result<Vec<Vec<u8>>, AppError> {
     let ders = sealpki_pki::pem::parse_certs(&read(p)?)
         .map_err(|e| AppError::BadRequest(format!("{}: {e}", p.display())))?;
     if ders.is_empty() {
@@ -142,7 +142,7 @@ fn key_file(p: &Path) -> Result<Arc<dyn Signer>, AppError> {
     Ok(Arc::new(SoftSigner::from_key("key-file", key)?))
 }
 
-async fn signer(
+pub(crate) async fn signer(
     config: &Config,
     file: Option<&PathBuf>,
     key: Option<&String>,

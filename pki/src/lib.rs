@@ -12,11 +12,13 @@
 #![forbid(unsafe_code)]
 
 pub mod alg;
+pub mod cades;
 pub mod csr;
 pub mod issue;
 pub mod keys;
 pub mod lint;
 pub mod name;
+pub mod pdf;
 pub mod pem;
 pub mod profile;
 pub mod revocation;

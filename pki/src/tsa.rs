@@ -12,27 +12,22 @@ use cms::signed_data::{
 };
 use const_oid::ObjectIdentifier as Oid;
 use der::asn1::{Any, GeneralizedTime, Int, OctetString, SetOfVec};
-use der::{Decode, Encode, Sequence};
+use der::{Decode, Encode};
 use sha2::Digest;
-use x509_cert::attr::Attribute;
 use x509_cert::Certificate;
 use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
 
 use crate::alg::{oid, verify, SignatureScheme};
+use crate::cades::{
+    alg_id, attr, digest, enc, EssCertIdV2, EssCertIdV2WithAlg, SigningCertificateV2,
+    ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNED_DATA, ID_SIGNING_CERT, ID_SIGNING_CERT_V2, SHA1,
+    SHA256, SHA384, SHA512,
+};
 use crate::issue::IssueError;
 use crate::keys::Signer;
 
 const ID_CT_TST_INFO: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.1.4");
-const ID_SIGNED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.2");
-const ID_CONTENT_TYPE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.3");
-const ID_MESSAGE_DIGEST: Oid = Oid::new_unwrap("1.2.840.113549.1.9.4");
-const ID_SIGNING_CERT: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.12");
-const ID_SIGNING_CERT_V2: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.47");
 const ID_RSA_ENCRYPTION: Oid = Oid::new_unwrap("1.2.840.113549.1.1.1");
-const SHA1: Oid = Oid::new_unwrap("1.3.14.3.2.26");
-const SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
-const SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
-const SHA512: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.3");
 const TIME_STAMPING: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.8");
 
 /// Requests larger than this are refused before parsing.
@@ -46,24 +41,6 @@ fn digest_len(alg: &Oid) -> Option<usize> {
         a if a == SHA512 => Some(64),
         a if a == SHA1 => Some(20),
         _ => None,
-    }
-}
-
-fn digest(alg: &Oid, data: &[u8]) -> Option<Vec<u8>> {
-    Some(match *alg {
-        a if a == SHA256 => sha2::Sha256::digest(data).to_vec(),
-        a if a == SHA384 => sha2::Sha384::digest(data).to_vec(),
-        a if a == SHA512 => sha2::Sha512::digest(data).to_vec(),
-        a if a == oid::SM3 => sm3::Sm3::digest(data).to_vec(),
-        a if a == SHA1 => sha1::Sha1::digest(data).to_vec(),
-        _ => return None,
-    })
-}
-
-fn alg_id(oid: Oid) -> spki::AlgorithmIdentifierOwned {
-    spki::AlgorithmIdentifierOwned {
-        oid,
-        parameters: None,
     }
 }
 
@@ -100,23 +77,6 @@ pub fn parse_request(der_bytes: &[u8]) -> Result<TimeStampReq, TspRequestError> 
     Ok(req)
 }
 
-#[derive(Sequence)]
-struct EssCertIdV2 {
-    // hashAlgorithm DEFAULT sha256 is omitted.
-    cert_hash: OctetString,
-}
-
-#[derive(Sequence)]
-struct SigningCertificateV2 {
-    certs: Vec<EssCertIdV2>,
-}
-
-#[derive(Sequence)]
-struct EssCertIdV2WithAlg {
-    hash_algorithm: spki::AlgorithmIdentifierOwned,
-    cert_hash: OctetString,
-}
-
 /// A time-stamping unit: its certificate, key and policy.
 pub struct Tsa {
     pub cert: Certificate,
@@ -126,10 +86,6 @@ pub struct Tsa {
     pub policy: Oid,
     /// Accuracy claimed in tokens, in milliseconds.
     pub accuracy_millis: u16,
-}
-
-fn enc(e: der::Error) -> IssueError {
-    IssueError::Encoding(e.to_string())
 }
 
 /// A non-negative DER INTEGER from big-endian magnitude bytes (minimal encoding).
@@ -144,13 +100,6 @@ fn positive_int(magnitude: &[u8]) -> Result<Int, IssueError> {
     } else {
         Int::new(m).map_err(enc)
     }
-}
-
-fn attr(oid: Oid, value: Any) -> Result<Attribute, IssueError> {
-    Ok(Attribute {
-        oid,
-        values: SetOfVec::try_from(vec![value]).map_err(enc)?,
-    })
 }
 
 impl Tsa {
@@ -171,14 +120,22 @@ impl Tsa {
         serial: &[u8],
         now: SystemTime,
     ) -> Result<Vec<u8>, IssueError> {
+        self.token_for_digest(&oid::SM3, &sm3::Sm3::digest(data), serial, now)
+    }
+
+    /// A token over a digest already made with `alg` (a PDF signature value's hash, for instance).
+    pub fn token_for_digest(
+        &self,
+        alg: &Oid,
+        digest: &[u8],
+        serial: &[u8],
+        now: SystemTime,
+    ) -> Result<Vec<u8>, IssueError> {
         let req = TimeStampReq {
             version: TspVersion::V1,
             message_imprint: MessageImprint {
-                hash_algorithm: spki::AlgorithmIdentifierOwned {
-                    oid: oid::SM3,
-                    parameters: None,
-                },
-                hashed_message: OctetString::new(sm3::Sm3::digest(data).to_vec()).map_err(enc)?,
+                hash_algorithm: alg_id(*alg),
+                hashed_message: OctetString::new(digest.to_vec()).map_err(enc)?,
             },
             req_policy: None,
             nonce: None,
@@ -310,6 +267,74 @@ impl Tsa {
             time_stamp_token: Some(token),
         };
         resp.to_der().map_err(enc)
+    }
+}
+
+/// A TimeStampReq (DER) for `digest` made with `alg`, asking for the certificate, with a random
+/// nonce (returned, to check the reply against).
+pub fn request_der(alg: &Oid, digest: &[u8]) -> Result<(Vec<u8>, Vec<u8>), IssueError> {
+    let mut nonce = [0u8; 8];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
+    nonce[0] &= 0x7f;
+    nonce[0] |= 0x01;
+    let req = TimeStampReq {
+        version: TspVersion::V1,
+        message_imprint: MessageImprint {
+            hash_algorithm: alg_id(*alg),
+            hashed_message: OctetString::new(digest.to_vec()).map_err(enc)?,
+        },
+        req_policy: None,
+        nonce: Some(Int::new(&nonce).map_err(enc)?),
+        cert_req: true,
+        extensions: None,
+    };
+    Ok((req.to_der().map_err(enc)?, nonce.to_vec()))
+}
+
+/// The token of a granted reply, after checking that it answers our request (imprint and nonce).
+pub fn token_from_response(
+    resp: &[u8],
+    alg: &Oid,
+    digest: &[u8],
+    nonce: &[u8],
+) -> Result<Vec<u8>, TspVerifyError> {
+    let mal = |e: der::Error| TspVerifyError::Malformed(e.to_string());
+    let ci = token_of(resp)?;
+    let sd: SignedData = ci.content.decode_as().map_err(mal)?;
+    let econtent = sd
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .ok_or_else(|| TspVerifyError::Malformed("no TSTInfo".into()))?;
+    let tst_der = OctetString::from_der(&econtent.to_der().map_err(mal)?)
+        .map_err(mal)?
+        .into_bytes();
+    let tst = TstInfo::from_der(&tst_der).map_err(mal)?;
+    if tst.message_imprint.hash_algorithm.oid != *alg
+        || tst.message_imprint.hashed_message.as_bytes() != digest
+    {
+        return Err(TspVerifyError::ImprintMismatch);
+    }
+    if tst.nonce.as_ref().map(|n| n.as_bytes()) != Some(nonce) {
+        return Err(TspVerifyError::Malformed(
+            "the reply's nonce is not ours".into(),
+        ));
+    }
+    ci.to_der().map_err(mal)
+}
+
+/// Our TSA stamping PDF signatures in-process (random serials, as over HTTP).
+impl crate::pdf::sign::Timestamper for Tsa {
+    fn size_hint(&self) -> usize {
+        // The certificate, TSTInfo (~100 bytes), attributes and signature: 1.5 KB covers the rest.
+        self.cert_der.len() + 1536
+    }
+
+    fn timestamp(&self, alg: &Oid, digest: &[u8]) -> Result<Vec<u8>, String> {
+        let (_, serial_hex) = crate::issue::random_serial();
+        let serial = hex::decode(serial_hex).map_err(|e| e.to_string())?;
+        self.token_for_digest(alg, digest, &serial, SystemTime::now())
+            .map_err(|e| e.to_string())
     }
 }
 

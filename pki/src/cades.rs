@@ -1,0 +1,280 @@
+//! CMS SignedData for documents (CAdES baseline as PAdES wants it): detached content, signed attributes
+//! content-type, message-digest and signing-certificate-v2, no signing-time; the signature timestamp as
+//! an unsigned attribute. Also reading and checking such a structure.
+
+use cms::cert::IssuerAndSerialNumber;
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+};
+use const_oid::ObjectIdentifier as Oid;
+use der::asn1::{Any, OctetString, SetOfVec};
+use der::{Decode, Encode, Sequence};
+use sha2::Digest;
+use x509_cert::attr::Attribute;
+use x509_cert::Certificate;
+
+use crate::alg::{oid, KeyAlgorithm, SignatureScheme};
+use crate::issue::IssueError;
+use crate::keys::Signer;
+
+pub const ID_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.1");
+pub const ID_SIGNED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.2");
+pub const ID_CONTENT_TYPE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.3");
+pub const ID_MESSAGE_DIGEST: Oid = Oid::new_unwrap("1.2.840.113549.1.9.4");
+pub const ID_SIGNING_TIME: Oid = Oid::new_unwrap("1.2.840.113549.1.9.5");
+pub const ID_SIGNING_CERT: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.12");
+pub const ID_SIGNING_CERT_V2: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.47");
+pub const ID_SIGNATURE_TIME_STAMP: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.14");
+pub const SHA1: Oid = Oid::new_unwrap("1.3.14.3.2.26");
+pub const SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
+pub const SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
+pub const SHA512: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.3");
+
+#[derive(Sequence)]
+pub(crate) struct EssCertIdV2 {
+    // hashAlgorithm DEFAULT sha256 is omitted.
+    pub cert_hash: OctetString,
+}
+
+#[derive(Sequence)]
+pub(crate) struct SigningCertificateV2 {
+    pub certs: Vec<EssCertIdV2>,
+}
+
+#[derive(Sequence)]
+pub(crate) struct EssCertIdV2WithAlg {
+    pub hash_algorithm: spki::AlgorithmIdentifierOwned,
+    pub cert_hash: OctetString,
+}
+
+pub(crate) fn enc(e: der::Error) -> IssueError {
+    IssueError::Encoding(e.to_string())
+}
+
+pub(crate) fn attr(oid: Oid, value: Any) -> Result<Attribute, IssueError> {
+    Ok(Attribute {
+        oid,
+        values: SetOfVec::try_from(vec![value]).map_err(enc)?,
+    })
+}
+
+pub(crate) fn alg_id(oid: Oid) -> spki::AlgorithmIdentifierOwned {
+    spki::AlgorithmIdentifierOwned {
+        oid,
+        parameters: None,
+    }
+}
+
+/// Digest `data` with the algorithm named by `alg`, if it is one we know.
+pub fn digest(alg: &Oid, data: &[u8]) -> Option<Vec<u8>> {
+    Some(match *alg {
+        a if a == SHA256 => sha2::Sha256::digest(data).to_vec(),
+        a if a == SHA384 => sha2::Sha384::digest(data).to_vec(),
+        a if a == SHA512 => sha2::Sha512::digest(data).to_vec(),
+        a if a == oid::SM3 => sm3::Sm3::digest(data).to_vec(),
+        a if a == SHA1 => sha1::Sha1::digest(data).to_vec(),
+        _ => return None,
+    })
+}
+
+/// A running digest over streamed bytes, for the algorithms documents are signed with.
+#[derive(Clone)]
+pub enum Hasher {
+    Sha256(sha2::Sha256),
+    Sm3(sm3::Sm3),
+}
+
+impl Hasher {
+    pub fn for_scheme(scheme: SignatureScheme) -> Self {
+        if scheme == SignatureScheme::Sm2Sm3 {
+            Hasher::Sm3(sm3::Sm3::new())
+        } else {
+            Hasher::Sha256(sha2::Sha256::new())
+        }
+    }
+
+    pub fn for_oid(alg: &Oid) -> Option<Self> {
+        match *alg {
+            a if a == SHA256 => Some(Hasher::Sha256(sha2::Sha256::new())),
+            a if a == oid::SM3 => Some(Hasher::Sm3(sm3::Sm3::new())),
+            _ => None,
+        }
+    }
+
+    pub fn oid(&self) -> Oid {
+        match self {
+            Hasher::Sha256(_) => SHA256,
+            Hasher::Sm3(_) => oid::SM3,
+        }
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Sha256(h) => h.update(data),
+            Hasher::Sm3(h) => h.update(data),
+        }
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        match self {
+            Hasher::Sha256(h) => h.finalize().to_vec(),
+            Hasher::Sm3(h) => h.finalize().to_vec(),
+        }
+    }
+}
+
+/// The digest algorithm a scheme signs with.
+pub fn digest_oid(scheme: SignatureScheme) -> Oid {
+    if scheme == SignatureScheme::Sm2Sm3 {
+        oid::SM3
+    } else {
+        SHA256
+    }
+}
+
+/// Who signs: a key, its certificate and the chain to send along.
+pub struct CmsSigner<'a> {
+    pub signer: &'a dyn Signer,
+    pub scheme: SignatureScheme,
+    pub cert: &'a Certificate,
+    pub chain: &'a [Certificate],
+}
+
+/// The longest signature value a key makes (DER ECDSA/SM2 at most 72 bytes; RSA its modulus).
+fn max_signature_len(alg: KeyAlgorithm) -> usize {
+    match alg {
+        KeyAlgorithm::P256 | KeyAlgorithm::Sm2 => 72,
+        KeyAlgorithm::Rsa3072 => 384,
+        KeyAlgorithm::Rsa4096 => 512,
+    }
+}
+
+impl CmsSigner<'_> {
+    fn signed_attrs(&self, message_digest: &[u8]) -> Result<SetOfVec<Attribute>, IssueError> {
+        let cert_hash = sha2::Sha256::digest(self.cert.to_der().map_err(enc)?);
+        let scv2 = SigningCertificateV2 {
+            certs: vec![EssCertIdV2 {
+                cert_hash: OctetString::new(cert_hash.to_vec()).map_err(enc)?,
+            }],
+        };
+        let mut attrs = SetOfVec::new();
+        attrs
+            .insert(attr(
+                ID_CONTENT_TYPE,
+                Any::encode_from(&ID_DATA).map_err(enc)?,
+            )?)
+            .map_err(enc)?;
+        attrs
+            .insert(attr(
+                ID_MESSAGE_DIGEST,
+                Any::encode_from(&OctetString::new(message_digest.to_vec()).map_err(enc)?)
+                    .map_err(enc)?,
+            )?)
+            .map_err(enc)?;
+        attrs
+            .insert(attr(
+                ID_SIGNING_CERT_V2,
+                Any::encode_from(&scv2).map_err(enc)?,
+            )?)
+            .map_err(enc)?;
+        Ok(attrs)
+    }
+
+    fn assemble(
+        &self,
+        attrs: SetOfVec<Attribute>,
+        signature: Vec<u8>,
+    ) -> Result<SignedData, IssueError> {
+        let dalg = digest_oid(self.scheme);
+        let signature_algorithm = match self.scheme {
+            // rsaEncryption is what most PDF signers write and every validator reads.
+            SignatureScheme::RsaPkcs1Sha256 => spki::AlgorithmIdentifierOwned {
+                oid: oid::RSA_ENCRYPTION,
+                parameters: Some(der::asn1::Null.into()),
+            },
+            s => s.algorithm_identifier(),
+        };
+        let si = SignerInfo {
+            version: CmsVersion::V1,
+            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+                issuer: self.cert.tbs_certificate.issuer.clone(),
+                serial_number: self.cert.tbs_certificate.serial_number.clone(),
+            }),
+            digest_alg: alg_id(dalg),
+            signed_attrs: Some(attrs),
+            signature_algorithm,
+            signature: OctetString::new(signature).map_err(enc)?,
+            unsigned_attrs: None,
+        };
+        let mut digests = SetOfVec::new();
+        digests.insert(alg_id(dalg)).map_err(enc)?;
+        let mut certs = SetOfVec::new();
+        for c in std::iter::once(self.cert).chain(self.chain.iter()) {
+            // A SET OF refuses duplicates; a chain file that repeats the leaf is not an error.
+            let _ = certs.insert(cms::cert::CertificateChoices::Certificate(c.clone()));
+        }
+        Ok(SignedData {
+            version: CmsVersion::V1,
+            digest_algorithms: digests,
+            encap_content_info: EncapsulatedContentInfo {
+                econtent_type: ID_DATA,
+                econtent: None,
+            },
+            certificates: Some(CertificateSet(certs)),
+            crls: None,
+            signer_infos: SignerInfos(SetOfVec::try_from(vec![si]).map_err(enc)?),
+        })
+    }
+
+    /// An upper bound on the encoded size, from known lengths (no signature is made).
+    pub fn max_len(&self) -> Result<usize, IssueError> {
+        let attrs = self.signed_attrs(&[0u8; 32])?;
+        let sig = vec![0xFFu8; max_signature_len(self.signer.algorithm())];
+        Ok(encode(&self.assemble(attrs, sig)?)?.len() + 16)
+    }
+
+    /// Sign a document whose digest (with [`digest_oid`]) is `message_digest`.
+    pub fn sign(&self, message_digest: &[u8]) -> Result<SignedData, IssueError> {
+        let attrs = self.signed_attrs(message_digest)?;
+        let to_sign = attrs.to_der().map_err(enc)?;
+        let sig = self.signer.sign(self.scheme, &to_sign)?;
+        crate::alg::verify(self.signer.public_key(), self.scheme, &to_sign, &sig)
+            .map_err(|_| IssueError::SignatureCheck)?;
+        self.assemble(attrs, sig)
+    }
+}
+
+/// The signature value of the (single) signer, which a signature timestamp covers.
+pub fn signature_value(sd: &SignedData) -> Option<&[u8]> {
+    sd.signer_infos
+        .0
+        .iter()
+        .next()
+        .map(|si| si.signature.as_bytes())
+}
+
+/// Add a signature timestamp (a TimeStampToken, DER) as an unsigned attribute of the signer.
+pub fn add_timestamp(sd: &mut SignedData, token_der: &[u8]) -> Result<(), IssueError> {
+    let token = Any::from_der(token_der).map_err(enc)?;
+    let mut infos: Vec<SignerInfo> = sd.signer_infos.0.iter().cloned().collect();
+    let si = infos
+        .first_mut()
+        .ok_or_else(|| IssueError::Encoding("no signer".into()))?;
+    let mut ua = si.unsigned_attrs.take().unwrap_or_default();
+    ua.insert(attr(ID_SIGNATURE_TIME_STAMP, token)?)
+        .map_err(enc)?;
+    si.unsigned_attrs = Some(ua);
+    sd.signer_infos = SignerInfos(SetOfVec::try_from(infos).map_err(enc)?);
+    Ok(())
+}
+
+/// ContentInfo DER of a SignedData.
+pub fn encode(sd: &SignedData) -> Result<Vec<u8>, IssueError> {
+    ContentInfo {
+        content_type: ID_SIGNED_DATA,
+        content: Any::encode_from(sd).map_err(enc)?,
+    }
+    .to_der()
+    .map_err(enc)
+}

@@ -1,0 +1,144 @@
+//! Stream filters needed to read a document's structure: FlateDecode with PNG or TIFF predictors.
+
+use super::object::{Dict, Object};
+use super::PdfError;
+
+/// Decoded streams larger than this are refused (a compression bomb must not exhaust memory).
+pub const MAX_DECODED: usize = 256 * 1024 * 1024;
+
+/// Decode `data` through the stream's /Filter chain. Only filters that carry structure or text are
+/// supported; image filters are never decoded here.
+pub fn decode(dict: &Dict, data: &[u8]) -> Result<Vec<u8>, PdfError> {
+    let filters: Vec<Vec<u8>> = match dict.get(b"Filter") {
+        None => return Ok(data.to_vec()),
+        Some(Object::Name(n)) => vec![n.clone()],
+        Some(Object::Array(a)) => a
+            .iter()
+            .filter_map(|o| o.as_name().map(<[u8]>::to_vec))
+            .collect(),
+        Some(_) => {
+            return Err(PdfError::Malformed(
+                "stream /Filter is not a name or array".into(),
+            ))
+        }
+    };
+    let parms: Vec<Option<&Dict>> = match dict.get(b"DecodeParms") {
+        Some(Object::Dict(d)) => vec![Some(d)],
+        Some(Object::Array(a)) => a.iter().map(Object::as_dict).collect(),
+        _ => vec![],
+    };
+    let mut cur = data.to_vec();
+    for (i, f) in filters.iter().enumerate() {
+        let parm = parms.get(i).copied().flatten();
+        cur = match f.as_slice() {
+            b"FlateDecode" | b"Fl" => predict(parm, inflate(&cur)?)?,
+            other => {
+                return Err(PdfError::Unsupported(format!(
+                    "stream filter /{}",
+                    String::from_utf8_lossy(other)
+                )))
+            }
+        };
+    }
+    Ok(cur)
+}
+
+fn inflate(data: &[u8]) -> Result<Vec<u8>, PdfError> {
+    match miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(data, MAX_DECODED) {
+        Ok(v) => Ok(v),
+        Err(e) if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput => Err(
+            PdfError::Malformed("a stream decodes to more than 256 MB".into()),
+        ),
+        Err(e) => {
+            // Some producers write a truncated checksum: keep what inflated before the error.
+            if !e.output.is_empty() {
+                Ok(e.output)
+            } else {
+                Err(PdfError::Malformed(
+                    "FlateDecode stream does not inflate".into(),
+                ))
+            }
+        }
+    }
+}
+
+fn predict(parm: Option<&Dict>, data: Vec<u8>) -> Result<Vec<u8>, PdfError> {
+    let Some(p) = parm else { return Ok(data) };
+    let predictor = p.int(b"Predictor").unwrap_or(1);
+    if predictor < 10 {
+        if predictor == 2 {
+            return Err(PdfError::Unsupported("TIFF predictor".into()));
+        }
+        return Ok(data);
+    }
+    let colors = p.int(b"Colors").unwrap_or(1).clamp(1, 32) as usize;
+    let bpc = p.int(b"BitsPerComponent").unwrap_or(8).clamp(1, 16) as usize;
+    let columns = p.int(b"Columns").unwrap_or(1).clamp(1, 1 << 20) as usize;
+    let bpp = (colors * bpc).div_ceil(8).max(1);
+    let row = (colors * bpc * columns).div_ceil(8);
+    let mut out = Vec::with_capacity(data.len());
+    let mut prev = vec![0u8; row];
+    for chunk in data.chunks(row + 1) {
+        if chunk.len() < row + 1 {
+            break;
+        }
+        let kind = chunk[0];
+        let mut cur = chunk[1..].to_vec();
+        for i in 0..row {
+            let a = if i >= bpp { cur[i - bpp] } else { 0 };
+            let b = prev[i];
+            let c = if i >= bpp { prev[i - bpp] } else { 0 };
+            cur[i] = match kind {
+                0 => cur[i],
+                1 => cur[i].wrapping_add(a),
+                2 => cur[i].wrapping_add(b),
+                3 => cur[i].wrapping_add(((u16::from(a) + u16::from(b)) / 2) as u8),
+                4 => cur[i].wrapping_add(paeth(a, b, c)),
+                _ => return Err(PdfError::Malformed("unknown PNG predictor row type".into())),
+            };
+        }
+        out.extend_from_slice(&cur);
+        prev = cur;
+    }
+    Ok(out)
+}
+
+fn paeth(a: u8, b: u8, c: u8) -> u8 {
+    let p = i16::from(a) + i16::from(b) - i16::from(c);
+    let (pa, pb, pc) = (
+        (p - i16::from(a)).abs(),
+        (p - i16::from(b)).abs(),
+        (p - i16::from(c)).abs(),
+    );
+    if pa <= pb && pa <= pc {
+        a
+    } else if pb <= pc {
+        b
+    } else {
+        c
+    }
+}
+
+/// zlib-compress `data` (streams we write).
+pub fn deflate(data: &[u8]) -> Vec<u8> {
+    miniz_oxide::deflate::compress_to_vec_zlib(data, 6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flate_with_png_up_predictor() {
+        // Two rows of 3 bytes, the second encoded with the Up predictor.
+        let raw = [0u8, 1, 2, 3, 2, 1, 1, 1];
+        let enc = deflate(&raw);
+        let parms = Dict::new()
+            .with(b"Predictor", Object::Int(12))
+            .with(b"Columns", Object::Int(3));
+        let d = Dict::new()
+            .with(b"Filter", Object::name("FlateDecode"))
+            .with(b"DecodeParms", Object::Dict(parms));
+        assert_eq!(decode(&d, &enc).unwrap(), vec![1, 2, 3, 2, 3, 4]);
+    }
+}

@@ -1,0 +1,408 @@
+//! `sealpki pdf sign|verify`: PAdES signatures on files or whole folders.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use clap::{Args, Subcommand, ValueEnum};
+use sealpki_pki::cades::CmsSigner;
+use sealpki_pki::der::Decode;
+use sealpki_pki::pdf::image::SealImage;
+use sealpki_pki::pdf::reader::Document;
+use sealpki_pki::pdf::sign::{self, Appearance, SignOptions, SubFilter, Timestamper, Widget};
+use sealpki_pki::pdf::PdfError;
+use sealpki_pki::x509_cert::Certificate;
+use sealpki_pki::{SignatureScheme, Signer};
+
+use crate::app::App;
+use crate::config::Config;
+use crate::error::AppError;
+use crate::progress::Progress;
+
+#[derive(Subcommand, Debug)]
+pub enum PdfCmd {
+    /// Seal a PDF (or every PDF in a folder) with a PAdES signature, visible or not.
+    Sign(SignArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Level {
+    #[value(name = "b-b")]
+    BB,
+    #[value(name = "b-t")]
+    BT,
+}
+
+#[derive(Args, Debug)]
+pub struct SignArgs {
+    /// The PDF to sign, or a folder: then every *.pdf in it is signed into --out (a folder).
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// Where the signed PDF goes (written beside and renamed: a failure leaves no file).
+    #[arg(long)]
+    out: PathBuf,
+    /// A key in the configured key stores (e.g. software:seal-1 or pkcs11:TOKEN/seal-1).
+    #[arg(long, conflicts_with = "key_file")]
+    key: Option<String>,
+    /// An unencrypted PKCS#8 PEM private key file.
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    /// The signer's certificate (PEM).
+    #[arg(long)]
+    cert: PathBuf,
+    /// Intermediate certificates to embed (PEM, any number in one file).
+    #[arg(long)]
+    chain: Option<PathBuf>,
+    /// Signature scheme (default: the key's; rsa-pss-sha256 for RSA-PSS).
+    #[arg(long)]
+    scheme: Option<String>,
+    /// Seal picture (PNG with transparency, or JPEG). Without it the signature is invisible.
+    #[arg(long)]
+    image: Option<PathBuf>,
+    /// Page for the seal, from 1 (default 1).
+    #[arg(long, default_value_t = 1)]
+    page: usize,
+    /// Centre of the seal from the top-left corner of the page as displayed: X,Y in mm, or with a
+    /// unit: 120mm,40mm or 340pt,113pt. Default: 35 mm from the right edge, 45 mm from the bottom.
+    #[arg(long)]
+    at: Option<String>,
+    /// Seal width in mm (the height follows the picture); a round company seal is 42 mm.
+    #[arg(long, default_value_t = 42.0)]
+    size_mm: f64,
+    /// 骑缝章: cut the seal into one vertical slice per page along the right edge of every page
+    /// (its centre at --at's Y, or half-way down).
+    #[arg(long, conflicts_with_all = ["page"])]
+    cross_page: bool,
+    /// PAdES level.
+    #[arg(long, value_enum, default_value = "b-b")]
+    level: Level,
+    /// Time-stamping authority URL (http://…) for b-t; default: this deployment's own TSA.
+    #[arg(long)]
+    tsa: Option<String>,
+    /// Certify the document (DocMDP): 1 no changes, 2 form filling and signing, 3 also annotations.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
+    certify: Option<u8>,
+    /// Write adbe.pkcs7.detached instead of ETSI.CAdES.detached.
+    #[arg(long)]
+    pkcs7: bool,
+    /// Field name (default: the first free SignatureN).
+    #[arg(long)]
+    field: Option<String>,
+    #[arg(long)]
+    reason: Option<String>,
+    #[arg(long)]
+    location: Option<String>,
+    /// Password of an encrypted PDF (user or owner). Prefer --password-file or SEALPKI_PDF_PASSWORD:
+    /// a command-line argument is visible to other users of the machine.
+    #[arg(long, env = "SEALPKI_PDF_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// File holding the password of an encrypted PDF (first line).
+    #[arg(long, conflicts_with = "password")]
+    password_file: Option<PathBuf>,
+}
+
+impl From<PdfError> for AppError {
+    fn from(e: PdfError) -> Self {
+        match e {
+            PdfError::Refused(_) => AppError::Policy(e.to_string()),
+            PdfError::Timestamp(_) => AppError::Unavailable(e.to_string()),
+            PdfError::Signing(_) => AppError::Internal(e.to_string()),
+            _ => AppError::BadRequest(e.to_string()),
+        }
+    }
+}
+
+/// Everything needed to sign, loaded once for a folder.
+struct Kit {
+    signer: Arc<dyn Signer>,
+    scheme: SignatureScheme,
+    cert: Certificate,
+    chain: Vec<Certificate>,
+    image: Option<SealImage>,
+    tsa: Option<Box<dyn Timestamper + Send + Sync>>,
+    password: Option<Vec<u8>>,
+}
+
+fn certs(p: &Path) -> Result<Vec<Certificate>, AppError> {
+    crate::sescmd::certs_pem(p)?
+        .iter()
+        .map(|d| {
+            Certificate::from_der(d)
+                .map_err(|e| AppError::BadRequest(format!("{}: {e}", p.display())))
+        })
+        .collect()
+}
+
+/// `120,40` (mm), `120mm,40mm`, `340pt,113pt` → points.
+fn parse_at(s: &str) -> Result<(f64, f64), AppError> {
+    let one = |v: &str| -> Option<f64> {
+        let v = v.trim();
+        let (num, scale) = if let Some(n) = v.strip_suffix("mm") {
+            (n, MM)
+        } else if let Some(n) = v.strip_suffix("pt") {
+            (n, 1.0)
+        } else {
+            (v, MM)
+        };
+        num.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite() && *x >= 0.0)
+            .map(|x| x * scale)
+    };
+    match s.split_once(',') {
+        Some((x, y)) => match (one(x), one(y)) {
+            (Some(x), Some(y)) => Ok((x, y)),
+            _ => Err(AppError::BadRequest(format!(
+                "--at {s:?}: expected X,Y in mm (e.g. 120,40 or 120mm,40mm or 340pt,113pt)"
+            ))),
+        },
+        None => Err(AppError::BadRequest(format!("--at {s:?}: expected X,Y"))),
+    }
+}
+
+const MM: f64 = 72.0 / 25.4;
+
+fn appearance<S: sealpki_pki::pdf::Source + ?Sized>(
+    doc: &Document<S>,
+    args: &SignArgs,
+    image: &SealImage,
+) -> Result<Appearance, AppError> {
+    let pages = doc.pages()?;
+    let w = args.size_mm * MM;
+    let h = w * image.aspect();
+    let at = args.at.as_deref().map(parse_at).transpose()?;
+    let widgets = if args.cross_page {
+        let n = pages.len();
+        pages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let (_, dh) = sign::displayed_size(p);
+                let dy = at.map(|a| a.1).unwrap_or(dh / 2.0);
+                Widget::cross_page(p, i, i, n, dy, w, h)
+            })
+            .collect()
+    } else {
+        let idx = args
+            .page
+            .checked_sub(1)
+            .filter(|i| *i < pages.len())
+            .ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "--page {}: the document has {} page(s)",
+                    args.page,
+                    pages.len()
+                ))
+            })?;
+        let p = &pages[idx];
+        let (dw, dh) = sign::displayed_size(p);
+        let (x, y) = at.unwrap_or((dw - 35.0 * MM, dh - 45.0 * MM));
+        vec![Widget::centered(p, idx, x, y, w, h)]
+    };
+    Ok(Appearance {
+        image: image.clone(),
+        widgets,
+    })
+}
+
+fn sign_one(
+    kit: &Kit,
+    args: &SignArgs,
+    input: &Path,
+    output: &Path,
+) -> Result<sign::Signed, AppError> {
+    let file = std::fs::File::open(input)
+        .map_err(|e| AppError::BadRequest(format!("cannot read {}: {e}", input.display())))?;
+    let doc = Document::open(Box::new(file), kit.password.as_deref())?;
+    let appearance = match &kit.image {
+        Some(img) => Some(appearance(&doc, args, img)?),
+        None => None,
+    };
+    let opts = SignOptions {
+        field_name: args.field.clone(),
+        appearance,
+        sub_filter: if args.pkcs7 {
+            SubFilter::Pkcs7Detached
+        } else {
+            SubFilter::CadesDetached
+        },
+        certify: args.certify,
+        reason: args.reason.clone(),
+        location: args.location.clone(),
+        contact_info: None,
+        signing_time: SystemTime::now(),
+    };
+    let cms = CmsSigner {
+        signer: kit.signer.as_ref(),
+        scheme: kit.scheme,
+        cert: &kit.cert,
+        chain: &kit.chain,
+    };
+    let tmp = partial_path(output);
+    let result = (|| {
+        let f = std::fs::File::create(&tmp)
+            .map_err(|e| AppError::BadRequest(format!("cannot write {}: {e}", output.display())))?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        let tsa = kit.tsa.as_deref().map(|t| t as &dyn Timestamper);
+        let signed = sign::sign(&doc, &mut w, &cms, &opts, tsa)?;
+        let f = w
+            .into_inner()
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        f.sync_all()
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        std::fs::rename(&tmp, output)
+            .map_err(|e| AppError::BadRequest(format!("cannot write {}: {e}", output.display())))?;
+        Ok(signed)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn partial_path(p: &Path) -> PathBuf {
+    let mut name = p.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    p.with_file_name(name)
+}
+
+async fn kit(args: &SignArgs, config: &Config) -> Result<Kit, AppError> {
+    let signer = crate::sescmd::signer(config, args.key_file.as_ref(), args.key.as_ref()).await?;
+    let scheme = match &args.scheme {
+        Some(s) => s
+            .parse::<SignatureScheme>()
+            .map_err(|e| AppError::BadRequest(format!("--scheme: {e}")))?,
+        None => signer.algorithm().default_scheme(),
+    };
+    if !scheme.fits(signer.algorithm()) {
+        return Err(AppError::BadRequest(format!(
+            "scheme {scheme} does not fit a {} key",
+            signer.algorithm().name()
+        )));
+    }
+    let mut cert_list = certs(&args.cert)?;
+    let cert = cert_list.remove(0);
+    if cert.tbs_certificate.subject_public_key_info != *signer.public_key() {
+        return Err(AppError::BadRequest(format!(
+            "{}: the certificate is not for this key",
+            args.cert.display()
+        )));
+    }
+    let mut chain = cert_list;
+    if let Some(c) = &args.chain {
+        chain.extend(certs(c)?);
+    }
+    let image = match &args.image {
+        Some(p) => Some(
+            SealImage::from_bytes(&crate::sescmd::read(p)?)
+                .map_err(|e| AppError::BadRequest(format!("{}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    let tsa: Option<Box<dyn Timestamper + Send + Sync>> = match (args.level, &args.tsa) {
+        (Level::BB, _) => None,
+        (_, Some(url)) => Some(Box::new(crate::tsaclient::HttpTsa::new(url)?)),
+        (_, None) => {
+            let app = App::open(config.clone()).await?;
+            let tsa = app.tsa().ok_or_else(|| {
+                AppError::Unavailable(
+                    "no time-stamping key: run the key ceremony or give --tsa URL".into(),
+                )
+            })?;
+            Some(Box::new(crate::tsaclient::LocalTsa(tsa)))
+        }
+    };
+    let password = match (&args.password, &args.password_file) {
+        (Some(p), _) => Some(p.as_bytes().to_vec()),
+        (None, Some(f)) => {
+            let text = crate::sescmd::read(f)?;
+            let line = text.split(|b| *b == b'\n').next().unwrap_or_default();
+            Some(line.strip_suffix(b"\r").unwrap_or(line).to_vec())
+        }
+        (None, None) => None,
+    };
+    Ok(Kit {
+        signer,
+        scheme,
+        cert,
+        chain,
+        image,
+        tsa,
+        password,
+    })
+}
+
+fn pdfs_in(dir: &Path) -> Result<Vec<PathBuf>, AppError> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| AppError::BadRequest(format!("cannot read folder {}: {e}", dir.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("pdf")))
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+pub async fn run(cmd: PdfCmd, config: &Config, json: bool) -> Result<i32, AppError> {
+    match cmd {
+        PdfCmd::Sign(args) => {
+            let kit = kit(&args, config).await?;
+            if args.input.is_dir() {
+                std::fs::create_dir_all(&args.out).map_err(|e| {
+                    AppError::BadRequest(format!("cannot create {}: {e}", args.out.display()))
+                })?;
+                let files = pdfs_in(&args.input)?;
+                let started = Instant::now();
+                let mut progress = Progress::new(files.len() as u64, "signing");
+                let mut failed = Vec::new();
+                let mut results = Vec::new();
+                for f in &files {
+                    let name = f.file_name().unwrap_or_default();
+                    progress.step(&name.to_string_lossy());
+                    match tokio::task::block_in_place(|| sign_one(&kit, &args, f, &args.out.join(name))) {
+                        Ok(s) => results.push(serde_json::json!({"file": f, "field": s.field_name, "bytes": s.total_len})),
+                        Err(e) => failed.push((f.clone(), e.to_string())),
+                    }
+                }
+                progress.finish();
+                let summary = serde_json::json!({
+                    "signed": results.len(), "failed": failed.len(),
+                    "seconds": started.elapsed().as_secs_f64(),
+                    "failures": failed.iter().map(|(f, e)| serde_json::json!({"file": f, "error": e})).collect::<Vec<_>>(),
+                });
+                crate::cli::out(json, &summary, || {
+                    let mut s = format!(
+                        "signed {} of {} PDF(s) into {} in {:.1}s\n",
+                        results.len(),
+                        files.len(),
+                        args.out.display(),
+                        started.elapsed().as_secs_f64()
+                    );
+                    for (f, e) in &failed {
+                        s.push_str(&format!("failed: {}: {e}\n", f.display()));
+                    }
+                    s
+                });
+                return Ok(if failed.is_empty() { 0 } else { 1 });
+            }
+            let signed =
+                tokio::task::block_in_place(|| sign_one(&kit, &args, &args.input, &args.out))?;
+            crate::cli::out(
+                json,
+                &serde_json::json!({
+                    "out": args.out, "field": signed.field_name, "byte_range": signed.byte_range,
+                    "bytes": signed.total_len, "cms_bytes": signed.cms_len, "reserved": signed.reserved,
+                }),
+                || {
+                    format!(
+                        "signed {} as field {} ({} bytes)\n",
+                        args.out.display(),
+                        signed.field_name,
+                        signed.total_len
+                    )
+                },
+            );
+            Ok(0)
+        }
+    }
+}
