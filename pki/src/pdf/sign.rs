@@ -313,6 +313,7 @@ pub fn sign<S: Source + ?Sized>(
 
     // Widgets (annotations) per page.
     let mut widget_refs: Vec<(usize, ObjRef)> = Vec::new();
+    let mut extra_fields: Vec<ObjRef> = Vec::new();
     match &opts.appearance {
         None => {
             let w = Dict::new()
@@ -336,9 +337,11 @@ pub fn sign<S: Source + ?Sized>(
                 img_dict.set(b"SMask", Object::Ref(smask_ref));
             }
             up.put_stream(doc, img_ref, img_dict, &app.image.data);
-            let single = app.widgets.len() == 1;
-            let mut kids = Vec::new();
-            for w in &app.widgets {
+            // Every piece (the slices of a cross-page seal) is a signature field of its own whose
+            // value is the one signature: validators list each piece as that signature. A field with
+            // several widgets is read by poppler as several unsigned fields, and plain annotations
+            // added beside a signature count as disallowed changes for earlier signatures.
+            for (i, w) in app.widgets.iter().enumerate() {
                 let ap_ref = up.reserve();
                 let (iw, xoff) = w
                     .slice
@@ -369,17 +372,20 @@ pub fn sign<S: Source + ?Sized>(
                         )),
                     );
                 up.put_stream(doc, ap_ref, ap, content.as_bytes());
-                let wref = if single { field_ref } else { up.reserve() };
+                let (wref, name) = if i == 0 {
+                    (field_ref, field_name.clone())
+                } else {
+                    let r = up.reserve();
+                    extra_fields.push(r);
+                    (r, format!("{field_name}-part{}", i + 1))
+                };
                 let mut wd = Dict::new()
                     .with(b"Type", Object::name("Annot"))
-                    .with(b"Subtype", Object::name("Widget"));
-                if single {
-                    wd.set(b"FT", Object::name("Sig"));
-                    wd.set(b"T", Object::string(field_name.as_bytes()));
-                    wd.set(b"V", Object::Ref(sig_ref));
-                } else {
-                    wd.set(b"Parent", Object::Ref(field_ref));
-                }
+                    .with(b"Subtype", Object::name("Widget"))
+                    .with(b"FT", Object::name("Sig"))
+                    .with(b"T", Object::string(name.as_bytes()))
+                    .with(b"V", Object::Ref(sig_ref));
+                // Print + Locked: shown and printed, not movable.
                 wd.set(b"F", Object::Int(132));
                 wd.set(b"P", Object::Ref(pages[w.page].id));
                 wd.set(b"Rect", num_array(&w.rect()));
@@ -389,15 +395,6 @@ pub fn sign<S: Source + ?Sized>(
                 );
                 up.put(doc, wref, Object::Dict(wd));
                 widget_refs.push((w.page, wref));
-                kids.push(Object::Ref(wref));
-            }
-            if !single {
-                let f = Dict::new()
-                    .with(b"FT", Object::name("Sig"))
-                    .with(b"T", Object::string(field_name.as_bytes()))
-                    .with(b"V", Object::Ref(sig_ref))
-                    .with(b"Kids", Object::Array(kids));
-                up.put(doc, field_ref, Object::Dict(f));
             }
         }
     }
