@@ -5,9 +5,10 @@ use clap::Parser;
 /// Verifiers answer 0 valid, 1 invalid, 2 indeterminate; usage errors and unreadable input are 3.
 fn is_verifier(args: &[String]) -> bool {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
-    words
-        .windows(2)
-        .any(|w| w[0] == "ses" && matches!(w[1], "verify" | "inspect"))
+    words.windows(2).any(|w| {
+        (w[0] == "ses" && matches!(w[1], "verify" | "inspect"))
+            || (w[0] == "pdf" && w[1] == "verify")
+    })
 }
 
 fn main() {

@@ -10,7 +10,9 @@ use sealpki_pki::der::Decode;
 use sealpki_pki::pdf::image::SealImage;
 use sealpki_pki::pdf::reader::Document;
 use sealpki_pki::pdf::sign::{self, Appearance, SignOptions, SubFilter, Timestamper, Widget};
+use sealpki_pki::pdf::verify::{self, Report, VerifyOptions};
 use sealpki_pki::pdf::PdfError;
+use sealpki_pki::ses::verify::Verdict;
 use sealpki_pki::x509_cert::Certificate;
 use sealpki_pki::{SignatureScheme, Signer};
 
@@ -22,7 +24,23 @@ use crate::progress::Progress;
 #[derive(Subcommand, Debug)]
 pub enum PdfCmd {
     /// Seal a PDF (or every PDF in a folder) with a PAdES signature, visible or not.
-    Sign(SignArgs),
+    Sign(Box<SignArgs>),
+    /// Check every signature of a PDF (or of every PDF in a folder). Exit 0 when all are valid and
+    /// nothing disallowed follows them, 1 when any is invalid, 2 when the best answer is
+    /// indeterminate (untrusted chain, no signatures), 3 for usage errors or unreadable input.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// A PDF, or a folder of PDFs.
+    file: PathBuf,
+    /// Trusted root certificates (PEM; repeat or put several in one file).
+    #[arg(long)]
+    trust: Vec<PathBuf>,
+    /// Password of an encrypted PDF (or SEALPKI_PDF_PASSWORD).
+    #[arg(long, env = "SEALPKI_PDF_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -343,8 +361,132 @@ fn pdfs_in(dir: &Path) -> Result<Vec<PathBuf>, AppError> {
     Ok(v)
 }
 
+fn verify_file(
+    path: &Path,
+    opts: &VerifyOptions,
+    password: Option<&[u8]>,
+) -> Result<Report, AppError> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| AppError::BadRequest(format!("cannot read {}: {e}", path.display())))?;
+    let doc = Document::open(Box::new(file), password)
+        .map_err(|e| AppError::BadRequest(format!("{}: {e}", path.display())))?;
+    verify::verify(&doc, opts).map_err(|e| AppError::BadRequest(format!("{}: {e}", path.display())))
+}
+
+/// The report as text: one block per signature, checks and reasons.
+pub fn report_text(path: &Path, r: &Report) -> String {
+    let mut s = format!(
+        "{}: {} ({} signature(s), {} revision(s))\n",
+        path.display(),
+        verdict_word(r.verdict),
+        r.signatures.len(),
+        r.revisions
+    );
+    for sig in &r.signatures {
+        s.push_str(&format!(
+            "  {} [{}] {}: {}\n",
+            sig.field,
+            sig.kind,
+            sig.signer.as_deref().unwrap_or("?"),
+            verdict_word(sig.verdict)
+        ));
+        if let Some(t) = &sig.timestamp {
+            s.push_str(&format!("    timestamp: {t}\n"));
+        }
+        for c in &sig.checks {
+            s.push_str(&format!(
+                "    {:<13} {:<7} {}\n",
+                c.name,
+                format!("{:?}", c.state).to_lowercase(),
+                c.detail
+            ));
+        }
+        for m in &sig.modifications {
+            s.push_str(&format!("    change: {m}\n"));
+        }
+        for i in &sig.seal_images {
+            s.push_str(&format!(
+                "    seal image: page {} at [{:.1} {:.1} {:.1} {:.1}], {}x{} px\n",
+                i.page, i.rect[0], i.rect[1], i.rect[2], i.rect[3], i.width_px, i.height_px
+            ));
+        }
+        for w in &sig.warnings {
+            s.push_str(&format!("    warning: {w}\n"));
+        }
+    }
+    if r.signatures.is_empty() {
+        s.push_str("  no signatures\n");
+    }
+    s
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Valid => "VALID",
+        Verdict::Invalid => "INVALID",
+        Verdict::Indeterminate => "INDETERMINATE",
+    }
+}
+
+fn trust_certs(paths: &[PathBuf]) -> Result<Vec<Certificate>, AppError> {
+    let mut v = Vec::new();
+    for p in paths {
+        v.extend(certs(p)?);
+    }
+    Ok(v)
+}
+
 pub async fn run(cmd: PdfCmd, config: &Config, json: bool) -> Result<i32, AppError> {
     match cmd {
+        PdfCmd::Verify(args) => {
+            let opts = VerifyOptions {
+                trust: trust_certs(&args.trust)?,
+                now: None,
+            };
+            let pw = args.password.as_ref().map(|p| p.as_bytes().to_vec());
+            if args.file.is_dir() {
+                let files = pdfs_in(&args.file)?;
+                let mut progress = Progress::new(files.len() as u64, "verifying");
+                let mut worst = 0;
+                let mut rows = Vec::new();
+                let mut text = String::new();
+                for f in &files {
+                    progress.step(&f.file_name().unwrap_or_default().to_string_lossy());
+                    match tokio::task::block_in_place(|| verify_file(f, &opts, pw.as_deref())) {
+                        Ok(r) => {
+                            worst = worst.max(r.verdict.exit_code());
+                            text.push_str(&report_text(f, &r));
+                            rows.push(serde_json::json!({"file": f, "report": r}));
+                        }
+                        Err(e) => {
+                            worst = 3;
+                            text.push_str(&format!("{}: UNREADABLE: {e}\n", f.display()));
+                            rows.push(serde_json::json!({"file": f, "error": e.to_string()}));
+                        }
+                    }
+                }
+                progress.finish();
+                let counts = |v: &str| rows.iter().filter(|r| r["report"]["verdict"] == v).count();
+                let summary = format!(
+                    "{} file(s): {} valid, {} invalid, {} indeterminate, {} unreadable\n",
+                    rows.len(),
+                    counts("valid"),
+                    counts("invalid"),
+                    counts("indeterminate"),
+                    rows.iter().filter(|r| r.get("error").is_some()).count()
+                );
+                crate::cli::out(json, &serde_json::json!({"files": rows}), || {
+                    format!("{text}{summary}")
+                });
+                return Ok(worst);
+            }
+            let r = tokio::task::block_in_place(|| verify_file(&args.file, &opts, pw.as_deref()))?;
+            let code = r.verdict.exit_code();
+            crate::cli::out(json, &serde_json::to_value(&r).unwrap_or_default(), || {
+                report_text(&args.file, &r)
+            });
+            Ok(code)
+        }
         PdfCmd::Sign(args) => {
             let kit = kit(&args, config).await?;
             if args.input.is_dir() {

@@ -42,10 +42,31 @@ pub(crate) struct SigningCertificateV2 {
     pub certs: Vec<EssCertIdV2>,
 }
 
-#[derive(Sequence)]
-pub(crate) struct EssCertIdV2WithAlg {
-    pub hash_algorithm: spki::AlgorithmIdentifierOwned,
-    pub cert_hash: OctetString,
+/// ESSCertIDv2 ::= SEQUENCE { hashAlgorithm DEFAULT sha256, certHash OCTET STRING,
+/// issuerSerial IssuerSerial OPTIONAL }: the hash algorithm and the hash.
+pub(crate) fn ess_cert_id_v2(id: &Any) -> Result<(Oid, Vec<u8>), der::Error> {
+    let parts: Vec<Any> = id
+        .decode_as::<der::asn1::SequenceOf<Any, 3>>()?
+        .iter()
+        .cloned()
+        .collect();
+    let mut it = parts.iter().peekable();
+    let alg = match it.peek() {
+        Some(a) if der::Tagged::tag(*a) == der::Tag::Sequence => {
+            let a: spki::AlgorithmIdentifierOwned =
+                it.next()
+                    .map(|a| a.decode_as())
+                    .transpose()?
+                    .ok_or_else(|| der::Tag::Sequence.value_error())?;
+            a.oid
+        }
+        _ => SHA256,
+    };
+    let hash: OctetString = it
+        .next()
+        .ok_or_else(|| der::Tag::OctetString.value_error())?
+        .decode_as()?;
+    Ok((alg, hash.into_bytes()))
 }
 
 pub(crate) fn enc(e: der::Error) -> IssueError {
@@ -277,4 +298,186 @@ pub fn encode(sd: &SignedData) -> Result<Vec<u8>, IssueError> {
     }
     .to_der()
     .map_err(enc)
+}
+
+/// Why a CMS signature does not hold.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CmsError {
+    #[error("not a CMS SignedData: {0}")]
+    Malformed(String),
+    #[error("the signer's certificate is not in the signature")]
+    NoSignerCert,
+    #[error("unsupported algorithm: {0}")]
+    Algorithm(String),
+    #[error("the document digest does not match the signed message-digest")]
+    DigestMismatch,
+    #[error("signed attributes: {0}")]
+    Attributes(String),
+    #[error("the signature value does not verify with the signer's key")]
+    BadSignature,
+}
+
+/// A CMS signature whose value and digest have been checked (not yet its chain).
+#[derive(Debug, Clone)]
+pub struct CmsVerified {
+    pub signer: Certificate,
+    /// Every certificate the structure carries (signer included).
+    pub certs: Vec<Certificate>,
+    pub scheme: SignatureScheme,
+    pub digest_alg: Oid,
+    pub signature: Vec<u8>,
+    /// The signature timestamp token (DER), if any.
+    pub timestamp: Option<Vec<u8>>,
+    /// Which ESS attribute names the signer: "signing-certificate-v2", "signing-certificate" or none.
+    pub ess: Option<&'static str>,
+    pub has_signing_time: bool,
+}
+
+fn scheme_for(
+    sig_alg: &spki::AlgorithmIdentifierOwned,
+    digest_alg: &Oid,
+) -> Result<SignatureScheme, CmsError> {
+    if sig_alg.oid == oid::RSA_ENCRYPTION {
+        return if *digest_alg == SHA256 {
+            Ok(SignatureScheme::RsaPkcs1Sha256)
+        } else {
+            Err(CmsError::Algorithm(format!("RSA with digest {digest_alg}")))
+        };
+    }
+    let s = SignatureScheme::from_algorithm_identifier(sig_alg)
+        .map_err(|e| CmsError::Algorithm(e.to_string()))?;
+    if digest_oid(s) != *digest_alg {
+        return Err(CmsError::Algorithm(format!("{s} with digest {digest_alg}")));
+    }
+    Ok(s)
+}
+
+/// Check a detached CMS signature: `content_digest` gives the digest of the signed content for an
+/// algorithm (None when the algorithm is not supported).
+pub fn verify_detached(
+    der_bytes: &[u8],
+    content_digest: &dyn Fn(&Oid) -> Option<Vec<u8>>,
+) -> Result<CmsVerified, CmsError> {
+    let mal = |e: der::Error| CmsError::Malformed(e.to_string());
+    let ci = ContentInfo::from_der(der_bytes).map_err(mal)?;
+    if ci.content_type != ID_SIGNED_DATA {
+        return Err(CmsError::Malformed("content type is not signedData".into()));
+    }
+    let sd: SignedData = ci.content.decode_as().map_err(mal)?;
+    let si = match sd.signer_infos.0.as_slice() {
+        [si] => si,
+        [] => return Err(CmsError::Malformed("no signer".into())),
+        _ => return Err(CmsError::Malformed("more than one signer".into())),
+    };
+    let certs: Vec<Certificate> = sd
+        .certificates
+        .as_ref()
+        .map(|c| {
+            c.0.iter()
+                .filter_map(|c| match c {
+                    cms::cert::CertificateChoices::Certificate(c) => Some(c.clone()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let signer = match &si.sid {
+        SignerIdentifier::IssuerAndSerialNumber(ias) => certs.iter().find(|c| {
+            c.tbs_certificate.issuer == ias.issuer
+                && c.tbs_certificate.serial_number == ias.serial_number
+        }),
+        SignerIdentifier::SubjectKeyIdentifier(ski) => certs.iter().find(|c| {
+            crate::issue::key_identifier(&c.tbs_certificate.subject_public_key_info)
+                == ski.0.as_bytes()
+        }),
+    }
+    .cloned()
+    .ok_or(CmsError::NoSignerCert)?;
+    let digest_alg = si.digest_alg.oid;
+    let scheme = scheme_for(&si.signature_algorithm, &digest_alg)?;
+    let attrs = si
+        .signed_attrs
+        .as_ref()
+        .ok_or_else(|| CmsError::Attributes("no signed attributes".into()))?;
+    let find = |o: Oid| {
+        attrs
+            .iter()
+            .find(|a| a.oid == o)
+            .and_then(|a| a.values.iter().next().cloned())
+    };
+    let ct: Oid = find(ID_CONTENT_TYPE)
+        .ok_or_else(|| CmsError::Attributes("no content-type".into()))?
+        .decode_as()
+        .map_err(mal)?;
+    if ct != sd.encap_content_info.econtent_type {
+        return Err(CmsError::Attributes(
+            "content-type differs from the encapsulated content type".into(),
+        ));
+    }
+    let md: OctetString = find(ID_MESSAGE_DIGEST)
+        .ok_or_else(|| CmsError::Attributes("no message-digest".into()))?
+        .decode_as()
+        .map_err(mal)?;
+    let want = content_digest(&digest_alg)
+        .ok_or_else(|| CmsError::Algorithm(format!("digest {digest_alg}")))?;
+    if md.as_bytes() != want.as_slice() {
+        return Err(CmsError::DigestMismatch);
+    }
+    let cert_der = signer.to_der().map_err(mal)?;
+    let ess = if let Some(v2) = find(ID_SIGNING_CERT_V2) {
+        let scv2: Vec<Any> = v2
+            .decode_as::<der::asn1::SequenceOf<Any, 8>>()
+            .map_err(mal)?
+            .iter()
+            .cloned()
+            .collect();
+        let first = scv2
+            .first()
+            .ok_or_else(|| CmsError::Attributes("empty signing-certificate-v2".into()))?;
+        let ids: Vec<Any> = first
+            .decode_as::<der::asn1::SequenceOf<Any, 8>>()
+            .map_err(mal)?
+            .iter()
+            .cloned()
+            .collect();
+        let id = ids
+            .first()
+            .ok_or_else(|| CmsError::Attributes("no ESSCertIDv2".into()))?;
+        let (alg, hash) = ess_cert_id_v2(id).map_err(mal)?;
+        if Some(hash) != digest(&alg, &cert_der) {
+            return Err(CmsError::Attributes(
+                "signing-certificate-v2 names another certificate".into(),
+            ));
+        }
+        Some("signing-certificate-v2")
+    } else if find(ID_SIGNING_CERT).is_some() {
+        Some("signing-certificate")
+    } else {
+        None
+    };
+    let signed = attrs.to_der().map_err(mal)?;
+    crate::alg::verify(
+        &signer.tbs_certificate.subject_public_key_info,
+        scheme,
+        &signed,
+        si.signature.as_bytes(),
+    )
+    .map_err(|_| CmsError::BadSignature)?;
+    let timestamp = si
+        .unsigned_attrs
+        .as_ref()
+        .and_then(|ua| ua.iter().find(|a| a.oid == ID_SIGNATURE_TIME_STAMP))
+        .and_then(|a| a.values.iter().next())
+        .and_then(|v| v.to_der().ok());
+    Ok(CmsVerified {
+        signer,
+        certs,
+        scheme,
+        digest_alg,
+        signature: si.signature.as_bytes().to_vec(),
+        timestamp,
+        ess,
+        has_signing_time: find(ID_SIGNING_TIME).is_some(),
+    })
 }

@@ -19,9 +19,9 @@ use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo}
 
 use crate::alg::{oid, verify, SignatureScheme};
 use crate::cades::{
-    alg_id, attr, digest, enc, EssCertIdV2, EssCertIdV2WithAlg, SigningCertificateV2,
-    ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNED_DATA, ID_SIGNING_CERT, ID_SIGNING_CERT_V2, SHA1,
-    SHA256, SHA384, SHA512,
+    alg_id, attr, digest, enc, EssCertIdV2, SigningCertificateV2, ID_CONTENT_TYPE,
+    ID_MESSAGE_DIGEST, ID_SIGNED_DATA, ID_SIGNING_CERT, ID_SIGNING_CERT_V2, SHA1, SHA256, SHA384,
+    SHA512,
 };
 use crate::issue::IssueError;
 use crate::keys::Signer;
@@ -431,6 +431,23 @@ pub fn verify_token(
     extra: &[Certificate],
     anchors: &[Certificate],
 ) -> Result<VerifiedToken, TspVerifyError> {
+    match data {
+        Some(d) => verify_token_with(input, Some(&|alg: &Oid| digest(alg, d)), extra, anchors),
+        None => verify_token_with(input, None, extra, anchors),
+    }
+}
+
+/// Computes the expected imprint for a hash algorithm (None when the algorithm is unknown).
+pub type Imprint<'a> = dyn Fn(&Oid) -> Option<Vec<u8>> + 'a;
+
+/// As [`verify_token`], with the imprint computed by `imprint` for the token's hash algorithm (for
+/// data that is streamed rather than held, such as a PDF byte range).
+pub fn verify_token_with(
+    input: &[u8],
+    imprint: Option<&Imprint>,
+    extra: &[Certificate],
+    anchors: &[Certificate],
+) -> Result<VerifiedToken, TspVerifyError> {
     let mal = |e: der::Error| TspVerifyError::Malformed(e.to_string());
     let ci = token_of(input)?;
     if ci.content_type != ID_SIGNED_DATA {
@@ -526,14 +543,8 @@ pub fn verify_token(
         let id = ids
             .first()
             .ok_or_else(|| TspVerifyError::Attributes("no ESSCertIDv2".into()))?;
-        let (alg, hash) = match id.decode_as::<EssCertIdV2WithAlg>() {
-            Ok(x) => (x.hash_algorithm.oid, x.cert_hash),
-            Err(_) => (
-                SHA256,
-                id.decode_as::<EssCertIdV2>().map_err(mal)?.cert_hash,
-            ),
-        };
-        if Some(hash.as_bytes().to_vec()) != digest(&alg, &cert_der) {
+        let (alg, hash) = crate::cades::ess_cert_id_v2(id).map_err(mal)?;
+        if Some(hash) != digest(&alg, &cert_der) {
             return Err(TspVerifyError::Attributes(
                 "signing-certificate-v2 does not name the signer".into(),
             ));
@@ -568,8 +579,8 @@ pub fn verify_token(
             "extendedKeyUsage must be timeStamping only, critical".into(),
         ));
     }
-    if let Some(data) = data {
-        let h = digest(&tst.message_imprint.hash_algorithm.oid, data).ok_or_else(|| {
+    if let Some(imprint) = imprint {
+        let h = imprint(&tst.message_imprint.hash_algorithm.oid).ok_or_else(|| {
             TspVerifyError::Algorithm(tst.message_imprint.hash_algorithm.oid.to_string())
         })?;
         if tst.message_imprint.hashed_message.as_bytes() != h.as_slice() {
@@ -596,7 +607,7 @@ pub fn verify_token(
 }
 
 /// Walk issuer links from `leaf` through `pool` until a certificate in `anchors` signed the last one.
-fn chain_to_anchor(
+pub(crate) fn chain_to_anchor(
     leaf: &Certificate,
     pool: &[Certificate],
     anchors: &[Certificate],

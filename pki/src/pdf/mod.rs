@@ -16,6 +16,7 @@ pub mod parse;
 pub mod reader;
 pub mod sign;
 pub mod update;
+pub mod verify;
 
 pub use object::{Dict, ObjRef, Object};
 pub use reader::{Document, Source};

@@ -87,7 +87,8 @@ pub struct Document<S: Source + ?Sized> {
     pub trailer: Dict,
     pub startxref: u64,
     crypt: Option<Crypt>,
-    objstm_cache: Mutex<HashMap<u32, ObjStm>>,
+    /// Decoded object streams by file offset (a number can be reused by a later revision).
+    objstm_cache: Mutex<HashMap<u64, ObjStm>>,
 }
 
 /// The objects of one object stream, in order.
@@ -432,7 +433,35 @@ impl<S: Source + ?Sized> Document<S> {
     }
 
     fn get_raw(&self, r: ObjRef) -> Result<Object, PdfError> {
-        match self.xref.get(&r.num) {
+        self.get_raw_in(&self.xref, r)
+    }
+
+    /// The object `r` as a given cross-reference state saw it (an earlier revision, for the
+    /// verifier's comparison of revisions).
+    pub fn get_in(&self, xref: &HashMap<u32, XrefEntry>, r: ObjRef) -> Result<Object, PdfError> {
+        let mut o = self.get_raw_in(xref, r)?;
+        if let Some(c) = &self.crypt {
+            if !matches!(xref.get(&r.num), Some(XrefEntry::InStream { .. })) {
+                c.decrypt_strings(r, &mut o);
+            }
+        }
+        Ok(o)
+    }
+
+    /// The merged cross-reference of the sections that start before `end` (the state of the
+    /// document as it was when its bytes ended at `end`).
+    pub fn xref_before(&self, end: u64) -> HashMap<u32, XrefEntry> {
+        let mut m = HashMap::new();
+        for sec in self.sections.iter().filter(|s| s.offset < end) {
+            for (n, e) in &sec.objects {
+                m.entry(*n).or_insert(*e);
+            }
+        }
+        m
+    }
+
+    fn get_raw_in(&self, xref: &HashMap<u32, XrefEntry>, r: ObjRef) -> Result<Object, PdfError> {
+        match xref.get(&r.num) {
             None | Some(XrefEntry::Free) => Ok(Object::Null),
             Some(XrefEntry::Offset { offset, gen }) => {
                 if *gen != r.gen {
@@ -441,7 +470,11 @@ impl<S: Source + ?Sized> Document<S> {
                 self.object_at(*offset, Some(r))
             }
             Some(XrefEntry::InStream { stream, index }) => {
-                let objs = self.object_stream(*stream)?;
+                let at = match xref.get(stream) {
+                    Some(XrefEntry::Offset { offset, .. }) => *offset,
+                    _ => return Ok(Object::Null),
+                };
+                let objs = self.object_stream(*stream, at)?;
                 Ok(objs
                     .get(*index as usize)
                     .filter(|(n, _)| *n == r.num)
@@ -495,16 +528,20 @@ impl<S: Source + ?Sized> Document<S> {
         }
     }
 
-    fn object_stream(&self, num: u32) -> Result<ObjStm, PdfError> {
+    fn object_stream(&self, num: u32, at: u64) -> Result<ObjStm, PdfError> {
         if let Some(v) = self
             .objstm_cache
             .lock()
             .ok()
-            .and_then(|c| c.get(&num).cloned())
+            .and_then(|c| c.get(&at).cloned())
         {
             return Ok(v);
         }
-        let Object::Stream(s) = self.get(ObjRef::new(num, 0))? else {
+        let mut stm = self.object_at(at, Some(ObjRef::new(num, 0)))?;
+        if let (Some(c), Object::Stream(_)) = (&self.crypt, &stm) {
+            c.decrypt_strings(ObjRef::new(num, 0), &mut stm);
+        }
+        let Object::Stream(s) = stm else {
             return Err(PdfError::Malformed(format!(
                 "object stream {num} is not a stream"
             )));
@@ -537,7 +574,7 @@ impl<S: Source + ?Sized> Document<S> {
         }
         let out = std::sync::Arc::new(out);
         if let Ok(mut c) = self.objstm_cache.lock() {
-            c.insert(num, out.clone());
+            c.insert(at, out.clone());
         }
         Ok(out)
     }

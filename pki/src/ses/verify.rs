@@ -74,7 +74,7 @@ fn unix(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-fn rfc3339(t: SystemTime) -> String {
+pub(crate) fn rfc3339(t: SystemTime) -> String {
     der::DateTime::from_system_time(t)
         .map(|d| d.to_string())
         .unwrap_or_else(|_| format!("{} (Unix)", unix(t)))
@@ -128,7 +128,7 @@ fn signature_check(
     .map_err(|e| fail(format!("{who} signature does not verify: {e}")))
 }
 
-fn valid_at(cert: &Certificate, at: SystemTime) -> bool {
+pub(crate) fn valid_at(cert: &Certificate, at: SystemTime) -> bool {
     let v = &cert.tbs_certificate.validity;
     at >= v.not_before.to_system_time() && at <= v.not_after.to_system_time()
 }
