@@ -77,9 +77,9 @@ pub struct SignArgs {
     /// Seal picture (PNG with transparency, or JPEG). Without it the signature is invisible.
     #[arg(long)]
     image: Option<PathBuf>,
-    /// Page for the seal, from 1 (default 1).
-    #[arg(long, default_value_t = 1)]
-    page: usize,
+    /// Page for the seal, from 1 (default 1; with --keyword, the page to search, default all).
+    #[arg(long)]
+    page: Option<usize>,
     /// Centre of the seal from the top-left corner of the page as displayed: X,Y in mm, or with a
     /// unit: 120mm,40mm or 340pt,113pt. Default: 35 mm from the right edge, 45 mm from the bottom.
     #[arg(long)]
@@ -87,6 +87,9 @@ pub struct SignArgs {
     /// Seal width in mm (the height follows the picture); a round company seal is 42 mm.
     #[arg(long, default_value_t = 42.0)]
     size_mm: f64,
+    /// Centre the seal on the first place this text appears on the page(s), e.g. 盖章处.
+    #[arg(long, conflicts_with_all = ["at", "cross_page"])]
+    keyword: Option<String>,
     /// 骑缝章: cut the seal into one vertical slice per page along the right edge of every page
     /// (its centre at --at's Y, or half-way down).
     #[arg(long, conflicts_with_all = ["page"])]
@@ -201,18 +204,27 @@ fn appearance<S: sealpki_pki::pdf::Source + ?Sized>(
                 Widget::cross_page(p, i, i, n, dy, w, h)
             })
             .collect()
+    } else if let Some(k) = &args.keyword {
+        let search: Vec<usize> = match page_index(args.page, pages.len())? {
+            Some(i) => vec![i],
+            None => (0..pages.len()).collect(),
+        };
+        let mut found = None;
+        for i in search {
+            if let Some(b) = sealpki_pki::pdf::text::find(doc, &pages[i], k)?.first() {
+                found = Some((i, *b));
+                break;
+            }
+        }
+        let (i, b) = found.ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "--keyword {k:?}: not found in the text of the page(s)"
+            ))
+        })?;
+        let center = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+        vec![Widget::at_user(&pages[i], i, center, w, h)]
     } else {
-        let idx = args
-            .page
-            .checked_sub(1)
-            .filter(|i| *i < pages.len())
-            .ok_or_else(|| {
-                AppError::BadRequest(format!(
-                    "--page {}: the document has {} page(s)",
-                    args.page,
-                    pages.len()
-                ))
-            })?;
+        let idx = page_index(args.page, pages.len())?.unwrap_or(0);
         let p = &pages[idx];
         let (dw, dh) = sign::displayed_size(p);
         let (x, y) = at.unwrap_or((dw - 35.0 * MM, dh - 45.0 * MM));
@@ -222,6 +234,20 @@ fn appearance<S: sealpki_pki::pdf::Source + ?Sized>(
         image: image.clone(),
         widgets,
     })
+}
+
+/// `--page N` (from 1) as an index, checked against the page count.
+fn page_index(page: Option<usize>, count: usize) -> Result<Option<usize>, AppError> {
+    match page {
+        None => Ok(None),
+        Some(p) => p
+            .checked_sub(1)
+            .filter(|i| *i < count)
+            .map(Some)
+            .ok_or_else(|| {
+                AppError::BadRequest(format!("--page {p}: the document has {count} page(s)"))
+            }),
+    }
 }
 
 fn sign_one(

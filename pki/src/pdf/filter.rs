@@ -32,6 +32,8 @@ pub fn decode(dict: &Dict, data: &[u8]) -> Result<Vec<u8>, PdfError> {
         let parm = parms.get(i).copied().flatten();
         cur = match f.as_slice() {
             b"FlateDecode" | b"Fl" => predict(parm, inflate(&cur)?)?,
+            b"ASCII85Decode" | b"A85" => ascii85(&cur)?,
+            b"ASCIIHexDecode" | b"AHx" => ascii_hex(&cur),
             other => {
                 return Err(PdfError::Unsupported(format!(
                     "stream filter /{}",
@@ -41,6 +43,65 @@ pub fn decode(dict: &Dict, data: &[u8]) -> Result<Vec<u8>, PdfError> {
         };
     }
     Ok(cur)
+}
+
+fn ascii85(data: &[u8]) -> Result<Vec<u8>, PdfError> {
+    let mut out = Vec::with_capacity(data.len() * 4 / 5);
+    let mut group = [0u32; 5];
+    let mut n = 0;
+    let mut iter = data.iter().copied();
+    if data.starts_with(b"<~") {
+        iter.next();
+        iter.next();
+    }
+    for c in iter {
+        match c {
+            b'~' => break,
+            b'z' if n == 0 => out.extend_from_slice(&[0, 0, 0, 0]),
+            b'!'..=b'u' => {
+                group[n] = u32::from(c - b'!');
+                n += 1;
+                if n == 5 {
+                    let v = group.iter().fold(0u64, |a, d| a * 85 + u64::from(*d));
+                    if v > u64::from(u32::MAX) {
+                        return Err(PdfError::Malformed("bad ASCII85 group".into()));
+                    }
+                    out.extend_from_slice(&(v as u32).to_be_bytes());
+                    n = 0;
+                }
+            }
+            c if super::parse::is_white(c) => {}
+            _ => return Err(PdfError::Malformed("bad ASCII85 character".into())),
+        }
+    }
+    if n > 1 {
+        for d in group.iter_mut().skip(n) {
+            *d = 84;
+        }
+        let v = group.iter().fold(0u64, |a, d| a * 85 + u64::from(*d));
+        out.extend_from_slice(&(v as u32).to_be_bytes()[..n - 1]);
+    }
+    Ok(out)
+}
+
+fn ascii_hex(data: &[u8]) -> Vec<u8> {
+    let digits: Vec<u8> = data
+        .iter()
+        .copied()
+        .take_while(|c| *c != b'>')
+        .filter(u8::is_ascii_hexdigit)
+        .collect();
+    digits
+        .chunks(2)
+        .map(|c| {
+            let hi = (c[0] as char).to_digit(16).unwrap_or(0) as u8;
+            let lo = c
+                .get(1)
+                .and_then(|d| (*d as char).to_digit(16))
+                .unwrap_or(0) as u8;
+            hi << 4 | lo
+        })
+        .collect()
 }
 
 fn inflate(data: &[u8]) -> Result<Vec<u8>, PdfError> {
@@ -127,6 +188,14 @@ pub fn deflate(data: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii85_and_hex() {
+        let d = Dict::new().with(b"Filter", Object::name("ASCII85Decode"));
+        assert_eq!(decode(&d, b"87cURD]i,\"Ebo80~>").unwrap(), b"Hello World");
+        let d = Dict::new().with(b"Filter", Object::name("ASCIIHexDecode"));
+        assert_eq!(decode(&d, b"48 65 6C6C6F>").unwrap(), b"Hello");
+    }
 
     #[test]
     fn flate_with_png_up_predictor() {

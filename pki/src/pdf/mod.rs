@@ -15,6 +15,7 @@ pub mod object;
 pub mod parse;
 pub mod reader;
 pub mod sign;
+pub mod text;
 pub mod update;
 pub mod verify;
 

@@ -68,6 +68,18 @@ impl Widget {
         }
     }
 
+    /// A seal centred on a point of default user space (the middle of a keyword found on the page).
+    pub fn at_user(page: &Page, index: usize, center: (f64, f64), width: f64, height: f64) -> Self {
+        Widget {
+            page: index,
+            center,
+            width,
+            height,
+            rotate: page.rotate,
+            slice: None,
+        }
+    }
+
     /// 骑缝章: slice `i` of `n` of a `width`×`height` seal at the right edge of the displayed page,
     /// its centre `dy` points from the top.
     pub fn cross_page(
