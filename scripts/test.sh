@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine with Rust: installs what the tests need
-# (softhsm2, opensc, poppler-utils, qpdf, NSS tools; a Python venv with pyhanko and pkilint),
+# (softhsm2, opensc, poppler-utils, qpdf, NSS tools; a Python venv with pyhanko, pkilint and
+# ReportLab for PDF fixtures),
 # starts a throw-away PostgreSQL cluster and a SoftHSM2 token directory, runs every test, and
 # cleans up. Extra arguments go to `cargo test` (e.g. `bash scripts/test.sh --test pkcs11`).
 set -euo pipefail
@@ -23,10 +24,10 @@ fi
 
 # --- Python tools (independent checkers) -----------------------------------------------------
 VENV="${SEALPKI_VENV:-$ROOT/.venv}"
-if [ ! -x "$VENV/bin/lint_pkix_cert" ] || [ ! -x "$VENV/bin/pyhanko" ]; then
-  say "creating Python venv with pkilint, pyhanko, asn1crypto in $VENV"
+if [ ! -x "$VENV/bin/lint_pkix_cert" ] || [ ! -x "$VENV/bin/pyhanko" ] || ! "$VENV/bin/python" -c "import reportlab, PIL" 2>/dev/null; then
+  say "creating Python venv with pkilint, pyhanko, asn1crypto, reportlab (PDF fixtures) in $VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check pkilint pyhanko pyhanko-cli asn1crypto
+  "$VENV/bin/pip" install -q --disable-pip-version-check pkilint pyhanko pyhanko-cli asn1crypto reportlab pillow
 fi
 export PATH="$VENV/bin:$PATH"
 

@@ -226,8 +226,26 @@ impl App {
                     self.config.tsa.policy
                 ))
             })?;
+            // The CA certificates above the TSA (not the root) travel in tokens, so a relying party
+            // holding only the root can follow the chain.
+            let mut chain = Vec::new();
+            let mut cur = cert.clone();
+            while chain.len() < 8 {
+                let Some(k) = loaded.keys.values().find(|k| {
+                    sealpki_pki::issue::verify_signed_by(&cur, k.issuer.certificate()).is_ok()
+                }) else {
+                    break;
+                };
+                let c = k.issuer.certificate().clone();
+                if c.tbs_certificate.subject == c.tbs_certificate.issuer {
+                    break;
+                }
+                chain.push(c.clone());
+                cur = c;
+            }
             loaded.tsa = Some(Arc::new(sealpki_pki::tsa::Tsa {
                 cert,
+                chain,
                 cert_der: der,
                 scheme: signer.algorithm().default_scheme(),
                 signer,

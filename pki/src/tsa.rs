@@ -80,6 +80,8 @@ pub fn parse_request(der_bytes: &[u8]) -> Result<TimeStampReq, TspRequestError> 
 /// A time-stamping unit: its certificate, key and policy.
 pub struct Tsa {
     pub cert: Certificate,
+    /// CA certificates between the TSA and the root, sent with tokens that ask for certificates.
+    pub chain: Vec<Certificate>,
     pub cert_der: Vec<u8>,
     pub signer: Arc<dyn Signer>,
     pub scheme: SignatureScheme,
@@ -233,11 +235,10 @@ impl Tsa {
         digests.insert(alg_id(digest_alg)).map_err(enc)?;
         let mut certs = SetOfVec::new();
         if req.cert_req {
-            certs
-                .insert(cms::cert::CertificateChoices::Certificate(
-                    self.cert.clone(),
-                ))
-                .map_err(enc)?;
+            for c in std::iter::once(&self.cert).chain(&self.chain) {
+                // A SET OF refuses duplicates; a repeated certificate is not an error.
+                let _ = certs.insert(cms::cert::CertificateChoices::Certificate(c.clone()));
+            }
         }
         let sd = SignedData {
             version: CmsVersion::V3,
@@ -327,7 +328,13 @@ pub fn token_from_response(
 impl crate::pdf::sign::Timestamper for Tsa {
     fn size_hint(&self) -> usize {
         // The certificate, TSTInfo (~100 bytes), attributes and signature: 1.5 KB covers the rest.
-        self.cert_der.len() + 1536
+        self.cert_der.len()
+            + self
+                .chain
+                .iter()
+                .map(|c| c.to_der().map(|d| d.len()).unwrap_or(2048))
+                .sum::<usize>()
+            + 1536
     }
 
     fn timestamp(&self, alg: &Oid, digest: &[u8]) -> Result<Vec<u8>, String> {

@@ -136,6 +136,9 @@ pub struct EnvOptions<'a> {
     pub tokens: &'a [&'a str],
     pub pin: &'a str,
     pub extra: &'a str,
+    /// Certificates name this instance's own listener in their CRL, OCSP and CA-issuer URLs (so
+    /// relying parties such as pdfsig can reach them while the server runs).
+    pub self_urls: bool,
 }
 
 impl Default for EnvOptions<'_> {
@@ -145,6 +148,7 @@ impl Default for EnvOptions<'_> {
             tokens: &[],
             pin: PIN,
             extra: "",
+            self_urls: false,
         }
     }
 }
@@ -159,8 +163,13 @@ impl Env {
             Db::Sqlite => format!("sqlite://{}/sealpki.db", dir.path().display()),
             Db::Postgres(u) => u.clone(),
         };
+        let base_url = if opts.self_urls {
+            format!("http://127.0.0.1:{port}")
+        } else {
+            BASE_URL.to_string()
+        };
         let mut cfg = format!(
-            "data_dir = {:?}\n[database]\nurl = {url:?}\n[server]\nlisten = \"127.0.0.1:{port}\"\npublic_base_url = {BASE_URL:?}\n[keys]\npassphrase_file = {:?}\n[audit]\ncheckpoint_every = 50\n",
+            "data_dir = {:?}\n[database]\nurl = {url:?}\n[server]\nlisten = \"127.0.0.1:{port}\"\npublic_base_url = {base_url:?}\n[keys]\npassphrase_file = {:?}\n[audit]\ncheckpoint_every = 50\n",
             dir.path().display().to_string(),
             pass.display().to_string()
         );

@@ -280,6 +280,12 @@ pub fn sign<S: Source + ?Sized>(
                 "the document is already certified".into(),
             ))
         }
+        Some(_) if opts.appearance.is_some() => {
+            return Err(PdfError::Refused(
+                "the document is certified (DocMDP): a new signature after certification must be invisible"
+                    .into(),
+            ))
+        }
         _ => {}
     }
     let acro_obj = catalog.get(b"AcroForm").cloned();
@@ -445,11 +451,13 @@ pub fn sign<S: Source + ?Sized>(
     let mut new_catalog = catalog.clone();
     let mut catalog_changed = false;
     let mut acro_dict = acro.clone().unwrap_or_default();
-    let field = Object::Ref(field_ref);
+    let new_fields = std::iter::once(field_ref)
+        .chain(extra_fields)
+        .map(Object::Ref);
     match acro_dict.get(b"Fields").cloned() {
         Some(Object::Ref(fr)) => {
             let mut arr = doc.get(fr)?.as_array().unwrap_or_default().to_vec();
-            arr.push(field);
+            arr.extend(new_fields);
             up.put(doc, fr, Object::Array(arr));
         }
         other => {
@@ -458,7 +466,7 @@ pub fn sign<S: Source + ?Sized>(
                 .and_then(Object::as_array)
                 .unwrap_or_default()
                 .to_vec();
-            arr.push(field);
+            arr.extend(new_fields);
             acro_dict.set(b"Fields", Object::Array(arr));
         }
     }

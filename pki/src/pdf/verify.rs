@@ -625,7 +625,8 @@ fn verify_one<S: Source + ?Sized>(
                 None
             };
         report.docmdp = own_docmdp;
-        let (allowed, disallowed) = analyse_changes(doc, end, own_docmdp.or(docmdp))?;
+        let (allowed, disallowed) =
+            analyse_changes(doc, end, own_docmdp.or(docmdp), own_docmdp.is_some())?;
         report.modifications = allowed
             .iter()
             .map(|s| format!("allowed: {s}"))
@@ -759,6 +760,16 @@ fn refs_in(o: Option<&Object>) -> Vec<ObjRef> {
         .unwrap_or_default()
 }
 
+/// An annotation with a non-empty rectangle.
+fn visible(d: &Dict) -> bool {
+    let r: Vec<f64> = d
+        .get(b"Rect")
+        .and_then(Object::as_array)
+        .map(|a| a.iter().filter_map(Object::as_f64).collect())
+        .unwrap_or_default();
+    r.len() == 4 && (r[2] - r[0]).abs() > 0.01 && (r[3] - r[1]).abs() > 0.01
+}
+
 fn is_sig_widget(d: &Dict) -> bool {
     d.name(b"FT") == Some(b"Sig")
         || d.get(b"Parent").is_some() && d.name(b"Subtype") == Some(b"Widget")
@@ -769,6 +780,7 @@ fn analyse_changes<S: Source + ?Sized>(
     doc: &Document<S>,
     end: u64,
     docmdp: Option<i64>,
+    certifying: bool,
 ) -> Result<(Vec<String>, Vec<String>), PdfError> {
     let before = doc.xref_before(end);
     let now = &doc.xref;
@@ -931,7 +943,15 @@ fn analyse_changes<S: Source + ?Sized>(
             }
             let oa = annots(doc, &before, o)?;
             let na = annots(doc, now, n)?;
-            judge_annots(doc, &oa, &na, docmdp, &mut allowed, &mut bad, &what)?;
+            judge_annots(
+                doc,
+                &oa,
+                &na,
+                (docmdp, certifying),
+                &mut allowed,
+                &mut bad,
+                &what,
+            )?;
             continue;
         }
         // An existing annotation or field changed.
@@ -982,7 +1002,15 @@ fn analyse_changes<S: Source + ?Sized>(
                             .and_then(Object::as_ref)
                     }) == Some(id)
                 }) {
-                    judge_annots(doc, &o, &n, docmdp, &mut allowed, &mut bad, &what)?;
+                    judge_annots(
+                        doc,
+                        &o,
+                        &n,
+                        (docmdp, certifying),
+                        &mut allowed,
+                        &mut bad,
+                        &what,
+                    )?;
                     continue;
                 }
             }
@@ -1062,7 +1090,7 @@ fn judge_annots<S: Source + ?Sized>(
     doc: &Document<S>,
     old: &[ObjRef],
     new: &[ObjRef],
-    docmdp: Option<i64>,
+    (docmdp, certifying): (Option<i64>, bool),
     allowed: &mut Vec<String>,
     bad: &mut Vec<String>,
     what: &dyn Fn(&str) -> String,
@@ -1075,7 +1103,15 @@ fn judge_annots<S: Source + ?Sized>(
         let a = doc.get(*r)?;
         let Some(d) = a.as_dict() else { continue };
         if d.name(b"Subtype") == Some(b"Widget") && is_sig_widget(d) {
-            allowed.push(what("signature widget added to a page"));
+            if certifying && visible(d) {
+                // As pyHanko reads DocMDP: after certification, signatures go into invisible or
+                // existing fields; a new visible widget is a change of what is seen.
+                bad.push(what(
+                    "new visible signature field after the certification signature",
+                ));
+            } else {
+                allowed.push(what("signature widget added to a page"));
+            }
         } else if d.name(b"Subtype") == Some(b"Widget")
             && docmdp.unwrap_or(2) >= 2
             && d.get(b"FT").is_some()
