@@ -409,3 +409,109 @@ pub fn http_load(
         "p50_ms": percentile(&lat, 0.5).as_secs_f64() * 1e3, "p99_ms": percentile(&lat, 0.99).as_secs_f64() * 1e3,
     }))
 }
+
+/// `sealpki bench pdf`: sign a document `count` times in memory (parse, seal, hash, sign, write), then
+/// verify the signed result `count` times.
+pub fn pdf(
+    input: &std::path::Path,
+    key_file: &std::path::Path,
+    cert: &std::path::Path,
+    image: Option<&std::path::Path>,
+    trust: Option<&std::path::Path>,
+    count: usize,
+    json: bool,
+) -> Result<i32, AppError> {
+    use sealpki_pki::cades::CmsSigner;
+    use sealpki_pki::der::Decode;
+    use sealpki_pki::pdf::image::SealImage;
+    use sealpki_pki::pdf::reader::Document;
+    use sealpki_pki::pdf::sign::{self, Appearance, SignOptions, Widget};
+    use sealpki_pki::pdf::verify::{self, VerifyOptions};
+    use sealpki_pki::x509_cert::Certificate;
+
+    let bad = |e: &dyn std::fmt::Display| AppError::BadRequest(e.to_string());
+    let data = crate::sescmd::read(input)?;
+    let signer = crate::sescmd::key_file(key_file)?;
+    let cert = Certificate::from_der(&crate::sescmd::certs_pem(cert)?[0]).map_err(|e| bad(&e))?;
+    let img = image
+        .map(|p| {
+            crate::sescmd::read(p).and_then(|b| SealImage::from_bytes(&b).map_err(|e| bad(&e)))
+        })
+        .transpose()?;
+    let trust = match trust {
+        Some(t) => crate::sescmd::certs_pem(t)?
+            .iter()
+            .map(|d| Certificate::from_der(d).map_err(|e| bad(&e)))
+            .collect::<Result<Vec<_>, _>>()?,
+        None => vec![],
+    };
+    let cms = CmsSigner {
+        signer: signer.as_ref(),
+        scheme: signer.algorithm().default_scheme(),
+        cert: &cert,
+        chain: &[],
+    };
+    let mut signed = Vec::new();
+    let started = Instant::now();
+    for _ in 0..count.max(1) {
+        let doc = Document::open(Box::new(data.clone()), None).map_err(|e| bad(&e))?;
+        let appearance = match &img {
+            Some(i) => {
+                let pages = doc.pages().map_err(|e| bad(&e))?;
+                let w = 42.0 * 72.0 / 25.4;
+                Some(Appearance {
+                    image: i.clone(),
+                    widgets: vec![Widget::centered(
+                        &pages[0],
+                        0,
+                        400.0,
+                        600.0,
+                        w,
+                        w * i.aspect(),
+                    )],
+                })
+            }
+            None => None,
+        };
+        let opts = SignOptions {
+            appearance,
+            ..SignOptions::default()
+        };
+        signed.clear();
+        sign::sign(&doc, &mut signed, &cms, &opts, None).map_err(|e| bad(&e))?;
+    }
+    let sign_secs = started.elapsed().as_secs_f64();
+    let opts = VerifyOptions { trust, now: None };
+    let started = Instant::now();
+    let mut verdict = None;
+    for _ in 0..count.max(1) {
+        let doc = Document::open(Box::new(signed.clone()), None).map_err(|e| bad(&e))?;
+        let r = verify::verify(&doc, &opts).map_err(|e| bad(&e))?;
+        verdict = Some(r.verdict);
+    }
+    let verify_secs = started.elapsed().as_secs_f64();
+    let n = count.max(1) as f64;
+    let report = json!({
+        "machine": format!("{} CPUs, {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), cpu_model()),
+        "input_bytes": data.len(), "signed_bytes": signed.len(), "count": count,
+        "visible": img.is_some(), "algorithm": signer.algorithm().name(),
+        "signatures_per_second": n / sign_secs, "verifications_per_second": n / verify_secs,
+        "verdict": verdict,
+    });
+    crate::cli::out(json, &report, || {
+        format!(
+            "{}: {} signatures/s ({} seal, {}), {} verifications/s (verdict {:?}), one thread\n",
+            input.display(),
+            (n / sign_secs).round(),
+            if img.is_some() {
+                "visible"
+            } else {
+                "invisible"
+            },
+            signer.algorithm().name(),
+            (n / verify_secs).round(),
+            verdict
+        )
+    });
+    Ok(0)
+}

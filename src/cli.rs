@@ -267,6 +267,24 @@ pub enum BenchCmd {
         #[arg(long)]
         keep: bool,
     },
+    /// PDF sealing and verification in-process: open, place a visible seal, sign (PAdES B-B), write
+    /// to memory; then verify the result. Reports signatures and verifications per second.
+    Pdf {
+        #[arg(long = "in")]
+        input: PathBuf,
+        #[arg(long)]
+        key_file: PathBuf,
+        #[arg(long)]
+        cert: PathBuf,
+        /// Seal picture (PNG or JPEG); without it the signatures are invisible.
+        #[arg(long)]
+        image: Option<PathBuf>,
+        /// Root to verify against.
+        #[arg(long)]
+        trust: Option<PathBuf>,
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+    },
     /// Issue certificates end to end (lint, sign, store, audit) and compare with raw signing.
     Issue {
         #[arg(long, default_value_t = 2000)]
@@ -677,6 +695,22 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             let app = App::open(config).await?;
             crate::bench::crl(&app, &ca, entries, file, keep, json).await
         }
+        Command::Bench(BenchCmd::Pdf {
+            input,
+            key_file,
+            cert,
+            image,
+            trust,
+            count,
+        }) => crate::bench::pdf(
+            &input,
+            &key_file,
+            &cert,
+            image.as_deref(),
+            trust.as_deref(),
+            count,
+            json,
+        ),
         Command::Bench(BenchCmd::Issue {
             count,
             concurrency,

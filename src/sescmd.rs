@@ -127,7 +127,7 @@ pub(crate) fn certs_pem(p: &Path) -> Result<Vec<Vec<u8>>, AppError> {
     Ok(ders)
 }
 
-fn key_file(p: &Path) -> Result<Arc<dyn Signer>, AppError> {
+pub(crate) fn key_file(p: &Path) -> Result<Arc<dyn Signer>, AppError> {
     let text = read(p)?;
     let (label, der) = sealpki_pki::der::pem::decode_vec(&text)
         .map_err(|e| AppError::BadRequest(format!("{}: not PEM: {e}", p.display())))?;

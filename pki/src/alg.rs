@@ -291,11 +291,13 @@ pub fn verify(
     let bad_key = |e: &dyn fmt::Display| AlgError::BadPublicKey(e.to_string());
     match scheme {
         SignatureScheme::EcdsaSha256 => {
-            let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(raw_key(spki)?)
-                .map_err(|e| bad_key(&e))?;
-            let s = p256::ecdsa::Signature::from_der(sig)
-                .map_err(|_| AlgError::BadSignatureEncoding)?;
-            vk.verify(msg, &s).map_err(|_| AlgError::BadSignature)
+            let raw = raw_key(spki)?;
+            // Validate the key and the DER signature as before, then verify in ring (assembly).
+            p256::ecdsa::VerifyingKey::from_sec1_bytes(raw).map_err(|e| bad_key(&e))?;
+            p256::ecdsa::Signature::from_der(sig).map_err(|_| AlgError::BadSignatureEncoding)?;
+            ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_ASN1, raw)
+                .verify(msg, sig)
+                .map_err(|_| AlgError::BadSignature)
         }
         SignatureScheme::RsaPkcs1Sha256 | SignatureScheme::RsaPssSha256 => {
             let pk = rsa::RsaPublicKey::try_from(spki_ref(spki)?).map_err(|e| bad_key(&e))?;
