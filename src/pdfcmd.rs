@@ -59,7 +59,7 @@ pub struct SignArgs {
     /// Where the signed PDF goes (written beside and renamed: a failure leaves no file).
     #[arg(long)]
     out: PathBuf,
-    /// A key in the configured key stores (e.g. software:seal-1 or pkcs11:TOKEN/seal-1).
+    /// A key in the configured key stores (soft:NAME or pkcs11:token=LABEL;object=NAME).
     #[arg(long, conflicts_with = "key_file")]
     key: Option<String>,
     /// An unencrypted PKCS#8 PEM private key file.
@@ -184,15 +184,45 @@ fn parse_at(s: &str) -> Result<(f64, f64), AppError> {
 
 const MM: f64 = 72.0 / 25.4;
 
-fn appearance<S: sealpki_pki::pdf::Source + ?Sized>(
+/// Where a seal goes: the same choices on the command line and over HTTP.
+#[derive(Clone, Debug, Default)]
+pub struct Placement {
+    /// From 1.
+    pub page: Option<usize>,
+    /// Centre in points from the displayed top-left corner.
+    pub at: Option<(f64, f64)>,
+    pub size_mm: f64,
+    pub keyword: Option<String>,
+    pub cross_page: bool,
+}
+
+impl Placement {
+    fn of(args: &SignArgs) -> Result<Self, AppError> {
+        Ok(Placement {
+            page: args.page,
+            at: args.at.as_deref().map(parse_at).transpose()?,
+            size_mm: args.size_mm,
+            keyword: args.keyword.clone(),
+            cross_page: args.cross_page,
+        })
+    }
+}
+
+pub fn appearance<S: sealpki_pki::pdf::Source + ?Sized>(
     doc: &Document<S>,
-    args: &SignArgs,
+    args: &Placement,
     image: &SealImage,
 ) -> Result<Appearance, AppError> {
+    if !(args.size_mm > 0.0 && args.size_mm <= 500.0) {
+        return Err(AppError::BadRequest(format!(
+            "seal size {} mm: give 1 to 500 mm",
+            args.size_mm
+        )));
+    }
     let pages = doc.pages()?;
     let w = args.size_mm * MM;
     let h = w * image.aspect();
-    let at = args.at.as_deref().map(parse_at).transpose()?;
+    let at = args.at;
     let widgets = if args.cross_page {
         let n = pages.len();
         pages
@@ -260,7 +290,7 @@ fn sign_one(
         .map_err(|e| AppError::BadRequest(format!("cannot read {}: {e}", input.display())))?;
     let doc = Document::open(Box::new(file), kit.password.as_deref())?;
     let appearance = match &kit.image {
-        Some(img) => Some(appearance(&doc, args, img)?),
+        Some(img) => Some(appearance(&doc, &Placement::of(args)?, img)?),
         None => None,
     };
     let opts = SignOptions {

@@ -24,7 +24,7 @@ fn text(out: &std::process::Output) -> String {
 struct Fx {
     env: Env,
     /// Serves the CRLs and OCSP answers the certificates point at (pdfsig asks OCSP).
-    _server: Server,
+    server: Server,
     key: PathBuf,
     cert: PathBuf,
     chain: PathBuf,
@@ -83,7 +83,7 @@ impl Fx {
         let server = env.serve();
         Fx {
             env,
-            _server: server,
+            server,
             key,
             cert,
             chain,
@@ -831,4 +831,129 @@ fn attacks_are_flagged_and_bad_input_is_refused_cleanly() {
         .arg(&outbox));
     assert_eq!(v.status.code(), Some(0), "{}", text(&v));
     assert!(text(&v).contains("2 file(s): 2 valid"), "{}", text(&v));
+}
+
+fn http_post(url: &str, token: Option<&str>, ctype: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
+    let mut req = ureq::post(url).set("Content-Type", ctype);
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    let resp = match req.send_bytes(body) {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("POST {url}: {e}"),
+    };
+    let status = resp.status();
+    let ctype = resp.content_type().to_string();
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut resp.into_reader(), &mut out).unwrap();
+    (status, ctype, out)
+}
+
+#[test]
+fn sealing_and_verifying_over_http_with_a_key_the_service_holds() {
+    use base64::Engine;
+    let fx = Fx::new();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key: serde_json::Value = serde_json::from_str(&ok(
+        &fx.env
+            .sealpki(&["--json", "keys", "generate", "--name", "cloud-seal"]),
+        "keys generate",
+    ))
+    .unwrap();
+    let key_ref = key["key"].as_str().unwrap().to_string();
+    let issued: serde_json::Value = serde_json::from_str(&ok(
+        &fx.env.sealpki(&[
+            "--json",
+            "cert",
+            "issue",
+            "--profile",
+            "seal-signing",
+            "--key",
+            &key_ref,
+            "--subject",
+            "CN=示例云签章,O=示例有限公司,C=CN,organizationIdentifier=NTRCN-91330106MA2H2XXX1Q",
+            "--out",
+            fx.p("cloud.pem").to_str().unwrap(),
+        ]),
+        "cert issue --key",
+    ))
+    .unwrap();
+    let serial = issued["serial"].as_str().unwrap().to_string();
+    let url = &fx.server.url;
+    let token = fx.server.login();
+    let pdf = std::fs::read(fx.p("contract.pdf")).unwrap();
+    let image = std::fs::read(fx.p("seal.png")).unwrap();
+    let body = serde_json::json!({
+        "pdf": b64.encode(&pdf), "key": key_ref, "cert_serial": serial, "image": b64.encode(&image),
+        "page": 3, "at_mm": [100.0, 200.0], "level": "b-t", "reason": "合同签署",
+    })
+    .to_string();
+    // Without a login: 401 problem+json, nothing signed.
+    let (status, ctype, _) = http_post(
+        &format!("{url}/api/v1/pdf/sign"),
+        None,
+        "application/json",
+        body.as_bytes(),
+    );
+    assert_eq!(status, 401);
+    assert!(ctype.contains("problem+json"), "{ctype}");
+    let (status, ctype, signed) = http_post(
+        &format!("{url}/api/v1/pdf/sign"),
+        Some(&token),
+        "application/json",
+        body.as_bytes(),
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&signed));
+    assert_eq!(ctype, "application/pdf");
+    let out = fx.p("http-signed.pdf");
+    std::fs::write(&out, &signed).unwrap();
+    fx.pdfsig_all_valid(&out, None, 1);
+    let (okay, t) = fx.pyhanko(&out, None, &[]);
+    assert!(
+        okay && t.contains("TIMESTAMP_TOKEN<INTACT:TRUSTED>") && t.contains("UNTOUCHED"),
+        "{t}"
+    );
+    assert!(
+        is_red(pixel(&render(&out, 3, None), 100.0 * MM, 200.0 * MM)),
+        "seal where asked"
+    );
+    // The public verifier: no login, our root as trust anchor.
+    let (status, _, report) = http_post(
+        &format!("{url}/api/v1/pdf/verify"),
+        None,
+        "application/pdf",
+        &signed,
+    );
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_slice(&report).unwrap();
+    assert_eq!(v["verdict"], "valid", "{v}");
+    assert!(v["signatures"][0]["timestamp"].is_string(), "{v}");
+    assert_eq!(v["signatures"][0]["seal_images"][0]["page"], 3, "{v}");
+    // Garbage: a precise 400.
+    let (status, ctype, body) = http_post(
+        &format!("{url}/api/v1/pdf/verify"),
+        None,
+        "application/pdf",
+        b"%PDF-1.7 but nothing else",
+    );
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    assert!(
+        ctype.contains("problem+json") && String::from_utf8_lossy(&body).contains("startxref"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    // A key that does not match the certificate: refused.
+    let wrong = serde_json::json!({"pdf": b64.encode(&pdf), "key": key_ref, "cert_serial": "01"})
+        .to_string();
+    let (status, _, _) = http_post(
+        &format!("{url}/api/v1/pdf/sign"),
+        Some(&token),
+        "application/json",
+        wrong.as_bytes(),
+    );
+    assert_eq!(status, 404);
+    // Signing is audited.
+    let audit = ok(&fx.env.sealpki(&["audit", "verify"]), "audit verify");
+    assert!(!audit.is_empty());
 }

@@ -4,6 +4,7 @@ mod auth;
 mod certificates;
 pub mod error;
 pub mod mtls;
+mod pdf;
 mod status;
 
 use std::net::SocketAddr;
@@ -47,6 +48,17 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/cas", get(certificates::list_cas))
         .route("/api/v1/cas/{name}/chain", get(certificates::ca_chain))
         .route("/api/v1/cas/{name}/rollover", post(certificates::rollover))
+        .route(
+            "/api/v1/pdf/verify",
+            post(pdf::verify).layer(axum::extract::DefaultBodyLimit::max(pdf::MAX_PDF)),
+        )
+        .route(
+            "/api/v1/pdf/sign",
+            // base64 in JSON: a third larger than the PDF.
+            post(pdf::sign).layer(axum::extract::DefaultBodyLimit::max(
+                pdf::MAX_PDF / 3 * 4 + 65536,
+            )),
+        )
         .route("/ca/{file}", get(certificates::ca_cert))
         .route("/crl/{file}", get(status::crl))
         .route("/tsa", post(status::tsa))
