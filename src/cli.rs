@@ -285,6 +285,23 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 1000)]
         count: usize,
     },
+    /// GB/T 38540 seal signatures: sign 1 KB of data with a seal N times, then verify the result N
+    /// times (maker signature and chain, listing, signature, data hash). Reports per second.
+    Ses {
+        /// The seal (SESeal DER) from `ses make`.
+        #[arg(long)]
+        seal: PathBuf,
+        /// The signer's SM2 key (PKCS#8 PEM) and certificate.
+        #[arg(long)]
+        key_file: PathBuf,
+        #[arg(long)]
+        cert: PathBuf,
+        /// Trust anchors and intermediates for verification (PEM).
+        #[arg(long)]
+        trust: Vec<PathBuf>,
+        #[arg(long, default_value_t = 2000)]
+        count: usize,
+    },
     /// Issue certificates end to end (lint, sign, store, audit) and compare with raw signing.
     Issue {
         #[arg(long, default_value_t = 2000)]
@@ -711,6 +728,13 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             count,
             json,
         ),
+        Command::Bench(BenchCmd::Ses {
+            seal,
+            key_file,
+            cert,
+            trust,
+            count,
+        }) => crate::bench::ses(&seal, &key_file, &cert, &trust, count, json),
         Command::Bench(BenchCmd::Issue {
             count,
             concurrency,

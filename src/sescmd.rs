@@ -56,6 +56,10 @@ pub enum SesCmd {
         /// Days the seal is valid from now.
         #[arg(long, default_value_t = 365)]
         valid_days: u64,
+        /// Days from now until the seal's validity starts (0: now). The validity runs for
+        /// --valid-days from that start.
+        #[arg(long, default_value_t = 0)]
+        start_days: u64,
         /// 4 (GB/T 38540-2020) or 5 (GM/T 0031-2025, with a timestamp from our TSA).
         #[arg(long, default_value_t = 4)]
         seal_version: u8,
@@ -218,6 +222,7 @@ pub async fn run(cmd: SesCmd, config: &Config, json: bool) -> Result<i32, AppErr
             signer_certs,
             digests,
             valid_days,
+            start_days,
             seal_version,
             out,
         } => {
@@ -258,8 +263,8 @@ pub async fn run(cmd: SesCmd, config: &Config, json: bool) -> Result<i32, AppErr
                 name,
                 certs,
                 create_date: now,
-                valid_start: now,
-                valid_end: now + Duration::from_secs(valid_days * 86_400),
+                valid_start: now + Duration::from_secs(start_days * 86_400),
+                valid_end: now + Duration::from_secs((start_days + valid_days) * 86_400),
                 picture: Picture {
                     kind: picture_kind(&image, &data)?.into(),
                     data,
@@ -423,7 +428,7 @@ fn seal_json(s: &Seal) -> serde_json::Value {
     })
 }
 
-fn inspect_json(d: &Decoded, warnings: &[String]) -> serde_json::Value {
+pub(crate) fn inspect_json(d: &Decoded, warnings: &[String]) -> serde_json::Value {
     match d {
         Decoded::Seal(s, _) => {
             serde_json::json!({"kind": "seal", "seal": seal_json(s), "warnings": warnings})

@@ -384,6 +384,64 @@ fn seals_made_signed_verified_and_cross_checked() {
     let (code, v) = verify(&env, &short, None, &trust);
     assert!(code == 1 && reasons(&v).contains("expired"), "{v}");
 
+    // Not yet valid: a seal whose validity starts in two days.
+    let later = env.path("later.ses");
+    ok(
+        &ses_make(
+            &env,
+            &maker_key,
+            &maker_pem,
+            &holder_pem,
+            &picture,
+            "x",
+            "3",
+            &["--start-days", "2"],
+            &later,
+        ),
+        "ses make (starts later)",
+    );
+    let (code, v) = verify(&env, &later, None, &trust);
+    assert!(code == 1 && reasons(&v).contains("not yet valid"), "{v}");
+
+    // Over HTTP (public): inspect and verify, against the deployment's own CA certificates.
+    {
+        use base64::Engine;
+        let server = env.serve();
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let seal_der = std::fs::read(&later).unwrap();
+        let resp = ureq::post(&format!("{}/api/v1/ses/inspect", server.url))
+            .set("Content-Type", "application/octet-stream")
+            .send_bytes(&seal_der)
+            .unwrap();
+        let v: serde_json::Value = resp.into_json().unwrap();
+        assert!(v.to_string().contains("3"), "inspect: {v}");
+        let sig_der = std::fs::read(&sig).unwrap();
+        let body = serde_json::json!({"structure": b64.encode(&sig_der), "data": b64.encode(std::fs::read(&data).unwrap())});
+        let (status, v, _) = post(
+            &format!("{}/api/v1/ses/verify", server.url),
+            None,
+            &body.to_string(),
+        );
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["verdict"], "valid", "{v}");
+        let body = serde_json::json!({"structure": b64.encode(&sig_der), "data": b64.encode(b"other data")});
+        let (_, v, _) = post(
+            &format!("{}/api/v1/ses/verify", server.url),
+            None,
+            &body.to_string(),
+        );
+        assert_eq!(v["verdict"], "invalid", "{v}");
+        let (status, v, ctype) = post(
+            &format!("{}/api/v1/ses/inspect", server.url),
+            None,
+            "garbage",
+        );
+        assert!(
+            status == 400 && ctype.contains("problem+json"),
+            "{status} {v}"
+        );
+    }
+
     // Garbage, truncated, deeply nested: exit 3 with a message, never a crash.
     let garbage = env.path("garbage.ses");
     std::fs::write(&garbage, b"not a seal at all").unwrap();

@@ -5,6 +5,7 @@ mod certificates;
 pub mod error;
 pub mod mtls;
 mod pdf;
+mod ses;
 mod status;
 
 use std::net::SocketAddr;
@@ -59,6 +60,8 @@ pub fn router(app: Arc<App>) -> Router {
                 pdf::MAX_PDF / 3 * 4 + 65536,
             )),
         )
+        .route("/api/v1/ses/inspect", post(ses::inspect))
+        .route("/api/v1/ses/verify", post(ses::verify))
         .route("/ca/{file}", get(certificates::ca_cert))
         .route("/crl/{file}", get(status::crl))
         .route("/tsa", post(status::tsa))

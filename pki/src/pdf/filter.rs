@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn ascii85_and_hex() {
         let d = Dict::new().with(b"Filter", Object::name("ASCII85Decode"));
-        assert_eq!(decode(&d, b"87cURD]i,\"Ebo80~>").unwrap(), b"Hello World");
+        assert_eq!(decode(&d, b"87cURD]i,\"Ebo80~>").unwrap(), b"Hello World!");
         let d = Dict::new().with(b"Filter", Object::name("ASCIIHexDecode"));
         assert_eq!(decode(&d, b"48 65 6C6C6F>").unwrap(), b"Hello");
     }

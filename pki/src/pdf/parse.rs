@@ -28,6 +28,9 @@ pub fn is_delim(b: u8) -> bool {
 pub struct Parser<'a> {
     pub buf: &'a [u8],
     pub pos: usize,
+    /// The buffer holds all there is (an object stream, a content stream, the file's last window):
+    /// reaching its end while looking ahead for `N G R` means "not a reference", not "read more".
+    pub complete: bool,
 }
 
 /// What follows `N G obj`: the object and, for a stream, where its data starts (relative to the slice).
@@ -38,12 +41,30 @@ pub struct Indirect {
 }
 
 impl<'a> Parser<'a> {
+    /// A parser over a window of a larger source.
     pub fn new(buf: &'a [u8]) -> Self {
-        Self { buf, pos: 0 }
+        Self {
+            buf,
+            pos: 0,
+            complete: false,
+        }
     }
 
     pub fn at(buf: &'a [u8], pos: usize) -> Self {
-        Self { buf, pos }
+        Self {
+            buf,
+            pos,
+            complete: false,
+        }
+    }
+
+    /// A parser over data that is all there is.
+    pub fn complete(buf: &'a [u8], pos: usize) -> Self {
+        Self {
+            buf,
+            pos,
+            complete: true,
+        }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -85,7 +106,7 @@ impl<'a> Parser<'a> {
             };
         }
         // A word that runs into the end of the window may continue beyond it.
-        if self.pos >= self.buf.len() {
+        if self.pos >= self.buf.len() && !self.complete {
             return Err(ParseError::Eof);
         }
         Ok(&self.buf[start..self.pos])
@@ -207,7 +228,7 @@ impl<'a> Parser<'a> {
         self.skip_ws();
         match self.peek() {
             Some(c) if c.is_ascii_digit() => {}
-            None => return Err(ParseError::Eof),
+            None if !self.complete => return Err(ParseError::Eof),
             _ => return Ok(None),
         }
         let gen = match self.word() {
@@ -215,12 +236,16 @@ impl<'a> Parser<'a> {
                 Some(g) => g,
                 None => return Ok(None),
             },
-            Err(ParseError::Eof) => return Err(ParseError::Eof),
+            Err(ParseError::Eof) if !self.complete => return Err(ParseError::Eof),
             Err(_) => return Ok(None),
         };
         self.skip_ws();
         if self.peek().is_none() {
-            return Err(ParseError::Eof);
+            return if self.complete {
+                Ok(None)
+            } else {
+                Err(ParseError::Eof)
+            };
         }
         if self.peek() == Some(b'R')
             && self
@@ -265,7 +290,11 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
             }
         }
-        Err(ParseError::Eof)
+        if self.complete {
+            Ok(out)
+        } else {
+            Err(ParseError::Eof)
+        }
     }
 
     fn dict_body(&mut self, depth: usize) -> Result<Dict, ParseError> {
@@ -424,7 +453,9 @@ mod tests {
     use super::*;
 
     fn p(s: &str) -> Object {
-        Parser::new(format!("{s} ").as_bytes()).object(0).unwrap()
+        Parser::complete(format!("{s} ").as_bytes(), 0)
+            .object(0)
+            .unwrap()
     }
 
     #[test]

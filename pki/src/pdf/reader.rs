@@ -207,7 +207,9 @@ impl<S: Source + ?Sized> Document<S> {
             } else {
                 &buf
             };
-            match f(&mut Parser::new(slice)) {
+            let mut parser = Parser::new(slice);
+            parser.complete = at_end;
+            match f(&mut parser) {
                 Ok(v) => return Ok(v),
                 Err(ParseError::Eof) if !at_end && size < MAX_OBJECT_WINDOW => size *= 4,
                 Err(ParseError::Eof) => {
@@ -554,7 +556,7 @@ impl<S: Source + ?Sized> Document<S> {
                 "object stream {num}: /First beyond its data"
             )));
         }
-        let mut p = Parser::new(&data[..first]);
+        let mut p = Parser::complete(&data[..first], 0);
         let mut heads = Vec::with_capacity(n);
         for _ in 0..n {
             let (Ok(obj), Ok(off)) = (p.uint(), p.uint()) else {
@@ -566,7 +568,7 @@ impl<S: Source + ?Sized> Document<S> {
         padded.push(b' ');
         let mut out = Vec::with_capacity(heads.len());
         for (obj, off) in heads {
-            let mut p = Parser::at(&padded, first.saturating_add(off).min(padded.len()));
+            let mut p = Parser::complete(&padded, first.saturating_add(off).min(padded.len()));
             let o = p.object(0).map_err(|e| {
                 PdfError::Malformed(format!("object {obj} in object stream {num}: {e}"))
             })?;

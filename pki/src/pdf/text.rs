@@ -236,7 +236,7 @@ fn tokens(data: &[u8]) -> Vec<Tok> {
     let mut out = Vec::new();
     let mut padded = data.to_vec();
     padded.push(b' ');
-    let mut p = Parser::new(&padded);
+    let mut p = Parser::complete(&padded, 0);
     loop {
         p.skip_ws();
         if p.pos >= padded.len() - 1 {

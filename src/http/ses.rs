@@ -1,0 +1,76 @@
+//! GB/T 38540 seals over HTTP, public like the PDF verifier: inspect any seal or seal signature
+//! (v1/v4/v5), and verify one against this deployment's CA certificates.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::extract::State;
+use axum::Json;
+use base64::Engine;
+use sealpki_pki::der::Decode;
+use sealpki_pki::ses;
+use sealpki_pki::x509_cert::Certificate;
+use serde::Deserialize;
+
+use super::error::json_body;
+use crate::app::{App, CA_NAMES};
+use crate::error::AppError;
+
+/// `POST /api/v1/ses/inspect`: the body is the DER structure; the answer what it holds.
+pub async fn inspect(body: axum::body::Bytes) -> Result<Json<serde_json::Value>, AppError> {
+    let decoded = ses::decode(&body).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let warnings = match &decoded {
+        ses::Decoded::Seal(_, w) | ses::Decoded::Signature(_, w) => w.clone(),
+    };
+    Ok(Json(crate::sescmd::inspect_json(&decoded, &warnings)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyBody {
+    /// SESeal or SES_Signature, DER in base64.
+    structure: String,
+    /// The signed data, base64 (for a signature).
+    data: Option<String>,
+}
+
+/// `POST /api/v1/ses/verify`: the report, with this deployment's CA certificates as trust.
+pub async fn verify(
+    State(app): State<Arc<App>>,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let req: VerifyBody = json_body(&body)?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let der = b64
+        .decode(req.structure.as_bytes())
+        .map_err(|e| AppError::BadRequest(format!("structure: not base64: {e}")))?;
+    let data = req
+        .data
+        .as_deref()
+        .map(|d| b64.decode(d.as_bytes()))
+        .transpose()
+        .map_err(|e| AppError::BadRequest(format!("data: not base64: {e}")))?;
+    let decoded = ses::decode(&der).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let mut trust = Vec::new();
+    for ca in CA_NAMES {
+        for d in app.chain(ca).unwrap_or_default() {
+            let c = Certificate::from_der(&d).map_err(|e| AppError::Internal(e.to_string()))?;
+            if !trust.contains(&c) {
+                trust.push(c);
+            }
+        }
+    }
+    let report = tokio::task::spawn_blocking(move || {
+        ses::verify(
+            &decoded,
+            &ses::VerifyInput {
+                data: data.as_deref(),
+                trust: &trust,
+                now: SystemTime::now(),
+            },
+        )
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(Json(serde_json::json!(report)))
+}
