@@ -8,6 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use sealpki_pki::cades::CmsSigner;
 use sealpki_pki::der::Decode;
 use sealpki_pki::pdf::image::SealImage;
+use sealpki_pki::pdf::ltv;
 use sealpki_pki::pdf::reader::Document;
 use sealpki_pki::pdf::sign::{self, Appearance, SignOptions, SubFilter, Timestamper, Widget};
 use sealpki_pki::pdf::verify::{self, Report, VerifyOptions};
@@ -49,6 +50,12 @@ pub enum Level {
     BB,
     #[value(name = "b-t")]
     BT,
+    /// B-T plus a DSS with the certificates and CRLs of the signer's and the TSA's chains.
+    #[value(name = "b-lt")]
+    BLt,
+    /// B-LT plus a document timestamp over everything.
+    #[value(name = "b-lta")]
+    BLta,
 }
 
 #[derive(Args, Debug)]
@@ -94,7 +101,8 @@ pub struct SignArgs {
     /// (its centre at --at's Y, or half-way down).
     #[arg(long, conflicts_with_all = ["page"])]
     cross_page: bool,
-    /// PAdES level.
+    /// PAdES level. b-lt and b-lta fetch an OCSP answer (else the CRL) for every certificate below
+    /// the root of the signer's and the TSA's chains from the http:// URLs the certificates carry.
     #[arg(long, value_enum, default_value = "b-b")]
     level: Level,
     /// Time-stamping authority URL (http://…) for b-t; default: this deployment's own TSA.
@@ -314,25 +322,213 @@ fn sign_one(
         chain: &kit.chain,
     };
     let tmp = partial_path(output);
+    let stage = stage_path(output);
     let result = (|| {
-        let f = std::fs::File::create(&tmp)
-            .map_err(|e| AppError::BadRequest(format!("cannot write {}: {e}", output.display())))?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
         let tsa = kit.tsa.as_deref().map(|t| t as &dyn Timestamper);
-        let signed = sign::sign(&doc, &mut w, &cms, &opts, tsa)?;
-        let f = w
-            .into_inner()
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        f.sync_all()
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let signed = write_synced(&tmp, output, |w| Ok(sign::sign(&doc, w, &cms, &opts, tsa)?))?;
+        if matches!(args.level, Level::BLt | Level::BLta) {
+            // B-LT: a DSS with what a verifier needs later, in an update of its own.
+            let mut certs = vec![kit.cert.clone()];
+            certs.extend(kit.chain.iter().cloned());
+            let signed_doc = open_file(&tmp, kit.password.as_deref())?;
+            let contents = read_contents(&signed_doc, &signed.byte_range)?;
+            for c in sealpki_pki::cades::certificates_in(&contents) {
+                if !certs.contains(&c) {
+                    certs.push(c);
+                }
+            }
+            let data = validation_data(&certs)?;
+            write_synced(&stage, output, |w| Ok(ltv::add_dss(&signed_doc, w, &data)?))?;
+            std::fs::rename(&stage, &tmp).map_err(|e| AppError::Internal(e.to_string()))?;
+            if args.level == Level::BLta {
+                let t = tsa.ok_or_else(|| AppError::Internal("b-lta without a TSA".into()))?;
+                let with_dss = open_file(&tmp, kit.password.as_deref())?;
+                write_synced(&stage, output, |w| {
+                    Ok(sign::timestamp_document(&with_dss, w, t)?)
+                })?;
+                std::fs::rename(&stage, &tmp).map_err(|e| AppError::Internal(e.to_string()))?;
+            }
+        }
         std::fs::rename(&tmp, output)
             .map_err(|e| AppError::BadRequest(format!("cannot write {}: {e}", output.display())))?;
+        let mut signed = signed;
+        // After B-LT/B-LTA stages the file is longer than the signed part.
+        signed.total_len = std::fs::metadata(output)
+            .map(|m| m.len())
+            .unwrap_or(signed.total_len);
         Ok(signed)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(&stage);
     }
     result
+}
+
+fn open_file(p: &Path, password: Option<&[u8]>) -> Result<Document<std::fs::File>, AppError> {
+    let f =
+        std::fs::File::open(p).map_err(|e| AppError::Internal(format!("{}: {e}", p.display())))?;
+    Ok(Document::open(Box::new(f), password)?)
+}
+
+/// Write through a 1 MB buffer to `tmp` and sync it (the caller renames it into place).
+fn write_synced<T>(
+    tmp: &Path,
+    output: &Path,
+    f: impl FnOnce(&mut dyn std::io::Write) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let file = std::fs::File::create(tmp)
+        .map_err(|e| AppError::BadRequest(format!("cannot write {}: {e}", output.display())))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    let v = f(&mut w)?;
+    let file = w
+        .into_inner()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    file.sync_all()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(v)
+}
+
+/// The DER in the `/Contents` hole a signature's byte range leaves.
+fn read_contents<S: sealpki_pki::pdf::Source + ?Sized>(
+    doc: &Document<S>,
+    br: &[u64; 4],
+) -> Result<Vec<u8>, AppError> {
+    let mut hole = vec![0u8; (br[2] - br[1]) as usize];
+    doc.read_exact_at(br[1], &mut hole)?;
+    let hexpart = &hole[1..hole.len() - 1];
+    let der = hex::decode(hexpart).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(verify::trim_der(&der).to_vec())
+}
+
+/// Certificates plus the CRL of each non-root certificate, fetched from its http:// distribution
+/// points. A certificate whose CRL cannot be had makes B-LT fail: LTV data with a hole is not LTV.
+pub fn validation_data(certs: &[Certificate]) -> Result<ltv::Validation, AppError> {
+    use sealpki_pki::der::{Decode, Encode};
+    let mut data = ltv::Validation::default();
+    let mut fetched: Vec<String> = Vec::new();
+    for c in certs {
+        data.certs
+            .push(c.to_der().map_err(|e| AppError::Internal(e.to_string()))?);
+        if c.tbs_certificate.subject == c.tbs_certificate.issuer {
+            continue;
+        }
+        // A fresh OCSP answer first (our responders sign one per nonce); a CRL otherwise.
+        let issuer = certs.iter().find(|i| {
+            i.tbs_certificate.subject == c.tbs_certificate.issuer
+                && sealpki_pki::issue::verify_signed_by(c, i).is_ok()
+        });
+        if let Some(issuer) = issuer {
+            if let Some(der) = ocsp_answer(c, issuer) {
+                data.ocsps.push(der);
+                continue;
+            }
+        }
+        let urls = crl_urls(c);
+        if urls.is_empty() {
+            return Err(AppError::BadRequest(format!(
+                "b-lt: {} names no http CRL distribution point",
+                c.tbs_certificate.subject
+            )));
+        }
+        let mut got = false;
+        let mut errors = Vec::new();
+        for u in urls {
+            if fetched.contains(&u) {
+                got = true;
+                break;
+            }
+            match crate::tsaclient::fetch(&u, None) {
+                Ok(der) if sealpki_pki::x509_cert::crl::CertificateList::from_der(&der).is_ok() => {
+                    data.crls.push(der);
+                    fetched.push(u);
+                    got = true;
+                    break;
+                }
+                Ok(_) => errors.push(format!("{u}: not a CRL")),
+                Err(e) => errors.push(e),
+            }
+        }
+        if !got {
+            return Err(AppError::Unavailable(format!(
+                "b-lt: no CRL for {}: {}",
+                c.tbs_certificate.subject,
+                errors.join("; ")
+            )));
+        }
+    }
+    Ok(data)
+}
+
+/// A good, verified OCSP answer for `c` from the responder its AIA names, if there is one.
+fn ocsp_answer(c: &Certificate, issuer: &Certificate) -> Option<Vec<u8>> {
+    use sealpki_pki::der::Decode;
+    use sealpki_pki::x509_cert::ext::pkix::name::GeneralName;
+    let aia = c
+        .tbs_certificate
+        .extensions
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|e| e.extn_id.to_string() == "1.3.6.1.5.5.7.1.1")?;
+    let aia = sealpki_pki::x509_cert::ext::pkix::AuthorityInfoAccessSyntax::from_der(
+        aia.extn_value.as_bytes(),
+    )
+    .ok()?;
+    let req = sealpki_pki::revocation::ocsp_request(c, issuer).ok()?;
+    for ad in aia.0 {
+        if ad.access_method.to_string() != "1.3.6.1.5.5.7.48.1" {
+            continue;
+        }
+        let GeneralName::UniformResourceIdentifier(u) = ad.access_location else {
+            continue;
+        };
+        let Ok(der) = crate::tsaclient::fetch(u.as_str(), Some(("application/ocsp-request", &req)))
+        else {
+            continue;
+        };
+        if let Ok((sealpki_pki::revocation::Status::Good, _)) =
+            sealpki_pki::revocation::check_ocsp_response(&der, c, issuer)
+        {
+            return Some(der);
+        }
+    }
+    None
+}
+
+/// http:// URIs of a certificate's CRL distribution points.
+fn crl_urls(c: &Certificate) -> Vec<String> {
+    use sealpki_pki::der::Decode;
+    use sealpki_pki::x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+    let mut out = Vec::new();
+    for e in c.tbs_certificate.extensions.as_deref().unwrap_or_default() {
+        if e.extn_id.to_string() != "2.5.29.31" {
+            continue;
+        }
+        let Ok(dps) = sealpki_pki::x509_cert::ext::pkix::CrlDistributionPoints::from_der(
+            e.extn_value.as_bytes(),
+        ) else {
+            continue;
+        };
+        for dp in dps.0 {
+            if let Some(DistributionPointName::FullName(names)) = dp.distribution_point {
+                for n in names {
+                    if let GeneralName::UniformResourceIdentifier(u) = n {
+                        if u.as_str().starts_with("http://") {
+                            out.push(u.as_str().to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn stage_path(p: &Path) -> PathBuf {
+    let mut name = p.file_name().unwrap_or_default().to_os_string();
+    name.push(".stage");
+    p.with_file_name(name)
 }
 
 fn partial_path(p: &Path) -> PathBuf {

@@ -507,6 +507,36 @@ fn keyword_cross_page_rotated_and_timestamped_seals() {
     assert_eq!(code, 0, "{v}");
     assert!(v["signatures"][0]["timestamp"].is_string(), "{v}");
 
+    // B-LT: a DSS with the chains of the signer and the TSA and a fresh OCSP answer (or CRL) for
+    // each certificate below the root, fetched from the URLs they carry; B-LTA: then a document
+    // timestamp. poppler 22.12 checks the CAdES signature and cannot validate RFC 3161 document
+    // timestamps ("Unable to validate this type of signature"); pyHanko sees the LTA updates.
+    for (level, name) in [("b-lt", "blt.pdf"), ("b-lta", "blta.pdf")] {
+        let f = fx.p(name);
+        fx.sign_ok(&src, &f, &["--level", level]);
+        fx.pdfsig_all_valid(&f, None, 1);
+        let (okay, t) = fx.pyhanko(&f, None, &[]);
+        assert!(
+            okay && t.contains("TIMESTAMP_TOKEN<INTACT:TRUSTED>"),
+            "{level}: {t}"
+        );
+        if level == "b-lta" {
+            assert!(t.contains("EXTENDED_WITH_LTA_UPDATES"), "{t}");
+        }
+        fx.qpdf_clean(&f, None);
+        let (code, v) = fx.ours(&f, None);
+        assert_eq!(code, 0, "{level}: {v}");
+        let checks = v["signatures"][0]["checks"].to_string();
+        assert!(
+            checks.contains("not revoked per OCSP answers"),
+            "{level}: {checks}"
+        );
+        if level == "b-lta" {
+            assert_eq!(v["signatures"][1]["kind"], "document-timestamp", "{v}");
+            assert_eq!(v["signatures"][1]["verdict"], "valid", "{v}");
+        }
+    }
+
     // Certification: P=2 allows a later (invisible) signature; a visible one is refused, as pyHanko
     // counts a new visible widget as a change after certification; P=1 refuses any.
     let p2 = fx.p("certified-p2.pdf");

@@ -481,3 +481,40 @@ pub fn verify_detached(
         has_signing_time: find(ID_SIGNING_TIME).is_some(),
     })
 }
+
+/// Every certificate a SignedData carries, with those of a signature timestamp token inside it
+/// (what a DSS needs to hold for the signature and its timestamp).
+pub fn certificates_in(der_bytes: &[u8]) -> Vec<Certificate> {
+    fn walk(der_bytes: &[u8], out: &mut Vec<Certificate>, depth: usize) {
+        let Ok(ci) = ContentInfo::from_der(der_bytes) else {
+            return;
+        };
+        let Ok(sd) = ci.content.decode_as::<SignedData>() else {
+            return;
+        };
+        for c in sd.certificates.iter().flat_map(|s| s.0.iter()) {
+            if let cms::cert::CertificateChoices::Certificate(c) = c {
+                if !out.contains(c) {
+                    out.push(c.clone());
+                }
+            }
+        }
+        if depth > 0 {
+            return;
+        }
+        for si in sd.signer_infos.0.iter() {
+            for a in si.unsigned_attrs.iter().flat_map(|u| u.iter()) {
+                if a.oid == ID_SIGNATURE_TIME_STAMP {
+                    for v in a.values.iter() {
+                        if let Ok(d) = v.to_der() {
+                            walk(&d, out, depth + 1);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(der_bytes, &mut out, 0);
+    out
+}

@@ -610,6 +610,132 @@ impl Responder {
     }
 }
 
+/// An OCSP request (SHA-1 CertID, as every responder understands) for `cert`, issued by `issuer`, with a
+/// random nonce so the answer is made fresh.
+pub fn ocsp_request(cert: &Certificate, issuer: &Certificate) -> Result<Vec<u8>, IssueError> {
+    use sha1::Digest;
+    let name = issuer.tbs_certificate.subject.to_der().map_err(enc)?;
+    let key = issuer
+        .tbs_certificate
+        .subject_public_key_info
+        .subject_public_key
+        .raw_bytes();
+    let id = CertId {
+        hash_algorithm: spki::AlgorithmIdentifierOwned {
+            oid: const_oid::db::rfc5912::ID_SHA_1,
+            parameters: Some(der::asn1::Null.into()),
+        },
+        issuer_name_hash: OctetString::new(sha1::Sha1::digest(&name).to_vec()).map_err(enc)?,
+        issuer_key_hash: OctetString::new(sha1::Sha1::digest(key).to_vec()).map_err(enc)?,
+        serial_number: cert.tbs_certificate.serial_number.clone(),
+    };
+    let mut nonce = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
+    let nonce_ext = Extension {
+        extn_id: const_oid::db::rfc6960::ID_PKIX_OCSP_NONCE,
+        critical: false,
+        extn_value: OctetString::new(
+            OctetString::new(nonce.to_vec())
+                .map_err(enc)?
+                .to_der()
+                .map_err(enc)?,
+        )
+        .map_err(enc)?,
+    };
+    let req = OcspRequest {
+        tbs_request: x509_ocsp::TbsRequest {
+            version: Version::V1,
+            requestor_name: None,
+            request_list: vec![x509_ocsp::Request {
+                req_cert: id,
+                single_request_extensions: None,
+            }],
+            request_extensions: Some(vec![nonce_ext]),
+        },
+        optional_signature: None,
+    };
+    req.to_der().map_err(enc)
+}
+
+/// What a signed OCSP response says about `cert`: the status and the response's thisUpdate. The
+/// signature must be the issuer's, or a responder's whose certificate the issuer signed with the
+/// OCSP-signing purpose.
+pub fn check_ocsp_response(
+    der_bytes: &[u8],
+    cert: &Certificate,
+    issuer: &Certificate,
+) -> Result<(Status, SystemTime), String> {
+    let resp =
+        OcspResponse::from_der(der_bytes).map_err(|e| format!("not an OCSP response: {e}"))?;
+    let bytes = resp
+        .response_bytes
+        .ok_or_else(|| format!("OCSP status {:?}", resp.response_status))?;
+    let basic = BasicOcspResponse::from_der(bytes.response.as_bytes())
+        .map_err(|e| format!("not a basic OCSP response: {e}"))?;
+    let tbs = basic
+        .tbs_response_data
+        .to_der()
+        .map_err(|e| e.to_string())?;
+    let scheme = SignatureScheme::from_algorithm_identifier(&basic.signature_algorithm)
+        .map_err(|e| e.to_string())?;
+    let sig = basic
+        .signature
+        .as_bytes()
+        .ok_or("bad OCSP signature bits")?;
+    let by_issuer = verify(
+        &issuer.tbs_certificate.subject_public_key_info,
+        scheme,
+        &tbs,
+        sig,
+    )
+    .is_ok();
+    let by_delegate = basic.certs.iter().flatten().any(|r| {
+        let ocsp_signing = r
+            .tbs_certificate
+            .extensions
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .any(|e| {
+                e.extn_id == const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE
+                    && x509_cert::ext::pkix::ExtendedKeyUsage::from_der(e.extn_value.as_bytes())
+                        .is_ok_and(|k| k.0.contains(&const_oid::db::rfc5280::ID_KP_OCSP_SIGNING))
+            });
+        ocsp_signing
+            && crate::issue::verify_signed_by(r, issuer).is_ok()
+            && verify(
+                &r.tbs_certificate.subject_public_key_info,
+                scheme,
+                &tbs,
+                sig,
+            )
+            .is_ok()
+    });
+    if !by_issuer && !by_delegate {
+        return Err("the OCSP response is not signed by the issuer or its responder".into());
+    }
+    let hashes = IssuerHashes::of(issuer).map_err(|e| e.to_string())?;
+    let single = basic
+        .tbs_response_data
+        .responses
+        .iter()
+        .find(|r| {
+            r.cert_id.serial_number == cert.tbs_certificate.serial_number
+                && hashes.matches(&r.cert_id)
+        })
+        .ok_or("the OCSP response does not answer for this certificate")?;
+    let this_update = single.this_update.0.to_system_time();
+    let status = match &single.cert_status {
+        CertStatus::Good(_) => Status::Good,
+        CertStatus::Revoked(r) => Status::Revoked {
+            at: r.revocation_time.0.to_system_time(),
+            reason: Reason::Unspecified,
+        },
+        CertStatus::Unknown(_) => Status::Unknown,
+    };
+    Ok((status, this_update))
+}
+
 /// The DER of an unsuccessful OCSP response (malformedRequest, unauthorized, internalError, tryLater).
 pub fn ocsp_error(kind: &str) -> Vec<u8> {
     let r = match kind {

@@ -11,6 +11,7 @@
 pub mod crypt;
 pub mod filter;
 pub mod image;
+pub mod ltv;
 pub mod object;
 pub mod parse;
 pub mod reader;

@@ -256,6 +256,14 @@ fn num_array(v: &[f64]) -> Object {
     Object::Array(v.iter().map(|x| Object::Real(*x)).collect())
 }
 
+/// What fills `/Contents`.
+enum Fill<'a> {
+    /// A CAdES signature, with a signature timestamp when a TSA is given.
+    Cms(&'a CmsSigner<'a>, Option<&'a dyn Timestamper>),
+    /// A document timestamp (PAdES B-LTA): the token itself, over the byte ranges.
+    DocTimestamp(&'a dyn Timestamper),
+}
+
 /// Sign `doc`, writing the original bytes and the update to `out`.
 pub fn sign<S: Source + ?Sized>(
     doc: &Document<S>,
@@ -264,12 +272,35 @@ pub fn sign<S: Source + ?Sized>(
     opts: &SignOptions,
     tsa: Option<&dyn Timestamper>,
 ) -> Result<Signed, PdfError> {
+    sign_with(doc, out, &Fill::Cms(cms_signer, tsa), opts)
+}
+
+/// Add a document timestamp (`/Type /DocTimeStamp`, `ETSI.RFC3161`) covering everything before it,
+/// the DSS included: PAdES B-LTA.
+pub fn timestamp_document<S: Source + ?Sized>(
+    doc: &Document<S>,
+    out: &mut dyn Write,
+    tsa: &dyn Timestamper,
+) -> Result<Signed, PdfError> {
+    let opts = SignOptions::default();
+    sign_with(doc, out, &Fill::DocTimestamp(tsa), &opts)
+}
+
+fn sign_with<S: Source + ?Sized>(
+    doc: &Document<S>,
+    out: &mut dyn Write,
+    fill: &Fill,
+    opts: &SignOptions,
+) -> Result<Signed, PdfError> {
+    let is_doc_ts = matches!(fill, Fill::DocTimestamp(_));
     let catalog = doc.catalog()?;
     let pages = doc.pages()?;
     if pages.is_empty() {
         return Err(PdfError::Refused("the document has no pages".into()));
     }
     match docmdp_permission(doc)? {
+        // PAdES: DSS and document timestamps may follow even a P=1 certification.
+        Some(1) if is_doc_ts => {}
         Some(1) => {
             return Err(PdfError::Refused(
                 "the document is certified with no changes allowed (DocMDP P=1)".into(),
@@ -311,7 +342,13 @@ pub fn sign<S: Source + ?Sized>(
         }
         Some(n) => n.clone(),
         None => (1..)
-            .map(|i| format!("Signature{i}"))
+            .map(|i| {
+                if is_doc_ts {
+                    format!("DocTimeStamp{i}")
+                } else {
+                    format!("Signature{i}")
+                }
+            })
             .find(|n| !names.iter().any(|x| x == n.as_bytes()))
             .unwrap_or_else(|| "Signature".into()),
     };
@@ -489,15 +526,27 @@ pub fn sign<S: Source + ?Sized>(
     }
 
     // The signature dictionary, /ByteRange and /Contents placeholders last.
-    let reserved = cms_signer
-        .max_len()
-        .map_err(|e| PdfError::Signing(e.to_string()))?
-        + tsa.map(|t| t.size_hint() + 64).unwrap_or(0);
-    let mut sd = Dict::new()
-        .with(b"Type", Object::name("Sig"))
-        .with(b"Filter", Object::name("Adobe.PPKLite"))
-        .with(b"SubFilter", Object::name(opts.sub_filter.name()))
-        .with(b"M", Object::string(pdf_date(opts.signing_time)));
+    let reserved = match fill {
+        Fill::Cms(cms_signer, tsa) => {
+            cms_signer
+                .max_len()
+                .map_err(|e| PdfError::Signing(e.to_string()))?
+                + tsa.map(|t| t.size_hint() + 64).unwrap_or(0)
+        }
+        Fill::DocTimestamp(t) => t.size_hint() + 64,
+    };
+    let mut sd = if is_doc_ts {
+        Dict::new()
+            .with(b"Type", Object::name("DocTimeStamp"))
+            .with(b"Filter", Object::name("Adobe.PPKLite"))
+            .with(b"SubFilter", Object::name("ETSI.RFC3161"))
+    } else {
+        Dict::new()
+            .with(b"Type", Object::name("Sig"))
+            .with(b"Filter", Object::name("Adobe.PPKLite"))
+            .with(b"SubFilter", Object::name(opts.sub_filter.name()))
+            .with(b"M", Object::string(pdf_date(opts.signing_time)))
+    };
     for (k, v) in [
         (&b"Reason"[..], &opts.reason),
         (b"Location", &opts.location),
@@ -569,22 +618,34 @@ pub fn sign<S: Source + ?Sized>(
     bytes[br_at..br_at + patch.len()].copy_from_slice(&patch);
 
     // Stream the original to the output while hashing, then the update around the hole.
-    let mut hasher = Hasher::for_scheme(cms_signer.scheme);
+    let mut hasher = match fill {
+        Fill::Cms(c, _) => Hasher::for_scheme(c.scheme),
+        Fill::DocTimestamp(_) => Hasher::for_scheme(crate::alg::SignatureScheme::EcdsaSha256),
+    };
     copy_hashing(doc, out, &mut hasher)?;
     hasher.update(&bytes[..lt]);
     hasher.update(&bytes[gt + 1..]);
+    let digest_alg = hasher.oid();
     let digest = hasher.finish();
-    let mut sd = cms_signer
-        .sign(&digest)
-        .map_err(|e| PdfError::Signing(e.to_string()))?;
-    if let Some(t) = tsa {
-        let sv = cades::signature_value(&sd).unwrap_or_default();
-        let alg = cades::digest_oid(cms_signer.scheme);
-        let d = cades::digest(&alg, sv).unwrap_or_default();
-        let token = t.timestamp(&alg, &d).map_err(PdfError::Timestamp)?;
-        cades::add_timestamp(&mut sd, &token).map_err(|e| PdfError::Timestamp(e.to_string()))?;
-    }
-    let cms = cades::encode(&sd).map_err(|e| PdfError::Signing(e.to_string()))?;
+    let cms = match fill {
+        Fill::Cms(cms_signer, tsa) => {
+            let mut sd = cms_signer
+                .sign(&digest)
+                .map_err(|e| PdfError::Signing(e.to_string()))?;
+            if let Some(t) = tsa {
+                let sv = cades::signature_value(&sd).unwrap_or_default();
+                let alg = cades::digest_oid(cms_signer.scheme);
+                let d = cades::digest(&alg, sv).unwrap_or_default();
+                let token = t.timestamp(&alg, &d).map_err(PdfError::Timestamp)?;
+                cades::add_timestamp(&mut sd, &token)
+                    .map_err(|e| PdfError::Timestamp(e.to_string()))?;
+            }
+            cades::encode(&sd).map_err(|e| PdfError::Signing(e.to_string()))?
+        }
+        Fill::DocTimestamp(t) => t
+            .timestamp(&digest_alg, &digest)
+            .map_err(PdfError::Timestamp)?,
+    };
     if cms.len() > reserved {
         return Err(PdfError::Signing(format!(
             "signature of {} bytes exceeds the {} reserved",

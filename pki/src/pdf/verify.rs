@@ -338,6 +338,7 @@ fn verify_one<S: Source + ?Sized>(
     let mut invalid = false;
     let mut indeterminate = false;
     let sig = &f.sig;
+    let dss = DssData::of(doc);
     let is_doc_ts = sig.is_type(b"DocTimeStamp") || sig.name(b"SubFilter") == Some(b"ETSI.RFC3161");
     let sub_filter = sig
         .name(b"SubFilter")
@@ -482,7 +483,7 @@ fn verify_one<S: Source + ?Sized>(
             Hasher::for_oid(alg).and_then(|h| hash_ranges(doc, &ranges, h).ok())
         };
         let token = trim_der(&contents);
-        match crate::tsa::verify_token_with(token, Some(&imprint), &[], &opts.trust) {
+        match crate::tsa::verify_token_with(token, Some(&imprint), &dss.certs, &opts.trust) {
             Ok(t) => {
                 checks.add(
                     "timestamp",
@@ -598,8 +599,24 @@ fn verify_one<S: Source + ?Sized>(
                         }
                     }
                 }
-                match chain(&v.signer, &v.certs, &opts.trust, at) {
-                    Ok(path) => checks.add("chain", CheckState::Pass, path),
+                let mut pool = v.certs.clone();
+                pool.extend(dss.certs.iter().cloned());
+                match chain(&v.signer, &pool, &opts.trust, at) {
+                    Ok(path) => {
+                        checks.add("chain", CheckState::Pass, path.text.clone());
+                        match revocation(&path.certs, &dss, at) {
+                            Revocation::Good(d) => checks.add("revocation", CheckState::Pass, d),
+                            Revocation::Revoked(d) => {
+                                checks.add("revocation", CheckState::Fail, d.clone());
+                                reasons.push(d);
+                                invalid = true;
+                            }
+                            Revocation::Unknown(d) => {
+                                checks.add("revocation", CheckState::Unknown, d.clone());
+                                warnings.push(format!("revocation not established: {d}"));
+                            }
+                        }
+                    }
                     Err((CheckState::Fail, e)) => {
                         checks.add("chain", CheckState::Fail, e.clone());
                         reasons.push(e);
@@ -611,7 +628,6 @@ fn verify_one<S: Source + ?Sized>(
                         indeterminate = true;
                     }
                 }
-                warnings.push("revocation not checked: no revocation data in the document".into());
             }
         }
     }
@@ -668,8 +684,124 @@ fn verify_one<S: Source + ?Sized>(
     Ok(report)
 }
 
+/// The DSS parsed once per signature check (certificates and CRLs that decode).
+struct DssData {
+    certs: Vec<Certificate>,
+    crls: Vec<x509_cert::crl::CertificateList>,
+    ocsps: Vec<Vec<u8>>,
+}
+
+impl DssData {
+    fn of<S: Source + ?Sized>(doc: &Document<S>) -> Self {
+        use der::Decode;
+        let v = super::ltv::read_dss(doc).unwrap_or_default();
+        DssData {
+            certs: v
+                .certs
+                .iter()
+                .filter_map(|d| Certificate::from_der(d).ok())
+                .collect(),
+            crls: v
+                .crls
+                .iter()
+                .filter_map(|d| x509_cert::crl::CertificateList::from_der(d).ok())
+                .collect(),
+            ocsps: v.ocsps,
+        }
+    }
+}
+
+enum Revocation {
+    Good(String),
+    Revoked(String),
+    Unknown(String),
+}
+
+/// Every certificate of the path below the anchor checked against a CRL from the DSS that its issuer
+/// signed. Revocation after `at` (the timestamp's time, when trusted) does not void the signature.
+fn revocation(path: &[Certificate], dss: &DssData, at: SystemTime) -> Revocation {
+    use der::Encode;
+    let mut unknown = Vec::new();
+    let mut good = 0;
+    for pair in path.windows(2) {
+        let (cert, issuer) = (&pair[0], &pair[1]);
+        let answers: Vec<_> = dss
+            .ocsps
+            .iter()
+            .filter_map(|d| crate::revocation::check_ocsp_response(d, cert, issuer).ok())
+            .collect();
+        if let Some((status, _)) = answers.first() {
+            match status {
+                crate::revocation::Status::Revoked { at: when, .. } if *when <= at => {
+                    return Revocation::Revoked(format!(
+                        "{} was revoked at {} (OCSP in the document)",
+                        cert.tbs_certificate.subject,
+                        rfc3339(*when)
+                    ))
+                }
+                crate::revocation::Status::Unknown => {
+                    unknown.push(format!(
+                        "OCSP does not know {}",
+                        cert.tbs_certificate.subject
+                    ));
+                }
+                _ => good += 1,
+            }
+            continue;
+        }
+        let crl = dss.crls.iter().find(|c| {
+            c.tbs_cert_list.issuer == cert.tbs_certificate.issuer
+                && c.tbs_cert_list.to_der().ok().is_some_and(|tbs| {
+                    crate::alg::SignatureScheme::from_algorithm_identifier(&c.signature_algorithm)
+                        .ok()
+                        .zip(c.signature.as_bytes())
+                        .is_some_and(|(scheme, sig)| {
+                            crate::alg::verify(
+                                &issuer.tbs_certificate.subject_public_key_info,
+                                scheme,
+                                &tbs,
+                                sig,
+                            )
+                            .is_ok()
+                        })
+                })
+        });
+        let Some(crl) = crl else {
+            unknown.push(format!(
+                "no CRL in the document for {}",
+                cert.tbs_certificate.subject
+            ));
+            continue;
+        };
+        let entry = crl
+            .tbs_cert_list
+            .revoked_certificates
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .find(|r| r.serial_number == cert.tbs_certificate.serial_number);
+        match entry {
+            Some(r) if r.revocation_date.to_system_time() <= at => {
+                return Revocation::Revoked(format!(
+                    "{} was revoked at {}",
+                    cert.tbs_certificate.subject,
+                    rfc3339(r.revocation_date.to_system_time())
+                ))
+            }
+            _ => good += 1,
+        }
+    }
+    if unknown.is_empty() {
+        Revocation::Good(format!(
+            "{good} certificate(s) not revoked per OCSP answers and CRLs in the document"
+        ))
+    } else {
+        Revocation::Unknown(unknown.join("; "))
+    }
+}
+
 /// The DER object at the start of a zero-padded /Contents.
-fn trim_der(b: &[u8]) -> &[u8] {
+pub fn trim_der(b: &[u8]) -> &[u8] {
     if b.len() < 2 || b[0] != 0x30 {
         return b;
     }
@@ -687,12 +819,18 @@ fn trim_der(b: &[u8]) -> &[u8] {
 }
 
 /// Walk from `leaf` through `pool` to a certificate in `anchors`, every link valid at `at`.
+/// A validated path: its description and the certificates from the leaf to the anchor (included).
+struct Path {
+    text: String,
+    certs: Vec<Certificate>,
+}
+
 fn chain(
     leaf: &Certificate,
     pool: &[Certificate],
     anchors: &[Certificate],
     at: SystemTime,
-) -> Result<String, (CheckState, String)> {
+) -> Result<Path, (CheckState, String)> {
     if !valid_at(leaf, at) {
         return Err((
             CheckState::Fail,
@@ -703,10 +841,14 @@ fn chain(
         return Err((CheckState::Unknown, "no trust anchors given".into()));
     }
     let mut path = vec![leaf.tbs_certificate.subject.to_string()];
+    let mut certs = vec![leaf.clone()];
     let mut current = leaf.clone();
     for _ in 0..10 {
         if anchors.contains(&current) {
-            return Ok(path.join(" ← "));
+            return Ok(Path {
+                text: path.join(" ← "),
+                certs,
+            });
         }
         if let Some(a) = anchors.iter().find(|a| {
             a.tbs_certificate.subject == current.tbs_certificate.issuer
@@ -723,7 +865,11 @@ fn chain(
                 ));
             }
             path.push(a.tbs_certificate.subject.to_string());
-            return Ok(path.join(" ← "));
+            certs.push(a.clone());
+            return Ok(Path {
+                text: path.join(" ← "),
+                certs,
+            });
         }
         let Some(next) = pool.iter().find(|c| {
             *c != &current
@@ -749,6 +895,7 @@ fn chain(
             ));
         }
         path.push(next.tbs_certificate.subject.to_string());
+        certs.push(next.clone());
         current = next.clone();
     }
     Err((CheckState::Unknown, "certificate chain too long".into()))
