@@ -34,9 +34,13 @@ struct Fx {
 
 impl Fx {
     fn new() -> Fx {
+        Fx::with(EnvOptions::default())
+    }
+
+    fn with(opts: EnvOptions<'_>) -> Fx {
         let env = Env::new(EnvOptions {
             self_urls: true,
-            ..EnvOptions::default()
+            ..opts
         });
         env.init_dev();
         let key = openssl_key("p256");
@@ -97,12 +101,24 @@ impl Fx {
     }
 
     fn sign(&self, input: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+        let key = self.key.display().to_string();
+        let cert = self.cert.display().to_string();
+        self.sign_as(&["--key-file", &key, "--cert", &cert], input, out, extra)
+    }
+
+    /// `pdf sign` with the given key and certificate arguments.
+    fn sign_as(
+        &self,
+        who: &[&str],
+        input: &Path,
+        out: &Path,
+        extra: &[&str],
+    ) -> std::process::Output {
         let mut args: Vec<String> = vec!["pdf".into(), "sign".into(), "--in".into()];
         args.push(input.display().to_string());
         args.push("--out".into());
         args.push(out.display().to_string());
-        args.extend(["--key-file".into(), self.key.display().to_string()]);
-        args.extend(["--cert".into(), self.cert.display().to_string()]);
+        args.extend(who.iter().map(|s| s.to_string()));
         args.extend(["--chain".into(), self.chain.display().to_string()]);
         args.extend(extra.iter().map(|s| s.to_string()));
         run(self.env.cmd().args(&args))
@@ -986,4 +1002,101 @@ fn sealing_and_verifying_over_http_with_a_key_the_service_holds() {
     // Signing is audited.
     let audit = ok(&fx.env.sealpki(&["audit", "verify"]), "audit verify");
     assert!(!audit.is_empty());
+}
+
+#[test]
+fn rsa_pkcs1_rsa_pss_and_token_keys_seal_pdfs() {
+    let label = softhsm_token("pdf");
+    let tokens = [label.as_str()];
+    let with_token = softhsm_module().is_some();
+    let fx = Fx::with(EnvOptions {
+        tokens: if with_token { &tokens } else { &[] },
+        ..EnvOptions::default()
+    });
+    let src = fx.p("contract.pdf");
+    let seal = fx.p("seal.png");
+    let subj = "/C=CN/O=示例有限公司/CN=示例有限公司财务专用章/organizationIdentifier=NTRCN-91330106MA2H2XXX1Q";
+    // RSA-3072 from a PEM key file, PKCS#1 v1.5 and PSS.
+    let rsa_key = openssl_key("rsa3072");
+    let csr = openssl_csr(fx.env.dir.path(), "rsa3072", subj, &[]);
+    let rsa_cert = fx.p("rsa.pem");
+    fx.env.issue_to("seal-signing", &csr, &rsa_cert, &[]);
+    // NSS learns the signer certificates as known (not trusted), as for the P-256 signer.
+    let db = format!("sql:{}", fx.nss.display());
+    let mut cases: Vec<(String, Vec<String>, PathBuf)> = vec![
+        (
+            "rsa-pkcs1".into(),
+            vec!["--key-file".into(), rsa_key.display().to_string()],
+            rsa_cert.clone(),
+        ),
+        (
+            "rsa-pss".into(),
+            vec![
+                "--key-file".into(),
+                rsa_key.display().to_string(),
+                "--scheme".into(),
+                "rsa-pss-sha256".into(),
+            ],
+            rsa_cert.clone(),
+        ),
+    ];
+    if with_token {
+        // A P-256 key made on the token, certified by our seal CA, signing through C_Sign.
+        let key: serde_json::Value = serde_json::from_str(&ok(
+            &fx.env.sealpki(&[
+                "--json",
+                "keys",
+                "generate",
+                "--name",
+                "pdf-seal",
+                "--backend",
+                &format!("pkcs11:{label}"),
+            ]),
+            "keys generate on the token",
+        ))
+        .unwrap();
+        let key_ref = key["key"].as_str().unwrap().to_string();
+        let token_cert = fx.p("token.pem");
+        ok(
+            &fx.env.sealpki(&[
+                "cert", "issue", "--profile", "seal-signing", "--key", &key_ref,
+                "--subject", "CN=示例令牌印章,O=示例有限公司,C=CN,organizationIdentifier=NTRCN-91330106MA2H2XXX1Q",
+                "--out", token_cert.to_str().unwrap(),
+            ]),
+            "cert issue for the token key",
+        );
+        cases.push(("pkcs11".into(), vec!["--key".into(), key_ref], token_cert));
+    }
+    for (name, who, cert) in &cases {
+        ok(
+            &run(Command::new("certutil")
+                .args(["-A", "-d", &db, "-n", name, "-t", ",,", "-i"])
+                .arg(cert)),
+            "certutil -A",
+        );
+        let out = fx.p(&format!("{name}.pdf"));
+        let mut args: Vec<&str> = who.iter().map(String::as_str).collect();
+        let c = cert.display().to_string();
+        args.extend(["--cert", &c]);
+        let s = seal.display().to_string();
+        ok(
+            &fx.sign_as(&args, &src, &out, &["--image", &s, "--page", "3"]),
+            &format!("pdf sign {name}"),
+        );
+        fx.pdfsig_all_valid(&out, None, 1);
+        let (okay, t) = fx.pyhanko(&out, None, &[]);
+        assert!(
+            okay && t.contains("INTACT:TRUSTED,UNTOUCHED"),
+            "{name}: {t}"
+        );
+        let (code, v) = fx.ours(&out, None);
+        assert_eq!(code, 0, "{name}: {v}");
+        let sig = v["signatures"][0]["checks"].to_string();
+        let want = match name.as_str() {
+            "rsa-pkcs1" => "rsa-pkcs1-sha256",
+            "rsa-pss" => "rsa-pss-sha256",
+            _ => "ecdsa-sha256",
+        };
+        assert!(sig.contains(want), "{name}: {sig}");
+    }
 }
