@@ -91,9 +91,15 @@ pub struct SignArgs {
     /// unit: 120mm,40mm or 340pt,113pt. Default: 35 mm from the right edge, 45 mm from the bottom.
     #[arg(long)]
     at: Option<String>,
-    /// Seal width in mm (the height follows the picture); a round company seal is 42 mm.
-    #[arg(long, default_value_t = 42.0)]
-    size_mm: f64,
+    /// Seal width in mm (the height follows the picture); default 42 mm (a round company seal), or
+    /// the width a --seal records.
+    #[arg(long)]
+    size_mm: Option<f64>,
+    /// A GB/T 38540 seal (SESeal DER from `ses make`): its picture is shown, its validity window and
+    /// its list of holders must admit the signer's certificate; with an SM2 key the signature is
+    /// GB/T 35275 SM2 CMS.
+    #[arg(long, conflicts_with = "image")]
+    seal: Option<PathBuf>,
     /// Centre the seal on the first place this text appears on the page(s), e.g. 盖章处.
     #[arg(long, conflicts_with_all = ["at", "cross_page"])]
     keyword: Option<String>,
@@ -143,6 +149,8 @@ impl From<PdfError> for AppError {
 
 /// Everything needed to sign, loaded once for a folder.
 struct Kit {
+    /// Width in mm a --seal records for its picture.
+    seal_width: Option<f64>,
     signer: Arc<dyn Signer>,
     scheme: SignatureScheme,
     cert: Certificate,
@@ -209,7 +217,7 @@ impl Placement {
         Ok(Placement {
             page: args.page,
             at: args.at.as_deref().map(parse_at).transpose()?,
-            size_mm: args.size_mm,
+            size_mm: args.size_mm.unwrap_or(42.0),
             keyword: args.keyword.clone(),
             cross_page: args.cross_page,
         })
@@ -274,6 +282,48 @@ pub fn appearance<S: sealpki_pki::pdf::Source + ?Sized>(
     })
 }
 
+/// The picture of a GB/T 38540 seal (and its width in mm), after checking that the seal is in its
+/// validity window and lists `cert` (by certificate or digest).
+fn seal_picture(p: &Path, cert: &Certificate) -> Result<(SealImage, f64), AppError> {
+    use sealpki_pki::der::Encode;
+    use sealpki_pki::ses::{self, CertList, Decoded};
+    let bad = |m: String| AppError::BadRequest(format!("{}: {m}", p.display()));
+    let Decoded::Seal(seal, _) =
+        ses::decode(&crate::sescmd::read(p)?).map_err(|e| bad(e.to_string()))?
+    else {
+        return Err(bad("a seal signature, not a seal".into()));
+    };
+    let now = SystemTime::now();
+    if now < seal.info.valid_start || now > seal.info.valid_end {
+        return Err(AppError::Policy(format!(
+            "{}: the seal is outside its validity window",
+            p.display()
+        )));
+    }
+    let der = cert
+        .to_der()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let listed = match &seal.info.certs {
+        CertList::Certs(list) => list.contains(&der),
+        CertList::Digests(list) => list
+            .iter()
+            .any(|(alg, d)| ses::digest_by_name(alg, &der).as_deref() == Some(d.as_slice())),
+    };
+    if !listed {
+        return Err(AppError::Policy(format!(
+            "{}: the seal does not list the signer's certificate",
+            p.display()
+        )));
+    }
+    let img = SealImage::from_bytes(&seal.info.picture.data).map_err(|_| {
+        bad(format!(
+            "the seal picture ({}) cannot be shown in a PDF: PNG or JPEG only",
+            seal.info.picture.kind
+        ))
+    })?;
+    Ok((img, seal.info.picture.width_mm.max(1) as f64))
+}
+
 /// `--page N` (from 1) as an index, checked against the page count.
 fn page_index(page: Option<usize>, count: usize) -> Result<Option<usize>, AppError> {
     match page {
@@ -298,7 +348,13 @@ fn sign_one(
         .map_err(|e| AppError::BadRequest(format!("cannot read {}: {e}", input.display())))?;
     let doc = Document::open(Box::new(file), kit.password.as_deref())?;
     let appearance = match &kit.image {
-        Some(img) => Some(appearance(&doc, &Placement::of(args)?, img)?),
+        Some(img) => {
+            let mut placement = Placement::of(args)?;
+            if let (None, Some(w)) = (args.size_mm, kit.seal_width) {
+                placement.size_mm = w;
+            }
+            Some(appearance(&doc, &placement, img)?)
+        }
         None => None,
     };
     let opts = SignOptions {
@@ -563,13 +619,19 @@ async fn kit(args: &SignArgs, config: &Config) -> Result<Kit, AppError> {
     if let Some(c) = &args.chain {
         chain.extend(certs(c)?);
     }
-    let image = match &args.image {
+    let mut image = match &args.image {
         Some(p) => Some(
             SealImage::from_bytes(&crate::sescmd::read(p)?)
                 .map_err(|e| AppError::BadRequest(format!("{}: {e}", p.display())))?,
         ),
         None => None,
     };
+    let mut seal_width = None;
+    if let Some(p) = &args.seal {
+        let (img, width_mm) = seal_picture(p, &cert)?;
+        image = Some(img);
+        seal_width = Some(width_mm);
+    }
     let tsa: Option<Box<dyn Timestamper + Send + Sync>> = match (args.level, &args.tsa) {
         (Level::BB, _) => None,
         (_, Some(url)) => Some(Box::new(crate::tsaclient::HttpTsa::new(url)?)),
@@ -593,6 +655,7 @@ async fn kit(args: &SignArgs, config: &Config) -> Result<Kit, AppError> {
         (None, None) => None,
     };
     Ok(Kit {
+        seal_width,
         signer,
         scheme,
         cert,

@@ -403,6 +403,110 @@ fn seals_made_signed_verified_and_cross_checked() {
     let (code, v) = verify(&env, &later, None, &trust);
     assert!(code == 1 && reasons(&v).contains("not yet valid"), "{v}");
 
+    // The seal on a PDF: the signature is GB/T 35275 SM2 CMS (its signedData OID, read back by
+    // `openssl asn1parse`), the picture comes from the seal, and our verifier accepts it.
+    {
+        ok(
+            &run(Command::new(tool("python3"))
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pdf_fixtures.py"))
+                .arg(env.dir.path())),
+            "pdf_fixtures.py",
+        );
+        let png = env.path("seal.png");
+        let pdf_seal = env.path("pdf.ses");
+        ok(
+            &ses_make(
+                &env,
+                &maker_key,
+                &maker_pem,
+                &holder_pem,
+                &png,
+                "示例有限公司合同专用章",
+                "4",
+                &["--width-mm", "40", "--height-mm", "40"],
+                &pdf_seal,
+            ),
+            "ses make (PNG)",
+        );
+        let pdf = env.path("contract.pdf");
+        let out = env.path("sealed.pdf");
+        let sign = |key: &Path, cert: &Path, out: &Path| {
+            let mut c = env.cmd();
+            c.args(["pdf", "sign", "--in"])
+                .arg(&pdf)
+                .arg("--out")
+                .arg(out)
+                .arg("--key-file")
+                .arg(key)
+                .arg("--cert")
+                .arg(cert)
+                .arg("--chain")
+                .arg(&chain_seal)
+                .arg("--seal")
+                .arg(&pdf_seal)
+                .args(["--keyword", "盖章处"]);
+            run(&mut c)
+        };
+        ok(
+            &sign(&holder_key, &holder_pem, &out),
+            "pdf sign --seal (SM2)",
+        );
+        let v = run(env
+            .cmd()
+            .args(["--json", "pdf", "verify", "--trust"])
+            .arg(&root)
+            .arg(&out));
+        let report: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+        assert_eq!(v.status.code(), Some(0), "{report}");
+        assert!(
+            report["signatures"][0]["checks"]
+                .to_string()
+                .contains("sm2-sm3"),
+            "{report}"
+        );
+        assert_eq!(
+            report["signatures"][0]["seal_images"][0]["page"], 2,
+            "{report}"
+        );
+        // The CMS as written: GB/T 35275's signedData and data OIDs, SM2-1 signature, SM3.
+        let bytes = std::fs::read(&out).unwrap();
+        let at = bytes
+            .windows(11)
+            .rposition(|w| w == b"/Contents <")
+            .unwrap()
+            + 11;
+        let end = at + bytes[at..].iter().position(|b| *b == b'>').unwrap();
+        let der = hex::decode(&bytes[at..end]).unwrap();
+        let cms = env.path("sealed.cms");
+        std::fs::write(&cms, der).unwrap();
+        let parsed = ok(
+            &run(Command::new("openssl")
+                .args(["asn1parse", "-inform", "DER", "-in"])
+                .arg(&cms)),
+            "openssl asn1parse",
+        );
+        for (oid, name) in [
+            ("1.2.156.10197.6.1.4.2.2", ""),
+            ("1.2.156.10197.6.1.4.2.1", ""),
+            ("1.2.156.10197.1.301.1", ""),
+            ("1.2.156.10197.1.401", "sm3"),
+        ] {
+            assert!(
+                parsed.contains(oid) || (!name.is_empty() && parsed.contains(name)),
+                "{oid} in\n{parsed}"
+            );
+        }
+        // A holder the seal does not list may not use it; nothing is written.
+        let refused = sign(&other_key, &other_pem, &env.path("refused.pdf"));
+        assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+        assert!(
+            text(&refused).contains("does not list"),
+            "{}",
+            text(&refused)
+        );
+        assert!(!env.path("refused.pdf").exists());
+    }
+
     // Over HTTP (public): inspect and verify, against the deployment's own CA certificates.
     {
         use base64::Engine;

@@ -26,6 +26,11 @@ pub const ID_SIGNING_TIME: Oid = Oid::new_unwrap("1.2.840.113549.1.9.5");
 pub const ID_SIGNING_CERT: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.12");
 pub const ID_SIGNING_CERT_V2: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.47");
 pub const ID_SIGNATURE_TIME_STAMP: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.14");
+/// GB/T 35275 (SM2 cryptographic message syntax): signedData and data.
+pub const GM_SIGNED_DATA: Oid = Oid::new_unwrap("1.2.156.10197.6.1.4.2.2");
+pub const GM_DATA: Oid = Oid::new_unwrap("1.2.156.10197.6.1.4.2.1");
+/// SM2-1 signature (GB/T 35275's signatureAlgorithm in SignerInfo).
+pub const GM_SM2_SIGN: Oid = Oid::new_unwrap("1.2.156.10197.1.301.1");
 pub const SHA1: Oid = Oid::new_unwrap("1.3.14.3.2.26");
 pub const SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
 pub const SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
@@ -172,6 +177,19 @@ fn max_signature_len(alg: KeyAlgorithm) -> usize {
 }
 
 impl CmsSigner<'_> {
+    /// SM2 signatures are written as GB/T 35275 SM2 CMS (its OIDs for signedData and data).
+    fn gm(&self) -> bool {
+        self.scheme == SignatureScheme::Sm2Sm3
+    }
+
+    fn data_type(&self) -> Oid {
+        if self.gm() {
+            GM_DATA
+        } else {
+            ID_DATA
+        }
+    }
+
     fn signed_attrs(&self, message_digest: &[u8]) -> Result<SetOfVec<Attribute>, IssueError> {
         let cert_hash = sha2::Sha256::digest(self.cert.to_der().map_err(enc)?);
         let scv2 = SigningCertificateV2 {
@@ -183,7 +201,7 @@ impl CmsSigner<'_> {
         attrs
             .insert(attr(
                 ID_CONTENT_TYPE,
-                Any::encode_from(&ID_DATA).map_err(enc)?,
+                Any::encode_from(&self.data_type()).map_err(enc)?,
             )?)
             .map_err(enc)?;
         attrs
@@ -214,6 +232,7 @@ impl CmsSigner<'_> {
                 oid: oid::RSA_ENCRYPTION,
                 parameters: Some(der::asn1::Null.into()),
             },
+            SignatureScheme::Sm2Sm3 => alg_id(GM_SM2_SIGN),
             s => s.algorithm_identifier(),
         };
         let si = SignerInfo {
@@ -239,7 +258,7 @@ impl CmsSigner<'_> {
             version: CmsVersion::V1,
             digest_algorithms: digests,
             encap_content_info: EncapsulatedContentInfo {
-                econtent_type: ID_DATA,
+                econtent_type: self.data_type(),
                 econtent: None,
             },
             certificates: Some(CertificateSet(certs)),
@@ -252,7 +271,21 @@ impl CmsSigner<'_> {
     pub fn max_len(&self) -> Result<usize, IssueError> {
         let attrs = self.signed_attrs(&[0u8; 32])?;
         let sig = vec![0xFFu8; max_signature_len(self.signer.algorithm())];
-        Ok(encode(&self.assemble(attrs, sig)?)?.len() + 16)
+        Ok(self.encode(&self.assemble(attrs, sig)?)?.len() + 16)
+    }
+
+    /// ContentInfo DER of a SignedData this signer made (GB/T 35275's type for SM2).
+    pub fn encode(&self, sd: &SignedData) -> Result<Vec<u8>, IssueError> {
+        ContentInfo {
+            content_type: if self.gm() {
+                GM_SIGNED_DATA
+            } else {
+                ID_SIGNED_DATA
+            },
+            content: Any::encode_from(sd).map_err(enc)?,
+        }
+        .to_der()
+        .map_err(enc)
     }
 
     /// Sign a document whose digest (with [`digest_oid`]) is `message_digest`.
@@ -345,6 +378,13 @@ fn scheme_for(
             Err(CmsError::Algorithm(format!("RSA with digest {digest_alg}")))
         };
     }
+    if sig_alg.oid == GM_SM2_SIGN {
+        return if *digest_alg == oid::SM3 {
+            Ok(SignatureScheme::Sm2Sm3)
+        } else {
+            Err(CmsError::Algorithm(format!("SM2 with digest {digest_alg}")))
+        };
+    }
     let s = SignatureScheme::from_algorithm_identifier(sig_alg)
         .map_err(|e| CmsError::Algorithm(e.to_string()))?;
     if digest_oid(s) != *digest_alg {
@@ -361,7 +401,7 @@ pub fn verify_detached(
 ) -> Result<CmsVerified, CmsError> {
     let mal = |e: der::Error| CmsError::Malformed(e.to_string());
     let ci = ContentInfo::from_der(der_bytes).map_err(mal)?;
-    if ci.content_type != ID_SIGNED_DATA {
+    if ci.content_type != ID_SIGNED_DATA && ci.content_type != GM_SIGNED_DATA {
         return Err(CmsError::Malformed("content type is not signedData".into()));
     }
     let sd: SignedData = ci.content.decode_as().map_err(mal)?;

@@ -640,7 +640,9 @@ fn sign_with<S: Source + ?Sized>(
                 cades::add_timestamp(&mut sd, &token)
                     .map_err(|e| PdfError::Timestamp(e.to_string()))?;
             }
-            cades::encode(&sd).map_err(|e| PdfError::Signing(e.to_string()))?
+            cms_signer
+                .encode(&sd)
+                .map_err(|e| PdfError::Signing(e.to_string()))?
         }
         Fill::DocTimestamp(t) => t
             .timestamp(&digest_alg, &digest)
