@@ -254,6 +254,7 @@ fn documents_from_real_producers_are_sealed_and_accepted_by_pdfsig_pyhanko_qpdf(
     // qpdf variants of the same document.
     let variants: &[(&str, &[&str], Option<&str>)] = &[
         ("objstm.pdf", &["--object-streams=generate"], None),
+        ("pdf20.pdf", &["--force-version=2.0"], None),
         ("linearized.pdf", &["--linearize"], None),
         (
             "linearized-objstm.pdf",
