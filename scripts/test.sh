@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine with Rust: installs what the tests need
-# (softhsm2, opensc, poppler-utils, qpdf, NSS tools; a Python venv with pyhanko, pkilint and
-# ReportLab for PDF fixtures),
+# (softhsm2, opensc, poppler-utils, qpdf, NSS tools, Chromium to print PDFs; a Python venv with
+# pyhanko, pkilint and ReportLab for PDF fixtures),
 # starts a throw-away PostgreSQL cluster and a SoftHSM2 token directory, runs every test, and
 # cleans up. Extra arguments go to `cargo test` (e.g. `bash scripts/test.sh --test pkcs11`).
 set -euo pipefail
@@ -12,7 +12,7 @@ say() { printf '\n==> %s\n' "$*"; }
 
 # --- system packages -------------------------------------------------------------------------
 need=()
-for pair in softhsm2-util:softhsm2 pkcs11-tool:opensc pdfsig:poppler-utils qpdf:qpdf certutil:libnss3-tools openssl:openssl; do
+for pair in softhsm2-util:softhsm2 pkcs11-tool:opensc pdfsig:poppler-utils qpdf:qpdf certutil:libnss3-tools openssl:openssl chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

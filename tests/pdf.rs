@@ -347,6 +347,55 @@ fn documents_from_real_producers_are_sealed_and_accepted_by_pdfsig_pyhanko_qpdf(
             out.display()
         );
     }
+    // Chromium's print to PDF (Skia): sealed on a keyword it laid out.
+    let html = fx.p("page.html");
+    std::fs::write(
+        &html,
+        "<!doctype html><meta charset=utf-8><body style='font-family:sans-serif'><h1>Contract</h1>\
+         <p style='page-break-after:always'>Page one.</p><p>Page two.</p>\
+         <div style='position:absolute;top:200mm;left:120mm'>Seal here</div></body>",
+    )
+    .unwrap();
+    let chrome = fx.p("chromium.pdf");
+    let out = run(Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--print-to-pdf={}", chrome.display()))
+        .arg(&html));
+    assert!(chrome.exists(), "chromium --print-to-pdf: {}", text(&out));
+    let sealed = fx.p("chromium-sealed.pdf");
+    fx.sign_ok(
+        &chrome,
+        &sealed,
+        &[
+            "--image",
+            fx.p("seal.png").to_str().unwrap(),
+            "--keyword",
+            "Seal here",
+        ],
+    );
+    fx.pdfsig_all_valid(&sealed, None, 1);
+    let (okay, t) = fx.pyhanko(&sealed, None, &[]);
+    assert!(
+        okay && t.contains("INTACT:TRUSTED,UNTOUCHED"),
+        "chromium: {t}"
+    );
+    fx.qpdf_clean(&sealed, None);
+    let doc = Document::open(Box::new(std::fs::read(&chrome).unwrap()), None).unwrap();
+    let page = doc.pages().unwrap()[0].clone();
+    let hit = sealpki_pki::pdf::text::find(&doc, &page, "Seal here").unwrap()[0];
+    let img = render(&sealed, 1, None);
+    let (_, h, _) = img;
+    let (cx, cy) = ((hit[0] + hit[2]) / 2.0, h as f64 - (hit[1] + hit[3]) / 2.0);
+    assert!(
+        is_red(pixel(&img, cx, cy)),
+        "seal centred on Chromium's text at ({cx}, {cy})"
+    );
+
     // A document pyHanko signed first: we add a second signature; both stay valid for both tools.
     let ph = fx.p("pyhanko-signed.pdf");
     ok(
