@@ -396,6 +396,13 @@ fn documents_from_real_producers_are_sealed_and_accepted_by_pdfsig_pyhanko_qpdf(
         "seal centred on Chromium's text at ({cx}, {cy})"
     );
 
+    // An encrypted document opened with its owner password.
+    let by_owner = fx.p("sealed-by-owner.pdf");
+    fx.sign_ok(&fx.p("aes256.pdf"), &by_owner, &["--password", "owner"]);
+    fx.pdfsig_all_valid(&by_owner, Some("user"), 1);
+    let (code, v) = fx.ours(&by_owner, Some("owner"));
+    assert_eq!(code, 0, "{v}");
+
     // A document pyHanko signed first: we add a second signature; both stay valid for both tools.
     let ph = fx.p("pyhanko-signed.pdf");
     ok(
@@ -602,6 +609,36 @@ fn keyword_cross_page_rotated_and_timestamped_seals() {
             assert_eq!(v["signatures"][1]["verdict"], "valid", "{v}");
         }
     }
+
+    // B-T from a TSA over HTTP (our server's RFC 3161 endpoint, reached as any TSA would be), written as
+    // adbe.pkcs7.detached on request; a P=3 certification.
+    let http_tsa = fx.p("bt-http.pdf");
+    let tsa_url = format!("{}/tsa", fx.server.url);
+    fx.sign_ok(
+        &src,
+        &http_tsa,
+        &["--level", "b-t", "--tsa", &tsa_url, "--pkcs7"],
+    );
+    fx.pdfsig_all_valid(&http_tsa, None, 1);
+    let (okay, t) = fx.pyhanko(&http_tsa, None, &[]);
+    assert!(okay && t.contains("TIMESTAMP_TOKEN<INTACT:TRUSTED>"), "{t}");
+    let (code, v) = fx.ours(&http_tsa, None);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        v["signatures"][0]["sub_filter"], "adbe.pkcs7.detached",
+        "{v}"
+    );
+    let bad_tsa = fx.sign(
+        &src,
+        &fx.p("no-tsa.pdf"),
+        &["--level", "b-t", "--tsa", "http://127.0.0.1:9/tsa"],
+    );
+    assert_ne!(bad_tsa.status.code(), Some(0), "{}", text(&bad_tsa));
+    assert!(!fx.p("no-tsa.pdf").exists());
+    let p3 = fx.p("certified-p3.pdf");
+    fx.sign_ok(&src, &p3, &["--certify", "3"]);
+    let (okay, t) = fx.pyhanko(&p3, None, &[]);
+    assert!(okay && t.contains("UNTOUCHED"), "{t}");
 
     // Certification: P=2 allows a later (invisible) signature; a visible one is refused, as pyHanko
     // counts a new visible widget as a change after certification; P=1 refuses any.
