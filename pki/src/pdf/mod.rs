@@ -87,7 +87,134 @@ mod tests {
         out
     }
 
-    fn signed_tiny() -> (Vec<u8>, x509_cert::Certificate) {
+    /// A hybrid-reference file (ISO 32000 7.5.8.4): a classic table for the uncompressed objects and,
+    /// through `/XRefStm`, an xref stream for an object kept in an object stream (the font).
+    fn hybrid_pdf() -> Vec<u8> {
+        let mut out = b"%PDF-1.5\n".to_vec();
+        let mut off = std::collections::BTreeMap::new();
+        fn put(
+            out: &mut Vec<u8>,
+            off: &mut std::collections::BTreeMap<u32, usize>,
+            n: u32,
+            body: &[u8],
+        ) {
+            off.insert(n, out.len());
+            out.extend_from_slice(format!("{n} 0 obj\n").as_bytes());
+            out.extend_from_slice(body);
+            out.extend_from_slice(b"\nendobj\n");
+        }
+        put(&mut out, &mut off, 1, b"<< /Type /Catalog /Pages 2 0 R >>");
+        put(
+            &mut out,
+            &mut off,
+            2,
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        );
+        put(&mut out, &mut off, 3, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R /Resources << /Font << /F1 6 0 R >> >> >>");
+        let content = b"BT /F1 12 Tf 20 100 Td (Hybrid) Tj ET";
+        put(
+            &mut out,
+            &mut off,
+            4,
+            &[
+                format!("<< /Length {} >>\nstream\n", content.len()).as_bytes(),
+                content,
+                b"\nendstream",
+            ]
+            .concat(),
+        );
+        let inner = b"6 0 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>";
+        put(
+            &mut out,
+            &mut off,
+            5,
+            &[
+                format!(
+                    "<< /Type /ObjStm /N 1 /First 4 /Length {} >>\nstream\n",
+                    inner.len()
+                )
+                .as_bytes(),
+                &inner[..],
+                b"\nendstream",
+            ]
+            .concat(),
+        );
+        // The xref stream: 5 (in the file), 6 (object 0 of stream 5), 7 (itself).
+        let at7 = out.len();
+        let mut rows = Vec::new();
+        for (t, f2, f3) in [(1u8, off[&5] as u32, 0u16), (2, 5, 0), (1, at7 as u32, 0)] {
+            rows.push(t);
+            rows.extend_from_slice(&f2.to_be_bytes());
+            rows.extend_from_slice(&f3.to_be_bytes());
+        }
+        put(
+            &mut out,
+            &mut off,
+            7,
+            &[
+                format!(
+                    "<< /Type /XRef /Size 8 /W [1 4 2] /Index [5 3] /Length {} >>\nstream\n",
+                    rows.len()
+                )
+                .as_bytes(),
+                &rows[..],
+                b"\nendstream",
+            ]
+            .concat(),
+        );
+        let x = out.len();
+        out.extend_from_slice(b"xref\n0 5\n0000000000 65535 f \n");
+        for n in 1..=4 {
+            out.extend_from_slice(format!("{:010} 00000 n \n", off[&n]).as_bytes());
+        }
+        out.extend_from_slice(
+            format!("trailer\n<< /Size 8 /Root 1 0 R /XRefStm {at7} >>\nstartxref\n{x}\n%%EOF\n")
+                .as_bytes(),
+        );
+        out
+    }
+
+    #[test]
+    fn hybrid_files_are_read_and_signed_with_a_table() {
+        let doc = Document::open(Box::new(hybrid_pdf()), None).unwrap();
+        assert_eq!(doc.sections[0].form, super::reader::XrefForm::Hybrid);
+        let font = doc.get(super::ObjRef::new(6, 0)).unwrap();
+        assert_eq!(
+            font.as_dict().and_then(|d| d.name(b"BaseFont")),
+            Some(&b"Helvetica"[..])
+        );
+        let page = doc.pages().unwrap()[0].clone();
+        assert_eq!(super::text::find(&doc, &page, "Hybrid").unwrap().len(), 1);
+        let (signer, cert) = key_and_cert();
+        let cms = CmsSigner {
+            signer: signer.as_ref(),
+            scheme: crate::SignatureScheme::EcdsaSha256,
+            cert: &cert,
+            chain: &[],
+        };
+        let mut out = Vec::new();
+        sign::sign(&doc, &mut out, &cms, &SignOptions::default(), None).unwrap();
+        let signed = Document::open(Box::new(out), None).unwrap();
+        // The update is a table (readers that know only tables still find the new objects); the
+        // compressed font is still found through the older section's /XRefStm.
+        assert_eq!(signed.sections[0].form, super::reader::XrefForm::Table);
+        assert!(signed
+            .get(super::ObjRef::new(6, 0))
+            .unwrap()
+            .as_dict()
+            .is_some());
+        let r = verify::verify(
+            &signed,
+            &VerifyOptions {
+                trust: vec![cert],
+                now: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(r.verdict, crate::ses::Verdict::Valid, "{r:?}");
+    }
+
+    fn key_and_cert() -> (Arc<dyn Signer>, x509_cert::Certificate) {
         let signer: Arc<dyn Signer> = Arc::new(
             SoftSigner::from_key("t", SoftKey::generate(crate::KeyAlgorithm::P256).unwrap())
                 .unwrap(),
@@ -103,6 +230,11 @@ mod tests {
         )
         .unwrap();
         let cert = issuer.certificate().clone();
+        (signer, cert)
+    }
+
+    fn signed_tiny() -> (Vec<u8>, x509_cert::Certificate) {
+        let (signer, cert) = key_and_cert();
         let doc = Document::open(Box::new(tiny_pdf()), None).unwrap();
         let cms = CmsSigner {
             signer: signer.as_ref(),
