@@ -42,6 +42,9 @@ pub struct VerifyArgs {
     /// Password of an encrypted PDF (or SEALPKI_PDF_PASSWORD).
     #[arg(long, env = "SEALPKI_PDF_PASSWORD", hide_env_values = true)]
     password: Option<String>,
+    /// Write each signature's seal picture here (FIELD-N.png or .jpg).
+    #[arg(long)]
+    extract_images: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -688,6 +691,40 @@ fn verify_file(
     verify::verify(&doc, opts).map_err(|e| AppError::BadRequest(format!("{}: {e}", path.display())))
 }
 
+/// Write the seal pictures of every signature into `dir`.
+fn extract_images(
+    file: &Path,
+    password: Option<&[u8]>,
+    r: &Report,
+    dir: &Path,
+) -> Result<(), AppError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| AppError::BadRequest(format!("cannot create {}: {e}", dir.display())))?;
+    let doc = open_file(file, password)?;
+    for sig in &r.signatures {
+        for (i, img) in sig.seal_images.iter().enumerate() {
+            let Some(obj) = img.object else { continue };
+            let (ext, bytes) = verify::image_file(&doc, obj)?;
+            let name: String = sig
+                .field
+                .chars()
+                .map(|c| {
+                    if c.is_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let path = dir.join(format!("{name}-{}.{ext}", i + 1));
+            std::fs::write(&path, bytes).map_err(|e| {
+                AppError::BadRequest(format!("cannot write {}: {e}", path.display()))
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// The report as text: one block per signature, checks and reasons.
 pub fn report_text(path: &Path, r: &Report) -> String {
     let mut s = format!(
@@ -796,6 +833,9 @@ pub async fn run(cmd: PdfCmd, config: &Config, json: bool) -> Result<i32, AppErr
                 return Ok(worst);
             }
             let r = tokio::task::block_in_place(|| verify_file(&args.file, &opts, pw.as_deref()))?;
+            if let Some(dir) = &args.extract_images {
+                extract_images(&args.file, pw.as_deref(), &r, dir)?;
+            }
             let code = r.verdict.exit_code();
             crate::cli::out(json, &serde_json::to_value(&r).unwrap_or_default(), || {
                 report_text(&args.file, &r)

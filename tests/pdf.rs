@@ -446,6 +446,45 @@ fn documents_from_real_producers_are_sealed_and_accepted_by_pdfsig_pyhanko_qpdf(
     let (code, v) = fx.ours(&both, None);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["signatures"].as_array().unwrap().len(), 2);
+    // The seal pictures come back out: the JPEG byte for byte, the PNG with its transparency.
+    let pics = fx.p("pictures");
+    ok(
+        &run(fx
+            .env
+            .cmd()
+            .args(["pdf", "verify", "--trust"])
+            .arg(&fx.root)
+            .arg(&both)
+            .arg("--extract-images")
+            .arg(&pics)),
+        "pdf verify --extract-images",
+    );
+    assert_eq!(
+        std::fs::read(pics.join("Signature1-1.jpg")).unwrap(),
+        std::fs::read(fx.p("seal.jpg")).unwrap()
+    );
+    let sealed_png = fx.p("sealed-contract.pdf");
+    let pics2 = fx.p("pictures2");
+    ok(
+        &run(fx
+            .env
+            .cmd()
+            .args(["pdf", "verify", "--trust"])
+            .arg(&fx.root)
+            .arg(&sealed_png)
+            .arg("--extract-images")
+            .arg(&pics2)),
+        "pdf verify --extract-images (PNG)",
+    );
+    let probe = ok(
+        &run(Command::new(tool("python3")).arg("-c").arg(format!(
+            "from PIL import Image; a=Image.open({:?}); b=Image.open({:?}).convert('RGBA'); print(a.size, a.mode, list(a.getdata())==list(b.getdata()))",
+            pics2.join("Signature1-1.png").display().to_string(),
+            fx.p("seal.png").display().to_string()
+        ))),
+        "PIL reads the extracted PNG",
+    );
+    assert_eq!(probe.trim(), "(400, 400) RGBA True", "{probe}");
 }
 
 #[test]

@@ -28,6 +28,73 @@ pub struct SealImage {
     pub rect: [f64; 4],
     pub width_px: i64,
     pub height_px: i64,
+    /// The image XObject, for [`image_file`].
+    #[serde(skip)]
+    pub object: Option<ObjRef>,
+}
+
+/// A seal picture as a file: JPEG data as stored, or a PNG made from the decoded pixels and the
+/// `/SMask` alpha. Returns the extension and the bytes.
+pub fn image_file<S: Source + ?Sized>(
+    doc: &Document<S>,
+    r: ObjRef,
+) -> Result<(&'static str, Vec<u8>), PdfError> {
+    let Object::Stream(s) = doc.get(r)? else {
+        return Err(PdfError::Malformed("seal image is not a stream".into()));
+    };
+    if s.dict.name(b"Filter") == Some(b"DCTDecode") {
+        return Ok(("jpg", doc.stream_raw(r, &s)?));
+    }
+    let (w, h) = (
+        s.dict.int(b"Width").unwrap_or(0).clamp(0, 20_000) as u32,
+        s.dict.int(b"Height").unwrap_or(0).clamp(0, 20_000) as u32,
+    );
+    if s.dict.int(b"BitsPerComponent") != Some(8) {
+        return Err(PdfError::Unsupported(
+            "seal images other than 8 bits per component".into(),
+        ));
+    }
+    let channels = match s.dict.name(b"ColorSpace") {
+        Some(b"DeviceRGB") => 3usize,
+        Some(b"DeviceGray") => 1,
+        _ => return Err(PdfError::Unsupported("seal image colour space".into())),
+    };
+    let px = doc.stream_data(r, &s)?;
+    let n = (w as usize) * (h as usize);
+    if px.len() < n * channels {
+        return Err(PdfError::Malformed("seal image data is short".into()));
+    }
+    let alpha = match s.dict.get(b"SMask").and_then(Object::as_ref) {
+        Some(m) => match doc.get(m)? {
+            Object::Stream(ms) => Some(doc.stream_data(m, &ms)?).filter(|a| a.len() >= n),
+            _ => None,
+        },
+        None => None,
+    };
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_depth(png::BitDepth::Eight);
+        let data: Vec<u8> = match (&alpha, channels) {
+            (Some(a), 3) => (0..n)
+                .flat_map(|i| [px[3 * i], px[3 * i + 1], px[3 * i + 2], a[i]])
+                .collect(),
+            (Some(a), _) => (0..n).flat_map(|i| [px[i], a[i]]).collect(),
+            (None, _) => px[..n * channels].to_vec(),
+        };
+        enc.set_color(match (alpha.is_some(), channels) {
+            (true, 3) => png::ColorType::Rgba,
+            (true, _) => png::ColorType::GrayscaleAlpha,
+            (false, 3) => png::ColorType::Rgb,
+            (false, _) => png::ColorType::Grayscale,
+        });
+        let mut wr = enc
+            .write_header()
+            .map_err(|e| PdfError::Image(e.to_string()))?;
+        wr.write_image_data(&data)
+            .map_err(|e| PdfError::Image(e.to_string()))?;
+    }
+    Ok(("png", out))
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -300,6 +367,7 @@ fn seal_image<S: Source + ?Sized>(
                 rect: [rect[0], rect[1], rect[2], rect[3]],
                 width_px: d.int(b"Width").unwrap_or(0),
                 height_px: d.int(b"Height").unwrap_or(0),
+                object: v.as_ref(),
             });
         }
     }
