@@ -449,7 +449,7 @@ fn write_synced<T>(
 }
 
 /// The DER in the `/Contents` hole a signature's byte range leaves.
-fn read_contents<S: sealpki_pki::pdf::Source + ?Sized>(
+pub(crate) fn read_contents<S: sealpki_pki::pdf::Source + ?Sized>(
     doc: &Document<S>,
     br: &[u64; 4],
 ) -> Result<Vec<u8>, AppError> {

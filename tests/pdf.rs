@@ -1102,6 +1102,32 @@ fn sealing_and_verifying_over_http_with_a_key_the_service_holds() {
     assert_eq!(v["verdict"], "valid", "{v}");
     assert!(v["signatures"][0]["timestamp"].is_string(), "{v}");
     assert_eq!(v["signatures"][0]["seal_images"][0]["page"], 3, "{v}");
+    // B-LTA over HTTP: the DSS and the document timestamp follow the signature.
+    let lta_body = serde_json::json!({
+        "pdf": b64.encode(&pdf), "key": key_ref, "cert_serial": serial, "level": "b-lta",
+    })
+    .to_string();
+    let (status, _, lta) = http_post(
+        &format!("{url}/api/v1/pdf/sign"),
+        Some(&token),
+        "application/json",
+        lta_body.as_bytes(),
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&lta));
+    let lta_file = fx.p("http-lta.pdf");
+    std::fs::write(&lta_file, &lta).unwrap();
+    let (okay, t) = fx.pyhanko(&lta_file, None, &[]);
+    assert!(okay && t.contains("EXTENDED_WITH_LTA_UPDATES"), "{t}");
+    let (status, _, report) = http_post(
+        &format!("{url}/api/v1/pdf/verify"),
+        None,
+        "application/pdf",
+        &lta,
+    );
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_slice(&report).unwrap();
+    assert_eq!(v["verdict"], "valid", "{v}");
+    assert_eq!(v["signatures"][1]["kind"], "document-timestamp", "{v}");
     // Garbage: a precise 400.
     let (status, ctype, body) = http_post(
         &format!("{url}/api/v1/pdf/verify"),

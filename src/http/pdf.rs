@@ -76,7 +76,8 @@ struct SignBody {
     keyword: Option<String>,
     #[serde(default)]
     cross_page: bool,
-    /// "b-b" (default) or "b-t" (timestamp from this deployment's TSA).
+    /// "b-b" (default), "b-t" (timestamp from this deployment's TSA), "b-lt" (plus a DSS with OCSP
+    /// answers or CRLs from the certificates' URLs), "b-lta" (plus a document timestamp).
     level: Option<String>,
     certify: Option<u8>,
     reason: Option<String>,
@@ -154,14 +155,15 @@ pub async fn sign(
         .iter()
         .map(|d| Certificate::from_der(d).map_err(|e| AppError::Internal(e.to_string())))
         .collect::<Result<_, _>>()?;
-    let tsa: Option<Arc<sealpki_pki::tsa::Tsa>> = match req.level.as_deref().unwrap_or("b-b") {
+    let level = req.level.clone().unwrap_or_else(|| "b-b".into());
+    let tsa: Option<Arc<sealpki_pki::tsa::Tsa>> = match level.as_str() {
         "b-b" => None,
-        "b-t" => Some(app.tsa().ok_or_else(|| {
+        "b-t" | "b-lt" | "b-lta" => Some(app.tsa().ok_or_else(|| {
             AppError::Unavailable("no time-stamping key: run the key ceremony".into())
         })?),
         other => {
             return Err(AppError::BadRequest(format!(
-                "level {other:?}: use b-b or b-t"
+                "level {other:?}: use b-b, b-t, b-lt or b-lta"
             )))
         }
     };
@@ -198,6 +200,30 @@ pub async fn sign(
         let mut out = Vec::new();
         let t = tsa.as_deref().map(|t| t as &dyn Timestamper);
         let signed = sign::sign(&doc, &mut out, &cms, &opts, t)?;
+        if level == "b-lt" || level == "b-lta" {
+            // The same DSS the CLI writes: OCSP answers or CRLs from the certificates' URLs.
+            let signed_doc =
+                Document::open(Box::new(out), req.password.as_deref().map(str::as_bytes))?;
+            let contents = crate::pdfcmd::read_contents(&signed_doc, &signed.byte_range)?;
+            let mut certs = vec![cert.clone()];
+            certs.extend(chain.iter().cloned());
+            for c in sealpki_pki::cades::certificates_in(&contents) {
+                if !certs.contains(&c) {
+                    certs.push(c);
+                }
+            }
+            let data = crate::pdfcmd::validation_data(&certs)?;
+            let mut with_dss = Vec::new();
+            sealpki_pki::pdf::ltv::add_dss(&signed_doc, &mut with_dss, &data)?;
+            out = with_dss;
+            if level == "b-lta" {
+                let t = t.ok_or_else(|| AppError::Internal("b-lta without a TSA".into()))?;
+                let d = Document::open(Box::new(out), req.password.as_deref().map(str::as_bytes))?;
+                let mut stamped = Vec::new();
+                sign::timestamp_document(&d, &mut stamped, t)?;
+                out = stamped;
+            }
+        }
         Ok((out, signed))
     })
     .await
