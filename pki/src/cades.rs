@@ -405,12 +405,24 @@ pub fn verify_detached(
         return Err(CmsError::Malformed("content type is not signedData".into()));
     }
     let sd: SignedData = ci.content.decode_as().map_err(mal)?;
+    verify_signed_data(&sd, &[], content_digest)
+}
+
+/// The checks every CMS signature gets (detached documents, timestamp tokens): one signer, found among
+/// the structure's certificates and `extra`; content-type and message-digest attributes against
+/// `content_digest`; the ESS attribute naming the signer; the signature over the attributes.
+pub fn verify_signed_data(
+    sd: &SignedData,
+    extra: &[Certificate],
+    content_digest: &dyn Fn(&Oid) -> Option<Vec<u8>>,
+) -> Result<CmsVerified, CmsError> {
+    let mal = |e: der::Error| CmsError::Malformed(e.to_string());
     let si = match sd.signer_infos.0.as_slice() {
         [si] => si,
         [] => return Err(CmsError::Malformed("no signer".into())),
         _ => return Err(CmsError::Malformed("more than one signer".into())),
     };
-    let certs: Vec<Certificate> = sd
+    let mut certs: Vec<Certificate> = sd
         .certificates
         .as_ref()
         .map(|c| {
@@ -422,6 +434,7 @@ pub fn verify_detached(
                 .collect()
         })
         .unwrap_or_default();
+    certs.extend(extra.iter().cloned());
     let signer = match &si.sid {
         SignerIdentifier::IssuerAndSerialNumber(ias) => certs.iter().find(|c| {
             c.tbs_certificate.issuer == ias.issuer

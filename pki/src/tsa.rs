@@ -20,14 +20,12 @@ use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo}
 use crate::alg::{oid, verify, SignatureScheme};
 use crate::cades::{
     alg_id, attr, digest, enc, EssCertIdV2, SigningCertificateV2, ID_CONTENT_TYPE,
-    ID_MESSAGE_DIGEST, ID_SIGNED_DATA, ID_SIGNING_CERT, ID_SIGNING_CERT_V2, SHA1, SHA256, SHA384,
-    SHA512,
+    ID_MESSAGE_DIGEST, ID_SIGNED_DATA, ID_SIGNING_CERT_V2, SHA1, SHA256, SHA384, SHA512,
 };
 use crate::issue::IssueError;
 use crate::keys::Signer;
 
 const ID_CT_TST_INFO: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.1.4");
-const ID_RSA_ENCRYPTION: Oid = Oid::new_unwrap("1.2.840.113549.1.1.1");
 const TIME_STAMPING: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.8");
 
 /// Requests larger than this are refused before parsing.
@@ -412,24 +410,6 @@ fn token_of(input: &[u8]) -> Result<ContentInfo, TspVerifyError> {
     ContentInfo::from_der(input).map_err(|e| TspVerifyError::Malformed(e.to_string()))
 }
 
-fn scheme_of(
-    sig_alg: &spki::AlgorithmIdentifierOwned,
-    digest_alg: &Oid,
-) -> Result<SignatureScheme, TspVerifyError> {
-    if sig_alg.oid == ID_RSA_ENCRYPTION {
-        // The signature OID says only "RSA"; the digest algorithm says which hash.
-        return if *digest_alg == SHA256 {
-            Ok(SignatureScheme::RsaPkcs1Sha256)
-        } else {
-            Err(TspVerifyError::Algorithm(format!(
-                "RSA with digest {digest_alg}"
-            )))
-        };
-    }
-    SignatureScheme::from_algorithm_identifier(sig_alg)
-        .map_err(|e| TspVerifyError::Algorithm(e.to_string()))
-}
-
 /// Verify a time-stamp response or token. `data` (when given) must match the message imprint.
 /// `extra` certificates help find the signer and build the chain; `anchors` are trusted.
 pub fn verify_token(
@@ -473,103 +453,23 @@ pub fn verify_token_with(
         .map_err(mal)?
         .into_bytes();
     let tst = TstInfo::from_der(&tst_der).map_err(mal)?;
-    let si = match sd.signer_infos.0.as_slice() {
-        [si] => si,
-        _ => {
-            return Err(TspVerifyError::Malformed(
-                "a token has exactly one signer".into(),
-            ))
-        }
-    };
-    let mut pool: Vec<Certificate> = extra.to_vec();
-    if let Some(certs) = &sd.certificates {
-        for c in certs.0.iter() {
-            if let cms::cert::CertificateChoices::Certificate(c) = c {
-                pool.push(c.clone());
+    let v = crate::cades::verify_signed_data(&sd, extra, &|alg: &Oid| digest(alg, &tst_der))
+        .map_err(|e| match e {
+            crate::cades::CmsError::Malformed(m) => TspVerifyError::Malformed(m),
+            crate::cades::CmsError::NoSignerCert => TspVerifyError::NoSignerCert,
+            crate::cades::CmsError::Algorithm(m) => TspVerifyError::Algorithm(m),
+            crate::cades::CmsError::DigestMismatch => {
+                TspVerifyError::Attributes("message-digest does not match TSTInfo".into())
             }
-        }
-    }
-    let signer = match &si.sid {
-        SignerIdentifier::IssuerAndSerialNumber(ias) => pool.iter().find(|c| {
-            c.tbs_certificate.issuer == ias.issuer
-                && c.tbs_certificate.serial_number == ias.serial_number
-        }),
-        SignerIdentifier::SubjectKeyIdentifier(ski) => pool.iter().find(|c| {
-            crate::issue::key_identifier(&c.tbs_certificate.subject_public_key_info)
-                == ski.0.as_bytes()
-        }),
-    }
-    .cloned()
-    .ok_or(TspVerifyError::NoSignerCert)?;
-    let attrs = si
-        .signed_attrs
-        .as_ref()
-        .ok_or_else(|| TspVerifyError::Attributes("missing".into()))?;
-    let find = |oid: Oid| {
-        attrs
-            .iter()
-            .find(|a| a.oid == oid)
-            .and_then(|a| a.values.iter().next().cloned())
-    };
-    let ct: Oid = find(ID_CONTENT_TYPE)
-        .ok_or_else(|| TspVerifyError::Attributes("no content-type".into()))?
-        .decode_as()
-        .map_err(mal)?;
-    if ct != ID_CT_TST_INFO {
-        return Err(TspVerifyError::Attributes(
-            "content-type is not TSTInfo".into(),
-        ));
-    }
-    let md: OctetString = find(ID_MESSAGE_DIGEST)
-        .ok_or_else(|| TspVerifyError::Attributes("no message-digest".into()))?
-        .decode_as()
-        .map_err(mal)?;
-    let want = digest(&si.digest_alg.oid, &tst_der)
-        .ok_or_else(|| TspVerifyError::Algorithm(si.digest_alg.oid.to_string()))?;
-    if md.as_bytes() != want.as_slice() {
-        return Err(TspVerifyError::Attributes(
-            "message-digest does not match TSTInfo".into(),
-        ));
-    }
-    let cert_der = signer.to_der().map_err(mal)?;
-    if let Some(v2) = find(ID_SIGNING_CERT_V2) {
-        // SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2, ... }; check the first.
-        let seq: Vec<Any> = v2
-            .decode_as::<der::asn1::SequenceOf<Any, 8>>()
-            .map(|s| s.iter().cloned().collect())
-            .unwrap_or_default();
-        let first = seq
-            .first()
-            .ok_or_else(|| TspVerifyError::Attributes("empty signing-certificate-v2".into()))?;
-        let ids: Vec<Any> = first
-            .decode_as::<der::asn1::SequenceOf<Any, 8>>()
-            .map_err(mal)?
-            .iter()
-            .cloned()
-            .collect();
-        let id = ids
-            .first()
-            .ok_or_else(|| TspVerifyError::Attributes("no ESSCertIDv2".into()))?;
-        let (alg, hash) = crate::cades::ess_cert_id_v2(id).map_err(mal)?;
-        if Some(hash) != digest(&alg, &cert_der) {
-            return Err(TspVerifyError::Attributes(
-                "signing-certificate-v2 does not name the signer".into(),
-            ));
-        }
-    } else if find(ID_SIGNING_CERT).is_none() {
+            crate::cades::CmsError::Attributes(m) => TspVerifyError::Attributes(m),
+            crate::cades::CmsError::BadSignature => TspVerifyError::BadSignature,
+        })?;
+    if v.ess.is_none() {
         return Err(TspVerifyError::Attributes(
             "no signing-certificate attribute".into(),
         ));
     }
-    let scheme = scheme_of(&si.signature_algorithm, &si.digest_alg.oid)?;
-    let signed = attrs.to_der().map_err(mal)?;
-    verify(
-        &signer.tbs_certificate.subject_public_key_info,
-        scheme,
-        &signed,
-        si.signature.as_bytes(),
-    )
-    .map_err(|_| TspVerifyError::BadSignature)?;
+    let (signer, pool, scheme) = (v.signer, v.certs, v.scheme);
     // RFC 3161 §2.3: the TSA certificate has exactly one, critical, extended key usage: timeStamping.
     let eku = signer
         .tbs_certificate
