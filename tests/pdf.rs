@@ -170,6 +170,23 @@ impl Fx {
         (out.status.success(), text(&out))
     }
 
+    /// `pdf verify --extract-images` into a new folder `dir`; returns the folder.
+    fn extract_images(&self, file: &Path, dir: &str) -> PathBuf {
+        let out = self.p(dir);
+        ok(
+            &run(self
+                .env
+                .cmd()
+                .args(["pdf", "verify", "--trust"])
+                .arg(&self.root)
+                .arg(file)
+                .arg("--extract-images")
+                .arg(&out)),
+            "pdf verify --extract-images",
+        );
+        out
+    }
+
     fn qpdf_clean(&self, file: &Path, password: Option<&str>) {
         let mut c = Command::new("qpdf");
         if let Some(p) = password {
@@ -447,35 +464,13 @@ fn documents_from_real_producers_are_sealed_and_accepted_by_pdfsig_pyhanko_qpdf(
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["signatures"].as_array().unwrap().len(), 2);
     // The seal pictures come back out: the JPEG byte for byte, the PNG with its transparency.
-    let pics = fx.p("pictures");
-    ok(
-        &run(fx
-            .env
-            .cmd()
-            .args(["pdf", "verify", "--trust"])
-            .arg(&fx.root)
-            .arg(&both)
-            .arg("--extract-images")
-            .arg(&pics)),
-        "pdf verify --extract-images",
-    );
+    let pics = fx.extract_images(&both, "pictures");
     assert_eq!(
         std::fs::read(pics.join("Signature1-1.jpg")).unwrap(),
         std::fs::read(fx.p("seal.jpg")).unwrap()
     );
     let sealed_png = fx.p("sealed-contract.pdf");
-    let pics2 = fx.p("pictures2");
-    ok(
-        &run(fx
-            .env
-            .cmd()
-            .args(["pdf", "verify", "--trust"])
-            .arg(&fx.root)
-            .arg(&sealed_png)
-            .arg("--extract-images")
-            .arg(&pics2)),
-        "pdf verify --extract-images (PNG)",
-    );
+    let pics2 = fx.extract_images(&sealed_png, "pictures2");
     let probe = ok(
         &run(Command::new(tool("python3")).arg("-c").arg(format!(
             "from PIL import Image; a=Image.open({:?}); b=Image.open({:?}).convert('RGBA'); print(a.size, a.mode, list(a.getdata())==list(b.getdata()))",
@@ -705,6 +700,23 @@ fn keyword_cross_page_rotated_and_timestamped_seals() {
     assert!(!fx.p("p1-again.pdf").exists());
 }
 
+/// A form XObject dictionary with a `w`×`h` bounding box.
+fn form_xobject(w: i64, h: i64) -> Dict {
+    Dict::new()
+        .with(b"Type", Object::name("XObject"))
+        .with(b"Subtype", Object::name("Form"))
+        .with(b"BBox", rect(0, 0, w, h))
+}
+
+fn rect(a: i64, b: i64, c: i64, d: i64) -> Object {
+    Object::Array(vec![
+        Object::Int(a),
+        Object::Int(b),
+        Object::Int(c),
+        Object::Int(d),
+    ])
+}
+
 /// Append an incremental update built by `f` to `file`, writing `out`.
 fn tamper(file: &Path, out: &Path, f: impl FnOnce(&Document<Vec<u8>>, &mut Update)) {
     let bytes = std::fs::read(file).unwrap();
@@ -765,18 +777,7 @@ fn attacks_are_flagged_and_bad_input_is_refused_cleanly() {
         up.put_stream(
             doc,
             ap,
-            Dict::new()
-                .with(b"Type", Object::name("XObject"))
-                .with(b"Subtype", Object::name("Form"))
-                .with(
-                    b"BBox",
-                    Object::Array(vec![
-                        Object::Int(0),
-                        Object::Int(0),
-                        Object::Int(300),
-                        Object::Int(100),
-                    ]),
-                ),
+            form_xobject(300, 100),
             b"1 1 1 rg 0 0 300 100 re f",
         );
         let a = up.reserve();
@@ -787,15 +788,7 @@ fn attacks_are_flagged_and_bad_input_is_refused_cleanly() {
                 Dict::new()
                     .with(b"Type", Object::name("Annot"))
                     .with(b"Subtype", Object::name("Square"))
-                    .with(
-                        b"Rect",
-                        Object::Array(vec![
-                            Object::Int(60),
-                            Object::Int(600),
-                            Object::Int(360),
-                            Object::Int(700),
-                        ]),
-                    )
+                    .with(b"Rect", rect(60, 600, 360, 700))
                     .with(b"AP", Object::Dict(Dict::new().with(b"N", Object::Ref(ap)))),
             ),
         );
@@ -842,18 +835,7 @@ fn attacks_are_flagged_and_bad_input_is_refused_cleanly() {
         up.put_stream(
             doc,
             ap,
-            Dict::new()
-                .with(b"Type", Object::name("XObject"))
-                .with(b"Subtype", Object::name("Form"))
-                .with(
-                    b"BBox",
-                    Object::Array(vec![
-                        Object::Int(0),
-                        Object::Int(0),
-                        Object::Int(100),
-                        Object::Int(100),
-                    ]),
-                ),
+            form_xobject(100, 100),
             b"0 0 1 rg 0 0 100 100 re f",
         );
     });
@@ -864,15 +846,7 @@ fn attacks_are_flagged_and_bad_input_is_refused_cleanly() {
     let moved = fx.p("attack-rect.pdf");
     tamper(&signed, &moved, |doc, up| {
         let mut w = widget.as_dict().unwrap().clone();
-        w.set(
-            b"Rect",
-            Object::Array(vec![
-                Object::Int(0),
-                Object::Int(0),
-                Object::Int(10),
-                Object::Int(10),
-            ]),
-        );
+        w.set(b"Rect", rect(0, 0, 10, 10));
         up.put(doc, sig_widget, Object::Dict(w));
     });
     let (code, v) = fx.ours(&moved, None);
