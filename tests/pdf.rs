@@ -581,6 +581,21 @@ fn keyword_cross_page_rotated_and_timestamped_seals() {
         assert!(red_rows > 0, "slice on page {page}");
     }
 
+    // On a document that is already signed a cross-page seal is refused (its extra fields would read
+    // as changes to the earlier signature), with no output.
+    let again = fx.sign(
+        &cp,
+        &fx.p("cross-again.pdf"),
+        &["--image", seal, "--cross-page"],
+    );
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(
+        text(&again).contains("must be the first signature"),
+        "{}",
+        text(&again)
+    );
+    assert!(!fx.p("cross-again.pdf").exists());
+
     // A landscape MediaBox shown upright by /Rotate 90: --at is measured on the page as seen.
     let rot = fx.p("rotated-sealed.pdf");
     fx.sign_ok(

@@ -327,6 +327,17 @@ fn sign_with<S: Source + ?Sized>(
             "a certification signature must be the first signature".into(),
         ));
     }
+    if already_signed
+        && opts
+            .appearance
+            .as_ref()
+            .is_some_and(|a| a.widgets.len() > 1)
+    {
+        // Its extra signature fields would read as changes to the earlier signatures (pyHanko).
+        return Err(PdfError::Refused(
+            "a cross-page seal must be the first signature on a document".into(),
+        ));
+    }
     if let Some(p) = opts.certify {
         if !(1..=3).contains(&p) {
             return Err(PdfError::Refused(
