@@ -1050,15 +1050,23 @@ fn sealing_and_verifying_over_http_with_a_key_the_service_holds() {
         "page": 3, "at_mm": [100.0, 200.0], "level": "b-t", "reason": "合同签署",
     })
     .to_string();
-    // Without a login: 401 problem+json, nothing signed. (A small body: the server answers before
-    // reading it, and a client still writing a large one may see the connection close first.)
-    let unauthenticated =
-        serde_json::json!({"pdf": "", "key": key_ref, "cert_serial": serial}).to_string();
+    // Without a login: 401 problem+json, nothing signed — the whole upload is read first, so the
+    // client gets the answer rather than a connection closed while it writes.
+    for _ in 0..5 {
+        let (status, ctype, _) = http_post(
+            &format!("{url}/api/v1/pdf/sign"),
+            None,
+            "application/json",
+            body.as_bytes(),
+        );
+        assert_eq!(status, 401);
+        assert!(ctype.contains("problem+json"), "{ctype}");
+    }
     let (status, ctype, _) = http_post(
         &format!("{url}/api/v1/pdf/sign"),
         None,
         "application/json",
-        unauthenticated.as_bytes(),
+        b"{}",
     );
     assert_eq!(status, 401);
     assert!(ctype.contains("problem+json"), "{ctype}");

@@ -90,9 +90,12 @@ struct SignBody {
 /// `POST /api/v1/pdf/sign`: returns the signed PDF.
 pub async fn sign(
     State(app): State<Arc<App>>,
-    op: Operator,
+    op: Result<Operator, AppError>,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
+    // The body is read before a refused login is answered: a client still uploading a large PDF
+    // then gets the 401, not a connection closed under it.
+    let op = op?;
     op.require(&[Role::Admin, Role::Operator], "sign PDFs")?;
     let req: SignBody = json_body(&body)?;
     let b64 = base64::engine::general_purpose::STANDARD;
