@@ -13,7 +13,7 @@ use sealpki_pki::pdf::reader::Document;
 use sealpki_pki::pdf::sign::{self, Appearance, SignOptions, SubFilter, Timestamper, Widget};
 use sealpki_pki::pdf::verify::{self, Report, VerifyOptions};
 use sealpki_pki::pdf::PdfError;
-use sealpki_pki::ses::verify::Verdict;
+use sealpki_pki::report::Verdict;
 use sealpki_pki::x509_cert::Certificate;
 use sealpki_pki::{SignatureScheme, Signer};
 

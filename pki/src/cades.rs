@@ -120,6 +120,10 @@ impl Hasher {
         }
     }
 
+    pub fn sha256() -> Self {
+        Hasher::Sha256(sha2::Sha256::new())
+    }
+
     pub fn for_oid(alg: &Oid) -> Option<Self> {
         match *alg {
             a if a == SHA256 => Some(Hasher::Sha256(sha2::Sha256::new())),

@@ -21,6 +21,7 @@ pub mod name;
 pub mod pdf;
 pub mod pem;
 pub mod profile;
+pub mod report;
 pub mod revocation;
 pub mod ses;
 pub mod tsa;

@@ -290,6 +290,21 @@ pub fn request_der(alg: &Oid, digest: &[u8]) -> Result<(Vec<u8>, Vec<u8>), Issue
     Ok((req.to_der().map_err(enc)?, nonce.to_vec()))
 }
 
+/// The encapsulated TSTInfo of a token: its DER (what the signature covers) and its fields.
+fn tst_info(sd: &SignedData) -> Result<(Vec<u8>, TstInfo), TspVerifyError> {
+    let mal = |e: der::Error| TspVerifyError::Malformed(e.to_string());
+    let econtent = sd
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .ok_or_else(|| TspVerifyError::Malformed("no TSTInfo".into()))?;
+    let tst_der = OctetString::from_der(&econtent.to_der().map_err(mal)?)
+        .map_err(mal)?
+        .into_bytes();
+    let tst = TstInfo::from_der(&tst_der).map_err(mal)?;
+    Ok((tst_der, tst))
+}
+
 /// The token of a granted reply, after checking that it answers our request (imprint and nonce).
 pub fn token_from_response(
     resp: &[u8],
@@ -300,15 +315,7 @@ pub fn token_from_response(
     let mal = |e: der::Error| TspVerifyError::Malformed(e.to_string());
     let ci = token_of(resp)?;
     let sd: SignedData = ci.content.decode_as().map_err(mal)?;
-    let econtent = sd
-        .encap_content_info
-        .econtent
-        .as_ref()
-        .ok_or_else(|| TspVerifyError::Malformed("no TSTInfo".into()))?;
-    let tst_der = OctetString::from_der(&econtent.to_der().map_err(mal)?)
-        .map_err(mal)?
-        .into_bytes();
-    let tst = TstInfo::from_der(&tst_der).map_err(mal)?;
+    let (_, tst) = tst_info(&sd)?;
     if tst.message_imprint.hash_algorithm.oid != *alg
         || tst.message_imprint.hashed_message.as_bytes() != digest
     {
@@ -444,15 +451,7 @@ pub fn verify_token_with(
     if sd.encap_content_info.econtent_type != ID_CT_TST_INFO {
         return Err(TspVerifyError::Malformed("content is not TSTInfo".into()));
     }
-    let econtent = sd
-        .encap_content_info
-        .econtent
-        .as_ref()
-        .ok_or_else(|| TspVerifyError::Malformed("no TSTInfo".into()))?;
-    let tst_der = OctetString::from_der(&econtent.to_der().map_err(mal)?)
-        .map_err(mal)?
-        .into_bytes();
-    let tst = TstInfo::from_der(&tst_der).map_err(mal)?;
+    let (tst_der, tst) = tst_info(&sd)?;
     let v = crate::cades::verify_signed_data(&sd, extra, &|alg: &Oid| digest(alg, &tst_der))
         .map_err(|e| match e {
             crate::cades::CmsError::Malformed(m) => TspVerifyError::Malformed(m),

@@ -203,15 +203,15 @@ mod tests {
             .unwrap()
             .as_dict()
             .is_some());
-        let r = verify::verify(
-            &signed,
-            &VerifyOptions {
-                trust: vec![cert],
-                now: None,
-            },
-        )
-        .unwrap();
+        let r = verify::verify(&signed, &trusting(cert)).unwrap();
         assert_eq!(r.verdict, crate::ses::Verdict::Valid, "{r:?}");
+    }
+
+    fn trusting(cert: x509_cert::Certificate) -> VerifyOptions {
+        VerifyOptions {
+            trust: vec![cert],
+            now: None,
+        }
     }
 
     fn key_and_cert() -> (Arc<dyn Signer>, x509_cert::Certificate) {
@@ -251,14 +251,7 @@ mod tests {
     fn signs_and_verifies_in_memory_and_finds_text() {
         let (signed, cert) = signed_tiny();
         let doc = Document::open(Box::new(signed), None).unwrap();
-        let r = verify::verify(
-            &doc,
-            &VerifyOptions {
-                trust: vec![cert],
-                now: None,
-            },
-        )
-        .unwrap();
+        let r = verify::verify(&doc, &trusting(cert)).unwrap();
         assert_eq!(r.verdict, crate::ses::Verdict::Valid, "{r:?}");
         let page = &doc.pages().unwrap()[0];
         let hits = super::text::find(&doc, page, "Seal here").unwrap();
@@ -271,10 +264,7 @@ mod tests {
     #[test]
     fn mutated_and_truncated_pdfs_never_panic() {
         let (signed, cert) = signed_tiny();
-        let trust = VerifyOptions {
-            trust: vec![cert],
-            now: None,
-        };
+        let trust = trusting(cert);
         let exercise = |bytes: Vec<u8>| {
             if let Ok(doc) = Document::open(Box::new(bytes), None) {
                 if let Ok(pages) = doc.pages() {
@@ -282,11 +272,8 @@ mod tests {
                         let _ = super::text::find(&doc, p, "Seal");
                     }
                 }
-                if let Ok(r) = verify::verify(&doc, &trust) {
-                    // A mutated document may stay valid only if the change fell outside the
-                    // signed bytes (the /Contents padding).
-                    let _ = r.verdict;
-                }
+                // Any verdict or error will do; what is tested is that there is one.
+                let _ = verify::verify(&doc, &trust);
             }
         };
         for cut in (0..signed.len()).step_by(7) {

@@ -631,7 +631,7 @@ fn sign_with<S: Source + ?Sized>(
     // Stream the original to the output while hashing, then the update around the hole.
     let mut hasher = match fill {
         Fill::Cms(c, _) => Hasher::for_scheme(c.scheme),
-        Fill::DocTimestamp(_) => Hasher::for_scheme(crate::alg::SignatureScheme::EcdsaSha256),
+        Fill::DocTimestamp(_) => Hasher::sha256(),
     };
     copy_hashing(doc, out, &mut hasher)?;
     hasher.update(&bytes[..lt]);

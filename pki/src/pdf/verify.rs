@@ -12,7 +12,7 @@ use super::object::{Dict, ObjRef, Object};
 use super::reader::{Document, Source, XrefEntry};
 use super::PdfError;
 use crate::cades::{self, Hasher};
-use crate::ses::verify::{rfc3339, valid_at, Check, CheckState, Verdict};
+use crate::report::{rfc3339, valid_at, Check, CheckState, Checks, Verdict};
 
 #[derive(Clone, Debug, Default)]
 pub struct VerifyOptions {
@@ -127,17 +127,6 @@ pub struct Report {
     pub signatures: Vec<SigReport>,
     pub verdict: Verdict,
     pub reasons: Vec<String>,
-}
-
-struct Checks(Vec<Check>);
-impl Checks {
-    fn add(&mut self, name: &'static str, state: CheckState, detail: impl Into<String>) {
-        self.0.push(Check {
-            name,
-            state,
-            detail: detail.into(),
-        });
-    }
 }
 
 /// Positions just past each `%%EOF` marker (and its end of line): where revisions end.
@@ -297,9 +286,11 @@ pub fn verify<S: Source + ?Sized>(
     let page_index: HashMap<ObjRef, usize> =
         pages.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
     let docmdp = super::sign::docmdp_permission(doc)?;
+    // The DSS is read and parsed once for all signatures.
+    let dss = DssData::of(doc);
     let mut reports = Vec::new();
     for (f, widgets) in &by_sig {
-        let mut r = verify_one(doc, opts, f, &ends, docmdp)?;
+        let mut r = verify_one(doc, opts, f, &ends, docmdp, &dss)?;
         for w in widgets {
             if let Some(img) = seal_image(doc, w, &page_index) {
                 r.seal_images.push(img);
@@ -399,6 +390,7 @@ fn verify_one<S: Source + ?Sized>(
     f: &Field,
     ends: &[u64],
     docmdp: Option<i64>,
+    dss: &DssData,
 ) -> Result<SigReport, PdfError> {
     let mut checks = Checks(Vec::new());
     let mut reasons: Vec<String> = Vec::new();
@@ -406,7 +398,6 @@ fn verify_one<S: Source + ?Sized>(
     let mut invalid = false;
     let mut indeterminate = false;
     let sig = &f.sig;
-    let dss = DssData::of(doc);
     let is_doc_ts = sig.is_type(b"DocTimeStamp") || sig.name(b"SubFilter") == Some(b"ETSI.RFC3161");
     let sub_filter = sig
         .name(b"SubFilter")
@@ -672,7 +663,7 @@ fn verify_one<S: Source + ?Sized>(
                 match chain(&v.signer, &pool, &opts.trust, at) {
                     Ok(path) => {
                         checks.add("chain", CheckState::Pass, path.text.clone());
-                        match revocation(&path.certs, &dss, at) {
+                        match revocation(&path.certs, dss, at) {
                             Revocation::Good(d) => checks.add("revocation", CheckState::Pass, d),
                             Revocation::Revoked(d) => {
                                 checks.add("revocation", CheckState::Fail, d.clone());
@@ -918,28 +909,8 @@ fn chain(
                 certs,
             });
         }
-        if let Some(a) = anchors.iter().find(|a| {
-            a.tbs_certificate.subject == current.tbs_certificate.issuer
-                && crate::issue::verify_signed_by(&current, a).is_ok()
-        }) {
-            if !valid_at(a, at) {
-                return Err((
-                    CheckState::Fail,
-                    format!(
-                        "trust anchor {} is not valid at {}",
-                        a.tbs_certificate.subject,
-                        rfc3339(at)
-                    ),
-                ));
-            }
-            path.push(a.tbs_certificate.subject.to_string());
-            certs.push(a.clone());
-            return Ok(Path {
-                text: path.join(" ← "),
-                certs,
-            });
-        }
-        let Some(next) = pool.iter().find(|c| {
+        // An anchor that signed it ends the path; otherwise a CA certificate from the pool.
+        let Some(parent) = anchors.iter().chain(pool).find(|c| {
             *c != &current
                 && c.tbs_certificate.subject == current.tbs_certificate.issuer
                 && crate::issue::verify_signed_by(&current, c).is_ok()
@@ -952,19 +923,31 @@ fn chain(
                 ),
             ));
         };
-        if !valid_at(next, at) {
+        let is_anchor = anchors.contains(parent);
+        if !valid_at(parent, at) {
+            let what = if is_anchor {
+                "trust anchor"
+            } else {
+                "CA certificate"
+            };
             return Err((
                 CheckState::Fail,
                 format!(
-                    "CA certificate {} is not valid at {}",
-                    next.tbs_certificate.subject,
+                    "{what} {} is not valid at {}",
+                    parent.tbs_certificate.subject,
                     rfc3339(at)
                 ),
             ));
         }
-        path.push(next.tbs_certificate.subject.to_string());
-        certs.push(next.clone());
-        current = next.clone();
+        path.push(parent.tbs_certificate.subject.to_string());
+        certs.push(parent.clone());
+        if is_anchor {
+            return Ok(Path {
+                text: path.join(" ← "),
+                certs,
+            });
+        }
+        current = parent.clone();
     }
     Err((CheckState::Unknown, "certificate chain too long".into()))
 }

@@ -9,40 +9,8 @@ use x509_cert::Certificate;
 
 use super::{CertList, Decoded, Seal, SesSignature};
 use crate::alg::{verify as verify_sig, SignatureScheme};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CheckState {
-    Pass,
-    Fail,
-    Unknown,
-}
-
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Check {
-    pub name: &'static str,
-    pub state: CheckState,
-    pub detail: String,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Valid,
-    Invalid,
-    Indeterminate,
-}
-
-impl Verdict {
-    /// Exit code of `ses verify`: 0 valid, 1 invalid, 2 indeterminate.
-    pub fn exit_code(self) -> i32 {
-        match self {
-            Verdict::Valid => 0,
-            Verdict::Invalid => 1,
-            Verdict::Indeterminate => 2,
-        }
-    }
-}
+use crate::report::{rfc3339, unix, valid_at, Checks};
+pub use crate::report::{Check, CheckState, Verdict};
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Report {
@@ -66,36 +34,6 @@ pub struct VerifyInput<'a> {
     pub trust: &'a [Certificate],
     /// The time a bare seal's validity window is checked at.
     pub now: SystemTime,
-}
-
-fn unix(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-pub(crate) fn rfc3339(t: SystemTime) -> String {
-    der::DateTime::from_system_time(t)
-        .map(|d| d.to_string())
-        .unwrap_or_else(|_| format!("{} (Unix)", unix(t)))
-}
-
-struct Checks(Vec<Check>);
-
-impl Checks {
-    fn add(&mut self, name: &'static str, state: CheckState, detail: impl Into<String>) {
-        self.0.push(Check {
-            name,
-            state,
-            detail: detail.into(),
-        });
-    }
-    fn result(&mut self, name: &'static str, r: Result<String, (CheckState, String)>) {
-        match r {
-            Ok(d) => self.add(name, CheckState::Pass, d),
-            Err((s, d)) => self.add(name, s, d),
-        }
-    }
 }
 
 fn fail(d: impl Into<String>) -> (CheckState, String) {
@@ -126,11 +64,6 @@ fn signature_check(
     )
     .map(|_| format!("{who} signature ({scheme}) verifies"))
     .map_err(|e| fail(format!("{who} signature does not verify: {e}")))
-}
-
-pub(crate) fn valid_at(cert: &Certificate, at: SystemTime) -> bool {
-    let v = &cert.tbs_certificate.validity;
-    at >= v.not_before.to_system_time() && at <= v.not_after.to_system_time()
 }
 
 /// Walk from `cert` up through `trust` to a self-signed certificate of `trust`, every link valid at `at`.
