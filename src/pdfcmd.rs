@@ -478,7 +478,7 @@ pub fn validation_data(certs: &[Certificate]) -> Result<ltv::Validation, AppErro
                 && sealpki_pki::issue::verify_signed_by(c, i).is_ok()
         });
         if let Some(issuer) = issuer {
-            if let Some(der) = ocsp_answer(c, issuer) {
+            if let Some(der) = ocsp_answer(c, issuer)? {
                 data.ocsps.push(der);
                 continue;
             }
@@ -519,8 +519,13 @@ pub fn validation_data(certs: &[Certificate]) -> Result<ltv::Validation, AppErro
     Ok(data)
 }
 
-/// A good, verified OCSP answer for `c` from the responder its AIA names, if there is one.
-fn ocsp_answer(c: &Certificate, issuer: &Certificate) -> Option<Vec<u8>> {
+/// A good, verified OCSP answer for `c` from the responder its AIA names, if there is one. A verified
+/// "revoked" is an error: LTV data for a revoked certificate would only prove the signature void.
+fn ocsp_answer(c: &Certificate, issuer: &Certificate) -> Result<Option<Vec<u8>>, AppError> {
+    ocsp_lookup(c, issuer).transpose()
+}
+
+fn ocsp_lookup(c: &Certificate, issuer: &Certificate) -> Option<Result<Vec<u8>, AppError>> {
     use sealpki_pki::der::Decode;
     use sealpki_pki::x509_cert::ext::pkix::name::GeneralName;
     let aia = c
@@ -546,10 +551,16 @@ fn ocsp_answer(c: &Certificate, issuer: &Certificate) -> Option<Vec<u8>> {
         else {
             continue;
         };
-        if let Ok((sealpki_pki::revocation::Status::Good, _)) =
-            sealpki_pki::revocation::check_ocsp_response(&der, c, issuer)
-        {
-            return Some(der);
+        match sealpki_pki::revocation::check_ocsp_response(&der, c, issuer) {
+            Ok((sealpki_pki::revocation::Status::Good, _)) => return Some(Ok(der)),
+            Ok((sealpki_pki::revocation::Status::Revoked { .. }, _)) => {
+                return Some(Err(AppError::Policy(format!(
+                    "b-lt: {} is revoked (OCSP {u})",
+                    c.tbs_certificate.subject,
+                    u = u.as_str()
+                ))))
+            }
+            _ => continue,
         }
     }
     None

@@ -689,6 +689,79 @@ fn keyword_cross_page_rotated_and_timestamped_seals() {
     let (okay, t) = fx.pyhanko(&p3, None, &[]);
     assert!(okay && t.contains("UNTOUCHED"), "{t}");
 
+    // A revoked signer: B-LT refuses (LTV data would only prove the signature void) and writes nothing;
+    // a B-T signature given the OCSP answer "revoked" in its DSS is invalid for our verifier.
+    let csr = openssl_csr(
+        fx.env.dir.path(),
+        "p256",
+        "/C=CN/O=示例有限公司/CN=已吊销印章/organizationIdentifier=NTRCN-91330106MA2H2XXX1Q",
+        &[],
+    );
+    let revoked_pem = fx.p("revoked.pem");
+    let issued: serde_json::Value = serde_json::from_str(&ok(
+        &fx.env.sealpki(&[
+            "--json",
+            "cert",
+            "issue",
+            "--profile",
+            "seal-signing",
+            "--csr",
+            csr.to_str().unwrap(),
+            "--out",
+            revoked_pem.to_str().unwrap(),
+        ]),
+        "cert issue",
+    ))
+    .unwrap();
+    let serial = issued["serial"].as_str().unwrap().to_string();
+    ok(
+        &fx.env
+            .sealpki(&["cert", "revoke", &serial, "--reason", "keyCompromise"]),
+        "cert revoke",
+    );
+    let key = fx.key.display().to_string();
+    let rp = revoked_pem.display().to_string();
+    let who = ["--key-file", key.as_str(), "--cert", rp.as_str()];
+    let refused = fx.sign_as(&who, &src, &fx.p("revoked-lt.pdf"), &["--level", "b-lt"]);
+    assert_ne!(refused.status.code(), Some(0), "{}", text(&refused));
+    assert!(text(&refused).contains("is revoked"), "{}", text(&refused));
+    assert!(!fx.p("revoked-lt.pdf").exists() && !fx.p("revoked-lt.pdf.partial").exists());
+    let revoked_bt = fx.p("revoked-bt.pdf");
+    ok(
+        &fx.sign_as(&who, &src, &revoked_bt, &["--level", "b-t"]),
+        "B-T by the revoked signer",
+    );
+    let answer = fx.p("revoked-ocsp.der");
+    ok(
+        &run(Command::new("openssl")
+            .args(["ocsp", "-issuer"])
+            .arg(first_cert(&fx.chain))
+            .arg("-cert")
+            .arg(&revoked_pem)
+            .args([
+                "-url",
+                &format!("{}/ocsp/seal", fx.server.url),
+                "-noverify",
+                "-respout",
+            ])
+            .arg(&answer)),
+        "openssl ocsp",
+    );
+    let with_dss = fx.p("revoked-dss.pdf");
+    {
+        let doc = Document::open(Box::new(std::fs::read(&revoked_bt).unwrap()), None).unwrap();
+        let mut out = Vec::new();
+        let data = sealpki_pki::pdf::ltv::Validation {
+            ocsps: vec![std::fs::read(&answer).unwrap()],
+            ..Default::default()
+        };
+        sealpki_pki::pdf::ltv::add_dss(&doc, &mut out, &data).unwrap();
+        std::fs::write(&with_dss, out).unwrap();
+    }
+    let (code, v) = fx.ours(&with_dss, None);
+    assert_eq!(code, 1, "{v}");
+    assert!(reasons(&v).contains("was revoked"), "{v}");
+
     // Certification: P=2 allows a later (invisible) signature; a visible one is refused, as pyHanko
     // counts a new visible widget as a change after certification; P=1 refuses any.
     let p2 = fx.p("certified-p2.pdf");
