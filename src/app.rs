@@ -14,11 +14,12 @@ use sealpki_pki::x509_cert::Certificate;
 use sealpki_pki::{CertRequest, Issuer, IssuerUrls, KeyRef, Keyring, Profiles, SignatureScheme};
 use serde_json::json;
 
+use crate::access::Actor;
 use crate::audit::{Audit, CheckpointKey};
 use crate::committer::Record;
 use crate::config::Config;
 use crate::error::AppError;
-use crate::store::{OperatorRow, PendingCert, Role, Store};
+use crate::store::{KeyPurpose, OperatorRow, PendingCert, Role, Store};
 
 /// The CA names, fixed across CLI, API and file names.
 pub const CA_NAMES: [&str; 5] = ["root", "seal", "maker", "device", "service"];
@@ -206,7 +207,7 @@ impl App {
         }
         // The audit key: the newest key with purpose "audit" that has a certificate.
         let mut key = None;
-        for (k, cert) in self.keys_with_certs(|p| p == "audit").await? {
+        for (k, cert) in self.keys_with_certs(|p| *p == KeyPurpose::Audit).await? {
             let signer = self.keyring.open(&k.key_ref.parse()?)?;
             key = Some(CheckpointKey {
                 scheme: signer.algorithm().default_scheme(),
@@ -216,7 +217,7 @@ impl App {
         }
         self.audit.set_checkpoint_key(key);
         // The time-stamping unit: the newest key with purpose "tsa" and its certificate.
-        for (k, der) in self.keys_with_certs(|p| p == "tsa").await? {
+        for (k, der) in self.keys_with_certs(|p| *p == KeyPurpose::Tsa).await? {
             let cert =
                 Certificate::from_der(&der).map_err(|e| AppError::Internal(e.to_string()))?;
             let signer = self.keyring.open(&k.key_ref.parse()?)?;
@@ -254,11 +255,16 @@ impl App {
             }));
         }
         // Delegated OCSP responders: the newest key with purpose "ocsp:CA" and its certificate.
-        for (k, der) in self.keys_with_certs(|p| p.starts_with("ocsp:")).await? {
+        for (k, der) in self
+            .keys_with_certs(|p| matches!(p, KeyPurpose::Ocsp(_)))
+            .await?
+        {
+            let KeyPurpose::Ocsp(label) = k.purpose.clone() else {
+                continue;
+            };
             let cert =
                 Certificate::from_der(&der).map_err(|e| AppError::Internal(e.to_string()))?;
             let signer = self.keyring.open(&k.key_ref.parse()?)?;
-            let label = k.purpose.trim_start_matches("ocsp:").to_string();
             let Some(key) = loaded.keys.get(&label) else {
                 continue;
             };
@@ -469,7 +475,7 @@ impl App {
     /// Keys whose purpose matches, with their certificates (DER), oldest first.
     async fn keys_with_certs(
         &self,
-        purpose: impl Fn(&str) -> bool,
+        purpose: impl Fn(&KeyPurpose) -> bool,
     ) -> Result<Vec<(crate::store::KeyRow, Vec<u8>)>, AppError> {
         let mut out = Vec::new();
         for k in self
@@ -500,7 +506,7 @@ impl App {
             .filter_map(|c| Certificate::from_der(&c.cert_der).ok())
             .collect::<Vec<_>>();
         let mut out = Vec::new();
-        for (_, der) in self.keys_with_certs(|p| p == "audit").await? {
+        for (_, der) in self.keys_with_certs(|p| *p == KeyPurpose::Audit).await? {
             let cert =
                 Certificate::from_der(&der).map_err(|e| AppError::Internal(e.to_string()))?;
             if cas
@@ -523,6 +529,15 @@ impl App {
     ) -> Result<IssuedCert, AppError> {
         let started = std::time::Instant::now();
         let profile = self.profiles()?.get(profile_name)?.clone();
+        // The one door for requests (CLI and HTTP): certificates carrying the authority's powers
+        // come only from the ceremony and rollover, which do not pass here.
+        if profile.requestable == sealpki_pki::profile::Requestable::CeremonyOnly {
+            self.metrics.refused.inc();
+            return Err(AppError::Policy(format!(
+                "profile {profile_name} is issued only by the key ceremony (`sealpki init`) and CA \
+                 rollover (`sealpki ca rollover`), never on request"
+            )));
+        }
         let ca = match (&profile.issuer, ca_override) {
             (Some(p), Some(o)) if p != o => {
                 return Err(AppError::Policy(format!(
@@ -651,7 +666,8 @@ impl App {
     }
 
     /// A certificate request for a key held in one of our key stores. Only keys made with
-    /// `keys generate` (purpose "general") qualify: CA, TSA, OCSP and audit keys are never re-certified.
+    /// `keys generate` (purposes seal, maker, general) qualify: CA, TSA, OCSP and audit keys are
+    /// never re-certified.
     pub async fn request_for_stored_key(
         &self,
         key: &str,
@@ -671,7 +687,7 @@ impl App {
                     "key {key_ref} is not registered (make it with `sealpki keys generate`)"
                 )))
             }
-            Some(k) if k.purpose != "general" => {
+            Some(k) if k.purpose.is_authority() => {
                 return Err(AppError::Policy(format!(
                     "key {key_ref} is reserved for {}",
                     k.purpose
@@ -722,6 +738,7 @@ impl App {
             username: username.into(),
             password_hash: hash,
             role,
+            disabled_at: None,
         };
         Store::operator_insert(&mut tx, &row, crate::store::now())
             .await
@@ -737,6 +754,66 @@ impl App {
                 actor,
                 "operator.create",
                 json!({"username": username, "role": role.as_str()}),
+            )
+            .await?;
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        Ok(())
+    }
+
+    /// End the session with token hash `token_hash` (logout), audited.
+    pub async fn logout(&self, actor: &Actor, token_hash: &str) -> Result<(), AppError> {
+        let mut tx = self.store.begin().await?;
+        if Store::session_delete(&mut tx, token_hash).await? {
+            self.audit
+                .append(&mut tx, &actor.name, "logout", json!({}))
+                .await?;
+        }
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        Ok(())
+    }
+
+    /// Disable an operator (it cannot log in; its sessions end at once) or enable it again.
+    /// An administrator cannot disable itself, nor the last enabled administrator.
+    pub async fn set_operator_disabled(
+        &self,
+        actor: &Actor,
+        username: &str,
+        disable: bool,
+    ) -> Result<(), AppError> {
+        actor.require(crate::access::Permission::ManageOperators)?;
+        let op = self
+            .store
+            .operator_get(username)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no operator {username:?}")))?;
+        if disable {
+            if actor.name == op.username {
+                return Err(AppError::Policy(
+                    "an operator cannot disable its own account".into(),
+                ));
+            }
+            if op.role == Role::Admin
+                && op.disabled_at.is_none()
+                && self.store.operator_count_enabled(Role::Admin).await? <= 1
+            {
+                return Err(AppError::Policy(format!(
+                    "{username} is the last enabled administrator"
+                )));
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        let at = disable.then(crate::store::now);
+        Store::operator_set_disabled(&mut tx, username, at).await?;
+        self.audit
+            .append(
+                &mut tx,
+                &actor.name,
+                if disable {
+                    "operator.disable"
+                } else {
+                    "operator.enable"
+                },
+                json!({"username": username}),
             )
             .await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;

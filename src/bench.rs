@@ -13,6 +13,31 @@ use serde_json::json;
 use crate::app::App;
 use crate::error::AppError;
 
+/// Benchmarks that sign with the CA keys (`bench issue`, `bench crl`) run only on development data:
+/// the newest key ceremony must have been a development one (`development = true` in the ceremony
+/// file, as in `fixtures/ceremony-dev.toml` and the first start of `serve` without a config). The
+/// run is audited.
+pub async fn require_development(app: &App, what: &str) -> Result<(), AppError> {
+    if !app.store.ceremony_latest_is_development().await? {
+        return Err(AppError::Policy(format!(
+            "bench {what} signs with the CA keys: it runs only on development data (a hierarchy \
+             made by a development ceremony, e.g. fixtures/ceremony-dev.toml); this data's newest \
+             key ceremony was not one"
+        )));
+    }
+    let mut tx = app.store.begin().await?;
+    app.audit
+        .append(
+            &mut tx,
+            &crate::access::Actor::cli().name,
+            "bench.run",
+            json!({"bench": what}),
+        )
+        .await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    Ok(())
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -38,6 +63,7 @@ pub async fn issue(
     profile: &str,
     json_out: bool,
 ) -> Result<i32, AppError> {
+    require_development(app, "issue").await?;
     let ca = app
         .profiles()?
         .get(profile)?
@@ -186,6 +212,7 @@ pub async fn crl(
 ) -> Result<i32, AppError> {
     use rand_core::RngCore;
     use sealpki_pki::revocation::{build_crl, CrlKind, Entry, Reason};
+    require_development(app, "crl").await?;
     let issuer = app.issuer(ca)?;
     let rss_start = proc_status_kb("VmRSS:");
     let now = std::time::SystemTime::now();

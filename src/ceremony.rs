@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::app::{unix, App, CA_NAMES};
 use crate::error::AppError;
-use crate::store::{CaRow, KeyRow, OperatorRow, PendingCert, Role, Store};
+use crate::store::{CaRow, KeyPurpose, KeyRow, OperatorRow, PendingCert, Role, Store};
 
 /// The development ceremony used by `sealpki serve` without a config (also `fixtures/ceremony-dev.toml`).
 pub const DEV_CEREMONY: &str = include_str!("../fixtures/ceremony-dev.toml");
@@ -22,6 +22,10 @@ pub const DEV_CEREMONY: &str = include_str!("../fixtures/ceremony-dev.toml");
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ceremony {
+    /// A development hierarchy (`fixtures/ceremony-dev.toml`): recorded, so that `sealpki bench`,
+    /// which signs with the CA keys, runs on development data only.
+    #[serde(default)]
+    pub development: bool,
     #[serde(default)]
     pub defaults: Defaults,
     pub ca: BTreeMap<String, KeySpec>,
@@ -87,13 +91,13 @@ struct Leaf {
     ca: String,
     signer: Arc<dyn Signer>,
     issued: sealpki_pki::Issued,
-    purpose: String,
+    purpose: KeyPurpose,
 }
 
 struct Made {
     signer: Arc<dyn Signer>,
     backend: String,
-    purpose: String,
+    purpose: KeyPurpose,
 }
 
 impl Ceremony {
@@ -163,7 +167,7 @@ fn make_key(
     c: &Ceremony,
     spec: &KeySpec,
     name: &str,
-    purpose: &str,
+    purpose: KeyPurpose,
 ) -> Result<Made, AppError> {
     let alg = c.alg(spec)?;
     let backend = spec
@@ -174,7 +178,7 @@ fn make_key(
     Ok(Made {
         signer,
         backend,
-        purpose: purpose.into(),
+        purpose,
     })
 }
 
@@ -212,7 +216,7 @@ pub async fn run(
             &c2,
             root_spec,
             &format!("root-ca-g{generation}"),
-            "ca:root",
+            KeyPurpose::Ca("root".into()),
         )?;
         let root = Issuer::create_root(
             "root",
@@ -233,7 +237,7 @@ pub async fn run(
                 &c2,
                 spec,
                 &format!("{name}-ca-g{generation}"),
-                &format!("ca:{name}"),
+                KeyPurpose::Ca(name.into()),
             )?;
             let mut req = CertRequest::for_own_key(
                 key.signer.as_ref(),
@@ -299,11 +303,11 @@ pub async fn run(
     }
     for (spec, profile, ca, keyname, cn) in plan {
         let purpose = match profile.as_str() {
-            "tsa" => "tsa".to_string(),
-            "audit-signer" => "audit".to_string(),
-            _ => format!("ocsp:{ca}"),
+            "tsa" => KeyPurpose::Tsa,
+            "audit-signer" => KeyPurpose::Audit,
+            _ => KeyPurpose::Ocsp(ca.clone()),
         };
-        let key = make_key(app, &c, spec, &keyname, &purpose)?;
+        let key = make_key(app, &c, spec, &keyname, purpose.clone())?;
         let issuer = app.with_urls(&find(&ca), &ca)?;
         let mut req = CertRequest::for_own_key(key.signer.as_ref(), c.subject(spec, &cn)?);
         if let Some(d) = spec.validity_days {
@@ -338,12 +342,13 @@ pub async fn run(
             )
             .await?;
     }
+    Store::ceremony_insert(&mut tx, generation, c.development, actor, ts).await?;
     app.audit
         .append(
             &mut tx,
             actor,
             "ceremony.start",
-            json!({"generation": generation, "force": force}),
+            json!({"generation": generation, "force": force, "development": c.development}),
         )
         .await?;
     let mut report = CeremonyReport {
@@ -356,7 +361,7 @@ pub async fn run(
             .map_err(|e| AppError::Internal(e.to_string()))?;
         app.audit
             .append(&mut tx, actor, "key.generate", json!({"key": k.signer.key_ref().to_string(), "algorithm": k.signer.algorithm().name(),
-                "backend": k.backend, "purpose": k.purpose, "spki_sha256": sealpki_pki::alg::sha256_hex(spki.as_slice())}))
+                "backend": k.backend, "purpose": k.purpose.to_string(), "spki_sha256": sealpki_pki::alg::sha256_hex(spki.as_slice())}))
             .await?;
     }
     for (issuer, parent) in &final_cas {
@@ -437,7 +442,7 @@ pub async fn run(
             .await?;
         leaf_serial.insert(signer.key_ref().to_string(), issued.serial_hex.clone());
         report.certificates.push((
-            purpose.clone(),
+            purpose.to_string(),
             issued.serial_hex.clone(),
             issued.fingerprint.clone(),
         ));
@@ -469,7 +474,9 @@ pub async fn run(
         .await?;
     }
     // The new audit key signs the head as the ceremony's last act.
-    if let Some(Leaf { signer, issued, .. }) = leaves.iter().find(|l| l.purpose == "audit") {
+    if let Some(Leaf { signer, issued, .. }) =
+        leaves.iter().find(|l| l.purpose == KeyPurpose::Audit)
+    {
         app.audit
             .set_checkpoint_key(Some(crate::audit::CheckpointKey {
                 scheme: signer.algorithm().default_scheme(),
@@ -558,6 +565,7 @@ pub async fn ensure_admin(app: &App, password: Option<String>) -> Result<Option<
             username: "admin".into(),
             password_hash: hash,
             role: Role::Admin,
+            disabled_at: None,
         },
         crate::store::now(),
     )

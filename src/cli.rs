@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use sealpki_pki::pem::{cert_pem, chain_pem, pkcs7_certs_only};
 use sealpki_pki::{CertRequest, KeyAlgorithm, VerifiedCsr};
 
+use crate::access::Actor;
 use crate::app::App;
 use crate::config::Config;
 use crate::error::AppError;
@@ -119,15 +120,28 @@ pub enum CertCmd {
     },
     /// Revoke a certificate (RFC 5280 reason names: keyCompromise, cACompromise, affiliationChanged,
     /// superseded, cessationOfOperation, privilegeWithdrawn, aACompromise, unspecified).
+    /// Without --reason: unspecified, except for CA, TSA, OCSP and audit certificates, which need one.
     Revoke {
         serial: String,
-        #[arg(long, default_value = "unspecified")]
-        reason: String,
+        #[arg(long)]
+        reason: Option<String>,
+        /// Why, for the audit log.
+        #[arg(long)]
+        comment: Option<String>,
     },
-    /// Suspend a certificate (certificateHold; 挂失).
-    Hold { serial: String },
+    /// Suspend a certificate (certificateHold; 挂失). CA, TSA, OCSP and audit certificates need --comment.
+    Hold {
+        serial: String,
+        /// Why, for the audit log.
+        #[arg(long)]
+        comment: Option<String>,
+    },
     /// Lift a hold (恢复): the next delta CRL carries removeFromCRL.
-    Release { serial: String },
+    Release {
+        serial: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
     /// List certificates, oldest first.
     List {
         #[arg(long)]
@@ -221,6 +235,10 @@ pub struct GenerateArgs {
     /// software or pkcs11:TOKEN_LABEL.
     #[arg(long, default_value = "software")]
     pub backend: String,
+    /// seal (signs PDFs and GB/T 38540 seal signatures), maker (makes seals with `ses make`) or
+    /// general (TLS, clients, devices: never signs documents).
+    #[arg(long, default_value = "seal")]
+    pub purpose: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -232,6 +250,10 @@ pub enum OperatorCmd {
         #[arg(long, default_value = "operator")]
         role: String,
     },
+    /// Disable an operator: it cannot log in, and its sessions end at once.
+    Disable { username: String },
+    /// Enable a disabled operator again.
+    Enable { username: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -326,10 +348,7 @@ pub(crate) fn out(json: bool, value: &serde_json::Value, text: impl FnOnce() -> 
 }
 
 fn actor() -> String {
-    format!(
-        "cli:{}",
-        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-    )
+    crate::access::Actor::cli().name
 }
 
 fn read_input(p: &PathBuf) -> Result<Vec<u8>, AppError> {
@@ -438,7 +457,7 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
                     let purpose = recorded
                         .iter()
                         .find(|x| x.key_ref == r)
-                        .map(|x| x.purpose.clone());
+                        .map(|x| x.purpose.to_string());
                     items.push(serde_json::json!({"key": r, "algorithm": k.algorithm.name(), "backend": s.backend(), "purpose": purpose}));
                 }
             }
@@ -464,6 +483,13 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
                 .algorithm
                 .parse()
                 .map_err(|e| AppError::BadRequest(format!("{e}")))?;
+            let purpose = crate::store::KeyPurpose::generated(&g.purpose).ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "--purpose {:?}: use {} (CA, TSA, OCSP and audit keys come from the ceremony)",
+                    g.purpose,
+                    crate::store::KeyPurpose::GENERATED.join(", ")
+                ))
+            })?;
             let store = app.keyring.store(&g.backend)?;
             let signer = store.generate(&g.name, alg)?;
             let spki = sealpki_pki::der::Encode::to_der(signer.public_key())
@@ -475,7 +501,7 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
                     key_ref: signer.key_ref().to_string(),
                     algorithm: alg.name().into(),
                     backend: store.backend().into(),
-                    purpose: "general".into(),
+                    purpose: purpose.clone(),
                     public_key: spki.as_slice().to_vec(),
                     cert_serial: None,
                     created_at: crate::store::now(),
@@ -483,7 +509,7 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             )
             .await?;
             app.audit.append(&mut tx, &actor(), "key.generate", serde_json::json!({"key": signer.key_ref().to_string(),
-                "algorithm": alg.name(), "backend": store.backend(), "spki_sha256": sealpki_pki::alg::sha256_hex(spki.as_slice())})).await?;
+                "algorithm": alg.name(), "backend": store.backend(), "purpose": purpose.to_string(), "spki_sha256": sealpki_pki::alg::sha256_hex(spki.as_slice())})).await?;
             tx.commit().await.map_err(crate::store::StoreError::from)?;
             let pem = sealpki_pki::der::pem::encode_string(
                 "PUBLIC KEY",
@@ -493,7 +519,7 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             .map_err(|e| AppError::Internal(e.to_string()))?;
             out(
                 json,
-                &serde_json::json!({"key": signer.key_ref().to_string(), "algorithm": alg.name(), "public_key": pem}),
+                &serde_json::json!({"key": signer.key_ref().to_string(), "algorithm": alg.name(), "purpose": purpose.to_string(), "public_key": pem}),
                 || format!("{}\n{pem}", signer.key_ref()),
             );
             Ok(0)
@@ -546,6 +572,28 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
                 json,
                 &serde_json::json!({"username": username, "role": role}),
                 || format!("operator {username} ({}) created\n", role.as_str()),
+            );
+            Ok(0)
+        }
+        Command::Operator(OperatorCmd::Disable { username }) => {
+            let app = App::open(config).await?;
+            app.set_operator_disabled(&Actor::cli(), &username, true)
+                .await?;
+            out(
+                json,
+                &serde_json::json!({"username": username, "disabled": true}),
+                || format!("operator {username} disabled; its sessions ended\n"),
+            );
+            Ok(0)
+        }
+        Command::Operator(OperatorCmd::Enable { username }) => {
+            let app = App::open(config).await?;
+            app.set_operator_disabled(&Actor::cli(), &username, false)
+                .await?;
+            out(
+                json,
+                &serde_json::json!({"username": username, "disabled": false}),
+                || format!("operator {username} enabled\n"),
             );
             Ok(0)
         }
@@ -796,28 +844,43 @@ async fn cert(app: &Arc<App>, c: CertCmd, json: bool) -> Result<i32, AppError> {
             }
             Ok(0)
         }
-        CertCmd::Revoke { serial, reason } => {
+        CertCmd::Revoke {
+            serial,
+            reason,
+            comment,
+        } => {
             let serial = crate::http::normalise_serial(&serial)?;
-            let reason: sealpki_pki::revocation::Reason =
-                reason.parse().map_err(AppError::BadRequest)?;
-            app.revoke(&actor(), &serial, reason).await?;
-            eprintln!("certificate {serial} revoked ({})", reason.name());
+            let reason: Option<sealpki_pki::revocation::Reason> = reason
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(AppError::BadRequest)?;
+            app.revoke(&Actor::cli(), &serial, reason, comment.as_deref())
+                .await?;
+            eprintln!(
+                "certificate {serial} revoked ({})",
+                reason
+                    .unwrap_or(sealpki_pki::revocation::Reason::Unspecified)
+                    .name()
+            );
             Ok(0)
         }
-        CertCmd::Hold { serial } => {
+        CertCmd::Hold { serial, comment } => {
             let serial = crate::http::normalise_serial(&serial)?;
             app.revoke(
-                &actor(),
+                &Actor::cli(),
                 &serial,
-                sealpki_pki::revocation::Reason::CertificateHold,
+                Some(sealpki_pki::revocation::Reason::CertificateHold),
+                comment.as_deref(),
             )
             .await?;
             eprintln!("certificate {serial} on hold");
             Ok(0)
         }
-        CertCmd::Release { serial } => {
+        CertCmd::Release { serial, comment } => {
             let serial = crate::http::normalise_serial(&serial)?;
-            app.release(&actor(), &serial).await?;
+            app.release(&Actor::cli(), &serial, comment.as_deref())
+                .await?;
             eprintln!("certificate {serial} released");
             Ok(0)
         }

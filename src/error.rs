@@ -23,11 +23,14 @@ pub enum AppError {
     Unauthenticated,
     #[error("invalid username or password")]
     BadCredentials,
-    #[error("role {role} may not {action}")]
+    #[error("role {role} may not {} (needs permission {})", permission.action(), permission.name())]
     Forbidden {
         role: &'static str,
-        action: &'static str,
+        permission: crate::access::Permission,
     },
+    /// Refused whoever asks (a disabled account, a key whose purpose forbids the use): HTTP 403.
+    #[error("{0}")]
+    Denied(String),
     /// A dependency (database, token) is unreachable or refused us.
     #[error("{0}")]
     Unavailable(String),

@@ -5,6 +5,7 @@
 //! creation of the CA hierarchy.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod app;
 pub mod audit;
 pub mod bench;
@@ -19,6 +20,7 @@ pub mod pdfcmd;
 pub mod progress;
 pub mod rollover;
 pub mod sescmd;
+pub mod signing;
 pub mod status;
 pub mod store;
 pub mod tsaclient;

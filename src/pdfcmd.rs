@@ -4,23 +4,24 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use clap::{Args, Subcommand, ValueEnum};
-use sealpki_pki::cades::CmsSigner;
+use clap::{Args, Subcommand};
 use sealpki_pki::der::Decode;
 use sealpki_pki::pdf::image::SealImage;
-use sealpki_pki::pdf::ltv;
 use sealpki_pki::pdf::reader::Document;
 use sealpki_pki::pdf::sign::{self, Appearance, SignOptions, SubFilter, Timestamper, Widget};
 use sealpki_pki::pdf::verify::{self, Report, VerifyOptions};
 use sealpki_pki::pdf::PdfError;
 use sealpki_pki::report::Verdict;
 use sealpki_pki::x509_cert::Certificate;
-use sealpki_pki::{SignatureScheme, Signer};
+use sealpki_pki::SignatureScheme;
 
+use crate::access::Actor;
 use crate::app::App;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::progress::Progress;
+use crate::signing::pades::FileOutput;
+use crate::signing::{self, CertChoice, Level, Origin, SigningKey, Use};
 
 #[derive(Subcommand, Debug)]
 pub enum PdfCmd {
@@ -45,20 +46,6 @@ pub struct VerifyArgs {
     /// Write each signature's seal picture here (FIELD-N.png or .jpg).
     #[arg(long)]
     extract_images: Option<PathBuf>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Level {
-    #[value(name = "b-b")]
-    BB,
-    #[value(name = "b-t")]
-    BT,
-    /// B-T plus a DSS with the certificates and CRLs of the signer's and the TSA's chains.
-    #[value(name = "b-lt")]
-    BLt,
-    /// B-LT plus a document timestamp over everything.
-    #[value(name = "b-lta")]
-    BLta,
 }
 
 #[derive(Args, Debug)]
@@ -154,13 +141,14 @@ impl From<PdfError> for AppError {
 struct Kit {
     /// Width in mm a --seal records for its picture.
     seal_width: Option<f64>,
-    signer: Arc<dyn Signer>,
+    key: SigningKey,
     scheme: SignatureScheme,
-    cert: Certificate,
-    chain: Vec<Certificate>,
     image: Option<SealImage>,
     tsa: Option<Box<dyn Timestamper + Send + Sync>>,
     password: Option<Vec<u8>>,
+    /// The store, when the key is one of ours (its signatures are audited).
+    app: Option<Arc<App>>,
+    actor: Actor,
 }
 
 fn certs(p: &Path) -> Result<Vec<Certificate>, AppError> {
@@ -374,241 +362,67 @@ fn sign_one(
         contact_info: None,
         signing_time: SystemTime::now(),
     };
-    let cms = CmsSigner {
-        signer: kit.signer.as_ref(),
-        scheme: kit.scheme,
-        cert: &kit.cert,
-        chain: &kit.chain,
-    };
-    let tmp = partial_path(output);
-    let stage = stage_path(output);
+    let mut out = FileOutput::new(output, kit.password.clone());
     let result = (|| {
         let tsa = kit.tsa.as_deref().map(|t| t as &dyn Timestamper);
-        let signed = write_synced(&tmp, output, |w| Ok(sign::sign(&doc, w, &cms, &opts, tsa)?))?;
-        if matches!(args.level, Level::BLt | Level::BLta) {
-            // B-LT: a DSS with what a verifier needs later, in an update of its own.
-            let mut certs = vec![kit.cert.clone()];
-            certs.extend(kit.chain.iter().cloned());
-            let signed_doc = open_file(&tmp, kit.password.as_deref())?;
-            let contents = read_contents(&signed_doc, &signed.byte_range)?;
-            for c in sealpki_pki::cades::certificates_in(&contents) {
-                if !certs.contains(&c) {
-                    certs.push(c);
-                }
-            }
-            let data = validation_data(&certs)?;
-            write_synced(&stage, output, |w| Ok(ltv::add_dss(&signed_doc, w, &data)?))?;
-            std::fs::rename(&stage, &tmp).map_err(|e| AppError::Internal(e.to_string()))?;
-            if args.level == Level::BLta {
-                let t = tsa.ok_or_else(|| AppError::Internal("b-lta without a TSA".into()))?;
-                let with_dss = open_file(&tmp, kit.password.as_deref())?;
-                write_synced(&stage, output, |w| {
-                    Ok(sign::timestamp_document(&with_dss, w, t)?)
-                })?;
-                std::fs::rename(&stage, &tmp).map_err(|e| AppError::Internal(e.to_string()))?;
-            }
-        }
-        std::fs::rename(&tmp, output)
-            .map_err(|e| AppError::BadRequest(format!("cannot write {}: {e}", output.display())))?;
-        let mut signed = signed;
+        let mut signed =
+            signing::pades::sign_pdf(&doc, &mut out, &kit.key, kit.scheme, &opts, args.level, tsa)?;
         // After B-LT/B-LTA stages the file is longer than the signed part.
-        signed.total_len = std::fs::metadata(output)
+        signed.total_len = std::fs::metadata(out.partial())
             .map(|m| m.len())
             .unwrap_or(signed.total_len);
+        if let (Some(app), Origin::Stored { .. }) = (&kit.app, &kit.key.origin) {
+            // Audited before the file is moved into place: no unrecorded output.
+            let detail = serde_json::json!({"field": signed.field_name, "level": args.level.name(),
+                "input": input, "output": output, "input_sha256": signing::file_sha256(input)?,
+                "output_sha256": signing::file_sha256(&out.partial())?, "bytes": signed.total_len});
+            tokio::runtime::Handle::current()
+                .block_on(app.record_signature(&kit.actor, "pdf.sign", &kit.key, detail))?;
+        }
+        out.commit()?;
         Ok(signed)
     })();
     if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-        let _ = std::fs::remove_file(&stage);
+        out.discard();
     }
     result
 }
 
-fn open_file(p: &Path, password: Option<&[u8]>) -> Result<Document<std::fs::File>, AppError> {
-    let f =
-        std::fs::File::open(p).map_err(|e| AppError::Internal(format!("{}: {e}", p.display())))?;
-    Ok(Document::open(Box::new(f), password)?)
-}
-
-/// Write through a 1 MB buffer to `tmp` and sync it (the caller renames it into place).
-fn write_synced<T>(
-    tmp: &Path,
-    output: &Path,
-    f: impl FnOnce(&mut dyn std::io::Write) -> Result<T, AppError>,
-) -> Result<T, AppError> {
-    let file = std::fs::File::create(tmp)
-        .map_err(|e| AppError::BadRequest(format!("cannot write {}: {e}", output.display())))?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-    let v = f(&mut w)?;
-    let file = w
-        .into_inner()
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    file.sync_all()
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(v)
-}
-
-/// The DER in the `/Contents` hole a signature's byte range leaves.
-pub(crate) fn read_contents<S: sealpki_pki::pdf::Source + ?Sized>(
-    doc: &Document<S>,
-    br: &[u64; 4],
-) -> Result<Vec<u8>, AppError> {
-    let mut hole = vec![0u8; (br[2] - br[1]) as usize];
-    doc.read_exact_at(br[1], &mut hole)?;
-    let hexpart = &hole[1..hole.len() - 1];
-    let der = hex::decode(hexpart).map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(verify::trim_der(&der).to_vec())
-}
-
-/// Certificates plus the CRL of each non-root certificate, fetched from its http:// distribution
-/// points. A certificate whose CRL cannot be had makes B-LT fail: LTV data with a hole is not LTV.
-pub fn validation_data(certs: &[Certificate]) -> Result<ltv::Validation, AppError> {
-    use sealpki_pki::der::{Decode, Encode};
-    let mut data = ltv::Validation::default();
-    let mut fetched: Vec<String> = Vec::new();
-    for c in certs {
-        data.certs
-            .push(c.to_der().map_err(|e| AppError::Internal(e.to_string()))?);
-        if c.tbs_certificate.subject == c.tbs_certificate.issuer {
-            continue;
-        }
-        // A fresh OCSP answer first (our responders sign one per nonce); a CRL otherwise.
-        let issuer = certs.iter().find(|i| {
-            i.tbs_certificate.subject == c.tbs_certificate.issuer
-                && sealpki_pki::issue::verify_signed_by(c, i).is_ok()
-        });
-        if let Some(issuer) = issuer {
-            if let Some(der) = ocsp_answer(c, issuer)? {
-                data.ocsps.push(der);
-                continue;
-            }
-        }
-        let urls = crl_urls(c);
-        if urls.is_empty() {
-            return Err(AppError::BadRequest(format!(
-                "b-lt: {} names no http CRL distribution point",
-                c.tbs_certificate.subject
-            )));
-        }
-        let mut got = false;
-        let mut errors = Vec::new();
-        for u in urls {
-            if fetched.contains(&u) {
-                got = true;
-                break;
-            }
-            match crate::tsaclient::fetch(&u, None) {
-                Ok(der) if sealpki_pki::x509_cert::crl::CertificateList::from_der(&der).is_ok() => {
-                    data.crls.push(der);
-                    fetched.push(u);
-                    got = true;
-                    break;
-                }
-                Ok(_) => errors.push(format!("{u}: not a CRL")),
-                Err(e) => errors.push(e),
-            }
-        }
-        if !got {
-            return Err(AppError::Unavailable(format!(
-                "b-lt: no CRL for {}: {}",
-                c.tbs_certificate.subject,
-                errors.join("; ")
-            )));
-        }
-    }
-    Ok(data)
-}
-
-/// A good, verified OCSP answer for `c` from the responder its AIA names, if there is one. A verified
-/// "revoked" is an error: LTV data for a revoked certificate would only prove the signature void.
-fn ocsp_answer(c: &Certificate, issuer: &Certificate) -> Result<Option<Vec<u8>>, AppError> {
-    ocsp_lookup(c, issuer).transpose()
-}
-
-fn ocsp_lookup(c: &Certificate, issuer: &Certificate) -> Option<Result<Vec<u8>, AppError>> {
-    use sealpki_pki::der::Decode;
-    use sealpki_pki::x509_cert::ext::pkix::name::GeneralName;
-    let aia = c
-        .tbs_certificate
-        .extensions
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .find(|e| e.extn_id.to_string() == "1.3.6.1.5.5.7.1.1")?;
-    let aia = sealpki_pki::x509_cert::ext::pkix::AuthorityInfoAccessSyntax::from_der(
-        aia.extn_value.as_bytes(),
-    )
-    .ok()?;
-    let req = sealpki_pki::revocation::ocsp_request(c, issuer).ok()?;
-    for ad in aia.0 {
-        if ad.access_method.to_string() != "1.3.6.1.5.5.7.48.1" {
-            continue;
-        }
-        let GeneralName::UniformResourceIdentifier(u) = ad.access_location else {
-            continue;
-        };
-        let Ok(der) = crate::tsaclient::fetch(u.as_str(), Some(("application/ocsp-request", &req)))
-        else {
-            continue;
-        };
-        match sealpki_pki::revocation::check_ocsp_response(&der, c, issuer) {
-            Ok((sealpki_pki::revocation::Status::Good, _)) => return Some(Ok(der)),
-            Ok((sealpki_pki::revocation::Status::Revoked { .. }, _)) => {
-                return Some(Err(AppError::Policy(format!(
-                    "b-lt: {} is revoked (OCSP {u})",
-                    c.tbs_certificate.subject,
-                    u = u.as_str()
-                ))))
-            }
-            _ => continue,
-        }
-    }
-    None
-}
-
-/// http:// URIs of a certificate's CRL distribution points.
-fn crl_urls(c: &Certificate) -> Vec<String> {
-    use sealpki_pki::der::Decode;
-    use sealpki_pki::x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
-    let mut out = Vec::new();
-    for e in c.tbs_certificate.extensions.as_deref().unwrap_or_default() {
-        if e.extn_id.to_string() != "2.5.29.31" {
-            continue;
-        }
-        let Ok(dps) = sealpki_pki::x509_cert::ext::pkix::CrlDistributionPoints::from_der(
-            e.extn_value.as_bytes(),
-        ) else {
-            continue;
-        };
-        for dp in dps.0 {
-            if let Some(DistributionPointName::FullName(names)) = dp.distribution_point {
-                for n in names {
-                    if let GeneralName::UniformResourceIdentifier(u) = n {
-                        if u.as_str().starts_with("http://") {
-                            out.push(u.as_str().to_string());
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-fn stage_path(p: &Path) -> PathBuf {
-    let mut name = p.file_name().unwrap_or_default().to_os_string();
-    name.push(".stage");
-    p.with_file_name(name)
-}
-
-fn partial_path(p: &Path) -> PathBuf {
-    let mut name = p.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
-    p.with_file_name(name)
-}
-
 async fn kit(args: &SignArgs, config: &Config) -> Result<Kit, AppError> {
-    let signer = crate::sescmd::signer(config, args.key_file.as_ref(), args.key.as_ref()).await?;
+    let actor = Actor::cli();
+    let mut cert_list = certs(&args.cert)?;
+    let cert = cert_list.remove(0);
+    let mut extra = cert_list;
+    if let Some(c) = &args.chain {
+        extra.extend(certs(c)?);
+    }
+    let local = args.key.is_some() || (args.level.needs_tsa() && args.tsa.is_none());
+    let app = if local {
+        Some(App::open(config.clone()).await?)
+    } else {
+        None
+    };
+    let key = match (&args.key_file, &args.key, &app) {
+        (Some(f), _, _) => SigningKey::from_file(crate::sescmd::key_file(f)?, cert, extra)
+            .map_err(|e| AppError::BadRequest(format!("{}: {e}", args.cert.display())))?,
+        (None, Some(k), Some(app)) => {
+            let mut key = app
+                .signing_key(&actor, k, CertChoice::Given(Box::new(cert)), Use::Document)
+                .await?;
+            for c in extra {
+                if !key.chain.contains(&c) {
+                    key.chain.push(c);
+                }
+            }
+            key
+        }
+        _ => {
+            return Err(AppError::BadRequest(
+                "give a key: --key-file KEY.pem or --key KEYREF".into(),
+            ))
+        }
+    };
+    let signer = &key.signer;
     let scheme = match &args.scheme {
         Some(s) => s
             .parse::<SignatureScheme>()
@@ -621,18 +435,6 @@ async fn kit(args: &SignArgs, config: &Config) -> Result<Kit, AppError> {
             signer.algorithm().name()
         )));
     }
-    let mut cert_list = certs(&args.cert)?;
-    let cert = cert_list.remove(0);
-    if cert.tbs_certificate.subject_public_key_info != *signer.public_key() {
-        return Err(AppError::BadRequest(format!(
-            "{}: the certificate is not for this key",
-            args.cert.display()
-        )));
-    }
-    let mut chain = cert_list;
-    if let Some(c) = &args.chain {
-        chain.extend(certs(c)?);
-    }
     let mut image = match &args.image {
         Some(p) => Some(
             SealImage::from_bytes(&crate::sescmd::read(p)?)
@@ -642,15 +444,14 @@ async fn kit(args: &SignArgs, config: &Config) -> Result<Kit, AppError> {
     };
     let mut seal_width = None;
     if let Some(p) = &args.seal {
-        let (img, width_mm) = seal_picture(p, &cert)?;
+        let (img, width_mm) = seal_picture(p, &key.cert)?;
         image = Some(img);
         seal_width = Some(width_mm);
     }
-    let tsa: Option<Box<dyn Timestamper + Send + Sync>> = match (args.level, &args.tsa) {
-        (Level::BB, _) => None,
-        (_, Some(url)) => Some(Box::new(crate::tsaclient::HttpTsa::new(url)?)),
-        (_, None) => {
-            let app = App::open(config.clone()).await?;
+    let tsa: Option<Box<dyn Timestamper + Send + Sync>> = match (args.level, &args.tsa, &app) {
+        (Level::BB, _, _) => None,
+        (_, Some(url), _) => Some(Box::new(crate::tsaclient::HttpTsa::new(url)?)),
+        (_, None, Some(app)) => {
             let tsa = app.tsa().ok_or_else(|| {
                 AppError::Unavailable(
                     "no time-stamping key: run the key ceremony or give --tsa URL".into(),
@@ -658,6 +459,7 @@ async fn kit(args: &SignArgs, config: &Config) -> Result<Kit, AppError> {
             })?;
             Some(Box::new(crate::tsaclient::LocalTsa(tsa)))
         }
+        (_, None, None) => return Err(AppError::Internal("no store for the local TSA".into())),
     };
     let password = match (&args.password, &args.password_file) {
         (Some(p), _) => Some(p.as_bytes().to_vec()),
@@ -670,13 +472,13 @@ async fn kit(args: &SignArgs, config: &Config) -> Result<Kit, AppError> {
     };
     Ok(Kit {
         seal_width,
-        signer,
+        key,
         scheme,
-        cert,
-        chain,
         image,
         tsa,
         password,
+        app: app.filter(|_| args.key.is_some()),
+        actor,
     })
 }
 
@@ -711,7 +513,9 @@ fn extract_images(
 ) -> Result<(), AppError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| AppError::BadRequest(format!("cannot create {}: {e}", dir.display())))?;
-    let doc = open_file(file, password)?;
+    let f = std::fs::File::open(file)
+        .map_err(|e| AppError::BadRequest(format!("cannot read {}: {e}", file.display())))?;
+    let doc = Document::open(Box::new(f), password)?;
     for sig in &r.signatures {
         for (i, img) in sig.seal_images.iter().enumerate() {
             let Some(obj) = img.object else { continue };

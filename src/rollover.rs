@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::app::App;
 use crate::ceremony::record_cert;
 use crate::error::AppError;
-use crate::store::{CaRow, KeyRow, Store};
+use crate::store::{CaRow, KeyPurpose, KeyRow, Store};
 
 /// What a rollover made.
 #[derive(Debug, serde::Serialize)]
@@ -32,7 +32,7 @@ pub struct RolloverReport {
 struct NewKey {
     signer: Arc<dyn sealpki_pki::Signer>,
     backend: String,
-    purpose: String,
+    purpose: KeyPurpose,
 }
 
 fn internal(e: impl std::fmt::Display) -> AppError {
@@ -143,13 +143,13 @@ impl App {
                     NewKey {
                         signer,
                         backend: ca_backend2,
-                        purpose: format!("ca:{name2}"),
+                        purpose: KeyPurpose::Ca(name2.clone()),
                     },
                     issued,
                     NewKey {
                         signer: ocsp_signer,
                         backend: responder_backend,
-                        purpose: format!("ocsp:{label2}"),
+                        purpose: KeyPurpose::Ocsp(label2.clone()),
                     },
                     ocsp_issued,
                     new_issuer,
@@ -167,7 +167,7 @@ impl App {
             let spki = k.signer.public_key().to_der().map_err(internal)?;
             self.audit
                 .append(&mut tx, actor, "key.generate", json!({"key": k.signer.key_ref().to_string(),
-                    "algorithm": k.signer.algorithm().name(), "backend": k.backend, "purpose": k.purpose,
+                    "algorithm": k.signer.algorithm().name(), "backend": k.backend, "purpose": k.purpose.to_string(),
                     "spki_sha256": sealpki_pki::alg::sha256_hex(&spki)}))
                 .await?;
         }

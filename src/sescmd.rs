@@ -12,9 +12,11 @@ use sealpki_pki::ses::{self, CertList, Decoded, Picture, Seal, SealInfo, SesSign
 use sealpki_pki::x509_cert::Certificate;
 use sealpki_pki::Signer;
 
+use crate::access::Actor;
 use crate::app::App;
 use crate::config::Config;
 use crate::error::AppError;
+use crate::signing::{CertChoice, SigningKey, Use};
 
 #[derive(Subcommand, Debug)]
 pub enum SesCmd {
@@ -146,16 +148,31 @@ pub(crate) fn key_file(p: &Path) -> Result<Arc<dyn Signer>, AppError> {
     Ok(Arc::new(SoftSigner::from_key("key-file", key)?))
 }
 
-pub(crate) async fn signer(
+/// The signing key for `ses make` / `ses sign`: a PEM key file (only matched against the
+/// certificate), or a stored key opened by the signing service for `use_` (purpose, certificate
+/// status; audited by the caller through `App::record_signature`).
+async fn signing_key(
     config: &Config,
     file: Option<&PathBuf>,
     key: Option<&String>,
-) -> Result<Arc<dyn Signer>, AppError> {
+    cert: &Path,
+    use_: Use,
+) -> Result<(SigningKey, Option<Arc<App>>), AppError> {
+    let der = certs_pem(cert)?.remove(0);
+    let c = Certificate::from_der(&der).map_err(|e| AppError::BadRequest(e.to_string()))?;
     match (file, key) {
-        (Some(f), _) => key_file(f),
+        (Some(f), _) => Ok((
+            SigningKey::from_file(key_file(f)?, c, Vec::new()).map_err(|_| {
+                AppError::BadRequest("the key does not match the certificate".into())
+            })?,
+            None,
+        )),
         (None, Some(k)) => {
             let app = App::open(config.clone()).await?;
-            Ok(app.keyring.open(&k.parse()?)?)
+            let key = app
+                .signing_key(&Actor::cli(), k, CertChoice::Given(Box::new(c)), use_)
+                .await?;
+            Ok((key, Some(app)))
         }
         (None, None) => Err(AppError::BadRequest(
             "give a key: --key-file KEY.pem or --key KEYREF".into(),
@@ -235,15 +252,22 @@ pub async fn run(cmd: SesCmd, config: &Config, json: bool) -> Result<i32, AppErr
                     )))
                 }
             };
-            let maker = signer(config, maker_key_file.as_ref(), maker_key.as_ref()).await?;
-            let maker_der = certs_pem(&maker_cert)?.remove(0);
-            let cert = Certificate::from_der(&maker_der)
-                .map_err(|e| AppError::BadRequest(e.to_string()))?;
-            if cert.tbs_certificate.subject_public_key_info != *maker.public_key() {
-                return Err(AppError::BadRequest(
+            let (maker_key, app) = signing_key(
+                config,
+                maker_key_file.as_ref(),
+                maker_key.as_ref(),
+                &maker_cert,
+                Use::MakeSeal,
+            )
+            .await
+            .map_err(|e| match e {
+                AppError::BadRequest(m) if m.contains("does not match") => AppError::BadRequest(
                     "the maker key does not match the maker certificate".into(),
-                ));
-            }
+                ),
+                other => other,
+            })?;
+            let maker = maker_key.signer.clone();
+            let maker_der = maker_key.cert_der()?;
             let mut holders = Vec::new();
             for f in &signer_certs {
                 holders.extend(certs_pem(f)?);
@@ -278,6 +302,16 @@ pub async fn run(cmd: SesCmd, config: &Config, json: bool) -> Result<i32, AppErr
                 let token = timestamp(config, &seal.signature).await?;
                 seal = seal.with_timestamp(token)?;
             }
+            if let Some(app) = &app {
+                app.record_signature(
+                    &Actor::cli(),
+                    "ses.make",
+                    &maker_key,
+                    serde_json::json!({"out": out, "version": version.name(),
+                        "sha256": sealpki_pki::alg::sha256_hex(&seal.der)}),
+                )
+                .await?;
+            }
             write(&out, &seal.der)?;
             crate::cli::out(
                 json,
@@ -303,21 +337,23 @@ pub async fn run(cmd: SesCmd, config: &Config, json: bool) -> Result<i32, AppErr
             timestamp: want_ts,
             out,
         } => {
+            // Who signs is settled before any input is read.
+            let (sk, app) = signing_key(
+                config,
+                key_file.as_ref(),
+                key.as_ref(),
+                &cert,
+                Use::Document,
+            )
+            .await?;
             let Decoded::Seal(seal_v, _) = decode(&seal)? else {
                 return Err(AppError::BadRequest(format!(
                     "{}: a seal signature, not a seal",
                     seal.display()
                 )));
             };
-            let signer = signer(config, key_file.as_ref(), key.as_ref()).await?;
-            let cert_der = certs_pem(&cert)?.remove(0);
-            let c = Certificate::from_der(&cert_der)
-                .map_err(|e| AppError::BadRequest(e.to_string()))?;
-            if c.tbs_certificate.subject_public_key_info != *signer.public_key() {
-                return Err(AppError::BadRequest(
-                    "the key does not match the certificate".into(),
-                ));
-            }
+            let signer = sk.signer.clone();
+            let cert_der = sk.cert_der()?;
             let bytes = read(&data)?;
             let property = property.unwrap_or_else(|| {
                 data.file_name()
@@ -336,6 +372,16 @@ pub async fn run(cmd: SesCmd, config: &Config, json: bool) -> Result<i32, AppErr
             if want_ts {
                 let token = timestamp(config, &sig.signature).await?;
                 sig = sig.with_timestamp(token);
+            }
+            if let Some(app) = &app {
+                app.record_signature(
+                    &Actor::cli(),
+                    "ses.sign",
+                    &sk,
+                    serde_json::json!({"out": out, "data_sha256": sealpki_pki::alg::sha256_hex(&bytes),
+                        "sha256": sealpki_pki::alg::sha256_hex(&sig.der), "timestamp": want_ts}),
+                )
+                .await?;
             }
             write(&out, &sig.der)?;
             crate::cli::out(

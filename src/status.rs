@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use sealpki_pki::revocation::{build_crl, parse_ocsp_request, CrlKind, Entry, Reason, Status};
 use serde_json::json;
 
+use crate::access::{Actor, Permission};
 use crate::app::{unix, App};
 use crate::error::AppError;
 use crate::store::{CertStatusRow, CrlRow, Store};
@@ -80,10 +81,32 @@ impl CrlCache {
 }
 
 impl App {
+    /// Whether a stored certificate carries the authority's own powers (CA, TSA, OCSP responder,
+    /// audit): its profile is ceremony-only. A profile no longer stored counts as one.
+    pub fn is_authority_cert(&self, profile: &str) -> bool {
+        let requestable = self
+            .profiles()
+            .ok()
+            .and_then(|p| p.get(profile).ok().map(|p| p.requestable));
+        !matches!(
+            requestable,
+            Some(sealpki_pki::profile::Requestable::OnRequest)
+        )
+    }
+
     /// Revoke an issued certificate (or put it on hold with `CertificateHold`). A held certificate may
-    /// be revoked for good; a revoked one may not change.
-    pub async fn revoke(&self, actor: &str, serial: &str, reason: Reason) -> Result<(), AppError> {
-        if reason == Reason::RemoveFromCrl {
+    /// be revoked for good; a revoked one may not change. `reason` None means unspecified — refused
+    /// for authority certificates, which also need an administrator; holding one needs a comment.
+    pub async fn revoke(
+        &self,
+        actor: &Actor,
+        serial: &str,
+        reason: Option<Reason>,
+        comment: Option<&str>,
+    ) -> Result<(), AppError> {
+        actor.require(Permission::ChangeStatus)?;
+        let comment = check_comment(comment)?;
+        if reason == Some(Reason::RemoveFromCrl) {
             return Err(AppError::BadRequest(
                 "removeFromCRL is not a revocation reason; use release".into(),
             ));
@@ -92,6 +115,29 @@ impl App {
             self.store.cert_get(serial).await?.ok_or_else(|| {
                 AppError::NotFound(format!("no certificate with serial {serial}"))
             })?;
+        let authority = self.is_authority_cert(&row.profile);
+        if authority {
+            actor.require(Permission::ChangeAuthorityStatus)?;
+            match reason {
+                None | Some(Reason::Unspecified) => {
+                    return Err(AppError::BadRequest(format!(
+                        "certificate {serial} is a {} certificate: revoking it needs a reason \
+                         (keyCompromise, cACompromise, affiliationChanged, superseded, \
+                         cessationOfOperation, privilegeWithdrawn), not unspecified",
+                        row.profile
+                    )))
+                }
+                Some(Reason::CertificateHold) if comment.is_none() => {
+                    return Err(AppError::BadRequest(format!(
+                        "certificate {serial} is a {} certificate: holding it needs a comment \
+                         saying why",
+                        row.profile
+                    )))
+                }
+                _ => {}
+            }
+        }
+        let reason = reason.unwrap_or(Reason::Unspecified);
         if row.state != crate::store::CertState::Issued {
             return Err(AppError::Conflict(format!(
                 "certificate {serial} was never issued"
@@ -131,9 +177,10 @@ impl App {
         self.audit
             .append(
                 &mut tx,
-                actor,
+                &actor.name,
                 action,
-                json!({"serial": serial, "ca": row.ca, "ca_key": row.ca_key, "reason": reason.name()}),
+                json!({"serial": serial, "ca": row.ca, "ca_key": row.ca_key, "reason": reason.name(),
+                       "profile": row.profile, "authority": authority, "comment": comment}),
             )
             .await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
@@ -141,11 +188,23 @@ impl App {
     }
 
     /// Lift a hold (挂失 → 恢复): the certificate is good again and the next delta says removeFromCRL.
-    pub async fn release(&self, actor: &str, serial: &str) -> Result<(), AppError> {
+    /// Authority certificates need an administrator.
+    pub async fn release(
+        &self,
+        actor: &Actor,
+        serial: &str,
+        comment: Option<&str>,
+    ) -> Result<(), AppError> {
+        actor.require(Permission::ChangeStatus)?;
+        let comment = check_comment(comment)?;
         let row =
             self.store.cert_get(serial).await?.ok_or_else(|| {
                 AppError::NotFound(format!("no certificate with serial {serial}"))
             })?;
+        let authority = self.is_authority_cert(&row.profile);
+        if authority {
+            actor.require(Permission::ChangeAuthorityStatus)?;
+        }
         match self.store.cert_status(&row.ca_key, serial).await? {
             CertStatusRow::Revoked { reason, .. } if reason == Reason::CertificateHold.name() => {}
             _ => {
@@ -170,9 +229,10 @@ impl App {
         self.audit
             .append(
                 &mut tx,
-                actor,
+                &actor.name,
                 "certificate.release",
-                json!({"serial": serial, "ca": row.ca, "ca_key": row.ca_key}),
+                json!({"serial": serial, "ca": row.ca, "ca_key": row.ca_key,
+                       "profile": row.profile, "authority": authority, "comment": comment}),
             )
             .await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
@@ -427,4 +487,17 @@ impl App {
         }
         Ok(OcspAnswer::Ok(der))
     }
+}
+
+/// A status-change comment: optional, at most 500 characters, no control characters.
+fn check_comment(c: Option<&str>) -> Result<Option<String>, AppError> {
+    let Some(c) = c.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    if c.chars().count() > 500 || c.chars().any(char::is_control) {
+        return Err(AppError::BadRequest(
+            "comment: at most 500 characters, on one line".into(),
+        ));
+    }
+    Ok(Some(c.to_string()))
 }

@@ -13,8 +13,14 @@ const CASES: &[(&str, &str, &[&str], &[&str])] = &[
     ("controller-device", "/C=CN/O=Example Co/CN=Seal controller 7/serialNumber=SC-0007", &[], &["p256", "sm2"]),
     ("tls-server", "/C=CN/O=Example Co/CN=sign.example.com", &["sign.example.com", "api.example.com"], &["p256", "rsa3072"]),
     ("app-client", "/C=CN/O=Example Co/CN=contract-app", &[], &["p256", "rsa3072", "sm2"]),
-    ("tsa", "/C=CN/O=Example Co/CN=Example TSA 2", &[], &["p256", "rsa3072", "sm2"]),
-    ("ocsp-responder", "/C=CN/O=Example Co/CN=Example OCSP 2", &[], &["p256", "rsa3072", "sm2"]),
+];
+
+/// Profiles only the ceremony and rollover issue: refused on request, checked as the ceremony made them.
+const CEREMONY_ONLY: &[(&str, &str)] = &[
+    ("tsa", "/C=CN/O=Example Co/CN=Example TSA 2"),
+    ("ocsp-responder", "/C=CN/O=Example Co/CN=Example OCSP 2"),
+    ("sub-ca", "/C=CN/O=Example Co/CN=Example Sub CA"),
+    ("audit-signer", "/C=CN/O=Example Co/CN=Example Audit"),
 ];
 
 fn hierarchy(env: &Env, sm2: bool) {
@@ -31,18 +37,10 @@ fn hierarchy(env: &Env, sm2: bool) {
         for alg in *algs {
             let csr = openssl_csr(env.dir.path(), alg, subj, dns);
             let leaf = env.path(&format!("{profile}-{alg}.pem"));
-            let extra: &[&str] = if *profile == "ocsp-responder" {
-                &["--ca", "maker"]
-            } else {
-                &[]
-            };
-            env.issue_to(profile, &csr, &leaf, extra);
+            env.issue_to(profile, &csr, &leaf, &[]);
             let ca = match *profile {
                 "seal-signing" => "seal",
-                "maker-production"
-                | "chip-seal"
-                | "physical-electronic-seal"
-                | "ocsp-responder" => "maker",
+                "maker-production" | "chip-seal" | "physical-electronic-seal" => "maker",
                 "controller-device" => "device",
                 _ => "service",
             };
@@ -65,6 +63,51 @@ fn hierarchy(env: &Env, sm2: bool) {
                     &format!("pkilint ETSI {alg}"),
                 );
             }
+        }
+    }
+    for (profile, subj) in CEREMONY_ONLY {
+        let csr = openssl_csr(env.dir.path(), "p256", subj, &[]);
+        let out = env.sealpki(&[
+            "cert",
+            "issue",
+            "--profile",
+            profile,
+            "--ca",
+            "maker",
+            "--csr",
+            csr.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{profile} on request");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("issued only by the key ceremony"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The ceremony's own certificates of the profile pass pkilint and chain to the root.
+        let list: serde_json::Value = serde_json::from_str(&ok(
+            &env.sealpki(&["--json", "cert", "list", "--profile", profile]),
+            "cert list",
+        ))
+        .unwrap();
+        let rows = list.as_array().unwrap();
+        assert!(!rows.is_empty(), "the ceremony made {profile} certificates");
+        for row in rows {
+            let serial = row["serial"].as_str().unwrap();
+            let pem = ok(
+                &env.sealpki(&["cert", "show", serial, "--pem"]),
+                "cert show",
+            );
+            let leaf = env.path(&format!("{profile}-{serial}.pem"));
+            std::fs::write(&leaf, pem).unwrap();
+            let (chain, _) = env.chain(row["ca"].as_str().unwrap());
+            ok(
+                &openssl_verify(&root, &chain, &leaf, sm2),
+                &format!("openssl verify ceremony {profile}"),
+            );
+            ok(
+                &pkilint("lint_pkix_cert", &[], &leaf),
+                &format!("pkilint ceremony {profile}"),
+            );
         }
     }
     ok(&env.sealpki(&["audit", "verify"]), "audit verify");

@@ -3,7 +3,9 @@
 mod common;
 
 use sealpki::audit::{self, Audit};
-use sealpki::store::{CertFilter, CertState, OperatorRow, PendingCert, Role, Store, StoreError};
+use sealpki::store::{
+    CertFilter, CertState, KeyPurpose, KeyRow, OperatorRow, PendingCert, Role, Store, StoreError,
+};
 use serde_json::json;
 
 fn pending(serial: &str, tbs: &[u8]) -> PendingCert {
@@ -114,6 +116,7 @@ async fn suite(url: &str) {
         username: "alice".into(),
         password_hash: "h".into(),
         role: Role::Auditor,
+        disabled_at: None,
     };
     Store::operator_insert(&mut tx, &op, 1).await.unwrap();
     Store::session_insert(&mut tx, "th", "alice", i64::MAX / 2)
@@ -135,6 +138,109 @@ async fn suite(url: &str) {
     assert!(
         store.session_operator("old", 10).await.unwrap().is_none(),
         "expired sessions are refused"
+    );
+    // Disabling ends every session at once; enabling does not bring them back; logout ends one.
+    let mut tx = store.begin().await.unwrap();
+    assert!(Store::operator_set_disabled(&mut tx, "alice", Some(20))
+        .await
+        .unwrap());
+    assert!(!Store::operator_set_disabled(&mut tx, "nobody", Some(20))
+        .await
+        .unwrap());
+    tx.commit().await.unwrap();
+    assert!(store.session_operator("th", 10).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .operator_get("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at,
+        Some(20)
+    );
+    let mut tx = store.begin().await.unwrap();
+    Store::session_insert(&mut tx, "while-disabled", "alice", i64::MAX / 2)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        store
+            .session_operator("while-disabled", 10)
+            .await
+            .unwrap()
+            .is_none(),
+        "a disabled operator's session is refused"
+    );
+    let mut tx = store.begin().await.unwrap();
+    Store::operator_set_disabled(&mut tx, "alice", None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(store
+        .session_operator("while-disabled", 10)
+        .await
+        .unwrap()
+        .is_some());
+    let mut tx = store.begin().await.unwrap();
+    assert!(Store::session_delete(&mut tx, "while-disabled")
+        .await
+        .unwrap());
+    tx.commit().await.unwrap();
+    assert!(store
+        .session_operator("while-disabled", 10)
+        .await
+        .unwrap()
+        .is_none());
+
+    // Key purposes round-trip as the closed set; ceremonies record development or not.
+    let mut tx = store.begin().await.unwrap();
+    for (i, p) in [
+        "ca:root",
+        "tsa",
+        "ocsp:seal-g3",
+        "audit",
+        "seal",
+        "maker",
+        "general",
+    ]
+    .iter()
+    .enumerate()
+    {
+        Store::key_insert(
+            &mut tx,
+            &KeyRow {
+                key_ref: format!("soft:k{i}"),
+                algorithm: "p256".into(),
+                backend: "software".into(),
+                purpose: KeyPurpose::parse(p).unwrap(),
+                public_key: vec![1],
+                cert_serial: None,
+                created_at: i as i64,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let keys = store.key_list().await.unwrap();
+    assert_eq!(keys[0].purpose, KeyPurpose::Ca("root".into()));
+    assert_eq!(keys[2].purpose, KeyPurpose::Ocsp("seal-g3".into()));
+    assert_eq!(keys[6].purpose, KeyPurpose::General);
+    assert!(!store.ceremony_latest_is_development().await.unwrap());
+    let mut tx = store.begin().await.unwrap();
+    Store::ceremony_insert(&mut tx, 1, true, "test", 1)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.ceremony_latest_is_development().await.unwrap());
+    let mut tx = store.begin().await.unwrap();
+    Store::ceremony_insert(&mut tx, 2, false, "test", 2)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        !store.ceremony_latest_is_development().await.unwrap(),
+        "a production ceremony over development data ends the development status"
     );
 
     // Concurrent appenders on two separate pools (as two instances would be) keep one linear chain.

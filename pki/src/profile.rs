@@ -55,6 +55,9 @@ pub struct Profile {
     pub crl_distribution: bool,
     #[serde(default = "yes")]
     pub ocsp: bool,
+    /// `ceremony-only` for certificates that carry the authority's own powers; CA profiles must be.
+    #[serde(default)]
+    pub requestable: Requestable,
 }
 
 fn yes() -> bool {
@@ -147,6 +150,9 @@ impl Profile {
                 return bad(format!("unknown qc_type {q:?}"));
             }
         }
+        if self.ca && self.requestable != Requestable::CeremonyOnly {
+            return bad("CA profiles must be requestable = \"ceremony-only\"".into());
+        }
         if self.max_validity_days == 0 {
             return bad("max_validity_days must be positive".into());
         }
@@ -159,6 +165,18 @@ pub fn eku_oid(name: &str) -> Option<const_oid::ObjectIdentifier> {
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, o)| o.parse().expect("static OID"))
+}
+
+/// Who may ask for a certificate of a profile.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Requestable {
+    /// Any operator allowed to issue, through `cert issue` or `POST /api/v1/certificates`.
+    #[default]
+    OnRequest,
+    /// Only the key ceremony and CA rollover make these (CA, TSA, OCSP-responder and audit
+    /// certificates): never on request, for any role.
+    CeremonyOnly,
 }
 
 /// A set of named profiles.
@@ -220,6 +238,27 @@ mod tests {
             p.get(name).unwrap();
         }
         assert!(p.get("nope").is_err());
+        for name in ["root-ca", "sub-ca", "tsa", "ocsp-responder", "audit-signer"] {
+            assert_eq!(
+                p.get(name).unwrap().requestable,
+                Requestable::CeremonyOnly,
+                "{name}"
+            );
+        }
+        assert_eq!(
+            p.get("seal-signing").unwrap().requestable,
+            Requestable::OnRequest
+        );
+        // Stored profiles round-trip with the field.
+        let again = Profiles::parse(&format!(
+            "[x]\n{}",
+            Profiles::to_toml(p.get("tsa").unwrap())
+        ))
+        .unwrap();
+        assert_eq!(
+            again.get("x").unwrap().requestable,
+            Requestable::CeremonyOnly
+        );
     }
 
     #[test]
@@ -230,6 +269,9 @@ mod tests {
             "key_algorithms=['p256']\nkey_usage=['signEverything']",
             "key_algorithms=['p256']\nkey_usage=['keyCertSign']",
             "key_algorithms=['p256']\nkey_usage=[]\nbogus=1",
+            // A CA profile open to requests.
+            "key_algorithms=['p256']\nkey_usage=['keyCertSign']\nca=true",
+            "key_algorithms=['p256']\nkey_usage=[]\nrequestable='anyone'",
         ] {
             assert!(
                 Profiles::parse(&format!("{base}{extra}")).is_err(),

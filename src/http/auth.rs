@@ -13,24 +13,48 @@ use serde_json::json;
 use sha2::Digest;
 
 use super::error::json_body;
+use crate::access::{Actor, Permission};
 use crate::app::App;
 use crate::error::AppError;
 use crate::store::{OperatorRow, Role, Store};
 
-/// A logged-in operator.
-pub struct Operator(pub OperatorRow);
+/// A logged-in, enabled operator, and the hash of the session token it came with.
+pub struct Operator(pub OperatorRow, pub String);
 
 impl Operator {
-    /// Refuse unless the operator's role is one of `roles`.
-    pub fn require(&self, roles: &[Role], action: &'static str) -> Result<(), AppError> {
-        if roles.contains(&self.0.role) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden {
-                role: self.0.role.as_str(),
-                action,
-            })
+    /// Who acts, for `App` calls and the audit log.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            name: self.0.username.clone(),
+            role: self.0.role,
         }
+    }
+
+    /// Refuse unless the operator's role has permission `p`.
+    pub fn require(&self, p: Permission) -> Result<Actor, AppError> {
+        let a = self.actor();
+        a.require(p)?;
+        Ok(a)
+    }
+}
+
+/// An operator when the request carries a bearer token, None when it carries none. A token that is
+/// given but not valid is still refused (401).
+pub struct MaybeOperator(pub Option<Operator>);
+
+impl FromRequestParts<Arc<App>> for MaybeOperator {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, AppError> {
+        if !parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+        {
+            return Ok(MaybeOperator(None));
+        }
+        Operator::from_request_parts(parts, app)
+            .await
+            .map(|o| MaybeOperator(Some(o)))
     }
 }
 
@@ -51,11 +75,13 @@ impl FromRequestParts<Arc<App>> for Operator {
             .strip_prefix("Bearer ")
             .ok_or(AppError::Unauthenticated)?
             .trim();
+        let hash = token_hash(token);
         let op = app
             .store
-            .session_operator(&token_hash(token), crate::store::now())
+            .session_operator(&hash, crate::store::now())
             .await?;
-        op.map(Operator).ok_or(AppError::Unauthenticated)
+        op.map(|o| Operator(o, hash))
+            .ok_or(AppError::Unauthenticated)
     }
 }
 
@@ -104,6 +130,22 @@ pub async fn login(
         tx.commit().await.map_err(crate::store::StoreError::from)?;
         return Err(AppError::BadCredentials);
     };
+    if op.disabled_at.is_some() {
+        // Only someone who knows the password learns that the account is disabled.
+        app.audit
+            .append(
+                &mut tx,
+                &op.username,
+                "login.refused",
+                json!({"why": "disabled"}),
+            )
+            .await?;
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        return Err(AppError::Denied(format!(
+            "operator {} is disabled: an administrator can enable it again",
+            op.username
+        )));
+    }
     let mut raw = [0u8; 32];
     rand_core::OsRng.fill_bytes(&mut raw);
     let token = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
@@ -137,12 +179,41 @@ pub async fn create_operator(
     op: Operator,
     body: axum::body::Bytes,
 ) -> Result<(axum::http::StatusCode, Json<serde_json::Value>), AppError> {
-    op.require(&[Role::Admin], "manage operators")?;
+    let actor = op.require(Permission::ManageOperators)?;
     let req: NewOperator = json_body(&body)?;
-    app.create_operator(&op.0.username, &req.username, &req.password, req.role)
+    app.create_operator(&actor.name, &req.username, &req.password, req.role)
         .await?;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(json!({"username": req.username, "role": req.role})),
     ))
+}
+
+/// `POST /api/v1/logout`: ends the session whose token the request carries.
+pub async fn logout(
+    State(app): State<Arc<App>>,
+    op: Operator,
+) -> Result<axum::http::StatusCode, AppError> {
+    app.logout(&op.actor(), &op.1).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/operators/{name}/disable` and `/enable` (admin).
+pub async fn set_disabled(
+    State(app): State<Arc<App>>,
+    op: Operator,
+    axum::extract::Path((name, action)): axum::extract::Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let actor = op.require(Permission::ManageOperators)?;
+    let disable = match action.as_str() {
+        "disable" => true,
+        "enable" => false,
+        other => {
+            return Err(AppError::NotFound(format!(
+                "no action {other:?} (disable or enable)"
+            )))
+        }
+    };
+    app.set_operator_disabled(&actor, &name, disable).await?;
+    Ok(Json(json!({"username": name, "disabled": disable})))
 }

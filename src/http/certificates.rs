@@ -13,9 +13,10 @@ use serde_json::json;
 
 use super::auth::Operator;
 use super::error::json_body;
+use crate::access::Permission;
 use crate::app::App;
 use crate::error::AppError;
-use crate::store::{CertFilter, CertRow, CertState, Role};
+use crate::store::{CertFilter, CertRow, CertState};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,7 +38,7 @@ pub async fn issue(
     op: Operator,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
-    op.require(&[Role::Admin, Role::Operator], "issue certificates")?;
+    let actor = op.require(Permission::Issue)?;
     let req: IssueBody = json_body(&body)?;
     let mut cr = match (&req.csr, &req.key, &req.subject) {
         (Some(csr), None, None) => CertRequest::from_csr(VerifiedCsr::parse(csr.as_bytes())?),
@@ -54,7 +55,7 @@ pub async fn issue(
         cr = cr.with_validity_days(d);
     }
     let issued = app
-        .issue(&op.0.username, &req.profile, cr, req.ca.as_deref())
+        .issue(&actor.name, &req.profile, cr, req.ca.as_deref())
         .await?;
     let body = json!({
         "serial": issued.serial,
@@ -275,8 +276,27 @@ pub async fn ca_cert(
         .into_response())
 }
 
-pub async fn list_cas(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
-    Json(json!({"items": app.ca_summaries()}))
+/// `GET /api/v1/cas`: public, but key references (which key store, which object) only for staff.
+pub async fn list_cas(
+    State(app): State<Arc<App>>,
+    op: super::auth::MaybeOperator,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let staff = match op.0 {
+        Some(o) => {
+            o.require(Permission::Read)?;
+            true
+        }
+        None => false,
+    };
+    let mut items = app.ca_summaries();
+    if !staff {
+        for i in &mut items {
+            if let Some(m) = i.as_object_mut() {
+                m.remove("key");
+            }
+        }
+    }
+    Ok(Json(json!({"items": items})))
 }
 
 /// `POST /api/v1/cas/{name}/rollover` (admin): a new issuing key for the CA.
@@ -285,7 +305,7 @@ pub async fn rollover(
     op: Operator,
     Path(name): Path<String>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
-    op.require(&[Role::Admin], "roll a CA key over")?;
-    let report = app.rollover(&op.0.username, &name).await?;
+    let actor = op.require(Permission::Rollover)?;
+    let report = app.rollover(&actor.name, &name).await?;
     Ok((StatusCode::CREATED, Json(json!(report))))
 }

@@ -15,7 +15,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            AppError::Forbidden { .. } | AppError::Denied(_) => StatusCode::FORBIDDEN,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -29,7 +29,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::Unauthenticated => "unauthenticated",
             AppError::BadCredentials => "bad-credentials",
-            AppError::Forbidden { .. } => "forbidden",
+            AppError::Forbidden { .. } | AppError::Denied(_) => "forbidden",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }

@@ -36,7 +36,12 @@ pub fn router(app: Arc<App>) -> Router {
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
         )
         .route("/api/v1/login", post(auth::login))
+        .route("/api/v1/logout", post(auth::logout))
         .route("/api/v1/operators", post(auth::create_operator))
+        .route(
+            "/api/v1/operators/{name}/{action}",
+            post(auth::set_disabled),
+        )
         .route(
             "/api/v1/certificates",
             post(certificates::issue).get(certificates::list),

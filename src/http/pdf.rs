@@ -9,11 +9,10 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
-use sealpki_pki::cades::CmsSigner;
 use sealpki_pki::der::Decode;
 use sealpki_pki::pdf::image::SealImage;
 use sealpki_pki::pdf::reader::Document;
-use sealpki_pki::pdf::sign::{self, SignOptions, SubFilter, Timestamper};
+use sealpki_pki::pdf::sign::{SignOptions, SubFilter, Timestamper};
 use sealpki_pki::pdf::verify::{self, VerifyOptions};
 use sealpki_pki::x509_cert::Certificate;
 use serde::Deserialize;
@@ -21,10 +20,12 @@ use serde_json::json;
 
 use super::auth::Operator;
 use super::error::json_body;
+use crate::access::Permission;
 use crate::app::App;
 use crate::error::AppError;
 use crate::pdfcmd::{appearance, Placement};
-use crate::store::Role;
+use crate::signing::pades::{sign_pdf, MemoryOutput};
+use crate::signing::{CertChoice, Level, Use};
 
 /// Uploads above this are refused (the route's body limit).
 pub const MAX_PDF: usize = 64 * 1024 * 1024;
@@ -96,7 +97,7 @@ pub async fn sign(
     // The body is read before a refused login is answered: a client still uploading a large PDF
     // then gets the 401, not a connection closed under it.
     let op = op?;
-    op.require(&[Role::Admin, Role::Operator], "sign PDFs")?;
+    let actor = op.require(Permission::Sign)?;
     let req: SignBody = json_body(&body)?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let pdf = b64
@@ -114,61 +115,33 @@ pub async fn sign(
         }
         None => None,
     };
-    let signer = app.keyring.open(&req.key.parse()?)?;
-    let serial = super::normalise_serial(&req.cert_serial)?;
-    let row = app
-        .store
-        .cert_get(&serial)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no certificate {serial}")))?;
-    let cert = Certificate::from_der(
-        row.der
-            .as_deref()
-            .ok_or_else(|| AppError::Conflict(format!("certificate {serial} is not issued")))?,
-    )
-    .map_err(|e| AppError::Internal(e.to_string()))?;
-    if cert.tbs_certificate.subject_public_key_info != *signer.public_key() {
-        return Err(AppError::BadRequest(format!(
-            "certificate {serial} is not for key {}",
-            req.key
-        )));
-    }
-    match app.store.cert_status(&row.ca_key, &serial).await? {
-        crate::store::CertStatusRow::Good => {}
-        crate::store::CertStatusRow::Revoked { reason, .. } => {
-            return Err(AppError::Policy(format!(
-                "certificate {serial} is revoked ({reason}): it cannot sign"
-            )))
-        }
-        crate::store::CertStatusRow::Unknown => {
-            return Err(AppError::Conflict(format!(
-                "certificate {serial} is not issued"
-            )))
-        }
-    }
-    let now = std::time::SystemTime::now();
-    let validity = &cert.tbs_certificate.validity;
-    if now < validity.not_before.to_system_time() || now > validity.not_after.to_system_time() {
-        return Err(AppError::Policy(format!(
-            "certificate {serial} is outside its validity period: it cannot sign"
-        )));
-    }
-    let chain: Vec<Certificate> = app
-        .key_chain(&row.ca_key)?
-        .iter()
-        .map(|d| Certificate::from_der(d).map_err(|e| AppError::Internal(e.to_string())))
-        .collect::<Result<_, _>>()?;
-    let level = req.level.clone().unwrap_or_else(|| "b-b".into());
-    let tsa: Option<Arc<sealpki_pki::tsa::Tsa>> = match level.as_str() {
-        "b-b" => None,
-        "b-t" | "b-lt" | "b-lta" => Some(app.tsa().ok_or_else(|| {
-            AppError::Unavailable("no time-stamping key: run the key ceremony".into())
-        })?),
-        other => {
+    let level = req
+        .level
+        .as_deref()
+        .map(Level::parse)
+        .transpose()?
+        .unwrap_or(Level::BB);
+    if let Some([x, y]) = req.at_mm {
+        if !(x.is_finite() && y.is_finite() && x >= 0.0 && y >= 0.0) {
             return Err(AppError::BadRequest(format!(
-                "level {other:?}: use b-b, b-t, b-lt or b-lta"
-            )))
+                "at_mm [{x}, {y}]: give two non-negative numbers of mm"
+            )));
         }
+    }
+    let key = app
+        .signing_key(
+            &actor,
+            &req.key,
+            CertChoice::Serial(req.cert_serial.clone()),
+            Use::Document,
+        )
+        .await?;
+    let tsa: Option<Arc<sealpki_pki::tsa::Tsa>> = if level.needs_tsa() {
+        Some(app.tsa().ok_or_else(|| {
+            AppError::Unavailable("no time-stamping key: run the key ceremony".into())
+        })?)
+    } else {
+        None
     };
     let placement = Placement {
         page: req.page,
@@ -178,9 +151,10 @@ pub async fn sign(
         cross_page: req.cross_page,
     };
     let pdf_sha256 = sealpki_pki::alg::sha256_hex(&pdf);
-    let scheme = signer.algorithm().default_scheme();
-    let (out, signed) = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
-        let doc = Document::open(Box::new(pdf), req.password.as_deref().map(str::as_bytes))?;
+    let scheme = key.signer.algorithm().default_scheme();
+    let (key, out, signed) = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
+        let password = req.password.as_deref().map(str::as_bytes);
+        let doc = Document::open(Box::new(pdf), password)?;
         let appearance = image
             .map(|i| appearance(&doc, &placement, &i))
             .transpose()?;
@@ -194,54 +168,32 @@ pub async fn sign(
             contact_info: None,
             signing_time: std::time::SystemTime::now(),
         };
-        let cms = CmsSigner {
-            signer: signer.as_ref(),
-            scheme,
-            cert: &cert,
-            chain: &chain,
+        let mut out = MemoryOutput {
+            bytes: Vec::new(),
+            password: password.map(<[u8]>::to_vec),
         };
-        let mut out = Vec::new();
-        let t = tsa.as_deref().map(|t| t as &dyn Timestamper);
-        let signed = sign::sign(&doc, &mut out, &cms, &opts, t)?;
-        if level == "b-lt" || level == "b-lta" {
-            // The same DSS the CLI writes: OCSP answers or CRLs from the certificates' URLs.
-            let signed_doc =
-                Document::open(Box::new(out), req.password.as_deref().map(str::as_bytes))?;
-            let contents = crate::pdfcmd::read_contents(&signed_doc, &signed.byte_range)?;
-            let mut certs = vec![cert.clone()];
-            certs.extend(chain.iter().cloned());
-            for c in sealpki_pki::cades::certificates_in(&contents) {
-                if !certs.contains(&c) {
-                    certs.push(c);
-                }
-            }
-            let data = crate::pdfcmd::validation_data(&certs)?;
-            let mut with_dss = Vec::new();
-            sealpki_pki::pdf::ltv::add_dss(&signed_doc, &mut with_dss, &data)?;
-            out = with_dss;
-            if level == "b-lta" {
-                let t = t.ok_or_else(|| AppError::Internal("b-lta without a TSA".into()))?;
-                let d = Document::open(Box::new(out), req.password.as_deref().map(str::as_bytes))?;
-                let mut stamped = Vec::new();
-                sign::timestamp_document(&d, &mut stamped, t)?;
-                out = stamped;
-            }
-        }
-        Ok((out, signed))
+        let t = tsa.map(crate::tsaclient::LocalTsa);
+        let signed = sign_pdf(
+            &doc,
+            &mut out,
+            &key,
+            scheme,
+            &opts,
+            level,
+            t.as_ref().map(|t| t as &dyn Timestamper),
+        )?;
+        Ok((key, out.bytes, signed))
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;
-    let mut tx = app.store.begin().await?;
-    app.audit
-        .append(
-            &mut tx,
-            &op.0.username,
-            "pdf.sign",
-            json!({"certificate": serial, "field": signed.field_name, "input_sha256": pdf_sha256,
-                   "output_sha256": sealpki_pki::alg::sha256_hex(&out), "bytes": out.len()}),
-        )
-        .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    app.record_signature(
+        &actor,
+        "pdf.sign",
+        &key,
+        json!({"field": signed.field_name, "level": level.name(), "input_sha256": pdf_sha256,
+               "output_sha256": sealpki_pki::alg::sha256_hex(&out), "bytes": out.len()}),
+    )
+    .await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),

@@ -15,10 +15,10 @@ use serde_json::json;
 use super::auth::Operator;
 use super::certificates::normalise_serial;
 use super::error::json_body;
+use crate::access::Permission;
 use crate::app::App;
 use crate::error::AppError;
 use crate::status::OcspAnswer;
-use crate::store::Role;
 
 /// Split a CRL file name `LABEL[-pN][-delta].crl` into CA key label, partition and delta flag.
 pub fn parse_crl_file(file: &str) -> Option<(&str, i64, bool)> {
@@ -120,7 +120,10 @@ pub async fn ocsp_get(
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RevokeBody {
+    /// RFC 5280 reason name (revoke only); required for CA, TSA, OCSP and audit certificates.
     reason: Option<String>,
+    /// Why (recorded in the audit log); required to hold a CA, TSA, OCSP or audit certificate.
+    comment: Option<String>,
 }
 
 /// `POST /api/v1/certificates/{serial}/{revoke|hold|release}`.
@@ -130,28 +133,34 @@ pub async fn change(
     Path((serial, action)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    op.require(&[Role::Admin, Role::Operator], "change certificate status")?;
+    let actor = op.require(Permission::ChangeStatus)?;
     let serial = normalise_serial(&serial)?;
     let req: RevokeBody = if body.is_empty() {
         RevokeBody::default()
     } else {
         json_body(&body)?
     };
+    let comment = req.comment.as_deref();
     match action.as_str() {
         "revoke" => {
-            let reason: Reason = req
+            let reason: Option<Reason> = req
                 .reason
                 .as_deref()
-                .unwrap_or("unspecified")
-                .parse()
+                .map(str::parse)
+                .transpose()
                 .map_err(AppError::BadRequest)?;
-            app.revoke(&op.0.username, &serial, reason).await?;
+            app.revoke(&actor, &serial, reason, comment).await?;
         }
         "hold" => {
-            app.revoke(&op.0.username, &serial, Reason::CertificateHold)
+            if req.reason.is_some() {
+                return Err(AppError::BadRequest(
+                    "hold takes no reason (it is certificateHold); say why in comment".into(),
+                ));
+            }
+            app.revoke(&actor, &serial, Some(Reason::CertificateHold), comment)
                 .await?
         }
-        "release" => app.release(&op.0.username, &serial).await?,
+        "release" => app.release(&actor, &serial, comment).await?,
         other => {
             return Err(AppError::NotFound(format!(
                 "no action {other:?} (revoke, hold or release)"

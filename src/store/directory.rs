@@ -27,11 +27,112 @@ pub struct KeyRow {
     pub key_ref: String,
     pub algorithm: String,
     pub backend: String,
-    pub purpose: String,
+    pub purpose: KeyPurpose,
     #[serde(skip)]
     pub public_key: Vec<u8>,
     pub cert_serial: Option<String>,
     pub created_at: i64,
+}
+
+/// What a stored key is for: a closed set, fixed when the key is made, read strictly from the store.
+/// Stored as text: `ca:NAME`, `tsa`, `ocsp:LABEL`, `audit`, `seal`, `maker`, `general`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyPurpose {
+    /// The signing key of CA `NAME` (root, seal, …): certificates and CRLs.
+    Ca(String),
+    /// The time-stamping unit.
+    Tsa,
+    /// The delegated OCSP responder of the CA key labelled `LABEL`.
+    Ocsp(String),
+    /// Signs audit checkpoints.
+    Audit,
+    /// Document signing: PDF (PAdES) signatures and GB/T 38540 seal signatures.
+    Seal,
+    /// A seal maker's production key: makes GB/T 38540 seals (`ses make`).
+    Maker,
+    /// Anything else a certificate is issued for (TLS, clients, devices); never signs documents.
+    General,
+}
+
+impl KeyPurpose {
+    /// Purposes `keys generate` may give; the others are made only by the ceremony and rollover.
+    pub const GENERATED: [&'static str; 3] = ["seal", "maker", "general"];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        let label = |l: &str| {
+            (!l.is_empty()
+                && l.len() <= 64
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+            .then(|| l.to_string())
+        };
+        match s {
+            "tsa" => Some(KeyPurpose::Tsa),
+            "audit" => Some(KeyPurpose::Audit),
+            "seal" => Some(KeyPurpose::Seal),
+            "maker" => Some(KeyPurpose::Maker),
+            "general" => Some(KeyPurpose::General),
+            _ => {
+                if let Some(n) = s.strip_prefix("ca:") {
+                    label(n).map(KeyPurpose::Ca)
+                } else if let Some(n) = s.strip_prefix("ocsp:") {
+                    label(n).map(KeyPurpose::Ocsp)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    /// A purpose `keys generate --purpose` accepts.
+    pub fn generated(s: &str) -> Option<Self> {
+        Self::GENERATED
+            .contains(&s)
+            .then(|| Self::parse(s))
+            .flatten()
+    }
+
+    /// Keys that carry the authority's own powers (CA, TSA, OCSP, audit).
+    pub fn is_authority(&self) -> bool {
+        matches!(
+            self,
+            KeyPurpose::Ca(_) | KeyPurpose::Tsa | KeyPurpose::Ocsp(_) | KeyPurpose::Audit
+        )
+    }
+
+    /// What the purpose is, for messages: "a CA key (ca:root)".
+    pub fn describe(&self) -> String {
+        let what = match self {
+            KeyPurpose::Ca(_) => "a CA key",
+            KeyPurpose::Tsa => "the time-stamping key",
+            KeyPurpose::Ocsp(_) => "an OCSP responder key",
+            KeyPurpose::Audit => "the audit key",
+            KeyPurpose::Seal => "a seal key",
+            KeyPurpose::Maker => "a seal maker's key",
+            KeyPurpose::General => "a general-purpose key",
+        };
+        format!("{what} ({self})")
+    }
+}
+
+impl std::fmt::Display for KeyPurpose {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyPurpose::Ca(n) => write!(f, "ca:{n}"),
+            KeyPurpose::Tsa => f.write_str("tsa"),
+            KeyPurpose::Ocsp(l) => write!(f, "ocsp:{l}"),
+            KeyPurpose::Audit => f.write_str("audit"),
+            KeyPurpose::Seal => f.write_str("seal"),
+            KeyPurpose::Maker => f.write_str("maker"),
+            KeyPurpose::General => f.write_str("general"),
+        }
+    }
+}
+
+impl serde::Serialize for KeyPurpose {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// What an operator may do.
@@ -69,6 +170,8 @@ pub struct OperatorRow {
     pub username: String,
     pub password_hash: String,
     pub role: Role,
+    /// When the account was disabled; None while it may log in.
+    pub disabled_at: Option<i64>,
 }
 
 fn operator_row(r: &sqlx::any::AnyRow) -> Result<OperatorRow, StoreError> {
@@ -77,6 +180,7 @@ fn operator_row(r: &sqlx::any::AnyRow) -> Result<OperatorRow, StoreError> {
         username: r.try_get(0)?,
         password_hash: r.try_get(1)?,
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+        disabled_at: r.try_get(3)?,
     })
 }
 
@@ -172,7 +276,7 @@ impl Store {
         .bind(&k.key_ref)
         .bind(&k.algorithm)
         .bind(&k.backend)
-        .bind(&k.purpose)
+        .bind(k.purpose.to_string())
         .bind(&k.public_key)
         .bind(k.cert_serial.clone())
         .bind(k.created_at)
@@ -194,7 +298,11 @@ impl Store {
                     key_ref: r.try_get(0)?,
                     algorithm: r.try_get(1)?,
                     backend: r.try_get(2)?,
-                    purpose: r.try_get(3)?,
+                    purpose: {
+                        let p: String = r.try_get(3)?;
+                        KeyPurpose::parse(&p)
+                            .ok_or_else(|| StoreError::Corrupt(format!("key purpose {p:?}")))?
+                    },
                     public_key: r.try_get(4)?,
                     cert_serial: r.try_get(5)?,
                     created_at: r.try_get(6)?,
@@ -247,11 +355,12 @@ impl Store {
     }
 
     pub async fn operator_get(&self, username: &str) -> Result<Option<OperatorRow>, StoreError> {
-        let r =
-            sqlx::query("SELECT username, password_hash, role FROM operators WHERE username = $1")
-                .bind(username)
-                .fetch_optional(&self.pool)
-                .await?;
+        let r = sqlx::query(
+            "SELECT username, password_hash, role, disabled_at FROM operators WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
         r.as_ref().map(operator_row).transpose()
     }
 
@@ -278,15 +387,87 @@ impl Store {
         Ok(())
     }
 
-    /// The operator behind a live session token hash.
+    /// End one session (logout); whether it existed.
+    pub async fn session_delete(tx: &mut Tx<'_>, token_hash: &str) -> Result<bool, StoreError> {
+        let r = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut **tx)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Disable (`Some(now)`) or enable (`None`) an operator; disabling ends its sessions. Returns
+    /// whether the operator exists.
+    pub async fn operator_set_disabled(
+        tx: &mut Tx<'_>,
+        username: &str,
+        disabled_at: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query("UPDATE operators SET disabled_at = $1 WHERE username = $2")
+            .bind(disabled_at)
+            .bind(username)
+            .execute(&mut **tx)
+            .await?;
+        if disabled_at.is_some() {
+            sqlx::query("DELETE FROM sessions WHERE username = $1")
+                .bind(username)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Enabled operators with role `role`.
+    pub async fn operator_count_enabled(&self, role: Role) -> Result<i64, StoreError> {
+        let r =
+            sqlx::query("SELECT COUNT(*) FROM operators WHERE role = $1 AND disabled_at IS NULL")
+                .bind(role.as_str())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(r.try_get(0)?)
+    }
+
+    /// Record a key ceremony and whether it was a development one.
+    pub async fn ceremony_insert(
+        tx: &mut Tx<'_>,
+        generation: i64,
+        development: bool,
+        actor: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO ceremonies (generation, development, actor, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(generation)
+        .bind(i32::from(development))
+        .bind(actor)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::from_insert)?;
+        Ok(())
+    }
+
+    /// Whether the newest key ceremony was a development one (false when there was none).
+    pub async fn ceremony_latest_is_development(&self) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "SELECT COUNT(*) FROM ceremonies WHERE development = 1 \
+             AND generation = (SELECT MAX(generation) FROM ceremonies)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(r.try_get::<i64, _>(0)? > 0)
+    }
+
+    /// The enabled operator behind a live session token hash.
     pub async fn session_operator(
         &self,
         token_hash: &str,
         now: i64,
     ) -> Result<Option<OperatorRow>, StoreError> {
         let r = sqlx::query(
-            "SELECT o.username, o.password_hash, o.role FROM sessions s JOIN operators o ON o.username = s.username \
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
+            "SELECT o.username, o.password_hash, o.role, o.disabled_at FROM sessions s JOIN operators o ON o.username = s.username \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND o.disabled_at IS NULL",
         )
         .bind(token_hash)
         .bind(now)

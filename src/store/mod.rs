@@ -14,7 +14,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use audit::{AuditRow, CheckpointRow};
 pub use certs::{CertFilter, CertRow, CertState, PendingCert};
-pub use directory::{CaRow, KeyRow, OperatorRow, Role};
+pub use directory::{CaRow, KeyPurpose, KeyRow, OperatorRow, Role};
 pub use revocation::{CertStatusRow, CrlRow, RevokedRow};
 
 pub type Tx<'a> = Transaction<'a, Any>;

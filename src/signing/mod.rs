@@ -1,0 +1,319 @@
+//! The signing service: one policy for every document signature made with a key the service holds —
+//! `pdf sign --key`, `ses sign --key`, `ses make --maker-key` and `POST /api/v1/pdf/sign`. The front
+//! ends parse their input and call here; they hold no certificate checks of their own.
+//!
+//! For a stored key ([`App::signing_key`]): the caller's permission, the key's purpose (seal keys sign
+//! documents, maker keys make seals; CA, TSA, OCSP, audit and general keys are refused, naming the
+//! purpose), the certificate from our store (issued, the same certificate, for this key, not revoked
+//! or on hold, within its validity period) and its chain from our CA table; afterwards the audit
+//! entry ([`App::record_signature`]). A PEM key file ([`SigningKey::from_file`]) is outside our
+//! custody: only the key/certificate match is checked and nothing is audited. Both go through the
+//! same PAdES level handling ([`pades::sign_pdf`]).
+
+pub mod level;
+pub mod ltv;
+pub mod pades;
+
+use std::sync::Arc;
+
+use sealpki_pki::der::{Decode, Encode};
+use sealpki_pki::x509_cert::Certificate;
+use sealpki_pki::{KeyRef, Signer};
+use serde_json::json;
+
+use crate::access::{Actor, Permission};
+use crate::app::App;
+use crate::error::AppError;
+use crate::store::{CertStatusRow, KeyPurpose};
+
+pub use level::Level;
+
+/// What a key is asked to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Use {
+    /// Sign a document: a PDF or a GB/T 38540 seal signature.
+    Document,
+    /// Make (sign) a GB/T 38540 seal, as its maker.
+    MakeSeal,
+}
+
+impl Use {
+    fn purpose(self) -> KeyPurpose {
+        match self {
+            Use::Document => KeyPurpose::Seal,
+            Use::MakeSeal => KeyPurpose::Maker,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Use::Document => "signs documents",
+            Use::MakeSeal => "makes seals",
+        }
+    }
+}
+
+/// Refuse a key whose purpose is not the one `use_` needs, naming the purpose.
+pub fn check_purpose(key: &str, purpose: &KeyPurpose, use_: Use) -> Result<(), AppError> {
+    if *purpose == use_.purpose() {
+        return Ok(());
+    }
+    let hint = if purpose.is_authority() {
+        "; the authority's own keys never sign documents".to_string()
+    } else {
+        format!(
+            "; make one with `sealpki keys generate --purpose {}`",
+            use_.purpose()
+        )
+    };
+    Err(AppError::Denied(format!(
+        "key {key} is {}: the signing service {} only with {} keys{hint}",
+        purpose.describe(),
+        use_.what(),
+        use_.purpose()
+    )))
+}
+
+/// Which certificate goes with a stored key.
+pub enum CertChoice {
+    /// By serial (HTTP).
+    Serial(String),
+    /// A certificate file the caller gave (CLI); it must be the one our store holds.
+    Given(Box<Certificate>),
+}
+
+/// Where a signing key comes from.
+#[derive(Clone, Debug)]
+pub enum Origin {
+    /// One of our key stores, checked and audited.
+    Stored {
+        key_ref: String,
+        serial: String,
+        purpose: KeyPurpose,
+    },
+    /// A PEM key file the caller holds.
+    File,
+}
+
+/// A key ready to sign, its certificate and the chain to embed (issuing CA first).
+pub struct SigningKey {
+    pub signer: Arc<dyn Signer>,
+    pub cert: Certificate,
+    pub chain: Vec<Certificate>,
+    pub origin: Origin,
+}
+
+impl SigningKey {
+    /// A key from a PEM file: the certificate must be for it; nothing else is ours to check.
+    pub fn from_file(
+        signer: Arc<dyn Signer>,
+        cert: Certificate,
+        chain: Vec<Certificate>,
+    ) -> Result<Self, AppError> {
+        if cert.tbs_certificate.subject_public_key_info != *signer.public_key() {
+            return Err(AppError::BadRequest(
+                "the certificate is not for this key".into(),
+            ));
+        }
+        Ok(SigningKey {
+            signer,
+            cert,
+            chain,
+            origin: Origin::File,
+        })
+    }
+
+    /// The certificate as DER.
+    pub fn cert_der(&self) -> Result<Vec<u8>, AppError> {
+        self.cert
+            .to_der()
+            .map_err(|e| AppError::Internal(e.to_string()))
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(e.to_string())
+}
+
+impl App {
+    /// Open stored key `key` for `use_` on behalf of `actor`, with its certificate checked against
+    /// our store (see the module documentation).
+    pub async fn signing_key(
+        &self,
+        actor: &Actor,
+        key: &str,
+        cert: CertChoice,
+        use_: Use,
+    ) -> Result<SigningKey, AppError> {
+        actor.require(Permission::Sign)?;
+        let key_ref: KeyRef = key.parse()?;
+        let key_ref_s = key_ref.to_string();
+        let recorded = self
+            .store
+            .key_list()
+            .await?
+            .into_iter()
+            .find(|k| k.key_ref == key_ref_s)
+            .ok_or_else(|| {
+                AppError::NotFound(format!(
+                    "key {key_ref} is not registered (make it with `sealpki keys generate`)"
+                ))
+            })?;
+        check_purpose(&key_ref_s, &recorded.purpose, use_)?;
+        let serial = match &cert {
+            CertChoice::Serial(s) => crate::http::normalise_serial(s)?,
+            CertChoice::Given(c) => {
+                sealpki_pki::issue::serial_hex(&c.tbs_certificate.serial_number)
+            }
+        };
+        let row = self.store.cert_get(&serial).await?.ok_or_else(|| {
+            AppError::NotFound(format!("no certificate {serial} in this deployment"))
+        })?;
+        let der = row
+            .der
+            .as_deref()
+            .ok_or_else(|| AppError::Conflict(format!("certificate {serial} is not issued")))?;
+        if let CertChoice::Given(c) = &cert {
+            if c.to_der().map_err(internal)? != der {
+                return Err(AppError::BadRequest(format!(
+                    "the certificate given is not the certificate {serial} this deployment issued"
+                )));
+            }
+        }
+        let certificate = Certificate::from_der(der).map_err(internal)?;
+        let signer = self.keyring.open(&key_ref)?;
+        if certificate.tbs_certificate.subject_public_key_info != *signer.public_key() {
+            return Err(AppError::BadRequest(format!(
+                "certificate {serial} is not for key {key_ref}"
+            )));
+        }
+        match self.store.cert_status(&row.ca_key, &serial).await? {
+            CertStatusRow::Good => {}
+            CertStatusRow::Revoked { reason, .. } => {
+                return Err(AppError::Policy(format!(
+                    "certificate {serial} is revoked ({reason}): it cannot sign"
+                )))
+            }
+            CertStatusRow::Unknown => {
+                return Err(AppError::Conflict(format!(
+                    "certificate {serial} is not issued"
+                )))
+            }
+        }
+        let now = std::time::SystemTime::now();
+        let validity = &certificate.tbs_certificate.validity;
+        if now < validity.not_before.to_system_time() || now > validity.not_after.to_system_time() {
+            return Err(AppError::Policy(format!(
+                "certificate {serial} is outside its validity period: it cannot sign"
+            )));
+        }
+        let chain = self
+            .key_chain(&row.ca_key)?
+            .iter()
+            .map(|d| Certificate::from_der(d).map_err(internal))
+            .collect::<Result<_, _>>()?;
+        Ok(SigningKey {
+            signer,
+            cert: certificate,
+            chain,
+            origin: Origin::Stored {
+                key_ref: key_ref_s,
+                serial,
+                purpose: recorded.purpose,
+            },
+        })
+    }
+
+    /// Audit a signature made with a stored key (`action`: `pdf.sign`, `ses.sign`, `ses.make`);
+    /// nothing for key files. `detail` adds what the front end knows (field, level, hashes).
+    pub async fn record_signature(
+        &self,
+        actor: &Actor,
+        action: &'static str,
+        key: &SigningKey,
+        detail: serde_json::Value,
+    ) -> Result<(), AppError> {
+        let Origin::Stored {
+            key_ref,
+            serial,
+            purpose,
+        } = &key.origin
+        else {
+            return Ok(());
+        };
+        let mut d = json!({"key": key_ref, "certificate": serial, "purpose": purpose.to_string()});
+        if let (Some(m), Some(extra)) = (d.as_object_mut(), detail.as_object()) {
+            m.extend(extra.clone());
+        }
+        let mut tx = self.store.begin().await?;
+        self.audit.append(&mut tx, &actor.name, action, d).await?;
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        Ok(())
+    }
+}
+
+/// SHA-256 (hex) of a file, read in 1 MB chunks.
+pub fn file_sha256(p: &std::path::Path) -> Result<String, AppError> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut f =
+        std::fs::File::open(p).map_err(|e| AppError::Internal(format!("{}: {e}", p.display())))?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(internal)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_seal_keys_sign_documents_and_refusals_name_the_purpose() {
+        check_purpose("soft:s", &KeyPurpose::Seal, Use::Document).unwrap();
+        check_purpose("soft:m", &KeyPurpose::Maker, Use::MakeSeal).unwrap();
+        for (p, needle) in [
+            (KeyPurpose::Ca("root".into()), "a CA key (ca:root)"),
+            (KeyPurpose::Tsa, "the time-stamping key (tsa)"),
+            (
+                KeyPurpose::Ocsp("seal".into()),
+                "an OCSP responder key (ocsp:seal)",
+            ),
+            (KeyPurpose::Audit, "the audit key (audit)"),
+            (KeyPurpose::General, "a general-purpose key (general)"),
+            (KeyPurpose::Maker, "a seal maker's key (maker)"),
+        ] {
+            let e = check_purpose("soft:k", &p, Use::Document)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(needle), "{e}");
+        }
+        assert!(check_purpose("soft:s", &KeyPurpose::Seal, Use::MakeSeal).is_err());
+    }
+
+    #[test]
+    fn purposes_parse_strictly() {
+        for s in [
+            "ca:root",
+            "ocsp:seal-g7",
+            "tsa",
+            "audit",
+            "seal",
+            "maker",
+            "general",
+        ] {
+            assert_eq!(KeyPurpose::parse(s).unwrap().to_string(), s);
+        }
+        for s in ["", "CA:root", "ca:", "ocsp:Seal", "signing", "general "] {
+            assert!(KeyPurpose::parse(s).is_none(), "{s:?}");
+        }
+        assert!(KeyPurpose::generated("tsa").is_none());
+        assert_eq!(KeyPurpose::generated("seal"), Some(KeyPurpose::Seal));
+    }
+}
