@@ -600,6 +600,7 @@ pub fn ses(
                 data: Some(&data),
                 trust: &anchors,
                 now: std::time::SystemTime::now(),
+                revocation: None,
             },
         )
         .verdict;

@@ -86,6 +86,9 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum CertCmd {
+    /// Validate a certificate's path (RFC 5280) to trust anchors: exit 0 valid, 1 invalid,
+    /// 2 indeterminate (no path, revocation not established), 3 unreadable input or usage.
+    Verify(crate::certverify::VerifyArgs),
     /// Issue a certificate from a PKCS#10 CSR.
     Issue {
         #[arg(long)]
@@ -396,6 +399,7 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             );
             Ok(0)
         }
+        Command::Cert(CertCmd::Verify(a)) => crate::certverify::run(a, json),
         Command::Cert(c) => {
             let app = App::open(config).await?;
             cert(&app, c, json).await
@@ -654,10 +658,8 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
                     eprintln!("error: unreadable time stamp: {m}");
                     Ok(3)
                 }
-                Err(sealpki_pki::tsa::TspVerifyError::Untrusted) => {
-                    eprintln!(
-                        "INDETERMINATE: no chain from the TSA certificate to a trusted certificate"
-                    );
+                Err(sealpki_pki::tsa::TspVerifyError::Untrusted(why)) => {
+                    eprintln!("INDETERMINATE: {why}");
                     Ok(2)
                 }
                 Err(e) => {
@@ -796,6 +798,8 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
 
 async fn cert(app: &Arc<App>, c: CertCmd, json: bool) -> Result<i32, AppError> {
     match c {
+        // Needs no data directory: answered before the store is opened.
+        CertCmd::Verify(a) => crate::certverify::run(a, json),
         CertCmd::Issue {
             profile,
             csr,

@@ -10,6 +10,7 @@ pub mod app;
 pub mod audit;
 pub mod bench;
 pub mod ceremony;
+pub mod certverify;
 pub mod cli;
 pub mod committer;
 pub mod config;

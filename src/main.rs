@@ -7,7 +7,7 @@ fn is_verifier(args: &[String]) -> bool {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     words.windows(2).any(|w| {
         (w[0] == "ses" && matches!(w[1], "verify" | "inspect"))
-            || (w[0] == "pdf" && w[1] == "verify")
+            || (matches!(w[0], "pdf" | "cert" | "tsa") && w[1] == "verify")
     })
 }
 

@@ -415,6 +415,7 @@ pub async fn run(cmd: SesCmd, config: &Config, json: bool) -> Result<i32, AppErr
                     data: data.as_deref(),
                     trust: &anchors,
                     now: SystemTime::now(),
+                    revocation: None,
                 },
             );
             crate::cli::out(json, &serde_json::json!(report), || report.to_text());

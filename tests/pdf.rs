@@ -650,7 +650,8 @@ fn keyword_cross_page_rotated_and_timestamped_seals() {
         assert_eq!(code, 0, "{level}: {v}");
         let checks = v["signatures"][0]["checks"].to_string();
         assert!(
-            checks.contains("not revoked per OCSP answers"),
+            checks.contains(r#""name":"revocation","state":"pass""#)
+                && checks.contains("not revoked at"),
             "{level}: {checks}"
         );
         if level == "b-lta" {
@@ -1065,6 +1066,98 @@ fn attacks_are_flagged_and_bad_input_is_refused_cleanly() {
         .arg(&outbox));
     assert_eq!(v.status.code(), Some(0), "{}", text(&v));
     assert!(text(&v).contains("2 file(s): 2 valid"), "{}", text(&v));
+
+    // A forged seal: the holder of an app-client certificate (an end-entity key under our root)
+    // certifies "财务专用章" of another company with its own key and ships its real certificate as
+    // the intermediate. pyHanko calls it untrusted; ours must not call it valid (CLI and HTTP).
+    let app_csr = openssl_csr(fx.env.dir.path(), "p256", "/C=CN/O=App Co/CN=oa-app", &[]);
+    let app_cert = fx.p("app-client.pem");
+    fx.env.issue_to("app-client", &app_csr, &app_cert, &[]);
+    let (service_chain, _) = fx.env.chain("service");
+    let forged_key = fx.p("forged.key");
+    ok(
+        &run(Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+            ])
+            .arg(&forged_key)),
+        "genpkey",
+    );
+    let ext = fx.p("forged.cnf");
+    std::fs::write(
+        &ext,
+        "[req]\ndistinguished_name=dn\nprompt=no\n[dn]\n[ext]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,nonRepudiation\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    )
+    .unwrap();
+    let forged_csr = fx.p("forged.csr");
+    ok(
+        &run(Command::new("openssl")
+            .args(["req", "-new", "-key"])
+            .arg(&forged_key)
+            .args(["-subj", "/C=CN/O=Victim Co/CN=财务专用章", "-config"])
+            .arg(&ext)
+            .arg("-out")
+            .arg(&forged_csr)),
+        "forged csr",
+    );
+    let forged_cert = fx.p("forged.pem");
+    ok(
+        &run(Command::new("openssl")
+            .args(["x509", "-req", "-sha256", "-days", "30", "-in"])
+            .arg(&forged_csr)
+            .arg("-CA")
+            .arg(&app_cert)
+            .arg("-CAkey")
+            .arg(openssl_key("p256"))
+            .args(["-CAcreateserial", "-extfile"])
+            .arg(&ext)
+            .args(["-extensions", "ext", "-out"])
+            .arg(&forged_cert)),
+        "forged certificate",
+    );
+    let forged_chain = fx.p("forged-chain.pem");
+    std::fs::write(
+        &forged_chain,
+        std::fs::read_to_string(&app_cert).unwrap()
+            + &std::fs::read_to_string(&service_chain).unwrap(),
+    )
+    .unwrap();
+    let forged_pdf = fx.p("forged.pdf");
+    ok(
+        &run(fx
+            .env
+            .cmd()
+            .args(["pdf", "sign", "--in"])
+            .arg(&src)
+            .arg("--out")
+            .arg(&forged_pdf)
+            .arg("--key-file")
+            .arg(&forged_key)
+            .arg("--cert")
+            .arg(&forged_cert)
+            .arg("--chain")
+            .arg(&forged_chain)),
+        "pdf sign with the forged certificate",
+    );
+    let (code, v) = fx.ours(&forged_pdf, None);
+    assert_eq!(code, 1, "{v}");
+    assert!(reasons(&v).contains("not a CA"), "{v}");
+    let (okay, t) = fx.pyhanko(&forged_pdf, None, &[]);
+    assert!(!okay && t.contains("UNTRUSTED"), "pyhanko agrees: {t}");
+    let (status, _, report) = http_post(
+        &format!("{}/api/v1/pdf/verify", fx.server.url),
+        None,
+        "application/pdf",
+        &std::fs::read(&forged_pdf).unwrap(),
+    );
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_slice(&report).unwrap();
+    assert_eq!(v["verdict"], "invalid", "{v}");
 }
 
 fn http_post(url: &str, token: Option<&str>, ctype: &str, body: &[u8]) -> (u16, String, Vec<u8>) {

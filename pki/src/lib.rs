@@ -24,7 +24,10 @@ pub mod profile;
 pub mod report;
 pub mod revocation;
 pub mod ses;
+#[cfg(test)]
+mod testpki;
 pub mod tsa;
+pub mod validate;
 
 pub use alg::{KeyAlgorithm, SignatureScheme};
 pub use csr::VerifiedCsr;

@@ -136,6 +136,62 @@ pub fn attributes(name: &Name) -> Vec<NameAttr> {
     out
 }
 
+/// A name as RFC 4514 text (the last RDN first), known attributes by their short names — also
+/// `organizationIdentifier`, which generic printers show as `2.5.4.97=#…` — others as dotted OIDs
+/// with the value in hex.
+pub fn display(name: &Name) -> String {
+    let mut rdns = Vec::new();
+    for rdn in name.0.iter().rev() {
+        let parts: Vec<String> = rdn
+            .0
+            .iter()
+            .map(|atv| {
+                let key = attribute_name(&atv.oid)
+                    .map(str::to_string)
+                    .or_else(|| {
+                        (atv.oid.to_string() == "1.2.840.113549.1.9.1")
+                            .then(|| "emailAddress".to_string())
+                    })
+                    .unwrap_or_else(|| atv.oid.to_string());
+                let text = match der::Tagged::tag(&atv.value) {
+                    Tag::Utf8String
+                    | Tag::PrintableString
+                    | Tag::Ia5String
+                    | Tag::TeletexString => std::str::from_utf8(atv.value.value()).ok().map(escape),
+                    _ => None,
+                };
+                match text {
+                    Some(t) => format!("{key}={t}"),
+                    None => format!(
+                        "{key}=#{}",
+                        der::Encode::to_der(&atv.value)
+                            .map(hex::encode)
+                            .unwrap_or_default()
+                    ),
+                }
+            })
+            .collect();
+        rdns.push(parts.join("+"));
+    }
+    rdns.join(",")
+}
+
+/// RFC 4514 §2.4 escaping of a string value.
+fn escape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let last = v.chars().count().saturating_sub(1);
+    for (i, ch) in v.chars().enumerate() {
+        let special = matches!(ch, ',' | '+' | '"' | '\\' | '<' | '>' | ';')
+            || (i == 0 && (ch == '#' || ch == ' '))
+            || (i == last && ch == ' ');
+        if special {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 /// The first value of an attribute, e.g. the CN.
 pub fn first(name: &Name, short: &str) -> Option<String> {
     attributes(name)

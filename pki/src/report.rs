@@ -4,8 +4,6 @@
 
 use std::time::SystemTime;
 
-use x509_cert::Certificate;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckState {
@@ -72,9 +70,4 @@ pub(crate) fn unix(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-}
-
-pub(crate) fn valid_at(cert: &Certificate, at: SystemTime) -> bool {
-    let v = &cert.tbs_certificate.validity;
-    at >= v.not_before.to_system_time() && at <= v.not_after.to_system_time()
 }

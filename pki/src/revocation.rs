@@ -657,83 +657,30 @@ pub fn ocsp_request(cert: &Certificate, issuer: &Certificate) -> Result<Vec<u8>,
     req.to_der().map_err(enc)
 }
 
-/// What a signed OCSP response says about `cert`: the status and the response's thisUpdate. The
-/// signature must be the issuer's, or a responder's whose certificate the issuer signed with the
-/// OCSP-signing purpose.
+/// What a signed OCSP response says about `cert`, now: the status and the response's thisUpdate.
+/// Checked by the path validator's OCSP rules (issuer or delegated OCSPSigning responder, current,
+/// and carrying `nonce` — the request's nonce extension value — when one was sent).
 pub fn check_ocsp_response(
     der_bytes: &[u8],
     cert: &Certificate,
     issuer: &Certificate,
+    nonce: Option<&[u8]>,
 ) -> Result<(Status, SystemTime), String> {
-    let resp =
-        OcspResponse::from_der(der_bytes).map_err(|e| format!("not an OCSP response: {e}"))?;
-    let bytes = resp
-        .response_bytes
-        .ok_or_else(|| format!("OCSP status {:?}", resp.response_status))?;
-    let basic = BasicOcspResponse::from_der(bytes.response.as_bytes())
-        .map_err(|e| format!("not a basic OCSP response: {e}"))?;
-    let tbs = basic
-        .tbs_response_data
-        .to_der()
-        .map_err(|e| e.to_string())?;
-    let scheme = SignatureScheme::from_algorithm_identifier(&basic.signature_algorithm)
-        .map_err(|e| e.to_string())?;
-    let sig = basic
-        .signature
-        .as_bytes()
-        .ok_or("bad OCSP signature bits")?;
-    let by_issuer = verify(
-        &issuer.tbs_certificate.subject_public_key_info,
-        scheme,
-        &tbs,
-        sig,
-    )
-    .is_ok();
-    let by_delegate = basic.certs.iter().flatten().any(|r| {
-        let ocsp_signing = r
-            .tbs_certificate
-            .extensions
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .any(|e| {
-                e.extn_id == const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE
-                    && x509_cert::ext::pkix::ExtendedKeyUsage::from_der(e.extn_value.as_bytes())
-                        .is_ok_and(|k| k.0.contains(&const_oid::db::rfc5280::ID_KP_OCSP_SIGNING))
-            });
-        ocsp_signing
-            && crate::issue::verify_signed_by(r, issuer).is_ok()
-            && verify(
-                &r.tbs_certificate.subject_public_key_info,
-                scheme,
-                &tbs,
-                sig,
-            )
-            .is_ok()
-    });
-    if !by_issuer && !by_delegate {
-        return Err("the OCSP response is not signed by the issuer or its responder".into());
+    use crate::validate::revocation as r;
+    let issuer = crate::validate::Cert::from_cert(issuer)?;
+    let a = r::check_ocsp(der_bytes, cert, &issuer, nonce)?;
+    if !r::speaks_for(a.this_update, a.next_update, SystemTime::now()) {
+        return Err("the OCSP answer is stale".into());
     }
-    let hashes = IssuerHashes::of(issuer).map_err(|e| e.to_string())?;
-    let single = basic
-        .tbs_response_data
-        .responses
-        .iter()
-        .find(|r| {
-            r.cert_id.serial_number == cert.tbs_certificate.serial_number
-                && hashes.matches(&r.cert_id)
-        })
-        .ok_or("the OCSP response does not answer for this certificate")?;
-    let this_update = single.this_update.0.to_system_time();
-    let status = match &single.cert_status {
-        CertStatus::Good(_) => Status::Good,
-        CertStatus::Revoked(r) => Status::Revoked {
-            at: r.revocation_time.0.to_system_time(),
+    let status = match a.status {
+        r::Status::Good => Status::Good,
+        r::Status::Revoked { at, .. } => Status::Revoked {
+            at,
             reason: Reason::Unspecified,
         },
-        CertStatus::Unknown(_) => Status::Unknown,
+        r::Status::Unknown => Status::Unknown,
     };
-    Ok((status, this_update))
+    Ok((status, a.this_update))
 }
 
 /// The DER of an unsuccessful OCSP response (malformedRequest, unauthorized, internalError, tryLater).

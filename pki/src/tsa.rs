@@ -385,8 +385,9 @@ pub enum TspVerifyError {
     NotTsa(String),
     #[error("the message imprint does not match the data")]
     ImprintMismatch,
-    #[error("no chain from the TSA certificate to a trusted certificate")]
-    Untrusted,
+    /// No path from the TSA certificate to a trust anchor validates at the token's time.
+    #[error("the TSA's certificate path does not validate: {0}")]
+    Untrusted(String),
     #[error("unsupported algorithm {0}")]
     Algorithm(String),
 }
@@ -493,50 +494,28 @@ pub fn verify_token_with(
             return Err(TspVerifyError::ImprintMismatch);
         }
     }
+    let gt = tst.gen_time.to_system_time();
+    // The TSA's own path, for time stamping, at the time it claims (RFC 3161 §2.3, RFC 5280 §6).
     let trusted = if anchors.is_empty() {
         false
     } else {
-        chain_to_anchor(&signer, &pool, anchors)?;
+        let opts = crate::validate::Options::new(crate::validate::Purpose::TimeStamping, gt);
+        let path = crate::validate::validate_certs(&signer, &pool, anchors, &opts);
+        if !path.is_valid() {
+            return Err(TspVerifyError::Untrusted(path.summary()));
+        }
         true
     };
-    let gt = tst.gen_time.to_system_time();
     Ok(VerifiedToken {
         gen_time: gt,
         serial_hex: hex::encode_upper(tst.serial_number.as_bytes())
             .trim_start_matches("00")
             .to_string(),
         policy: tst.policy.to_string(),
-        tsa_subject: signer.tbs_certificate.subject.to_string(),
+        tsa_subject: crate::name::display(&signer.tbs_certificate.subject),
         scheme,
         trusted,
     })
-}
-
-/// Walk issuer links from `leaf` through `pool` until a certificate in `anchors` signed the last one.
-pub(crate) fn chain_to_anchor(
-    leaf: &Certificate,
-    pool: &[Certificate],
-    anchors: &[Certificate],
-) -> Result<(), TspVerifyError> {
-    let mut current = leaf.clone();
-    for _ in 0..8 {
-        let signed_by_anchor = anchors
-            .iter()
-            .any(|a| crate::issue::verify_signed_by(&current, a).is_ok());
-        if anchors.contains(&current) || signed_by_anchor {
-            return Ok(());
-        }
-        let next = pool
-            .iter()
-            .find(|c| {
-                c.tbs_certificate.subject == current.tbs_certificate.issuer
-                    && crate::issue::verify_signed_by(&current, c).is_ok()
-            })
-            .cloned()
-            .ok_or(TspVerifyError::Untrusted)?;
-        current = next;
-    }
-    Err(TspVerifyError::Untrusted)
 }
 
 #[cfg(test)]

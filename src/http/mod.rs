@@ -2,6 +2,7 @@
 
 mod auth;
 mod certificates;
+mod certverify;
 pub mod error;
 pub mod mtls;
 mod pdf;
@@ -51,6 +52,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/api/v1/certificates/{serial}/{format}",
             get(certificates::download).post(status::change),
         )
+        .route("/api/v1/certificates/verify", post(certverify::verify))
         .route("/api/v1/cas", get(certificates::list_cas))
         .route("/api/v1/cas/{name}/chain", get(certificates::ca_chain))
         .route("/api/v1/cas/{name}/rollover", post(certificates::rollover))

@@ -67,6 +67,7 @@ pub async fn verify(
                 data: data.as_deref(),
                 trust: &trust,
                 now: SystemTime::now(),
+                revocation: None,
             },
         )
     })

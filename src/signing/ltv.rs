@@ -98,7 +98,8 @@ fn ocsp_lookup(c: &Certificate, issuer: &Certificate) -> Option<Result<Vec<u8>, 
         else {
             continue;
         };
-        match sealpki_pki::revocation::check_ocsp_response(&der, c, issuer) {
+        let nonce = sealpki_pki::validate::revocation::request_nonce(&req);
+        match sealpki_pki::revocation::check_ocsp_response(&der, c, issuer, nonce.as_deref()) {
             Ok((sealpki_pki::revocation::Status::Good, _)) => return Some(Ok(der)),
             Ok((sealpki_pki::revocation::Status::Revoked { .. }, _)) => {
                 return Some(Err(AppError::Policy(format!(

@@ -9,6 +9,12 @@ pub const MAX_DECODED: usize = 256 * 1024 * 1024;
 /// Decode `data` through the stream's /Filter chain. Only filters that carry structure or text are
 /// supported; image filters are never decoded here.
 pub fn decode(dict: &Dict, data: &[u8]) -> Result<Vec<u8>, PdfError> {
+    decode_within(dict, data, MAX_DECODED)
+}
+
+/// [`decode`], refusing output beyond `limit` bytes (a document's remaining decode budget).
+pub fn decode_within(dict: &Dict, data: &[u8], limit: usize) -> Result<Vec<u8>, PdfError> {
+    let limit = limit.min(MAX_DECODED);
     let filters: Vec<Vec<u8>> = match dict.get(b"Filter") {
         None => return Ok(data.to_vec()),
         Some(Object::Name(n)) => vec![n.clone()],
@@ -31,7 +37,7 @@ pub fn decode(dict: &Dict, data: &[u8]) -> Result<Vec<u8>, PdfError> {
     for (i, f) in filters.iter().enumerate() {
         let parm = parms.get(i).copied().flatten();
         cur = match f.as_slice() {
-            b"FlateDecode" | b"Fl" => predict(parm, inflate(&cur)?)?,
+            b"FlateDecode" | b"Fl" => predict(parm, inflate(&cur, limit)?)?,
             b"ASCII85Decode" | b"A85" => ascii85(&cur)?,
             b"ASCIIHexDecode" | b"AHx" => ascii_hex(&cur),
             other => {
@@ -41,6 +47,12 @@ pub fn decode(dict: &Dict, data: &[u8]) -> Result<Vec<u8>, PdfError> {
                 )))
             }
         };
+    }
+    if cur.len() > limit {
+        return Err(PdfError::Malformed(format!(
+            "a stream decodes to more than {} MB",
+            limit / (1024 * 1024)
+        )));
     }
     Ok(cur)
 }
@@ -104,12 +116,15 @@ fn ascii_hex(data: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-fn inflate(data: &[u8]) -> Result<Vec<u8>, PdfError> {
-    match miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(data, MAX_DECODED) {
+fn inflate(data: &[u8], limit: usize) -> Result<Vec<u8>, PdfError> {
+    match miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(data, limit) {
         Ok(v) => Ok(v),
-        Err(e) if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput => Err(
-            PdfError::Malformed("a stream decodes to more than 256 MB".into()),
-        ),
+        Err(e) if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
+            Err(PdfError::Malformed(format!(
+                "a stream decodes to more than {} MB (the limit left for this document)",
+                limit / (1024 * 1024)
+            )))
+        }
         Err(e) => {
             // Some producers write a truncated checksum: keep what inflated before the error.
             if !e.output.is_empty() {

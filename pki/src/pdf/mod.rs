@@ -50,16 +50,13 @@ pub enum PdfError {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-    use std::time::SystemTime;
 
     use super::reader::Document;
     use super::sign::{self, SignOptions};
     use super::verify::{self, VerifyOptions};
     use crate::cades::CmsSigner;
-    use crate::issue::Issuer;
-    use crate::keys::software::{SoftKey, SoftSigner};
+
     use crate::keys::Signer;
-    use crate::profile::Profiles;
 
     /// A small PDF with a classic xref table, written by hand with correct offsets.
     fn tiny_pdf() -> Vec<u8> {
@@ -185,7 +182,7 @@ mod tests {
         );
         let page = doc.pages().unwrap()[0].clone();
         assert_eq!(super::text::find(&doc, &page, "Hybrid").unwrap().len(), 1);
-        let (signer, cert) = key_and_cert();
+        let (signer, cert, root) = key_and_cert();
         let cms = CmsSigner {
             signer: signer.as_ref(),
             scheme: crate::SignatureScheme::EcdsaSha256,
@@ -203,7 +200,7 @@ mod tests {
             .unwrap()
             .as_dict()
             .is_some());
-        let r = verify::verify(&signed, &trusting(cert)).unwrap();
+        let r = verify::verify(&signed, &trusting(root)).unwrap();
         assert_eq!(r.verdict, crate::ses::Verdict::Valid, "{r:?}");
     }
 
@@ -214,27 +211,19 @@ mod tests {
         }
     }
 
-    fn key_and_cert() -> (Arc<dyn Signer>, x509_cert::Certificate) {
-        let signer: Arc<dyn Signer> = Arc::new(
-            SoftSigner::from_key("t", SoftKey::generate(crate::KeyAlgorithm::P256).unwrap())
-                .unwrap(),
-        );
-        let issuer = Issuer::create_root(
-            "root",
-            signer.clone(),
-            crate::SignatureScheme::EcdsaSha256,
-            crate::name::parse_dn("CN=Seal test,O=t,C=CN").unwrap(),
-            30,
-            Profiles::builtin().get("root-ca").unwrap(),
-            SystemTime::now(),
-        )
-        .unwrap();
-        let cert = issuer.certificate().clone();
-        (signer, cert)
+    /// A document-signing key and certificate, and the root to trust.
+    fn key_and_cert() -> (
+        Arc<dyn Signer>,
+        x509_cert::Certificate,
+        x509_cert::Certificate,
+    ) {
+        let (signer, _, cert, root) =
+            crate::testpki::signer(crate::KeyAlgorithm::P256, "Seal test");
+        (signer, cert, root)
     }
 
     fn signed_tiny() -> (Vec<u8>, x509_cert::Certificate) {
-        let (signer, cert) = key_and_cert();
+        let (signer, cert, root) = key_and_cert();
         let doc = Document::open(Box::new(tiny_pdf()), None).unwrap();
         let cms = CmsSigner {
             signer: signer.as_ref(),
@@ -244,7 +233,7 @@ mod tests {
         };
         let mut out = Vec::new();
         sign::sign(&doc, &mut out, &cms, &SignOptions::default(), None).unwrap();
-        (out, cert)
+        (out, root)
     }
 
     #[test]

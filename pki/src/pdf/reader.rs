@@ -89,7 +89,13 @@ pub struct Document<S: Source + ?Sized> {
     crypt: Option<Crypt>,
     /// Decoded object streams by file offset (a number can be reused by a later revision).
     objstm_cache: Mutex<HashMap<u64, ObjStm>>,
+    /// Bytes this document may still decode, over all its streams: a file that names one
+    /// compressed bomb many times runs out instead of decoding it again and again.
+    budget: std::sync::atomic::AtomicUsize,
 }
+
+/// What all of one document's streams may decode to, together.
+pub const DOCUMENT_DECODE_BUDGET: usize = 1024 * 1024 * 1024;
 
 /// The objects of one object stream, in order.
 type ObjStm = std::sync::Arc<Vec<(u32, Object)>>;
@@ -119,6 +125,7 @@ impl<S: Source + ?Sized> Document<S> {
             startxref: 0,
             crypt: None,
             objstm_cache: Mutex::new(HashMap::new()),
+            budget: std::sync::atomic::AtomicUsize::new(DOCUMENT_DECODE_BUDGET),
         };
         doc.startxref = doc.find_startxref()?;
         doc.read_sections()?;
@@ -359,7 +366,7 @@ impl<S: Source + ?Sized> Document<S> {
             PdfError::Malformed("xref stream /Length must be a direct number".into())
         })?;
         let raw = self.window(off + start as u64, len as usize)?;
-        let data = filter::decode(&dict, &raw)?;
+        let data = self.decode(&dict, &raw)?;
         let w: Vec<usize> = dict
             .get(b"W")
             .and_then(Object::as_array)
@@ -557,7 +564,8 @@ impl<S: Source + ?Sized> Document<S> {
             )));
         }
         let mut p = Parser::complete(&data[..first], 0);
-        let mut heads = Vec::with_capacity(n);
+        // Each header is at least "0 0 " (four bytes): /N cannot ask for more than /First allows.
+        let mut heads = Vec::with_capacity(n.min(first / 4 + 1));
         for _ in 0..n {
             let (Ok(obj), Ok(off)) = (p.uint(), p.uint()) else {
                 break;
@@ -601,7 +609,26 @@ impl<S: Source + ?Sized> Document<S> {
     /// A stream's decoded bytes.
     pub fn stream_data(&self, id: ObjRef, s: &Stream) -> Result<Vec<u8>, PdfError> {
         let raw = self.stream_raw(id, s)?;
-        filter::decode(&s.dict, &raw)
+        self.decode(&s.dict, &raw)
+    }
+
+    /// Decode within what is left of the document's budget, and charge what was decoded.
+    fn decode(&self, dict: &Dict, raw: &[u8]) -> Result<Vec<u8>, PdfError> {
+        use std::sync::atomic::Ordering;
+        let left = self.budget.load(Ordering::Relaxed);
+        if left == 0 {
+            return Err(PdfError::Unsupported(format!(
+                "the document's streams decode to more than {} MB in all",
+                DOCUMENT_DECODE_BUDGET / (1024 * 1024)
+            )));
+        }
+        let out = filter::decode_within(dict, raw, left)?;
+        let _ = self
+            .budget
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                Some(b.saturating_sub(out.len().max(1)))
+            });
+        Ok(out)
     }
 
     /// Follow a reference (a few levels at most); direct objects come back as they are.

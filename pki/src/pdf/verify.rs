@@ -12,7 +12,11 @@ use super::object::{Dict, ObjRef, Object};
 use super::reader::{Document, Source, XrefEntry};
 use super::PdfError;
 use crate::cades::{self, Hasher};
-use crate::report::{rfc3339, valid_at, Check, CheckState, Checks, Verdict};
+use crate::report::{rfc3339, Check, CheckState, Checks, Verdict};
+
+/// The largest /Contents gap accepted (a hex signature with chain, timestamp and revocation data
+/// is well under this).
+const MAX_SIGNATURE_GAP: usize = 16 * 1024 * 1024;
 
 #[derive(Clone, Debug, Default)]
 pub struct VerifyOptions {
@@ -451,12 +455,19 @@ fn verify_one<S: Source + ?Sized>(
                 "/ByteRange starts at {a}, not 0: the file head is not covered"
             ));
         }
-        if b <= 0 || c <= b || d < 0 || c + d > len {
+        if b <= 0 || c <= b || d < 0 || c.checked_add(d).is_none_or(|end| end > len) {
             return Err(format!(
                 "/ByteRange [{a} {b} {c} {d}] is out of order or beyond the file ({len} bytes)"
             ));
         }
-        let gap = (c - b) as usize;
+        // The gap holds only the signature's hex string: never read (or allocate) more than that.
+        let gap = usize::try_from(c - b).unwrap_or(usize::MAX);
+        if gap > MAX_SIGNATURE_GAP {
+            return Err(format!(
+                "/ByteRange leaves {gap} bytes unsigned: more than any signature ({} MB at most)",
+                MAX_SIGNATURE_GAP / (1024 * 1024)
+            ));
+        }
         let mut hole = vec![0u8; gap];
         doc.read_exact_at(b as u64, &mut hole)
             .map_err(|e| e.to_string())?;
@@ -565,13 +576,11 @@ fn verify_one<S: Source + ?Sized>(
                     indeterminate = true;
                 }
             }
-            Err(crate::tsa::TspVerifyError::Untrusted) => {
-                checks.add(
-                    "chain",
-                    CheckState::Unknown,
-                    "the TSA does not chain to a trust anchor",
-                );
-                reasons.push("the document timestamp's TSA is not trusted".into());
+            Err(crate::tsa::TspVerifyError::Untrusted(why)) => {
+                checks.add("chain", CheckState::Unknown, why.clone());
+                reasons.push(format!(
+                    "the document timestamp's TSA is not trusted: {why}"
+                ));
                 indeterminate = true;
             }
             Err(e) => {
@@ -605,10 +614,11 @@ fn verify_one<S: Source + ?Sized>(
                     CheckState::Pass,
                     format!(
                         "{} signature by {}",
-                        v.scheme, v.signer.tbs_certificate.subject
+                        v.scheme,
+                        crate::name::display(&v.signer.tbs_certificate.subject)
                     ),
                 );
-                report.signer = Some(v.signer.tbs_certificate.subject.to_string());
+                report.signer = Some(crate::name::display(&v.signer.tbs_certificate.subject));
                 if sub_filter == "ETSI.CAdES.detached" {
                     if v.ess != Some("signing-certificate-v2")
                         && v.ess != Some("signing-certificate")
@@ -647,9 +657,13 @@ fn verify_one<S: Source + ?Sized>(
                                 warnings.push("the signature timestamp's TSA was not checked against trust anchors".into());
                             }
                         }
-                        Err(crate::tsa::TspVerifyError::Untrusted) => {
-                            warnings.push("the signature timestamp's TSA is not trusted: the time is not used".into());
-                            checks.add("timestamp", CheckState::Unknown, "TSA not trusted");
+                        Err(crate::tsa::TspVerifyError::Untrusted(why)) => {
+                            warnings.push(format!("the signature timestamp's TSA is not trusted, so its time is not used: {why}"));
+                            checks.add(
+                                "timestamp",
+                                CheckState::Unknown,
+                                format!("TSA not trusted: {why}"),
+                            );
                         }
                         Err(e) => {
                             checks.add("timestamp", CheckState::Fail, e.to_string());
@@ -660,30 +674,45 @@ fn verify_one<S: Source + ?Sized>(
                 }
                 let mut pool = v.certs.clone();
                 pool.extend(dss.certs.iter().cloned());
-                match chain(&v.signer, &pool, &opts.trust, at) {
-                    Ok(path) => {
-                        checks.add("chain", CheckState::Pass, path.text.clone());
-                        match revocation(&path.certs, dss, at) {
-                            Revocation::Good(d) => checks.add("revocation", CheckState::Pass, d),
-                            Revocation::Revoked(d) => {
-                                checks.add("revocation", CheckState::Fail, d.clone());
-                                reasons.push(d);
+                let path = crate::validate::validate_certs(
+                    &v.signer,
+                    &pool,
+                    &opts.trust,
+                    &crate::validate::Options::new(crate::validate::Purpose::DocumentSigning, at),
+                );
+                match path.verdict {
+                    Verdict::Valid => {
+                        checks.add("chain", CheckState::Pass, path.path_text());
+                        let data = crate::validate::revocation::Data {
+                            crls: &dss.crls,
+                            ocsp: &dss.ocsps,
+                        };
+                        let r = crate::validate::revocation::check_path(&path.certs, &data, at);
+                        match r.state {
+                            CheckState::Pass => {
+                                checks.add("revocation", CheckState::Pass, r.detail)
+                            }
+                            CheckState::Fail => {
+                                checks.add("revocation", CheckState::Fail, r.detail.clone());
+                                reasons.push(r.detail);
                                 invalid = true;
                             }
-                            Revocation::Unknown(d) => {
-                                checks.add("revocation", CheckState::Unknown, d.clone());
-                                warnings.push(format!("revocation not established: {d}"));
+                            CheckState::Unknown => {
+                                checks.add("revocation", CheckState::Unknown, r.detail.clone());
+                                warnings.push(format!("revocation not established: {}", r.detail));
                             }
                         }
                     }
-                    Err((CheckState::Fail, e)) => {
-                        checks.add("chain", CheckState::Fail, e.clone());
-                        reasons.push(e);
+                    Verdict::Invalid => {
+                        for c in path.checks.iter().filter(|c| c.state == CheckState::Fail) {
+                            checks.add("chain", CheckState::Fail, c.detail.clone());
+                        }
+                        reasons.push(format!("certificate path: {}", path.summary()));
                         invalid = true;
                     }
-                    Err((_, e)) => {
-                        checks.add("chain", CheckState::Unknown, e.clone());
-                        reasons.push(e);
+                    Verdict::Indeterminate => {
+                        checks.add("chain", CheckState::Unknown, path.summary());
+                        reasons.push(path.summary());
                         indeterminate = true;
                     }
                 }
@@ -743,10 +772,10 @@ fn verify_one<S: Source + ?Sized>(
     Ok(report)
 }
 
-/// The DSS parsed once per signature check (certificates and CRLs that decode).
+/// The DSS parsed once per document: certificates that decode, CRLs and OCSP responses as stored.
 struct DssData {
     certs: Vec<Certificate>,
-    crls: Vec<x509_cert::crl::CertificateList>,
+    crls: Vec<Vec<u8>>,
     ocsps: Vec<Vec<u8>>,
 }
 
@@ -760,102 +789,9 @@ impl DssData {
                 .iter()
                 .filter_map(|d| Certificate::from_der(d).ok())
                 .collect(),
-            crls: v
-                .crls
-                .iter()
-                .filter_map(|d| x509_cert::crl::CertificateList::from_der(d).ok())
-                .collect(),
+            crls: v.crls,
             ocsps: v.ocsps,
         }
-    }
-}
-
-enum Revocation {
-    Good(String),
-    Revoked(String),
-    Unknown(String),
-}
-
-/// Every certificate of the path below the anchor checked against a CRL from the DSS that its issuer
-/// signed. Revocation after `at` (the timestamp's time, when trusted) does not void the signature.
-fn revocation(path: &[Certificate], dss: &DssData, at: SystemTime) -> Revocation {
-    use der::Encode;
-    let mut unknown = Vec::new();
-    let mut good = 0;
-    for pair in path.windows(2) {
-        let (cert, issuer) = (&pair[0], &pair[1]);
-        let answers: Vec<_> = dss
-            .ocsps
-            .iter()
-            .filter_map(|d| crate::revocation::check_ocsp_response(d, cert, issuer).ok())
-            .collect();
-        if let Some((status, _)) = answers.first() {
-            match status {
-                crate::revocation::Status::Revoked { at: when, .. } if *when <= at => {
-                    return Revocation::Revoked(format!(
-                        "{} was revoked at {} (OCSP in the document)",
-                        cert.tbs_certificate.subject,
-                        rfc3339(*when)
-                    ))
-                }
-                crate::revocation::Status::Unknown => {
-                    unknown.push(format!(
-                        "OCSP does not know {}",
-                        cert.tbs_certificate.subject
-                    ));
-                }
-                _ => good += 1,
-            }
-            continue;
-        }
-        let crl = dss.crls.iter().find(|c| {
-            c.tbs_cert_list.issuer == cert.tbs_certificate.issuer
-                && c.tbs_cert_list.to_der().ok().is_some_and(|tbs| {
-                    crate::alg::SignatureScheme::from_algorithm_identifier(&c.signature_algorithm)
-                        .ok()
-                        .zip(c.signature.as_bytes())
-                        .is_some_and(|(scheme, sig)| {
-                            crate::alg::verify(
-                                &issuer.tbs_certificate.subject_public_key_info,
-                                scheme,
-                                &tbs,
-                                sig,
-                            )
-                            .is_ok()
-                        })
-                })
-        });
-        let Some(crl) = crl else {
-            unknown.push(format!(
-                "no CRL in the document for {}",
-                cert.tbs_certificate.subject
-            ));
-            continue;
-        };
-        let entry = crl
-            .tbs_cert_list
-            .revoked_certificates
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .find(|r| r.serial_number == cert.tbs_certificate.serial_number);
-        match entry {
-            Some(r) if r.revocation_date.to_system_time() <= at => {
-                return Revocation::Revoked(format!(
-                    "{} was revoked at {}",
-                    cert.tbs_certificate.subject,
-                    rfc3339(r.revocation_date.to_system_time())
-                ))
-            }
-            _ => good += 1,
-        }
-    }
-    if unknown.is_empty() {
-        Revocation::Good(format!(
-            "{good} certificate(s) not revoked per OCSP answers and CRLs in the document"
-        ))
-    } else {
-        Revocation::Unknown(unknown.join("; "))
     }
 }
 
@@ -875,81 +811,6 @@ pub fn trim_der(b: &[u8]) -> &[u8] {
         _ => return b,
     };
     &b[..(hdr + len).min(b.len())]
-}
-
-/// Walk from `leaf` through `pool` to a certificate in `anchors`, every link valid at `at`.
-/// A validated path: its description and the certificates from the leaf to the anchor (included).
-struct Path {
-    text: String,
-    certs: Vec<Certificate>,
-}
-
-fn chain(
-    leaf: &Certificate,
-    pool: &[Certificate],
-    anchors: &[Certificate],
-    at: SystemTime,
-) -> Result<Path, (CheckState, String)> {
-    if !valid_at(leaf, at) {
-        return Err((
-            CheckState::Fail,
-            format!("the signer's certificate is not valid at {}", rfc3339(at)),
-        ));
-    }
-    if anchors.is_empty() {
-        return Err((CheckState::Unknown, "no trust anchors given".into()));
-    }
-    let mut path = vec![leaf.tbs_certificate.subject.to_string()];
-    let mut certs = vec![leaf.clone()];
-    let mut current = leaf.clone();
-    for _ in 0..10 {
-        if anchors.contains(&current) {
-            return Ok(Path {
-                text: path.join(" ← "),
-                certs,
-            });
-        }
-        // An anchor that signed it ends the path; otherwise a CA certificate from the pool.
-        let Some(parent) = anchors.iter().chain(pool).find(|c| {
-            *c != &current
-                && c.tbs_certificate.subject == current.tbs_certificate.issuer
-                && crate::issue::verify_signed_by(&current, c).is_ok()
-        }) else {
-            return Err((
-                CheckState::Unknown,
-                format!(
-                    "no chain from {} to a trust anchor",
-                    leaf.tbs_certificate.subject
-                ),
-            ));
-        };
-        let is_anchor = anchors.contains(parent);
-        if !valid_at(parent, at) {
-            let what = if is_anchor {
-                "trust anchor"
-            } else {
-                "CA certificate"
-            };
-            return Err((
-                CheckState::Fail,
-                format!(
-                    "{what} {} is not valid at {}",
-                    parent.tbs_certificate.subject,
-                    rfc3339(at)
-                ),
-            ));
-        }
-        path.push(parent.tbs_certificate.subject.to_string());
-        certs.push(parent.clone());
-        if is_anchor {
-            return Ok(Path {
-                text: path.join(" ← "),
-                certs,
-            });
-        }
-        current = parent.clone();
-    }
-    Err((CheckState::Unknown, "certificate chain too long".into()))
 }
 
 fn refs_in(o: Option<&Object>) -> Vec<ObjRef> {

@@ -384,24 +384,14 @@ pub const SM2_SM3: Oid = oid::SM2_SM3;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::software::{SoftKey, SoftSigner};
-    use crate::{KeyAlgorithm, Profiles};
+
+    use crate::KeyAlgorithm;
     use std::time::Duration;
 
+    /// A signing key, its certificate (DER) and the root to trust for it.
     fn party(cn: &str) -> (Arc<dyn Signer>, Vec<u8>, x509_cert::Certificate) {
-        let key = SoftKey::generate(KeyAlgorithm::Sm2).unwrap();
-        let signer: Arc<dyn Signer> = Arc::new(SoftSigner::from_key(cn, key).unwrap());
-        let root = crate::Issuer::create_root(
-            cn,
-            signer.clone(),
-            SignatureScheme::Sm2Sm3,
-            crate::name::parse_dn(&format!("CN={cn},O=t,C=CN")).unwrap(),
-            30,
-            Profiles::builtin().get("root-ca").unwrap(),
-            SystemTime::now(),
-        )
-        .unwrap();
-        (signer, root.der().to_vec(), root.certificate().clone())
+        let (signer, der, _, root) = crate::testpki::signer(KeyAlgorithm::Sm2, cn);
+        (signer, der, root)
     }
 
     fn info(certs: CertList) -> SealInfo {
@@ -450,6 +440,7 @@ mod tests {
                         data: Some(b"data"),
                         trust: &trust,
                         now: SystemTime::now(),
+                        revocation: None,
                     },
                 );
             }
@@ -519,6 +510,7 @@ mod tests {
                 data,
                 trust: &trust,
                 now: SystemTime::now(),
+                revocation: None,
             };
             let r = verify(&decoded, &input(Some(b"data")));
             assert_eq!(r.verdict, Verdict::Valid, "{}", r.to_text());
@@ -545,6 +537,7 @@ mod tests {
                 data: Some(b"d"),
                 trust: &[],
                 now: SystemTime::now(),
+                revocation: None,
             },
         );
         assert!(r

@@ -9,7 +9,7 @@ use x509_cert::Certificate;
 
 use super::{CertList, Decoded, Seal, SesSignature};
 use crate::alg::{verify as verify_sig, SignatureScheme};
-use crate::report::{rfc3339, unix, valid_at, Checks};
+use crate::report::{rfc3339, unix, Checks};
 pub use crate::report::{Check, CheckState, Verdict};
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -34,6 +34,8 @@ pub struct VerifyInput<'a> {
     pub trust: &'a [Certificate],
     /// The time a bare seal's validity window is checked at.
     pub now: SystemTime,
+    /// Revocation data for the maker's and signer's paths (OCSP answers, CRLs); None: not checked.
+    pub revocation: Option<crate::validate::revocation::Data<'a>>,
 }
 
 fn fail(d: impl Into<String>) -> (CheckState, String) {
@@ -66,59 +68,49 @@ fn signature_check(
     .map_err(|e| fail(format!("{who} signature does not verify: {e}")))
 }
 
-/// Walk from `cert` up through `trust` to a self-signed certificate of `trust`, every link valid at `at`.
+/// The path from `cert` to a self-signed certificate of `trust` (the others help as intermediates),
+/// validated for document signing at `at`; the path's certificates when it validates.
 pub fn chain_check(
     cert: &Certificate,
     trust: &[Certificate],
     at: SystemTime,
 ) -> Result<String, (CheckState, String)> {
-    let subject = cert.tbs_certificate.subject.to_string();
-    if !valid_at(cert, at) {
-        return Err(fail(format!(
-            "certificate {subject} is not valid at {}",
-            rfc3339(at)
-        )));
+    path_check(cert, trust, at).0
+}
+
+fn path_check(
+    cert: &Certificate,
+    trust: &[Certificate],
+    at: SystemTime,
+) -> (Result<String, (CheckState, String)>, Vec<Certificate>) {
+    let (anchors, pool): (Vec<Certificate>, Vec<Certificate>) = trust
+        .iter()
+        .cloned()
+        .partition(|c| c.tbs_certificate.issuer == c.tbs_certificate.subject);
+    let opts = crate::validate::Options::new(crate::validate::Purpose::DocumentSigning, at);
+    let p = crate::validate::validate_certs(cert, &pool, &anchors, &opts);
+    match p.verdict {
+        Verdict::Valid => (Ok(p.path_text()), p.certs),
+        Verdict::Invalid => (Err(fail(p.summary())), Vec::new()),
+        Verdict::Indeterminate => (Err((CheckState::Unknown, p.summary())), Vec::new()),
     }
-    if trust.is_empty() {
-        return Err((
-            CheckState::Unknown,
-            format!("no trust anchors given for {subject}"),
-        ));
+}
+
+/// The chain check, then — when revocation data was given — the path's revocation.
+fn chain_and_status(
+    checks: &mut Checks,
+    names: (&'static str, &'static str),
+    cert: &Certificate,
+    input: &VerifyInput<'_>,
+    at: SystemTime,
+) {
+    let (r, path) = path_check(cert, input.trust, at);
+    let ok = r.is_ok();
+    checks.result(names.0, r);
+    if let (true, Some(data)) = (ok, &input.revocation) {
+        let rep = crate::validate::revocation::check_path(&path, data, at);
+        checks.add(names.1, rep.state, rep.detail);
     }
-    let mut current = cert.clone();
-    for _ in 0..8 {
-        let tbs = &current.tbs_certificate;
-        if tbs.issuer == tbs.subject && trust.contains(&current) {
-            return Ok(format!("{subject} chains to trusted {}", tbs.subject));
-        }
-        let Some(parent) = trust.iter().find(|c| {
-            c.tbs_certificate.subject == tbs.issuer
-                && crate::issue::verify_signed_by(&current, c).is_ok()
-        }) else {
-            return Err((
-                CheckState::Unknown,
-                format!(
-                    "no trusted issuer for {} (issuer {})",
-                    tbs.subject, tbs.issuer
-                ),
-            ));
-        };
-        if !valid_at(parent, at) {
-            return Err(fail(format!(
-                "issuer {} is not valid at {}",
-                parent.tbs_certificate.subject,
-                rfc3339(at)
-            )));
-        }
-        if parent == &current {
-            break;
-        }
-        current = parent.clone();
-    }
-    Err((
-        CheckState::Unknown,
-        format!("no chain to a trust anchor for {subject}"),
-    ))
 }
 
 fn timestamp_check(
@@ -144,7 +136,7 @@ fn timestamp_check(
                 v.tsa_subject
             ),
         )),
-        Err(e @ crate::tsa::TspVerifyError::Untrusted) => {
+        Err(e @ crate::tsa::TspVerifyError::Untrusted(_)) => {
             Err((CheckState::Unknown, format!("timestamp: {e}")))
         }
         Err(e) => Err(fail(format!("timestamp: {e}"))),
@@ -167,13 +159,14 @@ fn seal_summary(seal: &Seal) -> serde_json::Value {
             CertList::Certs(c) => serde_json::json!({"certificates": c.len()}),
             CertList::Digests(d) => serde_json::json!({"digests": d.iter().map(|(t, v)| format!("{t}:{}", hex::encode(v))).collect::<Vec<_>>()}),
         },
-        "maker": Certificate::from_der(&seal.maker_cert).map(|c| c.tbs_certificate.subject.to_string()).ok(),
+        "maker": Certificate::from_der(&seal.maker_cert).map(|c| crate::name::display(&c.tbs_certificate.subject)).ok(),
         "timestamp": seal.timestamp.is_some(),
     })
 }
 
 /// The seal's own checks: maker signature and chain at createDate, timestamp, validity at `at`.
-fn check_seal(seal: &Seal, trust: &[Certificate], at: SystemTime, checks: &mut Checks) {
+fn check_seal(seal: &Seal, input: &VerifyInput<'_>, at: SystemTime, checks: &mut Checks) {
+    let trust = input.trust;
     match Certificate::from_der(&seal.maker_cert) {
         Err(e) => checks.add(
             "maker-certificate",
@@ -191,9 +184,12 @@ fn check_seal(seal: &Seal, trust: &[Certificate], at: SystemTime, checks: &mut C
                     "maker",
                 ),
             );
-            checks.result(
-                "maker-chain",
-                chain_check(&maker, trust, seal.info.create_date),
+            chain_and_status(
+                checks,
+                ("maker-chain", "maker-revocation"),
+                &maker,
+                input,
+                seal.info.create_date,
             );
         }
     }
@@ -257,7 +253,7 @@ fn check_signature(
     input: &VerifyInput<'_>,
     checks: &mut Checks,
 ) -> Option<String> {
-    check_seal(&s.seal, input.trust, s.time, checks);
+    check_seal(&s.seal, input, s.time, checks);
     checks.result("signer-listed", listed(&s.seal, &s.signer_cert));
     let signer = match Certificate::from_der(&s.signer_cert) {
         Err(e) => {
@@ -273,8 +269,14 @@ fn check_signature(
                 "signature",
                 signature_check(&c, &s.sig_alg, &s.tbs_der, &s.signature, "signer"),
             );
-            checks.result("signer-chain", chain_check(&c, input.trust, s.time));
-            Some(c.tbs_certificate.subject.to_string())
+            chain_and_status(
+                checks,
+                ("signer-chain", "signer-revocation"),
+                &c,
+                input,
+                s.time,
+            );
+            Some(crate::name::display(&c.tbs_certificate.subject))
         }
     };
     match input.data {
@@ -305,7 +307,7 @@ pub fn verify(decoded: &Decoded, input: &VerifyInput<'_>) -> Report {
     let mut checks = Checks(Vec::new());
     let (kind, version, warnings, seal, signer, signed_at) = match decoded {
         Decoded::Seal(seal, w) => {
-            check_seal(seal, input.trust, input.now, &mut checks);
+            check_seal(seal, input, input.now, &mut checks);
             ("seal", seal.version, w, &**seal, None, None)
         }
         Decoded::Signature(s, w) => {
