@@ -707,3 +707,71 @@ fn unreadable_input_and_bad_options_exit_3() {
         .arg(&root));
     assert_eq!(o.status.code(), Some(0), "{o:?}");
 }
+
+/// The public endpoint: our root and CAs by default, a purpose, the anchors given, bad input a 400.
+#[test]
+fn http_certificate_verify_is_public_and_names_failed_checks() {
+    let env = common::Env::new(common::EnvOptions::default());
+    env.init_dev();
+    let server = env.serve();
+    let tok = server.login();
+    let (_, leaf) = server.issue_app_client(&env, &tok, "verify-app");
+    let pem = std::fs::read_to_string(&leaf).unwrap();
+    let url = format!("{}/api/v1/certificates/verify", server.url);
+    let ask = |body: serde_json::Value| common::post(&url, None, &body.to_string());
+    let (s, v, _) = ask(serde_json::json!({"certificate": pem, "purpose": "client-auth"}));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["verdict"], "valid", "{v}");
+    assert_eq!(v["path"].as_array().map(Vec::len), Some(3), "{v}");
+    // An app's TLS client certificate is no TSA and no document signer.
+    for purpose in ["time-stamping", "document-signing"] {
+        let (s, v, _) = ask(serde_json::json!({"certificate": pem, "purpose": purpose}));
+        assert_eq!(s, 200);
+        assert_eq!(v["verdict"], "invalid", "{purpose}: {v}");
+        assert!(
+            v["reasons"].to_string().contains("clientAuth")
+                || v["reasons"].to_string().contains("not a TSA"),
+            "{v}"
+        );
+    }
+    // Another trust anchor: no path.
+    let pki = Pki::new();
+    let other = pki.make(&Spec {
+        name: "other",
+        subject: "/CN=Other/O=t/C=CN",
+        issuer: None,
+        days: 3,
+        ext: ROOT,
+    });
+    let (s, v, _) = ask(
+        serde_json::json!({"certificate": pem, "trust": [std::fs::read_to_string(other).unwrap()]}),
+    );
+    assert_eq!(s, 200);
+    assert_eq!(v["verdict"], "indeterminate", "{v}");
+    // In the past, before the certificate existed.
+    let (_, v, _) = ask(serde_json::json!({"certificate": pem, "at": "2020-01-01T00:00:00Z"}));
+    assert_eq!(v["verdict"], "invalid", "{v}");
+    // Bad input: precise problems.
+    for (body, says) in [
+        (serde_json::json!({"certificate": "AAAA"}), "certificate"),
+        (
+            serde_json::json!({"certificate": pem, "purpose": "all"}),
+            "purpose",
+        ),
+        (
+            serde_json::json!({"certificate": pem, "at": "now"}),
+            "RFC 3339",
+        ),
+        (
+            serde_json::json!({"certificate": pem, "color": "red"}),
+            "unknown field",
+        ),
+    ] {
+        let (s, v, ctype) = ask(body);
+        assert_eq!(s, 400, "{v}");
+        assert!(
+            ctype.contains("problem+json") && v.to_string().contains(says),
+            "{says}: {v}"
+        );
+    }
+}
