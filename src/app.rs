@@ -495,8 +495,9 @@ impl App {
         Ok(out)
     }
 
-    /// Certificates of the keys with purpose "audit" that one of our CAs (of any generation) signed:
-    /// the keys trusted to sign audit checkpoints.
+    /// Certificates of the keys with purpose "audit" whose path to one of our roots (any generation of
+    /// our CAs helping) validates for signing: the keys trusted to sign audit checkpoints. Each is
+    /// judged within its own validity, so checkpoints signed before it expired stay verifiable.
     pub async fn audit_certs(&self) -> Result<Vec<Vec<u8>>, AppError> {
         let cas = self
             .store
@@ -505,15 +506,24 @@ impl App {
             .into_iter()
             .filter_map(|c| Certificate::from_der(&c.cert_der).ok())
             .collect::<Vec<_>>();
+        let (roots, pool): (Vec<Certificate>, Vec<Certificate>) = cas
+            .into_iter()
+            .partition(|c| c.tbs_certificate.issuer == c.tbs_certificate.subject);
         let mut out = Vec::new();
         for (_, der) in self.keys_with_certs(|p| *p == KeyPurpose::Audit).await? {
             let cert =
                 Certificate::from_der(&der).map_err(|e| AppError::Internal(e.to_string()))?;
-            if cas
-                .iter()
-                .any(|ca| sealpki_pki::issue::verify_signed_by(&cert, ca).is_ok())
-            {
+            let not_after = cert.tbs_certificate.validity.not_after.to_system_time();
+            let at = std::time::SystemTime::now().min(not_after);
+            let opts = sealpki_pki::validate::Options::new(
+                sealpki_pki::validate::Purpose::DocumentSigning,
+                at,
+            );
+            let path = sealpki_pki::validate::validate_certs(&cert, &pool, &roots, &opts);
+            if path.is_valid() {
                 out.push(der);
+            } else {
+                tracing::warn!(reason = %path.summary(), "an audit certificate does not validate");
             }
         }
         Ok(out)

@@ -103,6 +103,10 @@ pub enum SesCmd {
         /// Trust anchors and intermediates (PEM); chains must end at a self-signed one of these.
         #[arg(long)]
         trust: Vec<PathBuf>,
+        /// Check the maker's and signer's certificates for revocation online (OCSP from their
+        /// AIA, else CRLs from their distribution points); not established means indeterminate.
+        #[arg(long)]
+        online: bool,
     },
     /// Print what a seal or seal signature holds (any version, v1/v4/v5).
     Inspect {
@@ -397,7 +401,12 @@ pub async fn run(cmd: SesCmd, config: &Config, json: bool) -> Result<i32, AppErr
             );
             Ok(0)
         }
-        SesCmd::Verify { file, data, trust } => {
+        SesCmd::Verify {
+            file,
+            data,
+            trust,
+            online,
+        } => {
             let decoded = decode(&file)?;
             let data = data.as_deref().map(read).transpose()?;
             let mut anchors = Vec::new();
@@ -409,13 +418,31 @@ pub async fn run(cmd: SesCmd, config: &Config, json: bool) -> Result<i32, AppErr
                     );
                 }
             }
+            let fetched = online.then(|| {
+                let mut certs = anchors.clone();
+                let (seal, signer) = match &decoded {
+                    Decoded::Seal(s, _) => (&**s, None),
+                    Decoded::Signature(s, _) => (&s.seal, Some(&s.signer_cert)),
+                };
+                for der in std::iter::once(&seal.maker_cert).chain(signer) {
+                    if let Ok(c) = Certificate::from_der(der) {
+                        certs.push(c);
+                    }
+                }
+                crate::signing::ltv::revocation_data(&certs)
+            });
             let report = ses::verify(
                 &decoded,
                 &ses::VerifyInput {
                     data: data.as_deref(),
                     trust: &anchors,
                     now: SystemTime::now(),
-                    revocation: None,
+                    revocation: fetched
+                        .as_ref()
+                        .map(|v| sealpki_pki::validate::revocation::Data {
+                            crls: &v.crls,
+                            ocsp: &v.ocsps,
+                        }),
                 },
             );
             crate::cli::out(json, &serde_json::json!(report), || report.to_text());

@@ -580,3 +580,98 @@ fn seals_made_signed_verified_and_cross_checked() {
         text(&out)
     );
 }
+
+/// `ses verify --online`: the maker's and signer's certificates are checked against our OCSP
+/// responders; a revoked signer makes the signature invalid, an unreachable responder indeterminate.
+#[test]
+fn online_revocation_of_maker_and_signer() {
+    let env = Env::new(EnvOptions {
+        self_urls: true,
+        ..EnvOptions::default()
+    });
+    env.init_dev();
+    let (maker_key, maker_pem, _) = party(
+        &env,
+        "maker",
+        "maker-production",
+        "/C=CN/O=示例制章厂/CN=示例制章厂 制章",
+    );
+    let org = "/C=CN/O=示例有限公司/CN=示例有限公司合同专用章/organizationIdentifier=NTRCN-91330106MA2H2XXX1Q";
+    let (holder_key, holder_pem, _) = party(&env, "holder", "seal-signing", org);
+    let (chain_maker, root) = env.chain("maker");
+    let (chain_seal, _) = env.chain("seal");
+    let trust: Vec<&Path> = vec![&root, &chain_maker, &chain_seal];
+    let picture = env.path("seal.png");
+    std::fs::write(&picture, b"\x89PNG\r\n\x1a\n-not-really-a-picture-").unwrap();
+    let data = env.path("contract.txt");
+    std::fs::write(&data, "合同正文").unwrap();
+    let seal = env.path("seal.ses");
+    ok(
+        &ses_make(
+            &env,
+            &maker_key,
+            &maker_pem,
+            &holder_pem,
+            &picture,
+            "示例有限公司合同专用章",
+            "3301060000002",
+            &[],
+            &seal,
+        ),
+        "ses make",
+    );
+    let sig = env.path("contract.sig");
+    ok(
+        &ses_sign(&env, &seal, &holder_key, &holder_pem, &data, &[], &sig),
+        "ses sign",
+    );
+    let online = |file: &Path| {
+        let mut args: Vec<String> = vec![
+            "--json".into(),
+            "ses".into(),
+            "verify".into(),
+            file.display().to_string(),
+            "--data".into(),
+            data.display().to_string(),
+            "--online".into(),
+        ];
+        for t in &trust {
+            args.push("--trust".into());
+            args.push(t.display().to_string());
+        }
+        let out = run(env.cmd().args(&args));
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+        (out.status.code().unwrap_or(-1), v)
+    };
+    let mut server = env.serve();
+    let (code, v) = online(&sig);
+    assert_eq!(code, 0, "{v}");
+    let checks = v["checks"].to_string();
+    assert!(
+        checks.contains("signer-revocation") && checks.contains("maker-revocation"),
+        "{checks}"
+    );
+    // Revoke the signer: the same signature is now invalid when checked online, valid offline.
+    let serial = ok(
+        &run(Command::new("openssl")
+            .args(["x509", "-noout", "-serial", "-in"])
+            .arg(&holder_pem)),
+        "serial",
+    );
+    let serial = serial.trim().trim_start_matches("serial=").to_string();
+    ok(
+        &env.sealpki(&["cert", "revoke", &serial, "--reason", "keyCompromise"]),
+        "cert revoke",
+    );
+    let (code, v) = online(&sig);
+    assert_eq!(code, 1, "{v}");
+    assert!(reasons(&v).contains("was revoked"), "{v}");
+    let (code, v) = verify(&env, &sig, Some(&data), &trust);
+    assert_eq!(code, 0, "offline, revocation is not checked: {v}");
+    // Responders unreachable: not established, so indeterminate.
+    server.kill();
+    let (code, v) = online(&sig);
+    assert_eq!(code, 2, "{v}");
+    assert!(reasons(&v).contains("revocation"), "{v}");
+}

@@ -10,6 +10,16 @@ use crate::error::AppError;
 /// Certificates plus the CRL of each non-root certificate, fetched from its http:// distribution
 /// points. A certificate whose CRL cannot be had makes B-LT fail: LTV data with a hole is not LTV.
 pub fn validation_data(certs: &[Certificate]) -> Result<ltv::Validation, AppError> {
+    gather(certs, true)
+}
+
+/// The same, for a verifier asked to check online: what can be had, holes left for the validator
+/// to report (as not established), revoked answers kept (it reports them as revoked).
+pub fn revocation_data(certs: &[Certificate]) -> ltv::Validation {
+    gather(certs, false).unwrap_or_default()
+}
+
+fn gather(certs: &[Certificate], strict: bool) -> Result<ltv::Validation, AppError> {
     use sealpki_pki::der::{Decode, Encode};
     let mut data = ltv::Validation::default();
     let mut fetched: Vec<String> = Vec::new();
@@ -25,16 +35,33 @@ pub fn validation_data(certs: &[Certificate]) -> Result<ltv::Validation, AppErro
                 && sealpki_pki::issue::verify_signed_by(c, i).is_ok()
         });
         if let Some(issuer) = issuer {
-            if let Some(der) = ocsp_answer(c, issuer)? {
-                data.ocsps.push(der);
-                continue;
+            match ocsp_lookup(c, issuer) {
+                Some((sealpki_pki::revocation::Status::Good, der, _)) => {
+                    data.ocsps.push(der);
+                    continue;
+                }
+                // A verified "revoked": LTV data for it would only prove the signature void.
+                Some((sealpki_pki::revocation::Status::Revoked { .. }, _, url)) if strict => {
+                    return Err(AppError::Policy(format!(
+                        "b-lt: {} is revoked (OCSP {url})",
+                        sealpki_pki::name::display(&c.tbs_certificate.subject)
+                    )))
+                }
+                Some((sealpki_pki::revocation::Status::Revoked { .. }, der, _)) => {
+                    data.ocsps.push(der);
+                    continue;
+                }
+                _ => {}
             }
         }
         let urls = crl_urls(c);
         if urls.is_empty() {
+            if !strict {
+                continue;
+            }
             return Err(AppError::BadRequest(format!(
                 "b-lt: {} names no http CRL distribution point",
-                c.tbs_certificate.subject
+                sealpki_pki::name::display(&c.tbs_certificate.subject)
             )));
         }
         let mut got = false;
@@ -55,10 +82,10 @@ pub fn validation_data(certs: &[Certificate]) -> Result<ltv::Validation, AppErro
                 Err(e) => errors.push(e),
             }
         }
-        if !got {
+        if !got && strict {
             return Err(AppError::Unavailable(format!(
                 "b-lt: no CRL for {}: {}",
-                c.tbs_certificate.subject,
+                sealpki_pki::name::display(&c.tbs_certificate.subject),
                 errors.join("; ")
             )));
         }
@@ -66,13 +93,12 @@ pub fn validation_data(certs: &[Certificate]) -> Result<ltv::Validation, AppErro
     Ok(data)
 }
 
-/// A good, verified OCSP answer for `c` from the responder its AIA names, if there is one. A verified
-/// "revoked" is an error: LTV data for a revoked certificate would only prove the signature void.
-fn ocsp_answer(c: &Certificate, issuer: &Certificate) -> Result<Option<Vec<u8>>, AppError> {
-    ocsp_lookup(c, issuer).transpose()
-}
-
-fn ocsp_lookup(c: &Certificate, issuer: &Certificate) -> Option<Result<Vec<u8>, AppError>> {
+/// A verified OCSP answer for `c` (status, DER, responder URL) from the responder its AIA names, if
+/// one answers: signed by the issuer or its delegated responder, current, with our nonce.
+fn ocsp_lookup(
+    c: &Certificate,
+    issuer: &Certificate,
+) -> Option<(sealpki_pki::revocation::Status, Vec<u8>, String)> {
     use sealpki_pki::der::Decode;
     use sealpki_pki::x509_cert::ext::pkix::name::GeneralName;
     let aia = c
@@ -87,6 +113,7 @@ fn ocsp_lookup(c: &Certificate, issuer: &Certificate) -> Option<Result<Vec<u8>, 
     )
     .ok()?;
     let req = sealpki_pki::revocation::ocsp_request(c, issuer).ok()?;
+    let nonce = sealpki_pki::validate::revocation::request_nonce(&req);
     for ad in aia.0 {
         if ad.access_method.to_string() != "1.3.6.1.5.5.7.48.1" {
             continue;
@@ -98,15 +125,10 @@ fn ocsp_lookup(c: &Certificate, issuer: &Certificate) -> Option<Result<Vec<u8>, 
         else {
             continue;
         };
-        let nonce = sealpki_pki::validate::revocation::request_nonce(&req);
         match sealpki_pki::revocation::check_ocsp_response(&der, c, issuer, nonce.as_deref()) {
-            Ok((sealpki_pki::revocation::Status::Good, _)) => return Some(Ok(der)),
-            Ok((sealpki_pki::revocation::Status::Revoked { .. }, _)) => {
-                return Some(Err(AppError::Policy(format!(
-                    "b-lt: {} is revoked (OCSP {u})",
-                    c.tbs_certificate.subject,
-                    u = u.as_str()
-                ))))
+            Ok((s @ sealpki_pki::revocation::Status::Good, _))
+            | Ok((s @ sealpki_pki::revocation::Status::Revoked { .. }, _)) => {
+                return Some((s, der, u.to_string()))
             }
             _ => continue,
         }
