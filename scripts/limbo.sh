@@ -3,7 +3,8 @@
 # (the peer) and `sealpki cert verify` (ours), scored per group (whole suite, rfc5280::, pkits::,
 # webpki::). Builds nothing: the suite comes from x509-limbo's `limbo compile -o limbo.json`, the
 # binary from `cargo build --release`. Field mapping and scoring: see scripts/limbo_run.py.
-#   scripts/limbo.sh [LIMBO_JSON [SEALPKI_BIN]] [--only-openssl] [--match rfc5280::] [--workers N] ...
+#   scripts/limbo.sh [LIMBO_JSON [SEALPKI_BIN]] [--only-openssl] [--match rfc5280::] [--workers N]
+#                    [--timeout S] [--email-without-name-check] [--purpose-from-kind] [--keep] ...
 # Defaults: /tmp/limbo/limbo.json, target/release/sealpki; reports go to /tmp/limbo (--out DIR).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)

@@ -29,15 +29,17 @@ extended_key_usage       -> sealpki: one --eku <dotted OID> per entry (anyExtend
                             is a skip for openssl.
                             An empty list means "no EKU constraint" for both tools, as in limbo's
                             own OpenSSL harness: validation_kind alone adds no -purpose and no
-                            --eku (pass --purpose-from-kind to give openssl sslserver/sslclient
-                            from validation_kind when the list is empty).
+                            --eku. With --purpose-from-kind an empty list gives openssl -purpose
+                            sslserver/sslclient and sealpki --purpose server-auth/client-auth
+                            from validation_kind.
 key_usage                -> sealpki: one --key-usage per entry (limbo's contentCommitment is
                             RFC 5280's nonRepudiation). openssl verify cannot require a key
                             usage: skip for openssl.
 expected_peer_name       -> (SERVER cases) DNS: openssl -verify_hostname, sealpki --hostname;
                             IP: openssl -verify_ip, sealpki --ip when its help lists that option,
                             else --hostname with the IP literal; RFC822: openssl -verify_email,
-                            sealpki --email if listed, else skip.
+                            sealpki --email if listed, else skip (with --email-without-name-check:
+                            run without naming the peer; the name constraints are still checked).
 expected_peer_names      -> (CLIENT cases) a single name maps like expected_peer_name; several
                             names are a skip for openssl (one -verify_* value only) and for
                             sealpki (one --hostname/--email) - both must match in limbo.
@@ -48,8 +50,8 @@ trust anchors            -> openssl -partial_chain when any trusted cert is not 
                             (issuer DN bytes != subject DN bytes), so an intermediate in the trust
                             file may terminate the chain as it does for every other validator.
 signature_algorithms     -> neither tool can be restricted: a non-empty list is a skip for both.
-crls                     -> openssl -CRLfile crls.pem -crl_check_all; sealpki: skip (cert verify
-                            takes no CRLs) unless its help lists --crl, then --crl crls.pem.
+crls                     -> openssl -CRLfile crls.pem (all CRLs) -crl_check_all; sealpki one --crl
+                            crl-N.pem per CRL (a skip if `cert verify --help` lists no --crl).
 features, importance     -> not used to skip (they are shown next to disagreeing cases).
 
 Results
@@ -155,15 +157,15 @@ def peer_names(tc: dict) -> list[dict]:
     return list(tc.get("expected_peer_names") or [])
 
 
-def common_checks(tc: dict) -> None:
+def common_checks(tc: dict, names: list[dict]) -> None:
     if tc.get("signature_algorithms"):
         raise Skip("signature_algorithms constraint not expressible")
-    if len(peer_names(tc)) > 1:
+    if len(names) > 1:
         raise Skip(f"{len(peer_names(tc))} expected peer names; one name per run only")
 
 
 def openssl_argv(tc: dict, files: dict, at: datetime, args) -> list[str]:
-    common_checks(tc)
+    common_checks(tc, peer_names(tc))
     if tc.get("key_usage"):
         raise Skip("key_usage constraint: openssl verify has no option for it")
     argv = ["openssl", "verify", "-x509_strict", "-no-CApath", "-no-CAstore"]
@@ -200,8 +202,11 @@ def rfc3339(at: datetime) -> str:
 
 
 def sealpki_argv(tc: dict, files: dict, at: datetime, args) -> list[str]:
-    common_checks(tc)
     opts = args.sealpki_opts
+    names = peer_names(tc)
+    if args.email_without_name_check and "--email" not in opts:
+        names = [pn for pn in names if pn["kind"] != "RFC822"]
+    common_checks(tc, names)
     argv = [args.sealpki, "cert", "verify", files["leaf"]]
     if files.get("trusted"):
         argv += ["--trust", files["trusted"]]
@@ -212,13 +217,15 @@ def sealpki_argv(tc: dict, files: dict, at: datetime, args) -> list[str]:
     argv += ["--at", rfc3339(at)]
     for e in tc.get("extended_key_usage") or []:
         argv += ["--eku", EKU_OIDS.get(e, e)]
+    if not tc.get("extended_key_usage") and args.purpose_from_kind and "--purpose" in opts:
+        argv += ["--purpose", "server-auth" if tc["validation_kind"] == "SERVER" else "client-auth"]
     for k in tc.get("key_usage") or []:
         if k not in KEY_USAGE:
             raise Skip(f"key usage {k} unknown")
         argv += ["--key-usage", KEY_USAGE[k]]
     if tc.get("max_chain_depth") is not None:
         argv += ["--max-depth", str(tc["max_chain_depth"])]
-    for pn in peer_names(tc):
+    for pn in names:
         if pn["kind"] == "DNS":
             argv += ["--hostname", pn["value"]]
         elif pn["kind"] == "IP":
@@ -230,7 +237,8 @@ def sealpki_argv(tc: dict, files: dict, at: datetime, args) -> list[str]:
     if tc.get("crls"):
         if "--crl" not in opts:
             raise Skip("CRLs given: cert verify takes none")
-        argv += ["--crl", files["crls"]]
+        for f in files["crl_each"]:  # one CRL per file: cert verify reads one PEM block per --crl
+            argv += ["--crl", f]
     return argv + ["--json"]
 
 
@@ -277,12 +285,14 @@ def classify(tool: str, rc: int, out: str, err: str) -> tuple[str, str]:
         m = re.search(r"^error \d+ at \d+ depth lookup: .*$", err + out, re.M)
         detail = m.group(0) if m else first_line(err) or first_line(out)
         return ("invalid" if rc == 2 else "error"), detail
-    detail = None
+    detail, parsed = None, False
     try:
-        detail = first_failed_check(json.loads(out)) if out.strip() else None
+        if out.strip():
+            detail, parsed = first_failed_check(json.loads(out)), True
     except ValueError:
         pass
-    detail = detail or first_line(err) or first_line(out)
+    if not parsed:
+        detail = first_line(err) or first_line(out)
     outcome = {0: "valid", 1: "invalid", 2: "indet"}.get(rc, "error")
     if rc not in (0, 1, 2, 3):
         detail = f"exit {rc}: {detail}"
@@ -303,6 +313,10 @@ def run_case(tc: dict, tools: list[str], at_default: datetime, args) -> dict:
             if items:
                 files[key] = os.path.join(d, key + ".pem")
                 Path(files[key]).write_text("".join(x.strip() + "\n" for x in items))
+        files["crl_each"] = []
+        for n, crl in enumerate(tc.get("crls") or []):
+            files["crl_each"].append(os.path.join(d, f"crl-{n}.pem"))
+            Path(files["crl_each"][-1]).write_text(crl.strip() + "\n")
         for tool in tools:
             r: dict = {}
             try:
@@ -368,7 +382,10 @@ def main() -> int:
     ap.add_argument("--out", default="/tmp/limbo")
     ap.add_argument("--match", default="", help="only cases whose id contains this")
     ap.add_argument("--purpose-from-kind", action="store_true",
-                    help="openssl: -purpose from validation_kind when the case lists no EKU")
+                    help="-purpose / --purpose from validation_kind when the case lists no EKU")
+    ap.add_argument("--email-without-name-check", action="store_true",
+                    help="sealpki: run RFC822-peer-name cases without the name check (name "
+                         "constraints still apply) instead of skipping them")
     ap.add_argument("--keep", action="store_true", help="keep each case's PEM files under OUT/cases")
     ap.add_argument("--keep-output", action="store_true", help="store stdout/stderr in results.json")
     args = ap.parse_args()
