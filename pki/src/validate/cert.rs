@@ -43,6 +43,9 @@ pub const OCSP_NOCHECK: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.48.1.5");
 const QC_STATEMENTS: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.1.3");
 const FRESHEST_CRL: Oid = Oid::new_unwrap("2.5.29.46");
 
+/// One side of a nameConstraints extension.
+pub type Subtrees = Option<Vec<GeneralSubtree>>;
+
 pub struct Cert {
     pub cert: Certificate,
     pub der: Vec<u8>,
@@ -59,7 +62,8 @@ pub struct Cert {
     pub has_aki: bool,
     pub san: Vec<GeneralName>,
     pub has_san: bool,
-    pub nc: Option<(Option<Vec<GeneralSubtree>>, Option<Vec<GeneralSubtree>>)>,
+    /// nameConstraints: (permitted, excluded) subtrees.
+    pub nc: Option<(Subtrees, Subtrees)>,
     pub nc_critical: bool,
     /// What is wrong with this certificate whatever its place in a path.
     pub problems: Vec<String>,

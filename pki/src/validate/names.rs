@@ -37,7 +37,7 @@ fn fold(v: &der::Any) -> Option<String> {
         }
         Tag::BmpString => {
             let b = v.value();
-            if b.len() % 2 != 0 {
+            if !b.len().is_multiple_of(2) {
                 return None;
             }
             let units: Vec<u16> = b
