@@ -40,6 +40,9 @@ pub struct VerifyArgs {
     /// A DNS name or IP address the certificate's subjectAltName must name.
     #[arg(long)]
     pub hostname: Option<String>,
+    /// A mailbox the certificate's subjectAltName must name.
+    #[arg(long)]
+    pub email: Option<String>,
 }
 
 /// Read every certificate of the files (PEM or DER).
@@ -61,9 +64,15 @@ fn crls(files: &[PathBuf]) -> Result<Vec<Vec<u8>>, AppError> {
         let bytes = read(f)?;
         match std::str::from_utf8(&bytes) {
             Ok(t) if t.contains("-----BEGIN X509 CRL-----") => {
-                let (_, der) = sealpki_pki::der::pem::decode_vec(t.trim().as_bytes())
-                    .map_err(|e| AppError::BadRequest(format!("{}: {e}", f.display())))?;
-                out.push(der);
+                // Every CRL block of the file.
+                let end = "-----END X509 CRL-----";
+                for block in t.split_inclusive(end).filter(|b| b.contains(end)) {
+                    let start = block.find("-----BEGIN").unwrap_or(0);
+                    let (_, der) =
+                        sealpki_pki::der::pem::decode_vec(block[start..].trim().as_bytes())
+                            .map_err(|e| AppError::BadRequest(format!("{}: {e}", f.display())))?;
+                    out.push(der);
+                }
             }
             _ => out.push(bytes),
         }
@@ -78,14 +87,15 @@ fn read(f: &PathBuf) -> Result<Vec<u8>, AppError> {
 /// Run the command; returns the exit code.
 pub fn run(a: VerifyArgs, json: bool) -> Result<i32, AppError> {
     let leaf = certs(std::slice::from_ref(&a.cert))?;
-    let opts = validate::Options::parse(
-        a.at.as_deref(),
-        &a.purpose,
-        &a.eku,
-        &a.key_usage,
-        a.max_depth,
-        a.hostname,
-    )
+    let opts = validate::Options::parse(validate::OptionsText {
+        at: a.at,
+        purpose: Some(a.purpose),
+        ekus: a.eku,
+        key_usage: a.key_usage,
+        max_depth: Some(a.max_depth),
+        hostname: a.hostname,
+        email: a.email,
+    })
     .map_err(AppError::BadRequest)?;
     let (trust, untrusted, crls) = (certs(&a.trust)?, certs(&a.untrusted)?, crls(&a.crl)?);
     let req = validate::Request {

@@ -519,6 +519,67 @@ fn path_validation_agrees_with_openssl_x509_strict() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// Rules where `openssl verify -x509_strict` is laxer than RFC 5280 (x509-limbo's rfc5280 cases
+/// agree with us): ours must refuse, whatever openssl says.
+#[test]
+fn stricter_than_openssl_where_rfc_5280_says_so() {
+    let pki = Pki::new();
+    pki.make(&Spec {
+        name: "root",
+        subject: "/CN=Root/O=t/C=CN",
+        issuer: None,
+        days: 30,
+        ext: ROOT,
+    });
+    pki.make(&Spec { name: "int-ex", subject: "/CN=Excluding CA/O=t/C=CN", issuer: Some("root"), days: 30, ext: "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\nnameConstraints=critical,excluded;DNS:bar.example.com" });
+    let leaf_ext = |extra: &str| {
+        format!("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n{extra}")
+    };
+    let wildcard = leaf_ext("subjectAltName=DNS:*.example.com");
+    let underscore = leaf_ext("subjectAltName=DNS:foo_bar.example.com");
+    let nc_in_leaf = leaf_ext("nameConstraints=critical,permitted;DNS:example.com");
+    pki.make(&Spec {
+        name: "wild",
+        subject: "/CN=Wild/O=t/C=CN",
+        issuer: Some("int-ex"),
+        days: 20,
+        ext: &wildcard,
+    });
+    pki.make(&Spec {
+        name: "under",
+        subject: "/CN=Under/O=t/C=CN",
+        issuer: Some("int-ex"),
+        days: 20,
+        ext: &underscore,
+    });
+    pki.make(&Spec {
+        name: "ncleaf",
+        subject: "/CN=NC leaf/O=t/C=CN",
+        issuer: Some("int-ex"),
+        days: 20,
+        ext: &nc_in_leaf,
+    });
+    for (leaf, says) in [
+        ("wild", "excluded by DNS:bar.example.com"),
+        ("under", "is not a DNS name"),
+        (
+            "ncleaf",
+            "nameConstraints in a certificate that is not a CA",
+        ),
+    ] {
+        let o = run(Command::new(bin())
+            .args(["cert", "verify"])
+            .arg(pki.p(&format!("{leaf}.pem")))
+            .arg("--trust")
+            .arg(pki.p("root.pem"))
+            .arg("--untrusted")
+            .arg(pki.p("int-ex.pem")));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(1), "{leaf}: {out}");
+        assert!(out.contains(says), "{leaf}: {out}");
+    }
+}
+
 /// CRLs: a revoked leaf is invalid (exit 1) with `openssl verify -crl_check_all` agreeing; without a
 /// CRL for every certificate of the path the answer is indeterminate (exit 2); a CRL signed by a key
 /// without cRLSign does not count.

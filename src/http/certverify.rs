@@ -40,6 +40,7 @@ struct VerifyBody {
     #[serde(default = "eight")]
     max_depth: usize,
     hostname: Option<String>,
+    email: Option<String>,
 }
 
 fn any() -> String {
@@ -112,14 +113,15 @@ pub async fn verify(
         .iter()
         .map(|c| crl(c))
         .collect::<Result<Vec<_>, _>>()?;
-    let options = validate::Options::parse(
-        b.at.as_deref(),
-        &b.purpose,
-        &b.ekus,
-        &b.key_usage,
-        b.max_depth,
-        b.hostname,
-    )
+    let options = validate::Options::parse(validate::OptionsText {
+        at: b.at,
+        purpose: Some(b.purpose),
+        ekus: b.ekus,
+        key_usage: b.key_usage,
+        max_depth: Some(b.max_depth),
+        hostname: b.hostname,
+        email: b.email,
+    })
     .map_err(AppError::BadRequest)?;
     let outcome = tokio::task::spawn_blocking(move || {
         validate::check(&validate::Request {

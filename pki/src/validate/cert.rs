@@ -69,6 +69,8 @@ pub struct Cert {
     pub problems: Vec<String>,
     /// What is wrong with it when it acts as a CA (issues another certificate of the path).
     pub ca_problems: Vec<String>,
+    /// What is wrong with it unless it is the trust anchor (what its issuer should have done).
+    pub issued_problems: Vec<String>,
 }
 
 impl Cert {
@@ -109,6 +111,7 @@ impl Cert {
             nc_critical: false,
             problems: Vec::new(),
             ca_problems: Vec::new(),
+            issued_problems: Vec::new(),
         };
         let exts = t.extensions.as_deref().unwrap_or_default();
         if t.version != x509_cert::certificate::Version::V3 && !exts.is_empty() {
@@ -121,11 +124,16 @@ impl Cert {
             );
         }
         let serial = t.serial_number.as_bytes();
+        // Serial rules bind issuers; a trust anchor is taken as configured (old roots have serial 0).
         if serial.first().is_some_and(|b| b & 0x80 != 0) {
-            c.problems.push("the serial number is negative".into());
+            c.issued_problems
+                .push("the serial number is negative".into());
+        } else if serial.iter().all(|b| *b == 0) {
+            c.issued_problems
+                .push("the serial number is zero (RFC 5280: a positive integer)".into());
         }
         if serial.len() > 21 || (serial.len() == 21 && serial[0] != 0) {
-            c.problems
+            c.issued_problems
                 .push("the serial number is longer than 20 octets".into());
         }
         let mut seen: Vec<Oid> = Vec::new();
@@ -187,7 +195,14 @@ impl Cert {
                         Ok(s) if s.0.is_empty() => {
                             c.problems.push("subjectAltName with no name".into())
                         }
-                        Ok(s) => c.san = s.0,
+                        Ok(s) => {
+                            for g in &s.0 {
+                                if let Some(why) = super::names::malformed(g) {
+                                    c.problems.push(format!("subjectAltName: {why}"));
+                                }
+                            }
+                            c.san = s.0
+                        }
                         Err(err) => c.problems.push(bad("subjectAltName", err)),
                     }
                 }
@@ -210,11 +225,8 @@ impl Cert {
                                     "nameConstraints with a minimum or maximum (RFC 5280: must be 0 and absent)".into(),
                                 );
                             }
-                            if !super::names::supported_form(&s.base) {
-                                c.ca_problems.push(format!(
-                                    "nameConstraints on {}: a form this validator cannot check",
-                                    super::names::show(&s.base)
-                                ));
+                            if let Some(why) = super::names::malformed_constraint(&s.base) {
+                                c.ca_problems.push(format!("nameConstraints: {why}"));
                             }
                             if let GeneralName::IpAddress(o) = &s.base {
                                 if !matches!(o.as_bytes().len(), 8 | 32) {
@@ -229,6 +241,9 @@ impl Cert {
                     }
                     Err(err) => c.problems.push(bad("nameConstraints", err)),
                 },
+                ids::ID_CE_POLICY_CONSTRAINTS if !e.critical => c
+                    .problems
+                    .push("policyConstraints is not critical (RFC 5280 §4.2.1.11)".into()),
                 other => {
                     if e.critical
                         && !KNOWN.contains(&other)
@@ -278,10 +293,10 @@ impl Cert {
             c.problems.push("pathLenConstraint without cA".into());
         }
         match &c.ku {
+            // RFC 5280 §6.1.4 (n): checked when present; its absence leaves the key unrestricted.
             Some(k) if !k.0.contains(KeyUsages::KeyCertSign) => c
                 .ca_problems
                 .push("keyUsage lacks keyCertSign: may not sign certificates".into()),
-            None => c.ca_problems.push("no keyUsage on a CA certificate".into()),
             _ => {}
         }
         if c.ku.is_some_and(|k| k.0.contains(KeyUsages::KeyCertSign))
@@ -297,6 +312,10 @@ impl Cert {
         if t.subject.0.is_empty() {
             c.ca_problems
                 .push("a CA certificate with an empty subject".into());
+        }
+        if c.nc.is_some() && !c.is_ca() {
+            c.problems
+                .push("nameConstraints in a certificate that is not a CA".into());
         }
         if c.nc.is_some() && !c.nc_critical {
             c.ca_problems.push("nameConstraints is not critical".into());

@@ -124,6 +124,8 @@ pub struct Options {
     pub max_depth: usize,
     /// A host name or IP address the leaf's subjectAltName must name.
     pub hostname: Option<String>,
+    /// A mailbox the leaf's subjectAltName must name (rfc822Name).
+    pub email: Option<String>,
 }
 
 impl Options {
@@ -135,21 +137,38 @@ impl Options {
             key_usage: Vec::new(),
             max_depth: 8,
             hostname: None,
+            email: None,
         }
     }
 }
 
+/// Options as text (the command line, an HTTP request), before they are checked.
+#[derive(Clone, Debug, Default)]
+pub struct OptionsText {
+    pub at: Option<String>,
+    pub purpose: Option<String>,
+    pub ekus: Vec<String>,
+    pub key_usage: Vec<String>,
+    pub max_depth: Option<usize>,
+    pub hostname: Option<String>,
+    pub email: Option<String>,
+}
+
 impl Options {
-    /// Options from text (the command line, an HTTP request), each bad value named.
-    pub fn parse(
-        at: Option<&str>,
-        purpose: &str,
-        ekus: &[String],
-        key_usage: &[String],
-        max_depth: usize,
-        hostname: Option<String>,
-    ) -> Result<Options, String> {
-        let at = match at {
+    /// Options from text, each bad value named.
+    pub fn parse(t: OptionsText) -> Result<Options, String> {
+        let OptionsText {
+            at,
+            purpose,
+            ekus,
+            key_usage,
+            max_depth,
+            hostname,
+            email,
+        } = t;
+        let purpose = purpose.as_deref().unwrap_or("any");
+        let max_depth = max_depth.unwrap_or(8);
+        let at = match at.as_deref() {
             None => SystemTime::now(),
             Some(s) => parse_rfc3339(s).ok_or_else(|| {
                 format!("at: {s:?} is not an RFC 3339 time (like 2026-12-01T10:00:00Z)")
@@ -168,14 +187,14 @@ impl Options {
                     .map_err(|_| format!("eku: {e:?} is not a dotted OID"))?,
             );
         }
-        for k in key_usage {
+        for k in &key_usage {
             o.key_usage.push(
                 key_usage_bit(k)
                     .ok_or_else(|| format!("key usage: {k:?} is not an RFC 5280 keyUsage name"))?,
             );
         }
-        if max_depth > 32 {
-            return Err("max depth: at most 32".into());
+        if max_depth > 255 {
+            return Err("max depth: at most 255".into());
         }
         o.max_depth = max_depth;
         if let Some(h) = &hostname {
@@ -184,6 +203,12 @@ impl Options {
             }
         }
         o.hostname = hostname;
+        if let Some(m) = &email {
+            if !m.contains('@') || m.len() > 254 {
+                return Err(format!("email: {m:?} is not a mailbox"));
+            }
+        }
+        o.email = email;
         Ok(o)
     }
 }
@@ -349,20 +374,30 @@ impl<'a> Builder<'a> {
     /// Depth-first over issuer candidates; `stack` holds the indexes above the leaf so far.
     fn search(&mut self, current: Option<usize>, stack: &mut Vec<usize>) -> Option<PathReport> {
         let cur = self.cert(current);
-        let candidates: Vec<usize> = (0..self.all.len())
-            .filter(|&i| {
-                let p = self.all[i];
-                names::names_match(&p.cert.tbs_certificate.subject, &cur.cert.tbs_certificate.issuer)
-                    && p.der != cur.der
-                    && p.der != self.leaf.der
-                    && !stack.iter().any(|&s| self.all[s].der == p.der)
-                    // AKI/SKI: when both are there, they must agree.
-                    && match (&cur.aki, &p.ski) {
-                        (Some(a), Some(s)) => a == s,
-                        _ => true,
-                    }
-            })
-            .collect();
+        let mut candidates = Vec::new();
+        for i in 0..self.all.len() {
+            let p = self.all[i];
+            if !names::names_match(
+                &p.cert.tbs_certificate.subject,
+                &cur.cert.tbs_certificate.issuer,
+            ) || p.der == cur.der
+                || p.der == self.leaf.der
+                || stack.iter().any(|&s| self.all[s].der == p.der)
+            {
+                continue;
+            }
+            // AKI/SKI: when both are there, they must agree.
+            if let (Some(a), Some(k)) = (&cur.aki, &p.ski) {
+                if a != k {
+                    self.misses.push(format!(
+                        "{} is not the issuer of {}: its subjectKeyIdentifier differs from the authorityKeyIdentifier",
+                        p.subject, cur.subject
+                    ));
+                    continue;
+                }
+            }
+            candidates.push(i);
+        }
         // Anchors first, and an anchor ends the path; the same certificate may be in both lists.
         for i in candidates {
             if self.budget == 0 {
@@ -373,7 +408,12 @@ impl<'a> Builder<'a> {
                 || self.all[..self.anchors]
                     .iter()
                     .any(|a| a.der == self.all[i].der);
-            if !is_anchor && stack.len() >= self.opts.max_depth {
+            // Self-issued certificates (key rollover links) do not count towards the depth.
+            let depth = stack
+                .iter()
+                .filter(|&&s| !self.all[s].self_issued())
+                .count();
+            if !is_anchor && !self.all[i].self_issued() && depth >= self.opts.max_depth {
                 self.misses.push(format!(
                     "more than {} intermediate certificates needed",
                     self.opts.max_depth
@@ -440,8 +480,13 @@ impl<'a> Builder<'a> {
             for p in &c.problems {
                 fail(&mut checks, "certificate", format!("{}: {p}", c.subject));
             }
+            if i == 0 || i + 1 < n {
+                for p in &c.issued_problems {
+                    fail(&mut checks, "certificate", format!("{}: {p}", c.subject));
+                }
+            }
             // RFC 5280 §4.2.1.1: every certificate but a self-signed anchor names its issuer's key.
-            if i + 1 < n && !c.has_aki && !c.self_issued() {
+            if !c.has_aki && !c.self_issued() {
                 fail(
                     &mut checks,
                     "certificate",
@@ -526,6 +571,15 @@ impl<'a> Builder<'a> {
         let leaf = self.leaf;
         for (name, d) in purpose_findings(leaf, opts) {
             fail(&mut checks, name, d);
+        }
+        if let Some(m) = &opts.email {
+            if !names::mailbox_matches(&leaf.san, m) {
+                fail(
+                    &mut checks,
+                    "email",
+                    format!("{} does not name {m} in its subjectAltName", leaf.subject),
+                );
+            }
         }
         if let Some(h) = &opts.hostname {
             if !names::host_matches(&leaf.san, h) {
@@ -748,7 +802,30 @@ pub enum RequestError {
 /// Validate a request; revocation is required (and its absence indeterminate) when CRLs or OCSP
 /// answers are given.
 pub fn check(req: &Request<'_>) -> Result<Outcome, RequestError> {
-    let leaf = Cert::from_der(req.leaf).map_err(RequestError::Leaf)?;
+    let leaf = match Cert::from_der(req.leaf) {
+        Ok(l) => l,
+        // DER that has a certificate's shape but breaks its rules (a 21-octet serial, say) is an
+        // invalid certificate, not unreadable input.
+        Err(e) if sig::first_element(req.leaf).is_some() && req.leaf.first() == Some(&0x30) => {
+            let mut path = PathReport::unknown(String::new());
+            path.verdict = Verdict::Invalid;
+            path.checks = vec![Check {
+                name: "certificate",
+                state: CheckState::Fail,
+                detail: e.clone(),
+            }];
+            path.reasons = vec![e];
+            return Ok(Outcome {
+                verdict: Verdict::Invalid,
+                subject: "(malformed certificate)".into(),
+                at: rfc3339(req.options.at),
+                purpose: req.options.purpose,
+                path,
+                revocation: None,
+            });
+        }
+        Err(e) => return Err(RequestError::Leaf(e)),
+    };
     let load = |list: &[Vec<u8>], e: fn(usize, String) -> RequestError| {
         list.iter()
             .enumerate()

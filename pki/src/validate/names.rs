@@ -91,8 +91,9 @@ pub struct Constraints {
     excluded: Vec<GeneralSubtree>,
 }
 
-/// A constraint form this validator cannot evaluate (the certificate must then be refused).
-pub fn supported_form(g: &GeneralName) -> bool {
+/// Constraint forms this validator evaluates; a path holding a name of another constrained form is
+/// refused.
+fn supported_form(g: &GeneralName) -> bool {
     matches!(
         g,
         GeneralName::DnsName(_)
@@ -101,6 +102,71 @@ pub fn supported_form(g: &GeneralName) -> bool {
             | GeneralName::DirectoryName(_)
             | GeneralName::UniformResourceIdentifier(_)
     )
+}
+
+/// Name-against-subtree comparisons allowed for one path (2,048 × 2,048 is a denial of service).
+const NC_WORK_BUDGET: usize = 1 << 20;
+
+/// A preferred-name-syntax DNS name (RFC 1034 §3.5, RFC 5280 §4.2.1.6): LDH labels of 1–63, at
+/// most 253 in all; a leading "*." wildcard when `wildcard`.
+fn dns_syntax(name: &str, wildcard: bool) -> bool {
+    let n = match name.strip_prefix("*.") {
+        Some(rest) if wildcard => rest,
+        _ => name,
+    };
+    !n.is_empty()
+        && n.len() <= 253
+        && n.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+}
+
+fn mailbox_syntax(m: &str) -> bool {
+    match m.rsplit_once('@') {
+        Some((local, host)) => {
+            !local.is_empty()
+                && local
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && !b"@()<>[]:;,\\\"".contains(&b))
+                && dns_syntax(host, false)
+        }
+        None => false,
+    }
+}
+
+/// What is wrong with a subjectAltName entry (None: well-formed).
+pub fn malformed(g: &GeneralName) -> Option<String> {
+    match g {
+        GeneralName::DnsName(d) if !dns_syntax(d.as_str(), true) => {
+            Some(format!("{:?} is not a DNS name", d.as_str()))
+        }
+        GeneralName::Rfc822Name(m) if !mailbox_syntax(m.as_str()) => {
+            Some(format!("{:?} is not a mailbox", m.as_str()))
+        }
+        GeneralName::IpAddress(o) if !matches!(o.as_bytes().len(), 4 | 16) => Some(format!(
+            "an iPAddress of {} octets (4 or 16 expected)",
+            o.as_bytes().len()
+        )),
+        _ => None,
+    }
+}
+
+/// What is wrong with a name constraint's base (None: well-formed).
+pub fn malformed_constraint(g: &GeneralName) -> Option<String> {
+    match g {
+        // RFC 5280 §4.2.1.10: a DNS constraint is a name, "host.example.com" (no leading period).
+        GeneralName::DnsName(d) if !d.as_str().is_empty() && !dns_syntax(d.as_str(), false) => {
+            Some(format!("{:?} is not a DNS name", d.as_str()))
+        }
+        GeneralName::IpAddress(o) if !matches!(o.as_bytes().len(), 8 | 32) => {
+            Some("an IP range that is not an address and a mask".into())
+        }
+        _ => None,
+    }
 }
 
 impl Constraints {
@@ -125,6 +191,27 @@ impl Constraints {
     /// first violation in words.
     pub fn check(&self, s: &Subject<'_>) -> Result<(), String> {
         let mut names: Vec<GeneralName> = s.san.to_vec();
+        let subtrees = self.excluded.len() + self.permitted.iter().map(Vec::len).sum::<usize>();
+        if names.len().saturating_mul(subtrees) > NC_WORK_BUDGET {
+            return Err(format!(
+                "{} names against {subtrees} name constraints: more work than a path may ask",
+                names.len()
+            ));
+        }
+        // A name of a form that is constrained but that this validator cannot evaluate.
+        for n in &names {
+            let constrained = self
+                .excluded
+                .iter()
+                .chain(self.permitted.iter().flatten())
+                .any(|t| !supported_form(&t.base) && same_kind(&t.base, n));
+            if constrained {
+                return Err(format!(
+                    "{} is under a name constraint of a form this validator cannot check",
+                    show(n)
+                ));
+            }
+        }
         if !s.dn.0.is_empty() {
             names.push(GeneralName::DirectoryName(s.dn.clone()));
         }
@@ -135,7 +222,7 @@ impl Constraints {
         }
         for n in &names {
             for ex in &self.excluded {
-                if matches(&ex.base, n) == Some(true) {
+                if matches(&ex.base, n) == Some(true) || wildcard_reaches(&ex.base, n) {
                     return Err(format!("{} is excluded by {}", show(n), show(&ex.base)));
                 }
             }
@@ -160,6 +247,21 @@ impl Constraints {
         }
         Ok(())
     }
+}
+
+/// A wildcard SAN "*.X" stands for every "L.X": it reaches an excluded "L.X" (or anything under X).
+fn wildcard_reaches(base: &GeneralName, name: &GeneralName) -> bool {
+    let (GeneralName::DnsName(b), GeneralName::DnsName(n)) = (base, name) else {
+        return false;
+    };
+    let Some(rest) = n.as_str().strip_prefix("*.") else {
+        return false;
+    };
+    let b = b.as_str().trim_end_matches('.').to_ascii_lowercase();
+    let rest = rest.trim_end_matches('.').to_ascii_lowercase();
+    dns_in(&b, &rest)
+        || b.split_once('.')
+            .is_some_and(|(label, tail)| !label.is_empty() && tail == rest)
 }
 
 fn same_kind(a: &GeneralName, b: &GeneralName) -> bool {
@@ -207,15 +309,12 @@ fn matches(base: &GeneralName, name: &GeneralName) -> Option<bool> {
 }
 
 /// RFC 5280: a DNS constraint matches the name itself and any name formed by adding labels on the
-/// left. A leading "." (a common extension) matches subdomains only. An empty base matches all.
+/// left. An empty base matches all.
 fn dns_in(base: &str, name: &str) -> bool {
     let (b, n) = (base.to_ascii_lowercase(), name.to_ascii_lowercase());
     let n = n.trim_end_matches('.');
     if b.is_empty() {
         return true;
-    }
-    if let Some(rest) = b.strip_prefix('.') {
-        return n.len() > rest.len() && n.ends_with(&b);
     }
     let b = b.trim_end_matches('.');
     n == b || (n.len() > b.len() && n.ends_with(b) && n.as_bytes()[n.len() - b.len() - 1] == b'.')
@@ -290,6 +389,20 @@ pub fn show(g: &GeneralName) -> String {
     }
 }
 
+/// RFC 5280 §7.5: a mailbox against the SAN's rfc822Names — local part exact, host case-insensitive.
+pub fn mailbox_matches(san: &[GeneralName], mailbox: &str) -> bool {
+    let Some((local, host)) = mailbox.rsplit_once('@') else {
+        return false;
+    };
+    san.iter().any(|g| match g {
+        GeneralName::Rfc822Name(m) => m
+            .as_str()
+            .rsplit_once('@')
+            .is_some_and(|(l, h)| l == local && h.eq_ignore_ascii_case(host)),
+        _ => false,
+    })
+}
+
 /// RFC 6125 §6.4: the reference host (or IP address) against the SAN; a wildcard only as the whole
 /// left-most label, never for IP addresses; no fallback to the subject CN.
 pub fn host_matches(san: &[GeneralName], host: &str) -> bool {
@@ -321,13 +434,28 @@ pub fn host_matches(san: &[GeneralName], host: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn dn(s: &str) -> GeneralName {
+        GeneralName::DnsName(der::asn1::Ia5String::new(s).unwrap())
+    }
+
     #[test]
     fn dns_constraints() {
         assert!(dns_in("example.com", "example.com"));
         assert!(dns_in("example.com", "a.example.com"));
         assert!(!dns_in("example.com", "badexample.com"));
-        assert!(dns_in(".example.com", "a.example.com"));
-        assert!(!dns_in(".example.com", "example.com"));
+        assert!(wildcard_reaches(
+            &dn("bar.example.com"),
+            &dn("*.example.com")
+        ));
+        assert!(wildcard_reaches(&dn("example.com"), &dn("*.example.com")));
+        assert!(!wildcard_reaches(
+            &dn("a.bar.example.com"),
+            &dn("*.example.com")
+        ));
+        assert!(malformed(&dn("foo_bar.example.com")).is_some());
+        assert!(malformed(&dn(".example.com")).is_some());
+        assert!(malformed(&dn("*.example.com")).is_none());
+        assert!(malformed_constraint(&dn(".example.com")).is_some());
         assert!(dns_in("", "anything.test"));
     }
 

@@ -206,7 +206,14 @@ impl Crl {
         ) {
             return Some(format!("signature by {}: {e}", issuer.subject));
         }
-        for e in t.crl_extensions.iter().flatten() {
+        let exts = t.crl_extensions.as_deref().unwrap_or_default();
+        // RFC 5280 §5.2.3: every CRL carries a non-critical cRLNumber.
+        match exts.iter().find(|e| e.extn_id == ids::ID_CE_CRL_NUMBER) {
+            None => return Some("no cRLNumber".into()),
+            Some(e) if e.critical => return Some("cRLNumber is critical".into()),
+            _ => {}
+        }
+        for e in exts {
             match e.extn_id {
                 ids::ID_CE_DELTA_CRL_INDICATOR => return Some("a delta CRL".into()),
                 ids::ID_CE_ISSUING_DISTRIBUTION_POINT => {
