@@ -138,16 +138,7 @@ pub(crate) fn certs_pem(p: &Path) -> Result<Vec<Vec<u8>>, AppError> {
 }
 
 pub(crate) fn key_file(p: &Path) -> Result<Arc<dyn Signer>, AppError> {
-    let text = read(p)?;
-    let (label, der) = sealpki_pki::der::pem::decode_vec(&text)
-        .map_err(|e| AppError::BadRequest(format!("{}: not PEM: {e}", p.display())))?;
-    if label != "PRIVATE KEY" {
-        return Err(AppError::BadRequest(format!(
-            "{}: expected an unencrypted PKCS#8 \"PRIVATE KEY\", found {label:?}",
-            p.display()
-        )));
-    }
-    let key = SoftKey::from_pkcs8_der(None, &der)
+    let key = SoftKey::from_pem(&read(p)?)
         .map_err(|e| AppError::BadRequest(format!("{}: {e}", p.display())))?;
     Ok(Arc::new(SoftSigner::from_key("key-file", key)?))
 }

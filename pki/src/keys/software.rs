@@ -66,6 +66,75 @@ impl SoftKey {
         })
     }
 
+    /// Load an unencrypted PEM key file: PKCS#8 "PRIVATE KEY", SEC1 "EC PRIVATE KEY" (as
+    /// `openssl ecparam -genkey` writes it, a "… PARAMETERS" block before it is skipped; P-256 or
+    /// SM2 by its curve) or PKCS#1 "RSA PRIVATE KEY". Other blocks are refused by name.
+    pub fn from_pem(text: &[u8]) -> Result<Self, KeyError> {
+        let bad = |what: &str, e: String| KeyError::Corrupt(what.into(), e);
+        let text = std::str::from_utf8(text).map_err(|_| bad("PEM", "not text".into()))?;
+        let mut labels = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("-----BEGIN ") {
+            let label_end = rest[start + 11..]
+                .find("-----")
+                .ok_or_else(|| bad("PEM", "unterminated header".into()))?;
+            let label = &rest[start + 11..start + 11 + label_end];
+            let end_marker = format!("-----END {label}-----");
+            let end = rest[start..]
+                .find(&end_marker)
+                .ok_or_else(|| bad("PEM", format!("no end of the {label} block")))?
+                + start
+                + end_marker.len();
+            let block = &rest[start..end];
+            rest = &rest[end..];
+            let der = || {
+                der::pem::decode_vec(block.as_bytes())
+                    .map(|(_, d)| d)
+                    .map_err(|e| bad("PEM", e.to_string()))
+            };
+            match label {
+                "PRIVATE KEY" => return Self::from_pkcs8_der(None, &der()?),
+                "EC PRIVATE KEY" => {
+                    let d = der()?;
+                    let pk8 = match p256::SecretKey::from_sec1_der(&d) {
+                        Ok(k) => k.to_pkcs8_der(),
+                        Err(_) => sm2::SecretKey::from_sec1_der(&d)
+                            .map_err(|_| {
+                                bad(
+                                    "SEC1",
+                                    "an EC key on a curve other than P-256 or SM2".into(),
+                                )
+                            })?
+                            .to_pkcs8_der(),
+                    }
+                    .map_err(|e| bad("SEC1", e.to_string()))?;
+                    return Self::from_pkcs8_der(None, pk8.as_bytes());
+                }
+                "RSA PRIVATE KEY" => {
+                    use rsa::pkcs1::DecodeRsaPrivateKey;
+                    let k = rsa::RsaPrivateKey::from_pkcs1_der(&der()?)
+                        .map_err(|e| bad("PKCS#1", e.to_string()))?;
+                    let pk8 = k.to_pkcs8_der().map_err(|e| bad("PKCS#1", e.to_string()))?;
+                    return Self::from_pkcs8_der(None, pk8.as_bytes());
+                }
+                // openssl writes curve parameters before the key (EC, SM2).
+                l if l.ends_with(" PARAMETERS") => continue,
+                other => labels.push(other.to_string()),
+            }
+        }
+        Err(bad(
+            "PEM",
+            if labels.is_empty() {
+                "no private key block".into()
+            } else {
+                format!(
+                    "expected an unencrypted PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY, found {}",
+                    labels.join(", ")
+                )
+            },
+        ))
+    }
+
     /// Load an unencrypted PKCS#8 key (DER), as a PEM key file or the store's decrypted payload holds.
     pub fn from_pkcs8_der(alg: Option<KeyAlgorithm>, der: &[u8]) -> Result<Self, KeyError> {
         let bad = |e: &dyn std::fmt::Display| KeyError::Corrupt("PKCS#8".into(), e.to_string());
