@@ -8,69 +8,6 @@ mod common;
 use common::*;
 
 use base64::Engine;
-use sealpki::store::Store;
-
-/// A one-page PDF written by hand (an independent writer: offsets counted here).
-fn minimal_pdf() -> Vec<u8> {
-    let content = b"BT /F1 12 Tf 72 720 Td (Contract) Tj ET";
-    let objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
-         /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>"
-            .to_string(),
-        format!(
-            "<< /Length {} >>\nstream\n{}\nendstream",
-            content.len(),
-            String::from_utf8_lossy(content)
-        ),
-    ];
-    let mut out = b"%PDF-1.7\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, o) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
-    for o in offsets {
-        out.extend(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
-}
-
-fn db_url(env: &Env) -> String {
-    match &env.db {
-        Db::Sqlite => format!("sqlite://{}/sealpki.db", env.dir.path().display()),
-        Db::Postgres(u) => u.clone(),
-    }
-}
-
-/// Every audit entry as (actor, action, detail).
-fn audit_log(env: &Env) -> Vec<(String, String, serde_json::Value)> {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let store = Store::open(&db_url(env), None, None).await.unwrap();
-        let rows = store.audit_page(0, 100_000).await.unwrap();
-        store.close().await;
-        rows.into_iter()
-            .map(|r| {
-                (
-                    r.actor,
-                    r.action,
-                    serde_json::from_str(&r.detail).unwrap_or_default(),
-                )
-            })
-            .collect()
-    })
-}
 
 fn json_out(out: &std::process::Output, what: &str) -> serde_json::Value {
     serde_json::from_str(&ok(out, what)).unwrap()
