@@ -1,20 +1,28 @@
 //! Validation data for B-LT: for every certificate below the root of the signer's and the TSA's
-//! chains, a fresh OCSP answer from the responder its AIA names (with our nonce), else the CRL from
-//! its http:// distribution points. A hole is an error: LTV data with a hole is not LTV.
+//! chains, the CRL from its http:// distribution points and, where its AIA names a responder, a fresh
+//! OCSP answer (with our nonce). A hole is an error: LTV data with a hole is not LTV.
+//!
+//! Both, not OCSP else CRL: pyHanko (pyhanko-certvalidator 0.33, `RevinfoManager::
+//! async_retrieve_ocsps`) asks the responder of a certificate with an OCSP AIA first and, when that
+//! fetch fails — every server stopped —, never looks at the OCSP answers stored in the DSS, while
+//! stored CRLs are tried before any download (`validate_crl::verify_crl`). A DSS holding only the
+//! OCSP answer for the signer and the TSA left them without usable revocation data offline.
 
 use sealpki_pki::pdf::ltv;
 use sealpki_pki::x509_cert::Certificate;
 
 use crate::error::AppError;
 
-/// Certificates plus the CRL of each non-root certificate, fetched from its http:// distribution
-/// points. A certificate whose CRL cannot be had makes B-LT fail: LTV data with a hole is not LTV.
+/// Certificates plus, for each non-root certificate, the CRL from its http:// distribution points
+/// and an OCSP answer where it names a responder. A certificate whose CRL cannot be had (or, naming
+/// no distribution point, whose OCSP answer cannot) makes B-LT fail; so does a revoked one.
 pub fn validation_data(certs: &[Certificate]) -> Result<ltv::Validation, AppError> {
     gather(certs, true)
 }
 
-/// The same, for a verifier asked to check online: what can be had, holes left for the validator
-/// to report (as not established), revoked answers kept (it reports them as revoked).
+/// For a verifier asked to check online: an OCSP answer, else the CRL, for each certificate; what
+/// can be had, holes left for the validator to report (as not established), revoked answers kept
+/// (it reports them as revoked).
 pub fn revocation_data(certs: &[Certificate]) -> ltv::Validation {
     gather(certs, false).unwrap_or_default()
 }
@@ -29,13 +37,20 @@ fn gather(certs: &[Certificate], strict: bool) -> Result<ltv::Validation, AppErr
         if c.tbs_certificate.subject == c.tbs_certificate.issuer {
             continue;
         }
-        // A fresh OCSP answer first (our responders sign one per nonce); a CRL otherwise.
+        // A fresh OCSP answer (our responders sign one per nonce) and the CRL; online checks stop
+        // at the answer.
         let issuer = certs.iter().find(|i| {
             i.tbs_certificate.subject == c.tbs_certificate.issuer
                 && sealpki_pki::issue::verify_signed_by(c, i).is_ok()
         });
+        // B-LT keeps the answer and goes on to the CRL as well (see the module comment).
+        let mut answered = false;
         if let Some(issuer) = issuer {
             match ocsp_lookup(c, issuer) {
+                Some((sealpki_pki::revocation::Status::Good, der, _)) if strict => {
+                    data.ocsps.push(der);
+                    answered = true;
+                }
                 Some((sealpki_pki::revocation::Status::Good, der, _)) => {
                     data.ocsps.push(der);
                     continue;
@@ -56,7 +71,7 @@ fn gather(certs: &[Certificate], strict: bool) -> Result<ltv::Validation, AppErr
         }
         let urls = crl_urls(c);
         if urls.is_empty() {
-            if !strict {
+            if !strict || answered {
                 continue;
             }
             return Err(AppError::BadRequest(format!(
