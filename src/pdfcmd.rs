@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use sealpki_pki::der::Decode;
 use sealpki_pki::pdf::image::SealImage;
 use sealpki_pki::pdf::reader::Document;
-use sealpki_pki::pdf::sign::{self, Appearance, SignOptions, SubFilter, Timestamper, Widget};
+use sealpki_pki::pdf::sign::{self, SignOptions, SubFilter, Timestamper};
 use sealpki_pki::pdf::verify::{self, Report, VerifyOptions};
 use sealpki_pki::pdf::PdfError;
 use sealpki_pki::report::Verdict;
@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::error::AppError;
 use crate::progress::Progress;
 use crate::signing::pades::FileOutput;
+use crate::signing::placement::{appearance, Placement};
 use crate::signing::{self, CertChoice, Level, Origin, SigningKey, Use};
 
 #[derive(Subcommand, Debug)]
@@ -191,85 +192,14 @@ fn parse_at(s: &str) -> Result<(f64, f64), AppError> {
 
 const MM: f64 = 72.0 / 25.4;
 
-/// Where a seal goes: the same choices on the command line and over HTTP.
-#[derive(Clone, Debug, Default)]
-pub struct Placement {
-    /// From 1.
-    pub page: Option<usize>,
-    /// Centre in points from the displayed top-left corner.
-    pub at: Option<(f64, f64)>,
-    pub size_mm: f64,
-    pub keyword: Option<String>,
-    pub cross_page: bool,
-}
-
-impl Placement {
-    fn of(args: &SignArgs) -> Result<Self, AppError> {
-        Ok(Placement {
-            page: args.page,
-            at: args.at.as_deref().map(parse_at).transpose()?,
-            size_mm: args.size_mm.unwrap_or(42.0),
-            keyword: args.keyword.clone(),
-            cross_page: args.cross_page,
-        })
-    }
-}
-
-pub fn appearance<S: sealpki_pki::pdf::Source + ?Sized>(
-    doc: &Document<S>,
-    args: &Placement,
-    image: &SealImage,
-) -> Result<Appearance, AppError> {
-    if !(args.size_mm > 0.0 && args.size_mm <= 500.0) {
-        return Err(AppError::BadRequest(format!(
-            "seal size {} mm: give 1 to 500 mm",
-            args.size_mm
-        )));
-    }
-    let pages = doc.pages()?;
-    let w = args.size_mm * MM;
-    let h = w * image.aspect();
-    let at = args.at;
-    let widgets = if args.cross_page {
-        let n = pages.len();
-        pages
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let (_, dh) = sign::displayed_size(p);
-                let dy = at.map(|a| a.1).unwrap_or(dh / 2.0);
-                Widget::cross_page(p, i, i, n, dy, w, h)
-            })
-            .collect()
-    } else if let Some(k) = &args.keyword {
-        let search: Vec<usize> = match page_index(args.page, pages.len())? {
-            Some(i) => vec![i],
-            None => (0..pages.len()).collect(),
-        };
-        let mut found = None;
-        for i in search {
-            if let Some(b) = sealpki_pki::pdf::text::find(doc, &pages[i], k)?.first() {
-                found = Some((i, *b));
-                break;
-            }
-        }
-        let (i, b) = found.ok_or_else(|| {
-            AppError::BadRequest(format!(
-                "--keyword {k:?}: not found in the text of the page(s)"
-            ))
-        })?;
-        let center = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
-        vec![Widget::at_user(&pages[i], i, center, w, h)]
-    } else {
-        let idx = page_index(args.page, pages.len())?.unwrap_or(0);
-        let p = &pages[idx];
-        let (dw, dh) = sign::displayed_size(p);
-        let (x, y) = at.unwrap_or((dw - 35.0 * MM, dh - 45.0 * MM));
-        vec![Widget::centered(p, idx, x, y, w, h)]
-    };
-    Ok(Appearance {
-        image: image.clone(),
-        widgets,
+/// The placement the command line asks for.
+fn placement_of(args: &SignArgs) -> Result<Placement, AppError> {
+    Ok(Placement {
+        page: args.page,
+        at: args.at.as_deref().map(parse_at).transpose()?,
+        size_mm: args.size_mm.unwrap_or(42.0),
+        keyword: args.keyword.clone(),
+        cross_page: args.cross_page,
     })
 }
 
@@ -315,20 +245,6 @@ fn seal_picture(p: &Path, cert: &Certificate) -> Result<(SealImage, f64), AppErr
     Ok((img, seal.info.picture.width_mm.max(1) as f64))
 }
 
-/// `--page N` (from 1) as an index, checked against the page count.
-fn page_index(page: Option<usize>, count: usize) -> Result<Option<usize>, AppError> {
-    match page {
-        None => Ok(None),
-        Some(p) => p
-            .checked_sub(1)
-            .filter(|i| *i < count)
-            .map(Some)
-            .ok_or_else(|| {
-                AppError::BadRequest(format!("--page {p}: the document has {count} page(s)"))
-            }),
-    }
-}
-
 fn sign_one(
     kit: &Kit,
     args: &SignArgs,
@@ -340,7 +256,7 @@ fn sign_one(
     let doc = Document::open(Box::new(file), kit.password.as_deref())?;
     let appearance = match &kit.image {
         Some(img) => {
-            let mut placement = Placement::of(args)?;
+            let mut placement = placement_of(args)?;
             if let (None, Some(w)) = (args.size_mm, kit.seal_width) {
                 placement.size_mm = w;
             }

@@ -23,8 +23,8 @@ use super::error::json_body;
 use crate::access::Permission;
 use crate::app::App;
 use crate::error::AppError;
-use crate::pdfcmd::{appearance, Placement};
 use crate::signing::pades::{sign_pdf, MemoryOutput};
+use crate::signing::placement::{appearance, Placement};
 use crate::signing::{CertChoice, Level, Use};
 
 /// Uploads above this are refused (the route's body limit).
@@ -121,6 +121,18 @@ pub async fn sign(
         .map(Level::parse)
         .transpose()?
         .unwrap_or(Level::BB);
+    if let Some(f) = &req.field {
+        // A field name is one partial name: no '.', no control characters, of a sane length.
+        if f.is_empty()
+            || f.chars().count() > 100
+            || f.contains('.')
+            || f.chars().any(char::is_control)
+        {
+            return Err(AppError::BadRequest(format!(
+                "field {f:?}: give 1 to 100 characters without '.' or control characters"
+            )));
+        }
+    }
     if let Some([x, y]) = req.at_mm {
         if !(x.is_finite() && y.is_finite() && x >= 0.0 && y >= 0.0) {
             return Err(AppError::BadRequest(format!(
@@ -199,10 +211,24 @@ pub async fn sign(
             (header::CONTENT_TYPE, "application/pdf".to_string()),
             (
                 header::HeaderName::from_static("x-signature-field"),
-                signed.field_name,
+                header_safe(&signed.field_name),
             ),
         ],
         out,
     )
         .into_response())
+}
+
+/// A header value that is always valid: visible ASCII as is, every other byte percent-encoded
+/// (RFC 3986), so a field name in Chinese cannot turn a finished signature into a 500.
+fn header_safe(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_graphic() && b != b'%' || b == b' ' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

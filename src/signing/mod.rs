@@ -13,6 +13,7 @@
 pub mod level;
 pub mod ltv;
 pub mod pades;
+pub mod placement;
 
 use std::sync::Arc;
 
