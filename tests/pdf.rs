@@ -563,19 +563,18 @@ fn keyword_cross_page_rotated_and_timestamped_seals() {
         let (w, _, _) = img;
         // The slice of page N shows part N of the ring: the ring crosses y = 100 mm at the seal's
         // left and right edges (page 1 and 3) and passes through the centre disk on page 2.
-        let x = w as f64 - 3.0 * slice + frac * slice;
-        let on_page = x - (page as f64 - 1.0) * 0.0;
         let seal_x = frac * slice; // distance from the seal's left edge
         let red_expected = seal_x < 3.0 * MM
             || (seal_x > 21.0 * MM - 6.0 * MM && seal_x < 21.0 * MM + 6.0 * MM)
             || seal_x > 39.0 * MM;
-        let _ = on_page;
-        // Each page shows its own slice at the right edge: check the slice's middle column.
+        // Each page shows its own slice at the right edge: the slice's middle column, on the
+        // seal's centre line, is red exactly where that part of the seal is.
         let px = pixel(&img, w as f64 - slice / 2.0, 100.0 * MM);
-        if page == 2 {
-            assert!(is_red(px), "centre slice red on page 2: {px:?}");
-        }
-        let _ = red_expected;
+        assert_eq!(
+            is_red(px),
+            red_expected,
+            "page {page}: {px:?} at {seal_x:.1} pt from the seal's left edge"
+        );
         assert!(
             is_white(pixel(&img, w as f64 - slice - 20.0, 100.0 * MM)),
             "nothing left of the slice on page {page}"
@@ -665,10 +664,17 @@ fn keyword_cross_page_rotated_and_timestamped_seals() {
         let checks = v["signatures"][0]["checks"].to_string();
         assert!(
             checks.contains(r#""name":"revocation","state":"pass""#)
+                && checks.contains(r#""name":"timestamp-revocation","state":"pass""#)
                 && checks.contains("not revoked at"),
             "{level}: {checks}"
         );
         if level == "b-lta" {
+            assert!(
+                v["signatures"][1]["checks"]
+                    .to_string()
+                    .contains(r#""name":"revocation","state":"pass""#),
+                "the document timestamp's TSA is covered: {v}"
+            );
             assert_eq!(v["signatures"][1]["kind"], "document-timestamp", "{v}");
             assert_eq!(v["signatures"][1]["verdict"], "valid", "{v}");
         }
@@ -1352,19 +1358,97 @@ fn sealing_and_verifying_over_http_with_a_key_the_service_holds() {
         "{}",
         String::from_utf8_lossy(&body)
     );
-    // A key that does not match the certificate: refused.
-    let wrong = serde_json::json!({"pdf": b64.encode(&pdf), "key": key_ref, "cert_serial": "01"})
-        .to_string();
-    let (status, _, _) = http_post(
-        &format!("{url}/api/v1/pdf/sign"),
-        Some(&token),
-        "application/json",
-        wrong.as_bytes(),
+    // A certificate of this deployment that is for another key: refused, naming both.
+    let other_serial = ok(
+        &run(Command::new("openssl")
+            .args(["x509", "-noout", "-serial", "-in"])
+            .arg(&fx.cert)),
+        "openssl x509 -serial",
     );
+    let other_serial = other_serial
+        .trim()
+        .trim_start_matches("serial=")
+        .to_string();
+    let sign_with = |serial: &str| {
+        let body =
+            serde_json::json!({"pdf": b64.encode(&pdf), "key": key_ref, "cert_serial": serial});
+        http_post(
+            &format!("{url}/api/v1/pdf/sign"),
+            Some(&token),
+            "application/json",
+            body.to_string().as_bytes(),
+        )
+    };
+    let (status, ctype, body) = sign_with(&other_serial);
+    let body = String::from_utf8_lossy(&body).to_string();
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        ctype.contains("problem+json") && body.contains("is not for key"),
+        "{body}"
+    );
+    // A serial this deployment never issued: 404.
+    let (status, _, _) = sign_with("01");
     assert_eq!(status, 404);
-    // Signing is audited.
-    let audit = ok(&fx.env.sealpki(&["audit", "verify"]), "audit verify");
-    assert!(!audit.is_empty());
+    // Numbers and names from the request are checked before any work is done: a position off the
+    // page and a field name with '.' are 400 problems; a field name in Chinese comes back
+    // percent-encoded in X-Signature-Field (not a 500 after the signature was made).
+    let ask = |extra: serde_json::Value| {
+        let mut body = serde_json::json!({"pdf": b64.encode(&pdf), "key": key_ref, "cert_serial": serial,
+            "image": b64.encode(&image)});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        ureq::post(&format!("{url}/api/v1/pdf/sign"))
+            .set("Authorization", &format!("Bearer {token}"))
+            .set("Content-Type", "application/json")
+            .send_string(&body.to_string())
+    };
+    for (extra, says) in [
+        (serde_json::json!({"at_mm": [5000.0, 10.0]}), "outside page"),
+        (serde_json::json!({"at_mm": [10.0, -1.0]}), "non-negative"),
+        (serde_json::json!({"field": "a.b"}), "without '.'"),
+        (serde_json::json!({"keyword": ""}), "keyword"),
+    ] {
+        match ask(extra.clone()) {
+            Err(ureq::Error::Status(400, r)) => {
+                let t = r.into_string().unwrap();
+                assert!(t.contains(says), "{extra}: {t}");
+            }
+            other => panic!("{extra}: {other:?}"),
+        }
+    }
+    let r = ask(serde_json::json!({"field": "合同章"})).expect("a field named in Chinese");
+    assert_eq!(
+        r.header("x-signature-field"),
+        Some("%E5%90%88%E5%90%8C%E7%AB%A0")
+    );
+    // Every signature made here is in the audit chain, with the digests of what went in and out;
+    // the refused ones are not.
+    let signs: Vec<_> = audit_log(&fx.env)
+        .into_iter()
+        .filter(|(_, action, _)| action == "pdf.sign")
+        .collect();
+    assert_eq!(signs.len(), 3, "{signs:?}");
+    let input = sealpki_pki::alg::sha256_hex(&pdf);
+    for (actor, _, detail) in &signs {
+        assert_eq!(actor, "admin", "{detail}");
+        assert_eq!(
+            detail["certificate"].as_str(),
+            Some(serial.as_str()),
+            "{detail}"
+        );
+        assert_eq!(
+            detail["input_sha256"].as_str(),
+            Some(input.as_str()),
+            "{detail}"
+        );
+    }
+    assert_eq!(
+        signs[0].2["output_sha256"].as_str(),
+        Some(sealpki_pki::alg::sha256_hex(&signed).as_str()),
+        "the first signature's output is the file served"
+    );
+    ok(&fx.env.sealpki(&["audit", "verify"]), "audit verify");
 }
 
 #[test]
@@ -1462,4 +1546,115 @@ fn rsa_pkcs1_rsa_pss_and_token_keys_seal_pdfs() {
         };
         assert!(sig.contains(want), "{name}: {sig}");
     }
+}
+
+/// `--key-file` reads the key forms openssl writes: SEC1 "EC PRIVATE KEY" after "EC PARAMETERS"
+/// (`openssl ecparam -genkey`, P-256 and SM2), PKCS#1 "RSA PRIVATE KEY" (`genrsa -traditional`), and
+/// refuses an encrypted key by name.
+#[test]
+fn key_files_in_sec1_and_pkcs1_form_seal_pdfs() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    std::fs::write(p("in.pdf"), minimal_pdf()).unwrap();
+    for (name, gen) in [
+        (
+            "p256",
+            vec!["ecparam", "-genkey", "-name", "prime256v1", "-out", "KEY"],
+        ),
+        (
+            "sm2",
+            vec!["ecparam", "-genkey", "-name", "SM2", "-out", "KEY"],
+        ),
+        ("rsa", vec!["genrsa", "-traditional", "-out", "KEY", "3072"]),
+    ] {
+        let key = p(&format!("{name}.key"));
+        let args: Vec<String> = gen
+            .iter()
+            .map(|a| {
+                if *a == "KEY" {
+                    key.display().to_string()
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect();
+        ok(&run(Command::new("openssl").args(&args)), "openssl keygen");
+        let text = std::fs::read_to_string(&key).unwrap();
+        let form = match name {
+            "rsa" => "RSA PRIVATE KEY",
+            "p256" => "EC PRIVATE KEY",
+            _ => "SM2 PARAMETERS",
+        };
+        assert!(text.contains(form), "{text}");
+        let cert = p(&format!("{name}.pem"));
+        let mut req = Command::new("openssl");
+        req.args(["req", "-new", "-x509", "-days", "2", "-key"])
+            .arg(&key);
+        req.args([
+            "-subj",
+            "/CN=Key file seal/O=t/C=CN",
+            "-addext",
+            "keyUsage=critical,nonRepudiation",
+        ]);
+        if name == "sm2" {
+            req.args(["-sm3", "-sigopt", "distid:1234567812345678"]);
+        }
+        ok(&run(req.arg("-out").arg(&cert)), "openssl req -x509");
+        let out = p(&format!("{name}-signed.pdf"));
+        let data = p(&format!("data-{name}"));
+        let o = run(Command::new(bin())
+            .arg("--data")
+            .arg(&data)
+            .args(["pdf", "sign", "--in"])
+            .arg(p("in.pdf"))
+            .arg("--out")
+            .arg(&out)
+            .arg("--key-file")
+            .arg(&key)
+            .arg("--cert")
+            .arg(&cert));
+        ok(&o, &format!("pdf sign with a {name} key file"));
+        let v = run(Command::new(bin())
+            .arg("--data")
+            .arg(&data)
+            .args(["--json", "pdf", "verify", "--trust"])
+            .arg(&cert)
+            .arg(&out));
+        let t = String::from_utf8_lossy(&v.stdout);
+        assert!(t.contains("\"integrity\""), "{name}: {t}");
+    }
+    let enc = p("enc.key");
+    ok(
+        &run(Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-aes-128-cbc",
+                "-pass",
+                "pass:x",
+                "-out",
+            ])
+            .arg(&enc)),
+        "genpkey encrypted",
+    );
+    let o = run(Command::new(bin())
+        .arg("--data")
+        .arg(p("data-enc"))
+        .args(["pdf", "sign", "--in"])
+        .arg(p("in.pdf"))
+        .arg("--out")
+        .arg(p("enc.pdf"))
+        .arg("--key-file")
+        .arg(&enc)
+        .arg("--cert")
+        .arg(p("p256.pem")));
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("ENCRYPTED PRIVATE KEY"),
+        "{o:?}"
+    );
+    assert!(!p("enc.pdf").exists());
 }

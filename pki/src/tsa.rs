@@ -402,6 +402,8 @@ pub struct VerifiedToken {
     pub scheme: SignatureScheme,
     /// False when no trust anchors were given (signature checked, chain not).
     pub trusted: bool,
+    /// The TSA's validated path (TSA first, the anchor last) when trusted, for revocation checks.
+    pub path: Vec<Certificate>,
 }
 
 /// Accepts a TimeStampResp or a bare token (ContentInfo).
@@ -496,15 +498,15 @@ pub fn verify_token_with(
     }
     let gt = tst.gen_time.to_system_time();
     // The TSA's own path, for time stamping, at the time it claims (RFC 3161 §2.3, RFC 5280 §6).
-    let trusted = if anchors.is_empty() {
-        false
+    let (trusted, path) = if anchors.is_empty() {
+        (false, Vec::new())
     } else {
         let opts = crate::validate::Options::new(crate::validate::Purpose::TimeStamping, gt);
         let path = crate::validate::validate_certs(&signer, &pool, anchors, &opts);
         if !path.is_valid() {
             return Err(TspVerifyError::Untrusted(path.summary()));
         }
-        true
+        (true, path.certs)
     };
     Ok(VerifiedToken {
         gen_time: gt,
@@ -515,6 +517,7 @@ pub fn verify_token_with(
         tsa_subject: crate::name::display(&signer.tbs_certificate.subject),
         scheme,
         trusted,
+        path,
     })
 }
 

@@ -566,6 +566,22 @@ fn verify_one<S: Source + ?Sized>(
                 );
                 report.timestamp = Some(rfc3339(t.gen_time));
                 report.signer = Some(t.tsa_subject.clone());
+                if t.trusted {
+                    let r = tsa_revocation(&t, dss);
+                    if r.state == CheckState::Fail {
+                        reasons.push(format!(
+                            "the document timestamp's TSA is revoked: {}",
+                            r.detail
+                        ));
+                        invalid = true;
+                    } else if r.state == CheckState::Unknown {
+                        warnings.push(format!(
+                            "the TSA's revocation is not established: {}",
+                            r.detail
+                        ));
+                    }
+                    checks.add("revocation", r.state, r.detail);
+                }
                 if !t.trusted {
                     checks.add(
                         "chain",
@@ -652,7 +668,29 @@ fn verify_one<S: Source + ?Sized>(
                             );
                             report.timestamp = Some(rfc3339(t.gen_time));
                             if t.trusted {
-                                at = t.gen_time;
+                                // The TSA's own status at its time, from the DSS: a revoked TSA
+                                // cannot vouch for a time; unknown status is said, not hidden.
+                                let r = tsa_revocation(&t, dss);
+                                match r.state {
+                                    CheckState::Fail => {
+                                        checks.add(
+                                            "timestamp-revocation",
+                                            CheckState::Fail,
+                                            r.detail.clone(),
+                                        );
+                                        warnings.push(format!("the signature timestamp's TSA is revoked, so its time is not used: {}", r.detail));
+                                    }
+                                    state => {
+                                        checks.add("timestamp-revocation", state, r.detail.clone());
+                                        if state == CheckState::Unknown {
+                                            warnings.push(format!(
+                                                "the TSA's revocation is not established: {}",
+                                                r.detail
+                                            ));
+                                        }
+                                        at = t.gen_time;
+                                    }
+                                }
                             } else {
                                 warnings.push("the signature timestamp's TSA was not checked against trust anchors".into());
                             }
@@ -793,6 +831,18 @@ impl DssData {
             ocsps: v.ocsps,
         }
     }
+}
+
+/// The revocation state of a trusted TSA's path at the token's time, from the DSS.
+fn tsa_revocation(
+    t: &crate::tsa::VerifiedToken,
+    dss: &DssData,
+) -> crate::validate::revocation::Report {
+    let data = crate::validate::revocation::Data {
+        crls: &dss.crls,
+        ocsp: &dss.ocsps,
+    };
+    crate::validate::revocation::check_path(&t.path, &data, t.gen_time)
 }
 
 /// The DER object at the start of a zero-padded /Contents.
