@@ -1,4 +1,4 @@
-//! Test certificates: a root and a document-signing certificate under it (unit tests only).
+//! Test certificates: a root and certificates under it (unit tests only).
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -7,6 +7,61 @@ use der::Decode;
 
 use crate::keys::software::{SoftKey, SoftSigner};
 use crate::{CertRequest, Issuer, KeyAlgorithm, Profiles, SignatureScheme, Signer};
+
+/// A root (named "maker", so maker profiles are issued by it) that issues test certificates.
+pub struct TestRoot {
+    pub issuer: Issuer,
+    alg: KeyAlgorithm,
+}
+
+fn key(alg: KeyAlgorithm, n: &str) -> Arc<dyn Signer> {
+    Arc::new(SoftSigner::from_key(n, SoftKey::generate(alg).unwrap()).unwrap())
+}
+
+impl TestRoot {
+    pub fn new(alg: KeyAlgorithm, cn: &str) -> Self {
+        let scheme: SignatureScheme = alg.default_scheme();
+        let issuer = Issuer::create_root(
+            "maker",
+            key(alg, "root"),
+            scheme,
+            crate::name::parse_dn(&format!("CN={cn} root,O=t,C=CN")).unwrap(),
+            30,
+            Profiles::builtin().get("root-ca").unwrap(),
+            SystemTime::now(),
+        )
+        .unwrap();
+        TestRoot { issuer, alg }
+    }
+
+    /// A new key and its certificate under this root for `profile`.
+    pub fn issue(
+        &self,
+        profile: &str,
+        cn: &str,
+    ) -> (Arc<dyn Signer>, Vec<u8>, x509_cert::Certificate) {
+        let k = key(self.alg, cn);
+        let req = CertRequest::for_own_key(
+            k.as_ref(),
+            crate::name::parse_dn(&format!("CN={cn},O=t,C=CN")).unwrap(),
+        );
+        let token = self
+            .issuer
+            .prepare(
+                Profiles::builtin().get(profile).unwrap(),
+                &req,
+                SystemTime::now(),
+            )
+            .unwrap();
+        let issued = self.issuer.issue(token).unwrap();
+        let cert = x509_cert::Certificate::from_der(&issued.der).unwrap();
+        (k, issued.der, cert)
+    }
+
+    pub fn cert(&self) -> &x509_cert::Certificate {
+        self.issuer.certificate()
+    }
+}
 
 /// A signing key, its maker-production certificate (DER and decoded) and the root that issued it.
 pub fn signer(
@@ -18,34 +73,7 @@ pub fn signer(
     x509_cert::Certificate,
     x509_cert::Certificate,
 ) {
-    let scheme: SignatureScheme = alg.default_scheme();
-    let key = |n: &str| -> Arc<dyn Signer> {
-        Arc::new(SoftSigner::from_key(n, SoftKey::generate(alg).unwrap()).unwrap())
-    };
-    let profiles = Profiles::builtin();
-    let root = Issuer::create_root(
-        "maker",
-        key("root"),
-        scheme,
-        crate::name::parse_dn(&format!("CN={cn} root,O=t,C=CN")).unwrap(),
-        30,
-        profiles.get("root-ca").unwrap(),
-        SystemTime::now(),
-    )
-    .unwrap();
-    let leaf_key = key(cn);
-    let req = CertRequest::for_own_key(
-        leaf_key.as_ref(),
-        crate::name::parse_dn(&format!("CN={cn},O=t,C=CN")).unwrap(),
-    );
-    let token = root
-        .prepare(
-            profiles.get("maker-production").unwrap(),
-            &req,
-            SystemTime::now(),
-        )
-        .unwrap();
-    let issued = root.issue(token).unwrap();
-    let cert = x509_cert::Certificate::from_der(&issued.der).unwrap();
-    (leaf_key, issued.der, cert, root.certificate().clone())
+    let root = TestRoot::new(alg, cn);
+    let (k, der, cert) = root.issue("maker-production", cn);
+    (k, der, cert, root.cert().clone())
 }

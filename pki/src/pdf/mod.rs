@@ -291,4 +291,164 @@ mod tests {
             exercise(m);
         }
     }
+
+    /// A file of `objs` (number, body) with one cross-reference stream, uncompressed (/W [1 4 2]):
+    /// `compressed` are (number, object stream, index) entries; `prev_self` points /Prev at the
+    /// xref stream itself.
+    fn xref_stream_pdf(
+        objs: &[(u32, Vec<u8>)],
+        compressed: &[(u32, u32, u16)],
+        prev_self: bool,
+    ) -> Vec<u8> {
+        let mut out = b"%PDF-1.5\n".to_vec();
+        let mut rows: Vec<(u32, u8, u32, u16)> = Vec::new();
+        for (n, body) in objs {
+            rows.push((*n, 1, out.len() as u32, 0));
+            out.extend_from_slice(format!("{n} 0 obj\n").as_bytes());
+            out.extend_from_slice(body);
+            out.extend_from_slice(b"\nendobj\n");
+        }
+        for (n, stm, i) in compressed {
+            rows.push((*n, 2, *stm, *i));
+        }
+        let size = rows.iter().map(|r| r.0).max().unwrap_or(0) + 2;
+        let at = out.len() as u32;
+        rows.push((size - 1, 1, at, 0));
+        rows.sort();
+        let mut data = Vec::new();
+        let mut index = String::new();
+        for (n, t, f2, f3) in &rows {
+            index.push_str(&format!("{n} 1 "));
+            data.push(*t);
+            data.extend_from_slice(&f2.to_be_bytes());
+            data.extend_from_slice(&f3.to_be_bytes());
+        }
+        let prev = if prev_self {
+            format!(" /Prev {at}")
+        } else {
+            String::new()
+        };
+        out.extend_from_slice(
+            format!(
+                "{} 0 obj\n<< /Type /XRef /Size {size} /Root 1 0 R /W [1 4 2] /Index [{index}] /Length {}{prev} >>\nstream\n",
+                size - 1,
+                data.len()
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(&data);
+        out.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{at}\n%%EOF\n").as_bytes());
+        out
+    }
+
+    fn page_objects() -> Vec<(u32, Vec<u8>)> {
+        vec![
+            (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec()),
+            (
+                3,
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>".to_vec(),
+            ),
+        ]
+    }
+
+    /// The memory bombs of the trust issue: a DSS naming one compressed bomb ten thousand times, an
+    /// object stream claiming a million objects, an xref stream whose /Prev is itself; and a
+    /// /ByteRange whose numbers overflow. Each gets an error or a verdict, within the budgets.
+    #[test]
+    fn memory_bombs_and_overflowing_numbers_get_errors_or_verdicts() {
+        // 1. One 64 MB bomb named 10,000 times by the DSS: the document budget (1 GiB) runs out.
+        let bomb = miniz_oxide::deflate::compress_to_vec_zlib(&vec![0u8; 64 << 20], 6);
+        let refs = "7 0 R ".repeat(10_000);
+        let mut objs = vec![(1, b"<< /Type /Catalog /Pages 2 0 R /DSS 6 0 R >>".to_vec())];
+        objs.extend(page_objects());
+        objs.push((6, format!("<< /CRLs [{refs}] >>").into_bytes()));
+        objs.push((
+            7,
+            [
+                format!(
+                    "<< /Length {} /Filter /FlateDecode >>\nstream\n",
+                    bomb.len()
+                )
+                .as_bytes(),
+                &bomb[..],
+                b"\nendstream",
+            ]
+            .concat(),
+        ));
+        let doc = Document::open(Box::new(xref_stream_pdf(&objs, &[], false)), None).unwrap();
+        let e = super::ltv::read_dss(&doc).unwrap_err().to_string();
+        assert!(
+            e.contains("in all") || e.contains("left for this document"),
+            "{e}"
+        );
+        let r = verify::verify(&doc, &VerifyOptions::default()).unwrap();
+        assert!(r.signatures.is_empty());
+
+        // 2. An object stream claiming a million objects in a few bytes: read, not allocated.
+        let inner = b"10 0 (x)";
+        let mut objs = vec![(1, b"<< /Type /Catalog /Pages 2 0 R >>".to_vec())];
+        objs.extend(page_objects());
+        objs.push((
+            9,
+            [
+                format!(
+                    "<< /Type /ObjStm /N 1000000 /First 5 /Length {} >>\nstream\n",
+                    inner.len()
+                )
+                .as_bytes(),
+                &inner[..],
+                b"\nendstream",
+            ]
+            .concat(),
+        ));
+        let doc =
+            Document::open(Box::new(xref_stream_pdf(&objs, &[(10, 9, 0)], false)), None).unwrap();
+        let o = doc.get(super::ObjRef::new(10, 0)).unwrap();
+        assert_eq!(o.as_str_bytes(), Some(&b"x"[..]));
+
+        // 3. An xref stream whose /Prev is itself: read once.
+        let mut objs = vec![(1, b"<< /Type /Catalog /Pages 2 0 R >>".to_vec())];
+        objs.extend(page_objects());
+        match Document::open(Box::new(xref_stream_pdf(&objs, &[], true)), None) {
+            Ok(doc) => assert_eq!(doc.pages().unwrap().len(), 1),
+            Err(e) => assert!(
+                e.to_string().contains("loop") || e.to_string().contains("twice"),
+                "{e}"
+            ),
+        }
+
+        // 4. A signature whose /ByteRange numbers overflow 64-bit arithmetic: invalid, no panic.
+        let (signed, root) = signed_tiny();
+        let doc = Document::open(Box::new(signed.clone()), None).unwrap();
+        let sig = doc
+            .xref
+            .keys()
+            .copied()
+            .map(|n| super::ObjRef::new(n, 0))
+            .find(|r| {
+                doc.get(*r)
+                    .ok()
+                    .and_then(|o| o.as_dict().map(|d| d.is_type(b"Sig")))
+                    == Some(true)
+            })
+            .unwrap();
+        let mut d = doc.get(sig).unwrap().as_dict().unwrap().clone();
+        d.set(
+            b"ByteRange",
+            super::object::Object::Array(vec![
+                super::object::Object::Int(0),
+                super::object::Object::Int(1),
+                super::object::Object::Int(i64::MAX),
+                super::object::Object::Int(i64::MAX),
+            ]),
+        );
+        let mut up = super::update::Update::new(&doc).unwrap();
+        up.put(&doc, sig, super::object::Object::Dict(d));
+        let mut all = signed;
+        all.extend(up.finish().bytes);
+        let doc = Document::open(Box::new(all), None).unwrap();
+        let r = verify::verify(&doc, &trusting(root)).unwrap();
+        assert_eq!(r.verdict, crate::ses::Verdict::Invalid, "{r:?}");
+        assert!(format!("{r:?}").contains("beyond the file"), "{r:?}");
+    }
 }

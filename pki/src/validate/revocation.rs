@@ -473,3 +473,128 @@ pub fn request_nonce(req_der: &[u8]) -> Option<Vec<u8>> {
     let r = crate::revocation::parse_ocsp_request(req_der).ok()?;
     r.nonce.map(|e| e.extn_value.as_bytes().to_vec())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::revocation::{ocsp_request, parse_ocsp_request, Responder, Status as Answer};
+    use crate::testpki::TestRoot;
+    use crate::KeyAlgorithm;
+    use std::time::Duration;
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    /// An OCSP answer about `leaf` by `by` (key, certificate), with the times and nonce given.
+    fn answer(
+        root: &TestRoot,
+        leaf: &Certificate,
+        by: (std::sync::Arc<dyn crate::Signer>, Certificate),
+        status: Answer,
+        this_update: SystemTime,
+        next_update: SystemTime,
+        nonce: Option<x509_cert::ext::Extension>,
+    ) -> Vec<u8> {
+        let req = parse_ocsp_request(&ocsp_request(leaf, root.cert()).unwrap()).unwrap();
+        let der = der::Encode::to_der(&by.1).unwrap();
+        let r = Responder {
+            cert: by.1,
+            cert_der: der,
+            scheme: by.0.algorithm().default_scheme(),
+            signer: by.0,
+        };
+        r.respond(
+            &[(req.ids[0].clone(), status)],
+            nonce,
+            this_update,
+            next_update,
+        )
+        .unwrap()
+    }
+
+    fn state(path: &[Certificate], ocsp: Vec<u8>, at: SystemTime) -> (CheckState, String) {
+        let r = check_path(
+            path,
+            &Data {
+                crls: &[],
+                ocsp: &[ocsp],
+            },
+            at,
+        );
+        (r.state, r.detail)
+    }
+
+    #[test]
+    fn ocsp_answers_count_only_when_fresh_signed_by_the_right_key_and_with_our_nonce() {
+        let root = TestRoot::new(KeyAlgorithm::P256, "ocsp");
+        let (_, _, leaf) = root.issue("maker-production", "leaf");
+        let path = [leaf.clone(), root.cert().clone()];
+        let now = SystemTime::now();
+        let by_root = || (root.issuer.signer().clone(), root.cert().clone());
+        // Signed by the issuer, current: good.
+        let good = answer(&root, &leaf, by_root(), Answer::Good, now, now + DAY, None);
+        assert_eq!(state(&path, good.clone(), now).0, CheckState::Pass);
+        // The same answer judged a week later, past its nextUpdate: stale, so not established.
+        let (s, d) = state(&path, good, now + 7 * DAY);
+        assert_eq!(s, CheckState::Unknown, "{d}");
+        assert!(d.contains("stale"), "{d}");
+        // Revoked an hour ago: revoked now; an answer made before the revocation time is not.
+        let revoked = answer(
+            &root,
+            &leaf,
+            by_root(),
+            Answer::Revoked {
+                at: now - Duration::from_secs(3600),
+                reason: crate::revocation::Reason::KeyCompromise,
+            },
+            now,
+            now + DAY,
+            None,
+        );
+        let (s, d) = state(&path, revoked.clone(), now);
+        assert_eq!(s, CheckState::Fail, "{d}");
+        assert_eq!(state(&path, revoked, now - 2 * DAY).0, CheckState::Pass);
+        // A delegated responder: with OCSPSigning it counts; a signing certificate without it does not.
+        let (rk, _, rc) = root.issue("ocsp-responder", "responder");
+        let delegated = answer(&root, &leaf, (rk, rc), Answer::Good, now, now + DAY, None);
+        assert_eq!(state(&path, delegated, now).0, CheckState::Pass);
+        let (ok_, _, oc) = root.issue("maker-production", "not a responder");
+        let (s, d) = state(
+            &path,
+            answer(&root, &leaf, (ok_, oc), Answer::Good, now, now + DAY, None),
+            now,
+        );
+        assert_eq!(s, CheckState::Unknown, "{d}");
+        assert!(d.contains("OCSPSigning"), "{d}");
+        // Our nonce: the answer must carry it.
+        let req = ocsp_request(&leaf, root.cert()).unwrap();
+        let ours = request_nonce(&req).unwrap();
+        let theirs = parse_ocsp_request(&ocsp_request(&leaf, root.cert()).unwrap())
+            .unwrap()
+            .nonce;
+        let other = answer(
+            &root,
+            &leaf,
+            by_root(),
+            Answer::Good,
+            now,
+            now + DAY,
+            theirs,
+        );
+        let issuer = Cert::from_cert(root.cert()).unwrap();
+        let e = check_ocsp(&other, &leaf, &issuer, Some(&ours)).unwrap_err();
+        assert!(e.contains("another nonce"), "{e}");
+        let none = answer(&root, &leaf, by_root(), Answer::Good, now, now + DAY, None);
+        let e = check_ocsp(&none, &leaf, &issuer, Some(&ours)).unwrap_err();
+        assert!(e.contains("no nonce"), "{e}");
+        let echoed = answer(
+            &root,
+            &leaf,
+            by_root(),
+            Answer::Good,
+            now,
+            now + DAY,
+            parse_ocsp_request(&req).unwrap().nonce,
+        );
+        assert!(check_ocsp(&echoed, &leaf, &issuer, Some(&ours)).is_ok());
+    }
+}
