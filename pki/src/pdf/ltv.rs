@@ -98,13 +98,18 @@ pub fn add_dss<S: Source + ?Sized>(
     Ok(added)
 }
 
+/// Validation data a DSS may hold, decoded, in all.
+pub const MAX_DSS_BYTES: usize = 128 << 20;
+
 /// The DSS contents of a document (decoded), for verification.
+
 pub fn read_dss<S: Source + ?Sized>(doc: &Document<S>) -> Result<Validation, PdfError> {
     let catalog = doc.catalog()?;
     let Some(dss) = doc.resolve_dict(catalog.get(b"DSS"))? else {
         return Ok(Validation::default());
     };
     let mut v = Validation::default();
+    let mut held = 0usize;
     for (key, dst) in [
         (&b"Certs"[..], &mut v.certs),
         (b"CRLs", &mut v.crls),
@@ -113,7 +118,16 @@ pub fn read_dss<S: Source + ?Sized>(doc: &Document<S>) -> Result<Validation, Pdf
         let arr = doc.resolve(dss.get(key).unwrap_or(&Object::Null))?;
         for o in arr.as_array().unwrap_or_default().iter().take(10_000) {
             if let (Some(r), Object::Stream(s)) = (o.as_ref(), doc.resolve(o)?) {
-                dst.push(doc.stream_data(r, &s)?);
+                let data = doc.stream_data(r, &s)?;
+                // What a verifier keeps of a DSS is bounded, whatever the streams decode to.
+                held = held.saturating_add(data.len());
+                if held > MAX_DSS_BYTES {
+                    return Err(PdfError::Unsupported(format!(
+                        "the DSS holds more than {} MB of validation data",
+                        MAX_DSS_BYTES >> 20
+                    )));
+                }
+                dst.push(data);
             }
         }
     }
