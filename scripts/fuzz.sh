@@ -58,7 +58,8 @@ for t in "${TARGETS[@]}"; do
   corpus="$ROOT/.fuzz/corpus/$t"; mkdir -p "$corpus"
   seeds="$ROOT/fixtures/fuzz/$t"
   log="$ROOT/.fuzz/$t.log"
-  args=("$corpus" "$SEEDS/$t")
+  args=("$corpus")
+  [ -d "$SEEDS/$t" ] && args+=("$SEEDS/$t")
   [ -d "$seeds" ] && args+=("$seeds")
   [ "$t" = ses_decode ] && args+=("$ROOT/fixtures/fuzz/ses")
   set +e
