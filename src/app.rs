@@ -66,6 +66,8 @@ pub struct App {
     committer: crate::committer::Committer,
     pub metrics: crate::metrics::Metrics,
     pub ocsp_cache: crate::status::OcspCache,
+    /// Rate limits and the login throttle (in memory, per process).
+    pub limits: crate::limits::Limiters,
     pub crl_cache: crate::status::CrlCache,
     loaded: RwLock<Loaded>,
 }
@@ -118,6 +120,8 @@ impl App {
         })?;
         let keyring = open_keyring(&config)?;
         let audit = Arc::new(Audit::new(config.audit.checkpoint_every));
+        let ocsp_cache = crate::status::OcspCache::new(config.ocsp.cache_entries);
+        let limits = crate::limits::Limiters::new(&config.limits);
         let app = Arc::new(App {
             committer: crate::committer::Committer::start(store.clone(), audit.clone()),
             audit,
@@ -125,7 +129,8 @@ impl App {
             store,
             keyring,
             metrics: Default::default(),
-            ocsp_cache: Default::default(),
+            ocsp_cache,
+            limits,
             crl_cache: Default::default(),
             loaded: RwLock::new(Loaded::default()),
         });

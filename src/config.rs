@@ -40,6 +40,8 @@ pub struct Config {
     pub ocsp: OcspConfig,
     #[serde(default)]
     pub tsa: TsaConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// Set when no config file was given: dev CA on first start, loud warnings.
     #[serde(skip)]
     pub development: bool,
@@ -64,6 +66,9 @@ pub struct ServerConfig {
     pub public_base_url: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// A second, plain-HTTP listener for operations (e.g. 127.0.0.1:9090): `/metrics` and the detail
+    /// of `/readyz` without a login. On the public listener both need a staff bearer token.
+    pub internal_listen: Option<SocketAddr>,
     /// TLS client certificates from the service and device CAs: `off` (default), `optional` or
     /// `required`. Revoked certificates are refused at the handshake within one CRL refresh.
     #[serde(default)]
@@ -80,6 +85,7 @@ impl Default for ServerConfig {
             public_base_url: None,
             tls_cert: None,
             tls_key: None,
+            internal_listen: None,
             client_auth: ClientAuth::Off,
             session_hours: default_session_hours(),
         }
@@ -171,6 +177,9 @@ pub struct OcspConfig {
     pub cache_seconds: u64,
     /// nextUpdate of OCSP answers.
     pub next_update_hours: u32,
+    /// Most pre-signed answers kept; the least recently used is dropped for a new one. Answers for
+    /// serials we never issued are signed each time and never cached.
+    pub cache_entries: usize,
 }
 
 impl Default for OcspConfig {
@@ -178,6 +187,110 @@ impl Default for OcspConfig {
         OcspConfig {
             cache_seconds: 300,
             next_update_hours: 1,
+            cache_entries: 20_000,
+        }
+    }
+}
+
+/// A token bucket: `per_second` tokens refill continuously up to `burst`; a request takes one.
+/// `per_second = 0` turns the limit off.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Rate {
+    pub per_second: f64,
+    pub burst: u32,
+}
+
+impl Rate {
+    pub const fn new(per_second: f64, burst: u32) -> Rate {
+        Rate { per_second, burst }
+    }
+}
+
+/// Protection of the public endpoints: how much the server takes at once, for how long, and how
+/// often one client address (IPv6 by /64) may ask for expensive work.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Requests in progress at once (every route but /healthz); more are answered 503 at once.
+    pub concurrency: usize,
+    /// Time for a whole request, body upload included: 408 while the body is still arriving,
+    /// else 503.
+    pub request_timeout_seconds: u64,
+    /// The same for `POST /api/v1/pdf/verify` and `/api/v1/pdf/sign` (64 MB bodies).
+    pub pdf_timeout_seconds: u64,
+    /// TLS handshakes in progress at once; further connections wait in the listen backlog.
+    pub tls_handshakes: usize,
+    /// Time a TLS handshake may take; also the time a connection may take to send request headers.
+    pub tls_handshake_timeout_seconds: u64,
+    /// Client addresses remembered per rate limit; the least recently seen is forgotten first.
+    pub rate_table_entries: usize,
+    pub pdf_verify: Rate,
+    pub ses_verify: Rate,
+    pub cert_verify: Rate,
+    pub tsa: Rate,
+    /// OCSP answers signed for the request (nonce, several serials, or not in the pre-signed cache).
+    pub ocsp_fresh: Rate,
+    /// Failed logins per username and per client address within `login_window_seconds`; past it,
+    /// 429 without checking the password.
+    pub login_failures: u32,
+    pub login_window_seconds: u64,
+}
+
+impl LimitsConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        let bad = |what: &str, why: &str| {
+            Err(ConfigError::Parse(
+                format!("[limits] {what}"),
+                why.to_string(),
+            ))
+        };
+        for (name, r) in [
+            ("pdf_verify", self.pdf_verify),
+            ("ses_verify", self.ses_verify),
+            ("cert_verify", self.cert_verify),
+            ("tsa", self.tsa),
+            ("ocsp_fresh", self.ocsp_fresh),
+        ] {
+            if !r.per_second.is_finite() || r.per_second < 0.0 {
+                return bad(
+                    name,
+                    "per_second must be a number >= 0 (0 turns the limit off)",
+                );
+            }
+            if r.per_second > 0.0 && r.burst == 0 {
+                return bad(name, "burst must be at least 1");
+            }
+        }
+        if self.concurrency == 0 || self.tls_handshakes == 0 || self.rate_table_entries == 0 {
+            return bad(
+                "concurrency, tls_handshakes, rate_table_entries",
+                "must be at least 1",
+            );
+        }
+        if self.login_failures == 0 {
+            return bad("login_failures", "must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            concurrency: 512,
+            request_timeout_seconds: 30,
+            pdf_timeout_seconds: 120,
+            tls_handshakes: 256,
+            tls_handshake_timeout_seconds: 10,
+            rate_table_entries: 65_536,
+            pdf_verify: Rate::new(20.0, 100),
+            ses_verify: Rate::new(50.0, 200),
+            cert_verify: Rate::new(50.0, 200),
+            tsa: Rate::new(50_000.0, 50_000),
+            ocsp_fresh: Rate::new(50_000.0, 50_000),
+            login_failures: 10,
+            login_window_seconds: 300,
         }
     }
 }
@@ -255,6 +368,12 @@ impl Config {
                 .parse()
                 .map_err(|e| ConfigError::Env("SEALPKI_LISTEN", format!("{e}")))?;
         }
+        if let Some(v) = env("SEALPKI_INTERNAL_LISTEN") {
+            cfg.server.internal_listen = Some(
+                v.parse()
+                    .map_err(|e| ConfigError::Env("SEALPKI_INTERNAL_LISTEN", format!("{e}")))?,
+            );
+        }
         if let Some(v) = env("SEALPKI_PUBLIC_BASE_URL") {
             cfg.server.public_base_url = Some(v);
         }
@@ -316,6 +435,7 @@ impl Config {
                 }
             }
         }
+        cfg.limits.check()?;
         Ok(cfg)
     }
 

@@ -34,6 +34,23 @@ pub enum AppError {
     /// A dependency (database, token) is unreachable or refused us.
     #[error("{0}")]
     Unavailable(String),
+    /// One client asked for `what` too often: HTTP 429 with Retry-After.
+    #[error("too many requests for {what} from this address: retry in {retry_after} s")]
+    RateLimited { what: String, retry_after: u64 },
+    /// Too many failed logins for a username or from an address: HTTP 429 with Retry-After.
+    #[error(
+        "too many failed logins for this username or from this address: retry in {retry_after} s"
+    )]
+    LoginThrottled { retry_after: u64 },
+    /// The server is at its concurrency limit: HTTP 503 with Retry-After.
+    #[error("the server is busy: retry in {retry_after} s")]
+    Overloaded { retry_after: u64 },
+    /// A request ran past its time: 408 while its body was still arriving, else 503.
+    #[error("{}", if *body_received { format!("the request took longer than {seconds} s") } else { format!("the request body did not arrive within {seconds} s") })]
+    TimedOut { seconds: u64, body_received: bool },
+    /// The request body is larger than the endpoint accepts.
+    #[error("{0}")]
+    TooLarge(String),
     /// Our fault; the detail goes to the log, not to the client.
     #[error("internal error: {0}")]
     Internal(String),

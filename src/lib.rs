@@ -16,6 +16,7 @@ pub mod committer;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod pdfcmd;
 pub mod progress;

@@ -1,4 +1,4 @@
-//! Prometheus counters and a latency histogram, rendered as text for `/metrics`.
+//! Prometheus counters, gauges and a latency histogram, rendered as text for `/metrics`.
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,12 +46,28 @@ pub struct Metrics {
     pub http_requests: Counter,
     pub http_errors: Counter,
     pub logins_failed: Counter,
+    /// Logins refused by the failed-login throttle, before any password hash.
+    pub logins_throttled: Counter,
+    /// Responses with status 429 (rate limits, login throttle).
+    pub http_throttled: Counter,
+    /// Requests refused at the concurrency limit (503).
+    pub http_shed: Counter,
+    /// Requests cut off by their timeout (408 or 503).
+    pub http_timeouts: Counter,
     pub timestamps: Counter,
     pub issue_latency: Histogram,
 }
 
+/// A gauge family: one value per label value (`label` empty: a single unlabelled value).
+pub struct Gauge<'a> {
+    pub name: &'a str,
+    pub help: &'a str,
+    pub label: &'a str,
+    pub values: Vec<(&'a str, u64)>,
+}
+
 impl Metrics {
-    pub fn render(&self, extra: &[(&str, &str, u64)]) -> String {
+    pub fn render(&self, extra: &[(&str, &str, u64)], gauges: &[Gauge<'_>]) -> String {
         let mut s = String::new();
         let mut counter = |name: &str, help: &str, v: u64| {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
@@ -81,8 +97,38 @@ impl Metrics {
             "Failed operator logins.",
             self.logins_failed.get(),
         );
+        counter(
+            "sealpki_logins_throttled_total",
+            "Logins refused after too many failures, without checking the password.",
+            self.logins_throttled.get(),
+        );
+        counter(
+            "sealpki_http_throttled_total",
+            "HTTP responses with status 429 (per-address rate limits, login throttle).",
+            self.http_throttled.get(),
+        );
+        counter(
+            "sealpki_http_shed_total",
+            "HTTP requests refused with 503 at the concurrency limit.",
+            self.http_shed.get(),
+        );
+        counter(
+            "sealpki_http_timeouts_total",
+            "HTTP requests cut off by their timeout.",
+            self.http_timeouts.get(),
+        );
         for (name, help, v) in extra {
             counter(name, help, *v);
+        }
+        for g in gauges {
+            let _ = writeln!(s, "# HELP {} {}\n# TYPE {} gauge", g.name, g.help, g.name);
+            for (label, v) in &g.values {
+                if g.label.is_empty() {
+                    let _ = writeln!(s, "{} {v}", g.name);
+                } else {
+                    let _ = writeln!(s, "{}{{{}=\"{label}\"}} {v}", g.name, g.label);
+                }
+            }
         }
         let h = &self.issue_latency;
         let _ = writeln!(s, "# HELP sealpki_issue_seconds End-to-end issuance latency.\n# TYPE sealpki_issue_seconds histogram");

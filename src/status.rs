@@ -13,6 +13,7 @@ use serde_json::json;
 use crate::access::{Actor, Permission};
 use crate::app::{unix, App};
 use crate::error::AppError;
+use crate::limits::{retry_secs, Lru};
 use crate::store::{CertStatusRow, CrlRow, Store};
 
 fn from_unix(t: i64) -> SystemTime {
@@ -22,10 +23,10 @@ fn from_unix(t: i64) -> SystemTime {
 /// A signed OCSP response and when it was signed.
 type Cached = (Arc<Vec<u8>>, Instant);
 
-/// Pre-signed OCSP responses for nonce-less single requests, by (CA, serial).
-#[derive(Default)]
+/// Pre-signed OCSP responses for nonce-less single requests about certificates we issued, by (CA,
+/// serial); at most `[ocsp] cache_entries` of them, the least recently used dropped first.
 pub struct OcspCache {
-    entries: Mutex<HashMap<(String, String), Cached>>,
+    entries: Mutex<Lru<(String, String), Cached>>,
     /// The revocation-log head the cache reflects; another instance's revocation moves it.
     seen_log_head: Mutex<i64>,
 }
@@ -41,11 +42,27 @@ pub struct CrlCache {
 type CrlKey = (String, i64, &'static str);
 
 impl OcspCache {
+    pub fn new(max_entries: usize) -> Self {
+        OcspCache {
+            entries: Mutex::new(Lru::new(max_entries)),
+            seen_log_head: Mutex::new(0),
+        }
+    }
+
     pub fn clear(&self) {
         self.entries
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+    }
+
+    /// Answers held now (a gauge in /metrics).
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -424,8 +441,15 @@ impl App {
         Ok(())
     }
 
-    /// Answer an OCSP request (DER) for CA `ca`.
-    pub async fn ocsp(&self, ca: &str, request: &[u8]) -> Result<OcspAnswer, AppError> {
+    /// Answer an OCSP request (DER) for CA `ca` from client `client`. Answers not in the pre-signed
+    /// cache are signed now, within the client's `ocsp_fresh` rate limit; only answers about
+    /// certificates we issued enter the cache, so unknown serials cannot grow it.
+    pub async fn ocsp(
+        &self,
+        ca: &str,
+        request: &[u8],
+        client: Option<std::net::IpAddr>,
+    ) -> Result<OcspAnswer, AppError> {
         let parsed = match parse_ocsp_request(request) {
             Ok(p) => p,
             Err(e) => return Ok(OcspAnswer::Malformed(e.to_string())),
@@ -450,17 +474,27 @@ impl App {
                 .entries
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .get(&key)
+                .get_mut(&key)
             {
                 if at.elapsed() < ttl {
                     return Ok(OcspAnswer::Ok(der.clone()));
                 }
             }
         }
+        if let Err(wait) = self.limits.ocsp_fresh.check(client) {
+            return Err(AppError::RateLimited {
+                what: "OCSP answers signed on request".into(),
+                retry_after: retry_secs(wait),
+            });
+        }
         let mut answers = Vec::with_capacity(parsed.ids.len());
+        let mut all_known = true;
         for (id, serial) in parsed.ids.into_iter().zip(&serials) {
             let status = match self.store.cert_status(ca, serial).await? {
-                CertStatusRow::Unknown => Status::Unknown,
+                CertStatusRow::Unknown => {
+                    all_known = false;
+                    Status::Unknown
+                }
                 CertStatusRow::Good => Status::Good,
                 CertStatusRow::Revoked { at, reason } => Status::Revoked {
                     at: from_unix(at),
@@ -478,7 +512,7 @@ impl App {
                 .await
                 .map_err(|e| AppError::Internal(e.to_string()))??;
         let der = Arc::new(der);
-        if cacheable {
+        if cacheable && all_known {
             self.ocsp_cache
                 .entries
                 .lock()

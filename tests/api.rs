@@ -288,7 +288,9 @@ fn suite(env: &Env) {
         "refused requests store nothing"
     );
 
-    let (s, body) = get(&format!("{}/metrics", srv.url), None);
+    // Metrics are for staff on the public listener.
+    assert_eq!(get(&format!("{}/metrics", srv.url), None).0, 401);
+    let (s, body) = get(&format!("{}/metrics", srv.url), Some(&tok));
     assert_eq!(s, 200);
     let m = String::from_utf8(body).unwrap();
     assert!(m.contains("sealpki_certificates_issued_total 5"), "{m}");

@@ -206,7 +206,8 @@ fn hierarchy_on_softhsm_with_non_extractable_keys() {
 
     // The server reports the token as ready.
     let srv = env.serve();
-    let (s, body) = get(&format!("{}/readyz", srv.url), None);
+    let tok = srv.login();
+    let (s, body) = get(&format!("{}/readyz", srv.url), Some(&tok));
     assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
     assert!(String::from_utf8_lossy(&body).contains("keys:pkcs11"));
     drop(srv);

@@ -13,9 +13,11 @@ use serde_json::json;
 use sha2::Digest;
 
 use super::error::json_body;
+use super::limits::ClientIp;
 use crate::access::{Actor, Permission};
 use crate::app::App;
 use crate::error::AppError;
+use crate::limits::{bounded_username, retry_secs, USERNAME_CHARS};
 use crate::store::{OperatorRow, Role, Store};
 
 /// A logged-in, enabled operator, and the hash of the session token it came with.
@@ -92,12 +94,33 @@ struct Login {
     password: String,
 }
 
+/// Login bodies above this are refused (413) before they are parsed.
+pub const MAX_LOGIN_BODY: usize = 8 * 1024;
+
+/// `POST /api/v1/login`. Failed logins are counted per username and per client address; past
+/// `[limits] login_failures` in a window the answer is 429 without checking the password, and without
+/// an audit entry. A failed login's audit entry names the username by at most 64 characters.
 pub async fn login(
     State(app): State<Arc<App>>,
+    client: ClientIp,
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let req: Login = json_body(&body)?;
-    let op = app.store.operator_get(&req.username).await?;
+    let attempt = app
+        .limits
+        .login
+        .attempt(&req.username, client.0)
+        .map_err(|wait| {
+            app.metrics.logins_throttled.inc();
+            AppError::LoginThrottled {
+                retry_after: retry_secs(wait),
+            }
+        })?;
+    let op = if req.username.chars().count() > USERNAME_CHARS {
+        None // no operator has such a name (see `App::create_operator`)
+    } else {
+        app.store.operator_get(&req.username).await?
+    };
     // Verify against a real hash of nothing when the user is unknown, so timing does not reveal names.
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let dummy = || {
@@ -124,12 +147,20 @@ pub async fn login(
     let mut tx = app.store.begin().await?;
     let Some(op) = op.filter(|_| ok) else {
         app.metrics.logins_failed.inc();
+        let (name, cut) = bounded_username(&req.username);
+        let detail = if cut {
+            json!({"username_chars": req.username.chars().count(), "truncated": true})
+        } else {
+            json!({})
+        };
         app.audit
-            .append(&mut tx, &req.username, "login.failed", json!({}))
+            .append(&mut tx, &name, "login.failed", detail)
             .await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
         return Err(AppError::BadCredentials);
     };
+    // The password was right: the attempt is given back, whatever follows.
+    app.limits.login.succeeded(attempt);
     if op.disabled_at.is_some() {
         // Only someone who knows the password learns that the account is disabled.
         app.audit

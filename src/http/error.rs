@@ -16,8 +16,33 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
             AppError::Forbidden { .. } | AppError::Denied(_) => StatusCode::FORBIDDEN,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Overloaded { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            AppError::RateLimited { .. } | AppError::LoginThrottled { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            AppError::TimedOut {
+                body_received: false,
+                ..
+            } => StatusCode::REQUEST_TIMEOUT,
+            AppError::TimedOut { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Seconds for a `Retry-After` header, for the kinds that have one.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after, .. }
+            | AppError::LoginThrottled { retry_after }
+            | AppError::Overloaded { retry_after } => Some(*retry_after),
+            AppError::TimedOut {
+                body_received: true,
+                ..
+            } => Some(1),
+            _ => None,
         }
     }
 
@@ -31,6 +56,11 @@ impl AppError {
             AppError::BadCredentials => "bad-credentials",
             AppError::Forbidden { .. } | AppError::Denied(_) => "forbidden",
             AppError::Unavailable(_) => "unavailable",
+            AppError::RateLimited { .. } => "rate-limited",
+            AppError::LoginThrottled { .. } => "login-throttled",
+            AppError::Overloaded { .. } => "overloaded",
+            AppError::TimedOut { .. } => "timeout",
+            AppError::TooLarge(_) => "too-large",
             AppError::Internal(_) => "internal",
         }
     }
@@ -56,6 +86,16 @@ impl IntoResponse for AppError {
             header::CONTENT_TYPE,
             "application/problem+json".parse().expect("static header"),
         );
+        if let Some(secs) = self.retry_after() {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        if status == StatusCode::REQUEST_TIMEOUT {
+            resp.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

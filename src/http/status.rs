@@ -15,6 +15,7 @@ use serde_json::json;
 use super::auth::Operator;
 use super::certificates::normalise_serial;
 use super::error::json_body;
+use super::limits::ClientIp;
 use crate::access::Permission;
 use crate::app::App;
 use crate::error::AppError;
@@ -73,22 +74,27 @@ fn ocsp_response(answer: OcspAnswer) -> Response {
     }
 }
 
-async fn answer(app: &App, ca: &str, request: &[u8]) -> Response {
-    match app.ocsp(ca, request).await {
+async fn answer(app: &App, ca: &str, request: &[u8], client: ClientIp) -> Response {
+    let ctype = (header::CONTENT_TYPE, "application/ocsp-response");
+    match app.ocsp(ca, request, client.0).await {
         Ok(a) => ocsp_response(a),
         Err(e) => {
+            if let Some(secs) = e.retry_after() {
+                // Rate limited: HTTP 429 with Retry-After, and an OCSP tryLater for OCSP clients.
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [ctype, (header::RETRY_AFTER, &secs.to_string())],
+                    ocsp_error("try-later"),
+                )
+                    .into_response();
+            }
             tracing::error!(error = %e, "OCSP");
             let status = if matches!(e, AppError::Unavailable(_)) {
                 "try-later"
             } else {
                 "internal"
             };
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/ocsp-response")],
-                ocsp_error(status),
-            )
-                .into_response()
+            (StatusCode::OK, [ctype], ocsp_error(status)).into_response()
         }
     }
 }
@@ -96,15 +102,17 @@ async fn answer(app: &App, ca: &str, request: &[u8]) -> Response {
 /// `POST /ocsp/{ca}` with an `application/ocsp-request` body.
 pub async fn ocsp_post(
     State(app): State<Arc<App>>,
+    client: ClientIp,
     Path(ca): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    answer(&app, &ca, &body).await
+    answer(&app, &ca, &body, client).await
 }
 
 /// `GET /ocsp/{ca}/{base64 request}` (RFC 6960 appendix A.1; the request may itself contain `/`).
 pub async fn ocsp_get(
     State(app): State<Arc<App>>,
+    client: ClientIp,
     Path((ca, encoded)): Path<(String, String)>,
 ) -> Response {
     if encoded.len() > MAX_OCSP_REQUEST * 2 {
@@ -112,7 +120,7 @@ pub async fn ocsp_get(
     }
     let cleaned: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
     match base64::engine::general_purpose::STANDARD.decode(cleaned.trim_end_matches('/')) {
-        Ok(der) => answer(&app, &ca, &der).await,
+        Ok(der) => answer(&app, &ca, &der, client).await,
         Err(_) => ocsp_response(OcspAnswer::Malformed("not base64".into())),
     }
 }
