@@ -1126,19 +1126,7 @@ fn attacks_are_flagged_and_bad_input_is_refused_cleanly() {
     fx.env.issue_to("app-client", &app_csr, &app_cert, &[]);
     let (service_chain, _) = fx.env.chain("service");
     let forged_key = fx.p("forged.key");
-    ok(
-        &run(Command::new("openssl")
-            .args([
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-out",
-            ])
-            .arg(&forged_key)),
-        "genpkey",
-    );
+    openssl_p256_key(&forged_key);
     let ext = fx.p("forged.cnf");
     std::fs::write(
         &ext,

@@ -37,17 +37,7 @@ impl Pki {
     fn key(&self, name: &str) -> PathBuf {
         let k = self.p(&format!("{name}.key"));
         if !k.exists() {
-            let o = run(Command::new("openssl")
-                .args([
-                    "genpkey",
-                    "-algorithm",
-                    "EC",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:P-256",
-                    "-out",
-                ])
-                .arg(&k));
-            assert!(o.status.success(), "genpkey: {o:?}");
+            common::openssl_p256_key(&k);
         }
         k
     }

@@ -45,6 +45,23 @@ pub fn ok(out: &Output, what: &str) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
+/// A fresh P-256 key (PKCS#8 PEM) at `path`, made by openssl.
+pub fn openssl_p256_key(path: &Path) {
+    ok(
+        &run(Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+            ])
+            .arg(path)),
+        "openssl genpkey",
+    );
+}
+
 /// A time as RFC 3339 UTC (`2026-12-01T10:00:00Z`).
 pub fn rfc3339(t: std::time::SystemTime) -> String {
     let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
