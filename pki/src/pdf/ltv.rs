@@ -102,7 +102,6 @@ pub fn add_dss<S: Source + ?Sized>(
 pub const MAX_DSS_BYTES: usize = 128 << 20;
 
 /// The DSS contents of a document (decoded), for verification.
-
 pub fn read_dss<S: Source + ?Sized>(doc: &Document<S>) -> Result<Validation, PdfError> {
     let catalog = doc.catalog()?;
     let Some(dss) = doc.resolve_dict(catalog.get(b"DSS"))? else {
