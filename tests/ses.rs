@@ -667,6 +667,29 @@ fn online_revocation_of_maker_and_signer() {
     let (code, v) = online(&sig);
     assert_eq!(code, 1, "{v}");
     assert!(reasons(&v).contains("was revoked"), "{v}");
+    // The public endpoint, asked to check online, agrees.
+    {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let body = serde_json::json!({"structure": b64.encode(std::fs::read(&sig).unwrap()),
+            "data": b64.encode(std::fs::read(&data).unwrap()), "online": true});
+        let (status, v, _) = post(
+            &format!("{}/api/v1/ses/verify", server.url),
+            None,
+            &body.to_string(),
+        );
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["verdict"], "invalid", "{v}");
+        assert!(v["reasons"].to_string().contains("was revoked"), "{v}");
+        let body = serde_json::json!({"structure": b64.encode(std::fs::read(&sig).unwrap()),
+            "data": b64.encode(std::fs::read(&data).unwrap())});
+        let (_, v, _) = post(
+            &format!("{}/api/v1/ses/verify", server.url),
+            None,
+            &body.to_string(),
+        );
+        assert_eq!(v["verdict"], "valid", "offline over HTTP: {v}");
+    }
     let (code, v) = verify(&env, &sig, Some(&data), &trust);
     assert_eq!(code, 0, "offline, revocation is not checked: {v}");
     // Responders unreachable: not established, so indeterminate.

@@ -69,3 +69,39 @@ fn only_the_token_backend_touches_cryptoki() {
         );
     }
 }
+
+/// The HTTP API and the signing service never import the command line's modules (they are front
+/// ends over the same services, or the service itself).
+#[test]
+fn http_and_signing_do_not_import_the_command_line() {
+    let cli = [
+        "crate::cli",
+        "crate::pdfcmd",
+        "crate::sescmd",
+        "crate::certverify",
+        "crate::bench",
+    ];
+    for f in files("src/http").into_iter().chain(files("src/signing")) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for m in cli {
+            assert!(!text.contains(m), "{} names {m}", f.display());
+        }
+    }
+}
+
+/// Every chain is judged by the one path validator: no module but `validate` walks issuer links by
+/// itself (`verify_signed_by` is for issuance self-checks and path *building* in the service).
+#[test]
+fn verifiers_use_the_one_path_validator() {
+    for f in files("pki/src")
+        .into_iter()
+        .filter(|f| !f.to_string_lossy().contains("/validate/") && !f.ends_with("issue.rs"))
+    {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(
+            !text.contains("verify_signed_by"),
+            "{} checks issuer signatures outside pki::validate",
+            f.display()
+        );
+    }
+}

@@ -22,7 +22,7 @@ pub async fn inspect(body: axum::body::Bytes) -> Result<Json<serde_json::Value>,
     let warnings = match &decoded {
         ses::Decoded::Seal(_, w) | ses::Decoded::Signature(_, w) => w.clone(),
     };
-    Ok(Json(crate::sescmd::inspect_json(&decoded, &warnings)))
+    Ok(Json(ses::describe(&decoded, &warnings)))
 }
 
 #[derive(Deserialize)]
@@ -32,6 +32,9 @@ struct VerifyBody {
     structure: String,
     /// The signed data, base64 (for a signature).
     data: Option<String>,
+    /// Check the maker's and signer's revocation with our status services (OCSP, else CRL).
+    #[serde(default)]
+    online: bool,
 }
 
 /// `POST /api/v1/ses/verify`: the report, with this deployment's CA certificates as trust.
@@ -60,14 +63,21 @@ pub async fn verify(
             }
         }
     }
+    let online = req.online;
     let report = tokio::task::spawn_blocking(move || {
+        let fetched = online.then(|| crate::signing::ltv::ses_revocation_data(&decoded, &trust));
         ses::verify(
             &decoded,
             &ses::VerifyInput {
                 data: data.as_deref(),
                 trust: &trust,
                 now: SystemTime::now(),
-                revocation: None,
+                revocation: fetched
+                    .as_ref()
+                    .map(|v| sealpki_pki::validate::revocation::Data {
+                        crls: &v.crls,
+                        ocsp: &v.ocsps,
+                    }),
             },
         )
     })

@@ -27,6 +27,28 @@ pub fn revocation_data(certs: &[Certificate]) -> ltv::Validation {
     gather(certs, false).unwrap_or_default()
 }
 
+/// Revocation data for a GB/T 38540 seal or signature: the maker's and signer's certificates,
+/// with `trust` to find their issuers (only certificates whose issuer's signature verifies are
+/// looked up, so a structure cannot make us fetch URLs of its choosing).
+pub fn ses_revocation_data(
+    decoded: &sealpki_pki::ses::Decoded,
+    trust: &[Certificate],
+) -> ltv::Validation {
+    use sealpki_pki::der::Decode;
+    use sealpki_pki::ses::Decoded;
+    let mut certs = trust.to_vec();
+    let (seal, signer) = match decoded {
+        Decoded::Seal(s, _) => (&**s, None),
+        Decoded::Signature(s, _) => (&s.seal, Some(&s.signer_cert)),
+    };
+    for der in std::iter::once(&seal.maker_cert).chain(signer) {
+        if let Ok(c) = Certificate::from_der(der) {
+            certs.push(c);
+        }
+    }
+    revocation_data(&certs)
+}
+
 fn gather(certs: &[Certificate], strict: bool) -> Result<ltv::Validation, AppError> {
     use sealpki_pki::der::{Decode, Encode};
     let mut data = ltv::Validation::default();

@@ -5,7 +5,10 @@
 
 mod decode;
 pub mod der;
+mod describe;
 pub mod verify;
+
+pub use describe::describe;
 
 use std::sync::Arc;
 use std::time::SystemTime;
