@@ -292,9 +292,11 @@ pub fn verify<S: Source + ?Sized>(
     let docmdp = super::sign::docmdp_permission(doc)?;
     // The DSS is read and parsed once for all signatures.
     let dss = DssData::of(doc);
+    // Trust anchors are decoded once per document, not per signature.
+    let anchors = crate::validate::prepare(&opts.trust);
     let mut reports = Vec::new();
     for (f, widgets) in &by_sig {
-        let mut r = verify_one(doc, opts, f, &ends, docmdp, &dss)?;
+        let mut r = verify_one(doc, opts, &anchors, f, &ends, docmdp, &dss)?;
         for w in widgets {
             if let Some(img) = seal_image(doc, w, &page_index) {
                 r.seal_images.push(img);
@@ -388,9 +390,11 @@ fn hash_ranges<S: Source + ?Sized>(
     Ok(hasher.finish())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn verify_one<S: Source + ?Sized>(
     doc: &Document<S>,
     opts: &VerifyOptions,
+    anchors: &[crate::validate::Cert],
     f: &Field,
     ends: &[u64],
     docmdp: Option<i64>,
@@ -712,12 +716,19 @@ fn verify_one<S: Source + ?Sized>(
                 }
                 let mut pool = v.certs.clone();
                 pool.extend(dss.certs.iter().cloned());
-                let path = crate::validate::validate_certs(
-                    &v.signer,
-                    &pool,
-                    &opts.trust,
-                    &crate::validate::Options::new(crate::validate::Purpose::DocumentSigning, at),
-                );
+                let options =
+                    crate::validate::Options::new(crate::validate::Purpose::DocumentSigning, at);
+                let path = match crate::validate::Cert::from_cert(&v.signer) {
+                    Ok(leaf) => crate::validate::validate(
+                        &leaf,
+                        &crate::validate::prepare(&pool),
+                        anchors,
+                        &options,
+                    ),
+                    Err(e) => crate::validate::PathReport::unknown(format!(
+                        "the signer's certificate cannot be read: {e}"
+                    )),
+                };
                 match path.verdict {
                     Verdict::Valid => {
                         checks.add("chain", CheckState::Pass, path.path_text());

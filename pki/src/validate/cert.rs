@@ -86,8 +86,11 @@ impl Cert {
 
     /// From a decoded certificate (re-encoded: x509-cert decodes strict DER, so this is its DER).
     pub fn from_cert(cert: &Certificate) -> Result<Self, String> {
-        let der_bytes = cert.to_der().map_err(|e| e.to_string())?;
-        Self::from_der(&der_bytes)
+        let der = cert.to_der().map_err(|e| e.to_string())?;
+        let tbs = super::sig::first_element(&der)
+            .ok_or("the certificate's signed part cannot be found")?
+            .to_vec();
+        Ok(Self::build(cert.clone(), der, tbs))
     }
 
     fn build(cert: Certificate, der: Vec<u8>, tbs: Vec<u8>) -> Self {

@@ -247,7 +247,8 @@ impl PathReport {
         }
     }
 
-    fn unknown(detail: String) -> Self {
+    /// No path: indeterminate, for the reason given.
+    pub fn unknown(detail: String) -> Self {
         PathReport {
             verdict: Verdict::Indeterminate,
             path: Vec::new(),
