@@ -774,13 +774,21 @@ impl Outcome {
             s += &format!("  path: {}\n", self.path.path_text());
         }
         s += &format!("  purpose: {}, at {}\n", self.purpose.name(), self.at);
+        let word = |st: CheckState| match st {
+            CheckState::Pass => "ok",
+            CheckState::Fail => "FAIL",
+            CheckState::Unknown => "UNKNOWN",
+        };
         for c in &self.path.checks {
             if c.state != CheckState::Pass {
-                s += &format!("  {:?} {}: {}\n", c.state, c.name, c.detail);
+                s += &format!("  {:7} {}: {}\n", word(c.state), c.name, c.detail);
             }
         }
         if let Some(r) = &self.revocation {
-            s += &format!("  revocation ({:?}): {}\n", r.state, r.detail);
+            s += &format!("  {:7} revocation: {}\n", word(r.state), r.detail);
+            for c in r.certificates.iter().filter(|c| c.state != CheckState::Pass) {
+                s += &format!("          {}\n", c.detail);
+            }
         }
         s
     }
