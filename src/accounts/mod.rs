@@ -7,10 +7,13 @@
 //! - `region` — the GB/T 2260 region table (`data/regions.tsv`) behind both identifiers.
 //! - `password` — NIST SP 800-63B §5.1.1 rules (length, common passwords in
 //!   `data/common-passwords.txt`, not the account's own identifiers). Hashing lives elsewhere.
+//! - `totp` — RFC 6238 one-time codes (the staff second factor): secrets, verification with one step
+//!   of drift and no replay, `otpauth://` URIs.
 
 pub mod ids;
 pub mod password;
 pub mod region;
+pub mod totp;
 
 pub use ids::{
     CreditCode, CreditCodeError, Date, Mobile, MobileError, ResidentId, ResidentIdError, Sex,
