@@ -1648,3 +1648,68 @@ fn key_files_in_sec1_and_pkcs1_form_seal_pdfs() {
     );
     assert!(!p("enc.pdf").exists());
 }
+
+/// A PDF whose DSS names one 64 MB Flate bomb 10,000 times, posted to the public verifier: an
+/// answer (not a 5xx), the server still up, and its peak memory far below what decoding the bomb
+/// each time would take.
+#[test]
+fn the_public_verifier_survives_a_dss_bomb_within_its_memory_budget() {
+    let env = Env::new(EnvOptions::default());
+    env.init_dev();
+    let server = env.serve();
+    let bomb = env.path("bomb.pdf");
+    let script = r#"
+import sys, zlib
+data = zlib.compress(b"\0" * (64 << 20), 9)
+objs = [b"<< /Type /Catalog /Pages 2 0 R /DSS 4 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+        b"<< /CRLs [" + b"5 0 R " * 10000 + b"] /OCSPs [" + b"5 0 R " * 10000 + b"] >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream"]
+out = bytearray(b"%PDF-1.7\n")
+offs = []
+for i, o in enumerate(objs):
+    offs.append(len(out))
+    out += b"%d 0 obj\n" % (i + 1) + o + b"\nendobj\n"
+x = len(out)
+out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+for o in offs:
+    out += b"%010d 00000 n \n" % o
+out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, x)
+open(sys.argv[1], "wb").write(out)
+"#;
+    ok(
+        &run(Command::new("python3").args(["-c", script]).arg(&bomb)),
+        "write the bomb",
+    );
+    let body = std::fs::read(&bomb).unwrap();
+    assert!(
+        body.len() < 1 << 20,
+        "the bomb is small: {} bytes",
+        body.len()
+    );
+    let (status, ctype, answer) = http_post(
+        &format!("{}/api/v1/pdf/verify", server.url),
+        None,
+        "application/pdf",
+        &body,
+    );
+    assert!(
+        status == 200 || status == 400,
+        "{status} {ctype} {}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert!(
+        ureq::get(&format!("{}/healthz", server.url)).call().is_ok(),
+        "still up"
+    );
+    let status_file =
+        std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let hwm_kb: u64 = status_file
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(hwm_kb < 512 * 1024, "peak RSS {hwm_kb} kB");
+}
