@@ -29,6 +29,10 @@ pub enum Permission {
     ManageOperators,
     /// Roll a CA key over.
     Rollover,
+    /// Ask for an authority (ceremony-only profile) certificate: create, submit, withdraw a request.
+    RequestAuthorityCert,
+    /// Approve or reject a request for an authority certificate.
+    DecideAuthorityCert,
 }
 
 impl Permission {
@@ -42,6 +46,8 @@ impl Permission {
             Permission::Sign => "documents.sign",
             Permission::ManageOperators => "operators.manage",
             Permission::Rollover => "ca.rollover",
+            Permission::RequestAuthorityCert => "authority-requests.request",
+            Permission::DecideAuthorityCert => "authority-requests.decide",
         }
     }
 
@@ -57,6 +63,10 @@ impl Permission {
             Permission::Sign => "sign documents with the service's keys",
             Permission::ManageOperators => "manage operators",
             Permission::Rollover => "roll a CA key over",
+            Permission::RequestAuthorityCert => "request an authority certificate",
+            Permission::DecideAuthorityCert => {
+                "approve or reject a request for an authority certificate"
+            }
         }
     }
 
@@ -66,7 +76,11 @@ impl Permission {
             Role::Admin => true,
             Role::Operator => matches!(
                 self,
-                Permission::Read | Permission::Issue | Permission::ChangeStatus | Permission::Sign
+                Permission::Read
+                    | Permission::Issue
+                    | Permission::ChangeStatus
+                    | Permission::Sign
+                    | Permission::RequestAuthorityCert
             ),
             Role::Auditor => self == Permission::Read,
         }
@@ -108,6 +122,7 @@ mod tests {
             Permission::ChangeAuthorityStatus,
             Permission::ManageOperators,
             Permission::Rollover,
+            Permission::DecideAuthorityCert,
         ] {
             assert!(p.granted_to(Role::Admin));
             assert!(!p.granted_to(Role::Operator));

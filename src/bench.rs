@@ -1,5 +1,6 @@
 //! `sealpki bench issue`: certificates per second end to end (prepare + lint, intent recorded, signed
-//! by the CA key, result stored and audited), beside raw signing with the same key in the same run.
+//! by the CA key, result stored and audited), beside raw signing with the same key in the same run;
+//! `bench workflow`: workflow transitions per second through the runner.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -13,14 +14,15 @@ use serde_json::json;
 use crate::app::App;
 use crate::error::AppError;
 
-/// Benchmarks that sign with the CA keys (`bench issue`, `bench crl`) run only on development data:
+/// Benchmarks that sign with the CA keys or write records (`bench issue`, `bench crl`, `bench
+/// workflow`) run only on development data:
 /// the newest key ceremony must have been a development one (`development = true` in the ceremony
 /// file, as in `fixtures/ceremony-dev.toml` and the first start of `serve` without a config). The
 /// run is audited.
 pub async fn require_development(app: &App, what: &str) -> Result<(), AppError> {
     if !app.store.ceremony_latest_is_development().await? {
         return Err(AppError::Policy(format!(
-            "bench {what} signs with the CA keys: it runs only on development data (a hierarchy \
+            "bench {what} signs with the CA keys or writes records: it runs only on development data (a hierarchy \
              made by a development ceremony, e.g. fixtures/ceremony-dev.toml); this data's newest \
              key ceremony was not one"
         )));
@@ -620,5 +622,112 @@ pub fn ses(
             verdict
         )
     });
+    Ok(0)
+}
+
+/// `sealpki bench workflow`: `count` authority-certificate requests are created, then each is
+/// submitted and approved (two transitions) by `concurrency` concurrent tasks, every transition
+/// through `Workflow::apply` (state, history and audit in one transaction). Reports transitions per
+/// second. The records stay in the (development) data.
+pub async fn workflow(
+    app: &Arc<App>,
+    count: usize,
+    concurrency: usize,
+    json_out: bool,
+) -> Result<i32, AppError> {
+    use crate::access::Actor;
+    use crate::workflow::{EventRequest, Workflow};
+    require_development(app, "workflow").await?;
+    let requester = Actor {
+        name: "bench-requester".into(),
+        role: crate::store::Role::Operator,
+    };
+    let approver = Actor::cli();
+    let kind = "authority-certificate";
+    eprintln!("creating {count} {kind} records…");
+    let start = Instant::now();
+    let mut ids = Vec::with_capacity(count);
+    for i in 0..count {
+        let data = json!({"profile": "tsa", "subject": format!("CN=Bench TSA {i},O=Bench"),
+                          "reason": "bench workflow"});
+        ids.push(
+            Workflow::create(app, &requester, kind, &data, None)
+                .await?
+                .id,
+        );
+    }
+    let created = start.elapsed();
+    eprintln!("submitting and approving them with {concurrency} concurrent tasks…");
+    let queue = Arc::new(std::sync::Mutex::new(ids));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (app, queue, requester, approver) = (
+            app.clone(),
+            queue.clone(),
+            requester.clone(),
+            approver.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let Some(id) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop() else {
+                    break;
+                };
+                for (who, event, version) in [(&requester, "submit", 1), (&approver, "approve", 2)]
+                {
+                    let t = Instant::now();
+                    let req = EventRequest {
+                        event,
+                        version,
+                        comment: Some("bench"),
+                        attachments: &[],
+                    };
+                    Workflow::apply(&app, who, kind, &id, &req).await?;
+                    lat.push(t.elapsed());
+                }
+            }
+            Ok::<_, AppError>(lat)
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.map_err(|e| AppError::Internal(e.to_string()))??);
+    }
+    let elapsed = start.elapsed();
+    lat.sort();
+    let rate = lat.len() as f64 / elapsed.as_secs_f64();
+    let create_rate = count as f64 / created.as_secs_f64();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (p50, p99) = (
+        percentile(&lat, 0.50).as_secs_f64() * 1e3,
+        percentile(&lat, 0.99).as_secs_f64() * 1e3,
+    );
+    let report = json!({
+        "machine": {"cpus": threads, "cpu": cpu_model()},
+        "database": format!("{:?}", app.store.backend()),
+        "sqlite_synchronous": app.config.database.sqlite_synchronous.clone().unwrap_or_else(|| "full".into()),
+        "records": count,
+        "transitions": lat.len(),
+        "concurrency": concurrency,
+        "creates_per_second_sequential": create_rate,
+        "transitions_per_second": rate,
+        "p50_ms": p50,
+        "p99_ms": p99,
+    });
+    if json_out {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        println!("machine: {threads} CPUs, {}", cpu_model());
+        println!("database {:?}", app.store.backend());
+        println!("create:       {create_rate:>9.0}/s ({count} records, one at a time)");
+        println!(
+            "transitions:  {rate:>9.0}/s ({} transitions, {concurrency} concurrent), p50 {p50:.1} ms, p99 {p99:.1} ms",
+            lat.len()
+        );
+    }
     Ok(0)
 }

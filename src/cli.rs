@@ -267,6 +267,15 @@ pub enum AuditCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCmd {
+    /// Workflow transitions per second: authority-certificate requests created, then submitted and
+    /// approved through the workflow runner (state, history and audit in one transaction each).
+    /// Development data only.
+    Workflow {
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
     /// HTTP load: POST a body file repeatedly to a URL (any server, e.g. an OCSP or TSA peer).
     Http {
         url: String,
@@ -785,6 +794,10 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             trust,
             count,
         }) => crate::bench::ses(&seal, &key_file, &cert, &trust, count, json),
+        Command::Bench(BenchCmd::Workflow { count, concurrency }) => {
+            let app = App::open(config).await?;
+            crate::bench::workflow(&app, count, concurrency, json).await
+        }
         Command::Bench(BenchCmd::Issue {
             count,
             concurrency,

@@ -19,6 +19,18 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A workflow event that does not apply to the record as it is now (out of order, or sent for a
+    /// version that is no longer current): HTTP 409 with the current state, version and the events
+    /// its state allows.
+    #[error("{message}")]
+    StateConflict {
+        /// `out-of-order` or `stale-version`.
+        reason: &'static str,
+        message: String,
+        state: &'static str,
+        version: i64,
+        allowed_events: Vec<&'static str>,
+    },
     #[error("authentication required")]
     Unauthenticated,
     #[error("invalid username or password")]

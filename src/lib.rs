@@ -27,3 +27,4 @@ pub mod signing;
 pub mod status;
 pub mod store;
 pub mod tsaclient;
+pub mod workflow;

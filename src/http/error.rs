@@ -13,7 +13,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Policy(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::StateConflict { .. } => StatusCode::CONFLICT,
             AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
             AppError::Forbidden { .. } | AppError::Denied(_) => StatusCode::FORBIDDEN,
             AppError::Unavailable(_) | AppError::Overloaded { .. } => {
@@ -52,6 +52,7 @@ impl AppError {
             AppError::Policy(_) => "policy",
             AppError::NotFound(_) => "not-found",
             AppError::Conflict(_) => "conflict",
+            AppError::StateConflict { reason, .. } => reason,
             AppError::Unauthenticated => "unauthenticated",
             AppError::BadCredentials => "bad-credentials",
             AppError::Forbidden { .. } | AppError::Denied(_) => "forbidden",
@@ -75,12 +76,23 @@ impl IntoResponse for AppError {
         } else {
             self.to_string()
         };
-        let body = json!({
+        let mut body = json!({
             "type": format!("https://sealpki.dev/problems/{}", self.kind()),
             "title": status.canonical_reason().unwrap_or("error"),
             "status": status.as_u16(),
             "detail": detail,
         });
+        if let AppError::StateConflict {
+            state,
+            version,
+            allowed_events,
+            ..
+        } = &self
+        {
+            body["state"] = json!(state);
+            body["version"] = json!(version);
+            body["allowed_events"] = json!(allowed_events);
+        }
         let mut resp = (status, body.to_string()).into_response();
         resp.headers_mut().insert(
             header::CONTENT_TYPE,

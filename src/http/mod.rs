@@ -4,11 +4,13 @@ mod auth;
 mod certificates;
 mod certverify;
 pub mod error;
+pub mod idempotency;
 pub mod limits;
 pub mod mtls;
 mod pdf;
 mod ses;
 mod status;
+mod workflow;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,6 +37,8 @@ pub fn router(app: Arc<App>) -> Router {
     let limited = |which: limits::Limited| {
         axum::middleware::from_fn_with_state((app.clone(), which), limits::rate_limit)
     };
+    // `Idempotency-Key` on the POSTs that create or transition.
+    let idempotent = || axum::middleware::from_fn_with_state(app.clone(), idempotency::idempotency);
     let routes = Router::new()
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_for_staff))
@@ -80,7 +84,20 @@ pub fn router(app: Arc<App>) -> Router {
             post(status::tsa).layer(limited(limits::Limited::Tsa)),
         )
         .route("/ocsp/{ca}", post(status::ocsp_post))
-        .route("/ocsp/{ca}/{*request}", get(status::ocsp_get));
+        .route("/ocsp/{ca}/{*request}", get(status::ocsp_get))
+        .route(
+            "/api/v1/workflows/{kind}",
+            post(workflow::create).layer(idempotent()),
+        )
+        .route("/api/v1/workflows/{kind}/{id}", get(workflow::get_one))
+        .route(
+            "/api/v1/workflows/{kind}/{id}/events",
+            post(workflow::event).layer(idempotent()),
+        )
+        .route(
+            "/api/v1/workflows/{kind}/{id}/history",
+            get(workflow::history),
+        );
     let pdf_routes = Router::new()
         .route(
             "/api/v1/pdf/verify",

@@ -5,6 +5,7 @@ mod audit;
 mod certs;
 mod directory;
 mod revocation;
+mod workflow;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -16,6 +17,7 @@ pub use audit::{AuditRow, CheckpointRow};
 pub use certs::{CertFilter, CertRow, CertState, PendingCert};
 pub use directory::{CaRow, KeyPurpose, KeyRow, OperatorRow, Role};
 pub use revocation::{CertStatusRow, CrlRow, RevokedRow};
+pub use workflow::{HistoryRow, IdempotencyRow, WorkflowRow};
 
 pub type Tx<'a> = Transaction<'a, Any>;
 

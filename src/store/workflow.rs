@@ -1,0 +1,280 @@
+//! Workflow records, their history, and Idempotency-Key answers. States are stored as the kinds'
+//! stable names; `src/workflow` parses them strictly.
+
+use sqlx::Row;
+
+use super::{Store, StoreError, Tx};
+
+/// One application as stored.
+#[derive(Clone, Debug)]
+pub struct WorkflowRow {
+    pub id: String,
+    pub kind: String,
+    pub state: String,
+    pub version: i64,
+    pub data: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One state change (or the creation, version 1, with no `from_state`).
+#[derive(Clone, Debug)]
+pub struct HistoryRow {
+    pub workflow_id: String,
+    pub version: i64,
+    pub at: i64,
+    pub actor: String,
+    pub event: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub comment: Option<String>,
+    /// JSON array of attachment references.
+    pub attachments: String,
+    pub audit_seq: i64,
+}
+
+/// A stored Idempotency-Key: `status` 0 while the first request runs.
+#[derive(Clone, Debug)]
+pub struct IdempotencyRow {
+    pub method_path: String,
+    pub body_sha256: String,
+    pub status: i64,
+    pub content_type: Option<String>,
+    pub response: Option<Vec<u8>>,
+    pub created_at: i64,
+}
+
+fn workflow_row(r: &sqlx::any::AnyRow) -> Result<WorkflowRow, StoreError> {
+    Ok(WorkflowRow {
+        id: r.try_get(0)?,
+        kind: r.try_get(1)?,
+        state: r.try_get(2)?,
+        version: r.try_get(3)?,
+        data: r.try_get(4)?,
+        created_by: r.try_get(5)?,
+        created_at: r.try_get(6)?,
+        updated_at: r.try_get(7)?,
+    })
+}
+
+impl Store {
+    pub async fn workflow_insert(tx: &mut Tx<'_>, w: &WorkflowRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO workflows (id, kind, state, version, data, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&w.id)
+        .bind(&w.kind)
+        .bind(&w.state)
+        .bind(w.version)
+        .bind(&w.data)
+        .bind(&w.created_by)
+        .bind(w.created_at)
+        .bind(w.updated_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::from_insert)?;
+        Ok(())
+    }
+
+    pub async fn workflow_get(&self, id: &str) -> Result<Option<WorkflowRow>, StoreError> {
+        let r = sqlx::query(
+            "SELECT id, kind, state, version, data, created_by, created_at, updated_at \
+             FROM workflows WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        r.as_ref().map(workflow_row).transpose()
+    }
+
+    /// Move a record from `version` to `version + 1` in `state`. False when the record is no longer
+    /// at `version` (someone else changed it first): nothing was written.
+    pub async fn workflow_advance(
+        tx: &mut Tx<'_>,
+        id: &str,
+        version: i64,
+        state: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE workflows SET state = $1, version = version + 1, updated_at = $2 \
+             WHERE id = $3 AND version = $4",
+        )
+        .bind(state)
+        .bind(now)
+        .bind(id)
+        .bind(version)
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn workflow_history_insert(
+        tx: &mut Tx<'_>,
+        h: &HistoryRow,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO workflow_history (workflow_id, version, at, actor, event, from_state, \
+             to_state, comment, attachments, audit_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&h.workflow_id)
+        .bind(h.version)
+        .bind(h.at)
+        .bind(&h.actor)
+        .bind(&h.event)
+        .bind(&h.from_state)
+        .bind(&h.to_state)
+        .bind(&h.comment)
+        .bind(&h.attachments)
+        .bind(h.audit_seq)
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::from_insert)?;
+        Ok(())
+    }
+
+    /// History of a record, oldest first, entries with `version > after`, at most `limit`.
+    pub async fn workflow_history(
+        &self,
+        id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<HistoryRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT workflow_id, version, at, actor, event, from_state, to_state, comment, \
+             attachments, audit_seq FROM workflow_history WHERE workflow_id = $1 AND version > $2 \
+             ORDER BY version LIMIT $3",
+        )
+        .bind(id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(HistoryRow {
+                    workflow_id: r.try_get(0)?,
+                    version: r.try_get(1)?,
+                    at: r.try_get(2)?,
+                    actor: r.try_get(3)?,
+                    event: r.try_get(4)?,
+                    from_state: r.try_get(5)?,
+                    to_state: r.try_get(6)?,
+                    comment: r.try_get(7)?,
+                    attachments: r.try_get(8)?,
+                    audit_seq: r.try_get(9)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Claim `(actor, key)` for a request: Ok(None) when this request is the first (a row with
+    /// status 0 now exists), Ok(Some(row)) with the stored row when the key was used before. The
+    /// primary key decides between concurrent first requests. Rows older than `expired_before`
+    /// are deleted first, so an expired key starts afresh.
+    pub async fn idempotency_claim(
+        &self,
+        actor: &str,
+        key: &str,
+        method_path: &str,
+        body_sha256: &str,
+        now: i64,
+        expired_before: i64,
+    ) -> Result<Option<IdempotencyRow>, StoreError> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE actor = $1 AND idem_key = $2 AND created_at < $3",
+        )
+        .bind(actor)
+        .bind(key)
+        .bind(expired_before)
+        .execute(&self.pool)
+        .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (actor, idem_key, method_path, body_sha256, status, created_at) \
+             VALUES ($1, $2, $3, $4, 0, $5)",
+        )
+        .bind(actor)
+        .bind(key)
+        .bind(method_path)
+        .bind(body_sha256)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_insert);
+        match inserted {
+            Ok(_) => Ok(None),
+            Err(StoreError::Conflict(_)) => {
+                let r = sqlx::query(
+                    "SELECT method_path, body_sha256, status, content_type, response, created_at \
+                     FROM idempotency_keys WHERE actor = $1 AND idem_key = $2",
+                )
+                .bind(actor)
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| {
+                    // Deleted between our insert and read (released after a failure): a retry
+                    // claims it.
+                    StoreError::Conflict("idempotency_keys_pkey".into())
+                })?;
+                Ok(Some(IdempotencyRow {
+                    method_path: r.try_get(0)?,
+                    body_sha256: r.try_get(1)?,
+                    status: r.try_get(2)?,
+                    content_type: r.try_get(3)?,
+                    response: r.try_get(4)?,
+                    created_at: r.try_get(5)?,
+                }))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Record the first request's answer under its key.
+    pub async fn idempotency_complete(
+        &self,
+        actor: &str,
+        key: &str,
+        status: i64,
+        content_type: Option<&str>,
+        response: &[u8],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status = $1, content_type = $2, response = $3 \
+             WHERE actor = $4 AND idem_key = $5",
+        )
+        .bind(status)
+        .bind(content_type)
+        .bind(response)
+        .bind(actor)
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Forget a key whose request ended without an answer worth replaying (a server error).
+    pub async fn idempotency_release(&self, actor: &str, key: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE actor = $1 AND idem_key = $2 AND status = 0",
+        )
+        .bind(actor)
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Delete every key created before `before`; returns how many.
+    pub async fn idempotency_purge(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                .bind(before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+}

@@ -1,0 +1,539 @@
+//! Typed state machines with history: each application kind declares its states and events as enums
+//! and one `transition` function; `Workflow` (the runner) checks permissions, applies the function
+//! and writes the new state, a history row and an audit entry in one transaction, with optimistic
+//! versioning. Every state change of a workflow record goes through here.
+
+pub mod authority_request;
+
+use std::fmt::Debug;
+use std::marker::PhantomData;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::access::{Actor, Permission};
+use crate::app::App;
+use crate::error::AppError;
+use crate::store::{HistoryRow, Store, StoreError, WorkflowRow};
+
+/// A closed set with stable names: the names are what the store and the API carry.
+pub trait Named: Copy + Eq + Debug + Send + Sync + 'static {
+    const ALL: &'static [Self];
+    fn name(self) -> &'static str;
+    /// Strict: only an exact name of a variant.
+    fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.name() == s)
+    }
+}
+
+/// Declare an enum whose variants have stable names (`Named`).
+#[macro_export]
+macro_rules! named_enum {
+    ($(#[$m:meta])* $vis:vis enum $name:ident { $($(#[$vm:meta])* $var:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        $vis enum $name { $($(#[$vm])* $var),+ }
+        impl $crate::workflow::Named for $name {
+            const ALL: &'static [Self] = &[$($name::$var),+];
+            fn name(self) -> &'static str {
+                match self { $($name::$var => $s),+ }
+            }
+        }
+    };
+}
+
+/// Who asks for a transition, as the transition function sees them.
+pub struct Who<'a> {
+    pub actor: &'a Actor,
+    /// Whether the actor created the record (the requester).
+    pub is_creator: bool,
+}
+
+/// Why a transition function refused an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The event does not apply in the current state (HTTP 409, nothing changes).
+    OutOfOrder,
+    /// The event applies, but not for this actor (HTTP 403), with the reason.
+    NotForYou(&'static str),
+}
+
+/// One application kind: its states, events, who may send each event, and the transition table.
+pub trait Kind: Send + Sync + 'static {
+    /// The kind's name in URLs, the store and the audit log.
+    const NAME: &'static str;
+    type State: Named;
+    type Event: Named;
+    /// The state a new record starts in.
+    const INITIAL: Self::State;
+    /// The permission to create a record.
+    const CREATE: Permission;
+    /// The permission an event needs (checked by the runner before the transition function).
+    fn permission(event: Self::Event) -> Permission;
+    /// The transition table: the next state, or why not.
+    fn transition(
+        state: Self::State,
+        event: Self::Event,
+        who: &Who<'_>,
+    ) -> Result<Self::State, Refusal>;
+    /// Check and normalise the data of a new record (422 for content refused by policy).
+    fn check_data(app: &App, data: &serde_json::Value) -> Result<serde_json::Value, AppError>;
+}
+
+/// A kind with its types erased, so the runner and HTTP can pick it by name.
+trait Erased: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn initial(&self) -> &'static str;
+    fn create_permission(&self) -> Permission;
+    fn check_data(
+        &self,
+        app: &App,
+        data: &serde_json::Value,
+    ) -> Result<serde_json::Value, AppError>;
+    fn events(&self) -> Vec<&'static str>;
+    /// The permission of a named event; None for a name the kind does not have.
+    fn event_permission(&self, event: &str) -> Option<Permission>;
+    /// Parse the stored state strictly (an unknown name is a corrupt store).
+    fn state(&self, stored: &str) -> Result<&'static str, StoreError>;
+    fn step(&self, state: &str, event: &str, who: &Who<'_>) -> Result<&'static str, Refusal>;
+    fn allowed(&self, state: &str, who: &Who<'_>) -> Vec<&'static str>;
+}
+
+struct Of<K>(PhantomData<K>);
+
+impl<K: Kind> Erased for Of<K> {
+    fn name(&self) -> &'static str {
+        K::NAME
+    }
+    fn initial(&self) -> &'static str {
+        K::INITIAL.name()
+    }
+    fn create_permission(&self) -> Permission {
+        K::CREATE
+    }
+    fn check_data(
+        &self,
+        app: &App,
+        data: &serde_json::Value,
+    ) -> Result<serde_json::Value, AppError> {
+        K::check_data(app, data)
+    }
+    fn events(&self) -> Vec<&'static str> {
+        K::Event::ALL.iter().map(|e| e.name()).collect()
+    }
+    fn event_permission(&self, event: &str) -> Option<Permission> {
+        K::Event::parse(event).map(K::permission)
+    }
+    fn state(&self, stored: &str) -> Result<&'static str, StoreError> {
+        K::State::parse(stored).map(|s| s.name()).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "workflow state {stored:?} is not a state of kind {}",
+                K::NAME
+            ))
+        })
+    }
+    fn step(&self, state: &str, event: &str, who: &Who<'_>) -> Result<&'static str, Refusal> {
+        let (Some(s), Some(e)) = (K::State::parse(state), K::Event::parse(event)) else {
+            return Err(Refusal::OutOfOrder);
+        };
+        K::transition(s, e, who).map(|n| n.name())
+    }
+    fn allowed(&self, state: &str, who: &Who<'_>) -> Vec<&'static str> {
+        let Some(s) = K::State::parse(state) else {
+            return Vec::new();
+        };
+        K::Event::ALL
+            .iter()
+            .filter(|e| K::transition(s, **e, who) != Err(Refusal::OutOfOrder))
+            .map(|e| e.name())
+            .collect()
+    }
+}
+
+/// Every kind the service knows.
+static KINDS: &[&dyn Erased] = &[&Of::<authority_request::AuthorityRequest>(PhantomData)];
+
+fn kind(name: &str) -> Result<&'static dyn Erased, AppError> {
+    KINDS
+        .iter()
+        .copied()
+        .find(|k| k.name() == name)
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "no workflow kind {name:?} (kinds: {})",
+                KINDS
+                    .iter()
+                    .map(|k| k.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+/// Comments are for people: at most this many characters.
+pub const MAX_COMMENT: usize = 2000;
+/// Attachment references per event, and characters per reference.
+pub const MAX_ATTACHMENTS: usize = 16;
+pub const MAX_ATTACHMENT_REF: usize = 200;
+
+/// A record as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct View {
+    pub id: String,
+    pub kind: &'static str,
+    pub state: &'static str,
+    pub version: i64,
+    pub data: serde_json::Value,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// The events the current state allows (for this actor's standing as requester or not).
+    pub allowed_events: Vec<&'static str>,
+}
+
+/// One history entry as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct HistoryEntry {
+    pub version: i64,
+    pub at: i64,
+    pub actor: String,
+    pub event: String,
+    pub from: Option<String>,
+    pub to: String,
+    pub comment: Option<String>,
+    pub attachments: serde_json::Value,
+    pub audit_seq: i64,
+}
+
+/// A page of history, oldest first; `next_cursor` is given when more may follow.
+#[derive(Debug, Serialize)]
+pub struct HistoryPage {
+    pub items: Vec<HistoryEntry>,
+    pub next_cursor: Option<String>,
+}
+
+/// An event as asked for.
+pub struct EventRequest<'a> {
+    pub event: &'a str,
+    pub version: i64,
+    pub comment: Option<&'a str>,
+    pub attachments: &'a [String],
+}
+
+/// The runner.
+pub struct Workflow;
+
+fn check_comment(c: Option<&str>) -> Result<Option<String>, AppError> {
+    match c.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(c) if c.chars().count() > MAX_COMMENT => Err(AppError::BadRequest(format!(
+            "comment is longer than {MAX_COMMENT} characters"
+        ))),
+        Some(c) => Ok(Some(c.to_string())),
+    }
+}
+
+fn check_attachments(a: &[String]) -> Result<serde_json::Value, AppError> {
+    if a.len() > MAX_ATTACHMENTS {
+        return Err(AppError::BadRequest(format!(
+            "at most {MAX_ATTACHMENTS} attachments per event"
+        )));
+    }
+    for r in a {
+        if r.is_empty()
+            || r.chars().count() > MAX_ATTACHMENT_REF
+            || r.chars().any(|c| c.is_control())
+        {
+            return Err(AppError::BadRequest(format!(
+                "an attachment reference is 1-{MAX_ATTACHMENT_REF} characters without control characters"
+            )));
+        }
+    }
+    Ok(json!(a))
+}
+
+fn new_id() -> String {
+    let mut b = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
+    hex::encode(b)
+}
+
+fn view(k: &dyn Erased, row: WorkflowRow, actor: &Actor) -> Result<View, AppError> {
+    let state = k.state(&row.state)?;
+    let who = Who {
+        actor,
+        is_creator: row.created_by == actor.name,
+    };
+    let data = serde_json::from_str(&row.data)
+        .map_err(|e| StoreError::Corrupt(format!("workflow {} data: {e}", row.id)))?;
+    Ok(View {
+        allowed_events: k.allowed(state, &who),
+        id: row.id,
+        kind: k.name(),
+        state,
+        version: row.version,
+        data,
+        created_by: row.created_by,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+impl Workflow {
+    /// The names of the known kinds.
+    pub fn kinds() -> Vec<&'static str> {
+        KINDS.iter().map(|k| k.name()).collect()
+    }
+
+    async fn load(app: &App, k: &dyn Erased, id: &str) -> Result<WorkflowRow, AppError> {
+        match app.store.workflow_get(id).await? {
+            Some(r) if r.kind == k.name() => Ok(r),
+            _ => Err(AppError::NotFound(format!(
+                "no {} workflow with id {id}",
+                k.name()
+            ))),
+        }
+    }
+
+    /// Create a record of `kind` in its initial state: the record, its first history row (version
+    /// 1, event `create`) and an audit entry in one transaction.
+    pub async fn create(
+        app: &App,
+        actor: &Actor,
+        kind_name: &str,
+        data: &serde_json::Value,
+        comment: Option<&str>,
+    ) -> Result<View, AppError> {
+        let k = kind(kind_name)?;
+        actor.require(k.create_permission())?;
+        let data = k.check_data(app, data)?;
+        let comment = check_comment(comment)?;
+        let now = crate::store::now();
+        let row = WorkflowRow {
+            id: new_id(),
+            kind: k.name().into(),
+            state: k.initial().into(),
+            version: 1,
+            data: data.to_string(),
+            created_by: actor.name.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = app.store.begin().await?;
+        Store::workflow_insert(&mut tx, &row).await?;
+        let (seq, _) = app
+            .audit
+            .append(
+                &mut tx,
+                &actor.name,
+                "workflow.create",
+                json!({"kind": k.name(), "id": row.id, "state": row.state, "version": 1,
+                       "data": data, "comment": comment}),
+            )
+            .await?;
+        Store::workflow_history_insert(
+            &mut tx,
+            &HistoryRow {
+                workflow_id: row.id.clone(),
+                version: 1,
+                at: now,
+                actor: actor.name.clone(),
+                event: "create".into(),
+                from_state: None,
+                to_state: row.state.clone(),
+                comment,
+                attachments: "[]".into(),
+                audit_seq: seq,
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        view(k, row, actor)
+    }
+
+    /// A record with its state, version and the events its state allows.
+    pub async fn get(
+        app: &App,
+        actor: &Actor,
+        kind_name: &str,
+        id: &str,
+    ) -> Result<View, AppError> {
+        actor.require(Permission::Read)?;
+        let k = kind(kind_name)?;
+        let row = Self::load(app, k, id).await?;
+        view(k, row, actor)
+    }
+
+    /// History, oldest first, after the cursor (a version; empty or None for the start).
+    pub async fn history(
+        app: &App,
+        actor: &Actor,
+        kind_name: &str,
+        id: &str,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<HistoryPage, AppError> {
+        actor.require(Permission::Read)?;
+        let k = kind(kind_name)?;
+        Self::load(app, k, id).await?;
+        let after = match cursor {
+            None | Some("") => 0,
+            Some(c) => c
+                .parse::<i64>()
+                .ok()
+                .filter(|v| *v >= 0)
+                .ok_or_else(|| AppError::BadRequest(format!("bad cursor {c:?}")))?,
+        };
+        let limit = limit.unwrap_or(100);
+        if !(1..=1000).contains(&limit) {
+            return Err(AppError::BadRequest("limit is 1-1000".into()));
+        }
+        let rows = app.store.workflow_history(id, after, limit).await?;
+        let next_cursor = (rows.len() as i64 == limit)
+            .then(|| rows.last().map(|r| r.version.to_string()))
+            .flatten();
+        let items = rows
+            .into_iter()
+            .map(|r| {
+                Ok(HistoryEntry {
+                    version: r.version,
+                    at: r.at,
+                    actor: r.actor,
+                    event: r.event,
+                    from: r.from_state,
+                    to: r.to_state,
+                    comment: r.comment,
+                    attachments: serde_json::from_str(&r.attachments).map_err(|e| {
+                        StoreError::Corrupt(format!("workflow history attachments: {e}"))
+                    })?,
+                    audit_seq: r.audit_seq,
+                })
+            })
+            .collect::<Result<_, AppError>>()?;
+        Ok(HistoryPage { items, next_cursor })
+    }
+
+    /// Apply an event: permission, the record at the version the caller saw, the kind's transition,
+    /// then state + history + audit in one transaction (`UPDATE … WHERE version = N`: a record
+    /// changed meanwhile is a 409 stale version and nothing is written).
+    pub async fn apply(
+        app: &App,
+        actor: &Actor,
+        kind_name: &str,
+        id: &str,
+        req: &EventRequest<'_>,
+    ) -> Result<View, AppError> {
+        let k = kind(kind_name)?;
+        let permission = k.event_permission(req.event).ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "{} has no event {:?} (events: {})",
+                k.name(),
+                req.event,
+                k.events().join(", ")
+            ))
+        })?;
+        actor.require(permission)?;
+        let comment = check_comment(req.comment)?;
+        let attachments = check_attachments(req.attachments)?;
+        let row = Self::load(app, k, id).await?;
+        let from = k.state(&row.state)?;
+        let who = Who {
+            actor,
+            is_creator: row.created_by == actor.name,
+        };
+        if row.version != req.version {
+            return Err(stale(k, &row, from, &who, req.version));
+        }
+        let to = match k.step(from, req.event, &who) {
+            Ok(to) => to,
+            Err(Refusal::OutOfOrder) => {
+                let allowed = k.allowed(from, &who);
+                return Err(AppError::StateConflict {
+                    reason: "out-of-order",
+                    message: format!(
+                        "event {} does not apply: {} {id} is {from} (version {}); allowed events: {}",
+                        req.event,
+                        k.name(),
+                        row.version,
+                        if allowed.is_empty() {
+                            "none".to_string()
+                        } else {
+                            allowed.join(", ")
+                        }
+                    ),
+                    state: from,
+                    version: row.version,
+                    allowed_events: allowed,
+                });
+            }
+            Err(Refusal::NotForYou(why)) => return Err(AppError::Denied(why.to_string())),
+        };
+        let now = crate::store::now();
+        let version = row.version + 1;
+        let mut tx = app.store.begin().await?;
+        if !Store::workflow_advance(&mut tx, id, row.version, to, now).await? {
+            drop(tx);
+            let current = Self::load(app, k, id).await?;
+            let state = k.state(&current.state)?;
+            return Err(stale(k, &current, state, &who, req.version));
+        }
+        let (seq, _) = app
+            .audit
+            .append(
+                &mut tx,
+                &actor.name,
+                "workflow.transition",
+                json!({"kind": k.name(), "id": id, "event": req.event, "from": from, "to": to,
+                       "version": version, "comment": comment, "attachments": attachments}),
+            )
+            .await?;
+        Store::workflow_history_insert(
+            &mut tx,
+            &HistoryRow {
+                workflow_id: id.to_string(),
+                version,
+                at: now,
+                actor: actor.name.clone(),
+                event: req.event.to_string(),
+                from_state: Some(from.to_string()),
+                to_state: to.to_string(),
+                comment,
+                attachments: attachments.to_string(),
+                audit_seq: seq,
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        view(
+            k,
+            WorkflowRow {
+                state: to.to_string(),
+                version,
+                updated_at: now,
+                ..row
+            },
+            actor,
+        )
+    }
+}
+
+fn stale(
+    k: &dyn Erased,
+    row: &WorkflowRow,
+    state: &'static str,
+    who: &Who<'_>,
+    asked: i64,
+) -> AppError {
+    AppError::StateConflict {
+        reason: "stale-version",
+        message: format!(
+            "stale version: the event was sent for version {asked}, but {} {} is now {state} at version {}",
+            k.name(),
+            row.id,
+            row.version
+        ),
+        state,
+        version: row.version,
+        allowed_events: k.allowed(state, who),
+    }
+}
