@@ -36,6 +36,18 @@ fn get_json(url: &str, token: &str) -> (u16, Value) {
     (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
 }
 
+/// Run one statement on the environment's database (to age or corrupt rows as time or damage would).
+fn sql(env: &Env, stmt: &str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = sealpki::store::Store::open(&db_url(env), None, None)
+            .await
+            .unwrap();
+        sqlx::query(stmt).execute(store.pool()).await.unwrap();
+        store.close().await;
+    })
+}
+
 fn detail(v: &Value) -> String {
     v["detail"].as_str().unwrap_or_default().to_string()
 }
@@ -323,6 +335,43 @@ fn suite(env: &Env) {
         );
     }
     assert_eq!(actions(env, "workflow.create").len(), 3);
+
+    // Attachment references travel with the history entry.
+    let (s, v, _) = send(&kind_url, &olga, &request, None);
+    assert_eq!(s, 201, "{v}");
+    let third = v["id"].as_str().unwrap().to_string();
+    let (s, v, _) = send(
+        &format!("{kind_url}/{third}/events"),
+        &olga,
+        &json!({"event": "withdraw", "version": 1, "attachments": ["sha256:ab12", "memo.pdf"]}),
+        None,
+    );
+    assert_eq!((s, v["state"].as_str()), (200, Some("withdrawn")), "{v}");
+    let (_, h) = get_json(&format!("{kind_url}/{third}/history"), &olga);
+    assert_eq!(
+        h["items"][1]["attachments"],
+        json!(["sha256:ab12", "memo.pdf"])
+    );
+
+    // A key expires after 24 hours: aged by a day, the same key and body make a new record.
+    sql(
+        env,
+        "UPDATE idempotency_keys SET created_at = created_at - 86401 WHERE idem_key = 'create-1'",
+    );
+    let (s, v, replayed) = send(&kind_url, &olga, &request, Some("create-1"));
+    assert_eq!((s, replayed.as_deref()), (201, Some("false")), "{v}");
+    assert_ne!(v["id"], first["id"]);
+
+    // A state the kind does not have is a corrupt store: a 500, and no event applies.
+    sql(
+        env,
+        &format!("UPDATE workflows SET state = 'Approved' WHERE id = '{third}'"),
+    );
+    let (s, v) = get_json(&format!("{kind_url}/{third}"), &olga);
+    assert_eq!(s, 500, "{v}");
+    let (s, v) = event(&kind_url, &third, &olga, "submit", 2);
+    assert_eq!(s, 500, "{v}");
+    assert_eq!(actions(env, "workflow.transition").len(), 4);
 
     // The audit chain still verifies.
     ok(&env.sealpki(&["audit", "verify"]), "audit verify");
