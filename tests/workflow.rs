@@ -306,6 +306,44 @@ fn suite(env: &Env) {
         assert_eq!(d["id"], id.as_str());
     }
 
+    // Lists: a work queue by state, and every record in pages, oldest first.
+    let (s, q) = get_json(&format!("{kind_url}?state=submitted"), &adam);
+    assert_eq!(s, 200, "{q}");
+    let queue: Vec<_> = q["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].clone())
+        .collect();
+    assert_eq!(queue, [json!(adams)]);
+    // Pages of one: each record once, ordered by creation time (then id, within a second).
+    let (mut cursor, mut seen) = (String::new(), Vec::new());
+    loop {
+        let (s, p) = get_json(&format!("{kind_url}?limit=1&cursor={cursor}"), &audrey);
+        assert_eq!(s, 200, "{p}");
+        seen.extend(p["items"].as_array().unwrap().iter().cloned());
+        match p["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+    }
+    let mut ids: Vec<_> = seen
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    let times: Vec<_> = seen
+        .iter()
+        .map(|r| r["created_at"].as_i64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    ids.sort();
+    let mut want = vec![id.clone(), adams.clone()];
+    want.sort();
+    assert_eq!(ids, want);
+    let (s, v) = get_json(&format!("{kind_url}?state=Submitted"), &audrey);
+    assert_eq!(s, 400, "{v}");
+    assert!(detail(&v).contains("no state"), "{v}");
+
     // Concurrent duplicates of one create: one record; the other is a replay or "in progress".
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
     let dups: Vec<_> = (0..2)

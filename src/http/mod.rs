@@ -87,7 +87,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/ocsp/{ca}/{*request}", get(status::ocsp_get))
         .route(
             "/api/v1/workflows/{kind}",
-            post(workflow::create).layer(idempotent()),
+            post(workflow::create)
+                .layer(idempotent())
+                .get(workflow::list),
         )
         .route("/api/v1/workflows/{kind}/{id}", get(workflow::get_one))
         .route(

@@ -12,7 +12,7 @@ use super::auth::Operator;
 use super::error::json_body;
 use crate::app::App;
 use crate::error::AppError;
-use crate::workflow::{EventRequest, HistoryPage, View, Workflow};
+use crate::workflow::{EventRequest, HistoryPage, ListPage, View, Workflow};
 
 /// `POST /api/v1/workflows/{kind}`: the body is the kind's data (for `authority-certificate`:
 /// profile, subject, reason). 201 with the record.
@@ -81,5 +81,34 @@ pub async fn history(
     let Query(q) = q.map_err(|e| AppError::BadRequest(format!("query: {e}")))?;
     Ok(Json(
         Workflow::history(&app, &op.actor(), &kind, &id, q.cursor.as_deref(), q.limit).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    state: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/workflows/{kind}?state=&cursor=&limit=`: records oldest first (a work queue with
+/// `state=submitted`).
+pub async fn list(
+    State(app): State<Arc<App>>,
+    Path(kind): Path<String>,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    op: Operator,
+) -> Result<Json<ListPage>, AppError> {
+    let Query(q) = q.map_err(|e| AppError::BadRequest(format!("query: {e}")))?;
+    Ok(Json(
+        Workflow::list(
+            &app,
+            &op.actor(),
+            &kind,
+            q.state.as_deref(),
+            q.cursor.as_deref(),
+            q.limit,
+        )
+        .await?,
     ))
 }

@@ -78,6 +78,32 @@ impl Store {
         Ok(())
     }
 
+    /// Records of a kind (in one state, if given), oldest first, after the cursor
+    /// `(created_at, id)`, at most `limit`.
+    pub async fn workflow_list(
+        &self,
+        kind: &str,
+        state: Option<&str>,
+        after: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<WorkflowRow>, StoreError> {
+        let (at, id) = after.unwrap_or((i64::MIN, ""));
+        let rows = sqlx::query(
+            "SELECT id, kind, state, version, data, created_by, created_at, updated_at \
+             FROM workflows WHERE kind = $1 AND ($2 = '' OR state = $2) \
+             AND (created_at > $3 OR (created_at = $3 AND id > $4)) \
+             ORDER BY created_at, id LIMIT $5",
+        )
+        .bind(kind)
+        .bind(state.unwrap_or(""))
+        .bind(at)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(workflow_row).collect()
+    }
+
     pub async fn workflow_get(&self, id: &str) -> Result<Option<WorkflowRow>, StoreError> {
         let r = sqlx::query(
             "SELECT id, kind, state, version, data, created_by, created_at, updated_at \

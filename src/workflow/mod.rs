@@ -91,6 +91,7 @@ trait Erased: Send + Sync {
         data: &serde_json::Value,
     ) -> Result<serde_json::Value, AppError>;
     fn events(&self) -> Vec<&'static str>;
+    fn states(&self) -> Vec<&'static str>;
     /// The permission of a named event; None for a name the kind does not have.
     fn event_permission(&self, event: &str) -> Option<Permission>;
     /// Parse the stored state strictly (an unknown name is a corrupt store).
@@ -120,6 +121,9 @@ impl<K: Kind> Erased for Of<K> {
     }
     fn events(&self) -> Vec<&'static str> {
         K::Event::ALL.iter().map(|e| e.name()).collect()
+    }
+    fn states(&self) -> Vec<&'static str> {
+        K::State::ALL.iter().map(|s| s.name()).collect()
     }
     fn event_permission(&self, event: &str) -> Option<Permission> {
         K::Event::parse(event).map(K::permission)
@@ -212,6 +216,13 @@ pub struct HistoryPage {
     pub next_cursor: Option<String>,
 }
 
+/// A page of records, oldest first; `next_cursor` is given when more may follow.
+#[derive(Debug, Serialize)]
+pub struct ListPage {
+    pub items: Vec<View>,
+    pub next_cursor: Option<String>,
+}
+
 /// An event as asked for.
 pub struct EventRequest<'a> {
     pub event: &'a str,
@@ -250,6 +261,14 @@ fn check_attachments(a: &[String]) -> Result<serde_json::Value, AppError> {
         }
     }
     Ok(json!(a))
+}
+
+fn check_limit(limit: Option<i64>) -> Result<i64, AppError> {
+    let limit = limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(AppError::BadRequest("limit is 1-1000".into()));
+    }
+    Ok(limit)
 }
 
 fn new_id() -> String {
@@ -364,6 +383,51 @@ impl Workflow {
         view(k, row, actor)
     }
 
+    /// Records of a kind, oldest first, optionally only those in `state` (a work queue: e.g. the
+    /// submitted requests), after the cursor (`next_cursor` of the page before).
+    pub async fn list(
+        app: &App,
+        actor: &Actor,
+        kind_name: &str,
+        state: Option<&str>,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<ListPage, AppError> {
+        actor.require(Permission::Read)?;
+        let k = kind(kind_name)?;
+        let state = match state {
+            None | Some("") => None,
+            Some(s) => Some(k.state(s).map_err(|_| {
+                AppError::BadRequest(format!(
+                    "{} has no state {s:?} (states: {})",
+                    k.name(),
+                    k.states().join(", ")
+                ))
+            })?),
+        };
+        let after = match cursor {
+            None | Some("") => None,
+            Some(c) => Some(
+                c.split_once('.')
+                    .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id)))
+                    .ok_or_else(|| AppError::BadRequest(format!("bad cursor {c:?}")))?,
+            ),
+        };
+        let limit = check_limit(limit)?;
+        let rows = app
+            .store
+            .workflow_list(k.name(), state, after, limit)
+            .await?;
+        let next_cursor = (rows.len() as i64 == limit)
+            .then(|| rows.last().map(|r| format!("{}.{}", r.created_at, r.id)))
+            .flatten();
+        let items = rows
+            .into_iter()
+            .map(|r| view(k, r, actor))
+            .collect::<Result<_, _>>()?;
+        Ok(ListPage { items, next_cursor })
+    }
+
     /// History, oldest first, after the cursor (a version; empty or None for the start).
     pub async fn history(
         app: &App,
@@ -384,10 +448,7 @@ impl Workflow {
                 .filter(|v| *v >= 0)
                 .ok_or_else(|| AppError::BadRequest(format!("bad cursor {c:?}")))?,
         };
-        let limit = limit.unwrap_or(100);
-        if !(1..=1000).contains(&limit) {
-            return Err(AppError::BadRequest("limit is 1-1000".into()));
-        }
+        let limit = check_limit(limit)?;
         let rows = app.store.workflow_history(id, after, limit).await?;
         let next_cursor = (rows.len() as i64 == limit)
             .then(|| rows.last().map(|r| r.version.to_string()))
