@@ -651,7 +651,7 @@ pub async fn workflow(
         let data = json!({"profile": "tsa", "subject": format!("CN=Bench TSA {i},O=Bench"),
                           "reason": "bench workflow"});
         ids.push(
-            Workflow::create(app, &requester, kind, &data, None)
+            Workflow::create(app, &requester, kind, &data, None, None)
                 .await?
                 .id,
         );
@@ -683,7 +683,7 @@ pub async fn workflow(
                         comment: Some("bench"),
                         attachments: &[],
                     };
-                    Workflow::apply(&app, who, kind, &id, &req).await?;
+                    Workflow::apply(&app, who, kind, &id, &req, None).await?;
                     lat.push(t.elapsed());
                 }
             }

@@ -400,6 +400,38 @@ fn suite(env: &Env) {
     assert_eq!((s, replayed.as_deref()), (201, Some("false")), "{v}");
     assert_ne!(v["id"], first["id"]);
 
+    // A claim without an answer: still running (recent) is "in progress"; abandoned (its request
+    // would have timed out long ago: a crash, whose change rolled back with its answer) is taken
+    // over by the retry, which does the work once.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(request.to_string().as_bytes()))
+    };
+    for (key, at) in [("running", now), ("crashed", now - 3600)] {
+        sql(
+            env,
+            &format!(
+                "INSERT INTO idempotency_keys (actor, idem_key, method_path, body_sha256, status, \
+                 created_at) VALUES ('olga', '{key}', 'POST /api/v1/workflows/authority-certificate', \
+                 '{hash}', 0, {at})"
+            ),
+        );
+    }
+    let creates = actions(env, "workflow.create").len();
+    let (s, v, _) = send(&kind_url, &olga, &request, Some("running"));
+    assert_eq!(s, 409, "{v}");
+    assert!(detail(&v).contains("request in progress"), "{v}");
+    let (s, v, replayed) = send(&kind_url, &olga, &request, Some("crashed"));
+    assert_eq!((s, replayed.as_deref()), (201, Some("false")), "{v}");
+    let (s, again, replayed) = send(&kind_url, &olga, &request, Some("crashed"));
+    assert_eq!((s, replayed.as_deref()), (201, Some("true")), "{again}");
+    assert_eq!(again, v);
+    assert_eq!(actions(env, "workflow.create").len(), creates + 1);
+
     // A state the kind does not have is a corrupt store: a 500, and no event applies.
     sql(
         env,

@@ -4,8 +4,11 @@
 //! gets that answer again with `Idempotent-Replayed: true`. The same key with another request is a
 //! 422; a duplicate that arrives while the first is still running is a 409 "request in progress"
 //! with `Retry-After: 1` (it does not wait). Server errors (5xx) and 429s are not kept: the key is
-//! released so a retry runs again. Keys expire after 24 hours. A crash while the first request runs
-//! leaves its key "in progress" until it expires: the retry never runs the work twice.
+//! released so a retry runs again. Keys expire after 24 hours. Handlers that change something hand
+//! the `Claim` (a request extension) to the workflow runner, which records the answer in the
+//! transaction of the change: after a crash or a timeout either both committed (a retry replays the
+//! answer) or neither did, and the claim is taken over by a retry once its request can no longer be
+//! running (the request timeout plus a minute), so the work runs at most once.
 
 use std::sync::Arc;
 
@@ -28,6 +31,24 @@ pub const MAX_KEY: usize = 255;
 const MAX_BODY: usize = 1024 * 1024;
 
 pub const REPLAYED: &str = "idempotent-replayed";
+
+/// The key a request claimed, for the handler to pass on to the workflow runner.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    pub actor: String,
+    pub key: String,
+}
+
+impl Claim {
+    /// The answer to record with the change, with the status the handler will send.
+    pub fn answer(&self, status: StatusCode) -> crate::workflow::Answer<'_> {
+        crate::workflow::Answer {
+            actor: &self.actor,
+            key: &self.key,
+            status: status.as_u16(),
+        }
+    }
+}
 
 fn check_key(v: &HeaderValue) -> Result<String, AppError> {
     let k = v.to_str().unwrap_or("");
@@ -78,7 +99,15 @@ async fn run(app: Arc<App>, req: Request, next: Next) -> Result<Response, AppErr
     };
     let claimed = match app
         .store
-        .idempotency_claim(&actor, &key, &method_path, &hash, now, expired)
+        .idempotency_claim(
+            &actor,
+            &key,
+            &method_path,
+            &hash,
+            now,
+            expired,
+            now - app.config.limits.request_timeout_seconds as i64 - 60,
+        )
         .await
     {
         Ok(c) => c,
@@ -109,6 +138,10 @@ async fn run(app: Arc<App>, req: Request, next: Next) -> Result<Response, AppErr
             .insert(REPLAYED, HeaderValue::from_static("true"));
         return Ok(resp);
     }
+    parts.extensions.insert(Claim {
+        actor: actor.clone(),
+        key: key.clone(),
+    });
     let resp = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;

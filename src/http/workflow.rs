@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use serde::Deserialize;
 
 use super::auth::Operator;
 use super::error::json_body;
+use super::idempotency::Claim;
 use crate::app::App;
 use crate::error::AppError;
 use crate::workflow::{EventRequest, HistoryPage, ListPage, View, Workflow};
@@ -20,10 +22,12 @@ pub async fn create(
     State(app): State<Arc<App>>,
     Path(kind): Path<String>,
     op: Operator,
+    claim: Option<Extension<Claim>>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<View>), AppError> {
     let data: serde_json::Value = json_body(&body)?;
-    let v = Workflow::create(&app, &op.actor(), &kind, &data, None).await?;
+    let answer = claim.as_ref().map(|c| c.answer(StatusCode::CREATED));
+    let v = Workflow::create(&app, &op.actor(), &kind, &data, None, answer.as_ref()).await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
@@ -42,9 +46,11 @@ pub async fn event(
     State(app): State<Arc<App>>,
     Path((kind, id)): Path<(String, String)>,
     op: Operator,
+    claim: Option<Extension<Claim>>,
     body: axum::body::Bytes,
 ) -> Result<Json<View>, AppError> {
     let b: EventBody = json_body(&body)?;
+    let answer = claim.as_ref().map(|c| c.answer(StatusCode::OK));
     let req = EventRequest {
         event: &b.event,
         version: b.version,
@@ -52,7 +58,7 @@ pub async fn event(
         attachments: &b.attachments,
     };
     Ok(Json(
-        Workflow::apply(&app, &op.actor(), &kind, &id, &req).await?,
+        Workflow::apply(&app, &op.actor(), &kind, &id, &req, answer.as_ref()).await?,
     ))
 }
 

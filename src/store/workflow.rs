@@ -45,6 +45,9 @@ pub struct IdempotencyRow {
     pub created_at: i64,
 }
 
+const COMPLETE: &str = "UPDATE idempotency_keys SET status = $1, content_type = $2, response = $3 \
+     WHERE actor = $4 AND idem_key = $5 AND status = 0";
+
 fn workflow_row(r: &sqlx::any::AnyRow) -> Result<WorkflowRow, StoreError> {
     Ok(WorkflowRow {
         id: r.try_get(0)?,
@@ -199,7 +202,9 @@ impl Store {
     /// Claim `(actor, key)` for a request: Ok(None) when this request is the first (a row with
     /// status 0 now exists), Ok(Some(row)) with the stored row when the key was used before. The
     /// primary key decides between concurrent first requests. Rows older than `expired_before`
-    /// are deleted first, so an expired key starts afresh.
+    /// are deleted first, so an expired key starts afresh. A claim still without an answer that
+    /// was made before `abandoned_before` (its request can no longer be running) is taken over.
+    #[allow(clippy::too_many_arguments)]
     pub async fn idempotency_claim(
         &self,
         actor: &str,
@@ -208,7 +213,23 @@ impl Store {
         body_sha256: &str,
         now: i64,
         expired_before: i64,
+        abandoned_before: i64,
     ) -> Result<Option<IdempotencyRow>, StoreError> {
+        let taken = sqlx::query(
+            "UPDATE idempotency_keys SET method_path = $1, body_sha256 = $2, created_at = $3 \
+             WHERE actor = $4 AND idem_key = $5 AND status = 0 AND created_at < $6",
+        )
+        .bind(method_path)
+        .bind(body_sha256)
+        .bind(now)
+        .bind(actor)
+        .bind(key)
+        .bind(abandoned_before)
+        .execute(&self.pool)
+        .await?;
+        if taken.rows_affected() == 1 {
+            return Ok(None);
+        }
         sqlx::query(
             "DELETE FROM idempotency_keys WHERE actor = $1 AND idem_key = $2 AND created_at < $3",
         )
@@ -258,7 +279,7 @@ impl Store {
         }
     }
 
-    /// Record the first request's answer under its key.
+    /// Record the first request's answer under its key, unless one is recorded already.
     pub async fn idempotency_complete(
         &self,
         actor: &str,
@@ -267,17 +288,35 @@ impl Store {
         content_type: Option<&str>,
         response: &[u8],
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE idempotency_keys SET status = $1, content_type = $2, response = $3 \
-             WHERE actor = $4 AND idem_key = $5",
-        )
-        .bind(status)
-        .bind(content_type)
-        .bind(response)
-        .bind(actor)
-        .bind(key)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(COMPLETE)
+            .bind(status)
+            .bind(content_type)
+            .bind(response)
+            .bind(actor)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The same inside the transaction of the change the answer reports, so that the change and its
+    /// answer commit together.
+    pub async fn idempotency_complete_tx(
+        tx: &mut Tx<'_>,
+        actor: &str,
+        key: &str,
+        status: i64,
+        content_type: Option<&str>,
+        response: &[u8],
+    ) -> Result<(), StoreError> {
+        sqlx::query(COMPLETE)
+            .bind(status)
+            .bind(content_type)
+            .bind(response)
+            .bind(actor)
+            .bind(key)
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 

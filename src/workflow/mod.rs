@@ -231,6 +231,30 @@ pub struct EventRequest<'a> {
     pub attachments: &'a [String],
 }
 
+/// An Idempotency-Key answer to record in the transaction of the change (see
+/// `http::idempotency`): the record as JSON with `status`.
+pub struct Answer<'a> {
+    pub actor: &'a str,
+    pub key: &'a str,
+    pub status: u16,
+}
+
+impl Answer<'_> {
+    async fn record(&self, tx: &mut crate::store::Tx<'_>, v: &View) -> Result<(), AppError> {
+        let body = serde_json::to_vec(v).map_err(|e| AppError::Internal(e.to_string()))?;
+        Store::idempotency_complete_tx(
+            tx,
+            self.actor,
+            self.key,
+            self.status.into(),
+            Some("application/json"),
+            &body,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 /// The runner.
 pub struct Workflow;
 
@@ -322,6 +346,7 @@ impl Workflow {
         kind_name: &str,
         data: &serde_json::Value,
         comment: Option<&str>,
+        answer: Option<&Answer<'_>>,
     ) -> Result<View, AppError> {
         let k = kind(kind_name)?;
         actor.require(k.create_permission())?;
@@ -366,8 +391,12 @@ impl Workflow {
             },
         )
         .await?;
+        let v = view(k, row, actor)?;
+        if let Some(a) = answer {
+            a.record(&mut tx, &v).await?;
+        }
         tx.commit().await.map_err(StoreError::from)?;
-        view(k, row, actor)
+        Ok(v)
     }
 
     /// A record with its state, version and the events its state allows.
@@ -483,6 +512,7 @@ impl Workflow {
         kind_name: &str,
         id: &str,
         req: &EventRequest<'_>,
+        answer: Option<&Answer<'_>>,
     ) -> Result<View, AppError> {
         let k = kind(kind_name)?;
         let permission = k.event_permission(req.event).ok_or_else(|| {
@@ -564,8 +594,7 @@ impl Workflow {
             },
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        view(
+        let v = view(
             k,
             WorkflowRow {
                 state: to.to_string(),
@@ -574,7 +603,12 @@ impl Workflow {
                 ..row
             },
             actor,
-        )
+        )?;
+        if let Some(a) = answer {
+            a.record(&mut tx, &v).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(v)
     }
 }
 
