@@ -105,3 +105,37 @@ fn verifiers_use_the_one_path_validator() {
         );
     }
 }
+
+/// The web console is a front end beside the HTTP API: it never names the command line's modules
+/// nor the API's (both reach the same services: `App`, `public`, `store` reads); `http/` names
+/// `crate::web` only where its router is wired (`http/mod.rs`).
+#[test]
+fn the_web_console_and_the_api_do_not_import_each_other() {
+    let web = files("src/web");
+    assert!(!web.is_empty());
+    for f in web {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for m in [
+            "crate::cli",
+            "crate::pdfcmd",
+            "crate::sescmd",
+            "crate::certverify",
+            "crate::bench",
+            "crate::http",
+            "super::super::http",
+        ] {
+            assert!(!text.contains(m), "{} names {m}", f.display());
+        }
+    }
+    for f in files("src/http")
+        .into_iter()
+        .filter(|f| !f.ends_with("http/mod.rs"))
+    {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(
+            !text.contains("crate::web"),
+            "{} names crate::web outside the router wiring",
+            f.display()
+        );
+    }
+}

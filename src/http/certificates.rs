@@ -76,25 +76,7 @@ pub async fn issue(
         .into_response())
 }
 
-/// Serials as `openssl x509 -serial` prints them; colons and case are forgiven.
-pub fn normalise_serial(s: &str) -> Result<String, AppError> {
-    let hex: String = s
-        .chars()
-        .filter(|c| *c != ':')
-        .collect::<String>()
-        .to_ascii_uppercase();
-    let trimmed = hex.trim_start_matches('0');
-    if trimmed.is_empty() || trimmed.len() > 42 || !trimmed.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(AppError::BadRequest(format!(
-            "{s:?} is not a hexadecimal certificate serial"
-        )));
-    }
-    Ok(if trimmed.len() % 2 == 1 {
-        format!("0{trimmed}")
-    } else {
-        trimmed.to_string()
-    })
-}
+pub use crate::public::normalise_serial;
 
 async fn load(app: &App, serial: &str) -> Result<CertRow, AppError> {
     let serial = normalise_serial(serial)?;

@@ -100,6 +100,9 @@ pub fn router(app: Arc<App>) -> Router {
             "/api/v1/workflows/{kind}/{id}/history",
             get(workflow::history),
         );
+    // The web console (`crate::web`): its pages beside the API, its upload with the PDF routes.
+    let (pages, uploads) = crate::web::routers(app.clone());
+    let routes = routes.merge(pages);
     let pdf_routes = Router::new()
         .route(
             "/api/v1/pdf/verify",
@@ -113,7 +116,8 @@ pub fn router(app: Arc<App>) -> Router {
             post(pdf::sign).layer(axum::extract::DefaultBodyLimit::max(
                 pdf::MAX_PDF / 3 * 4 + 65536,
             )),
-        );
+        )
+        .merge(uploads);
     let guarded = limits::with_timeout(routes, &app, lim.request_timeout_seconds).merge(
         limits::with_timeout(pdf_routes, &app, lim.pdf_timeout_seconds),
     );
@@ -123,6 +127,8 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(guarded)
         .fallback(|| async { AppError::NotFound("no such endpoint".into()) })
         .layer(axum::middleware::from_fn_with_state(app.clone(), count))
+        // Browsers get error pages in their language, never a raw problem+json.
+        .layer(axum::middleware::from_fn(crate::web::html_errors))
         .layer(axum::middleware::from_fn(limits::track_body))
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
         .with_state(app)

@@ -9,12 +9,10 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
-use sealpki_pki::der::Decode;
 use sealpki_pki::pdf::image::SealImage;
 use sealpki_pki::pdf::reader::Document;
 use sealpki_pki::pdf::sign::{SignOptions, SubFilter, Timestamper};
 use sealpki_pki::pdf::verify::{self, VerifyOptions};
-use sealpki_pki::x509_cert::Certificate;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -30,14 +28,6 @@ use crate::signing::{CertChoice, Level, Use};
 /// Uploads above this are refused (the route's body limit).
 pub const MAX_PDF: usize = 64 * 1024 * 1024;
 
-fn roots(app: &App) -> Result<Vec<Certificate>, AppError> {
-    let chain = app.chain("root")?;
-    chain
-        .iter()
-        .map(|d| Certificate::from_der(d).map_err(|e| AppError::Internal(e.to_string())))
-        .collect()
-}
-
 fn password(headers: &HeaderMap) -> Option<Vec<u8>> {
     headers.get("x-pdf-password").map(|v| v.as_bytes().to_vec())
 }
@@ -48,7 +38,7 @@ pub async fn verify(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
-    let trust = roots(&app)?;
+    let trust = crate::public::pdf(&app)?;
     let pw = password(&headers);
     let report = tokio::task::spawn_blocking(move || {
         let doc = Document::open(Box::new(body.to_vec()), pw.as_deref())?;

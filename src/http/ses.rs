@@ -7,13 +7,11 @@ use std::time::SystemTime;
 use axum::extract::State;
 use axum::Json;
 use base64::Engine;
-use sealpki_pki::der::Decode;
 use sealpki_pki::ses;
-use sealpki_pki::x509_cert::Certificate;
 use serde::Deserialize;
 
 use super::error::json_body;
-use crate::app::{App, CA_NAMES};
+use crate::app::App;
 use crate::error::AppError;
 
 /// `POST /api/v1/ses/inspect`: the body is the DER structure; the answer what it holds.
@@ -54,15 +52,7 @@ pub async fn verify(
         .transpose()
         .map_err(|e| AppError::BadRequest(format!("data: not base64: {e}")))?;
     let decoded = ses::decode(&der).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let mut trust = Vec::new();
-    for ca in CA_NAMES {
-        for d in app.chain(ca).unwrap_or_default() {
-            let c = Certificate::from_der(&d).map_err(|e| AppError::Internal(e.to_string()))?;
-            if !trust.contains(&c) {
-                trust.push(c);
-            }
-        }
-    }
+    let trust = crate::public::ses(&app)?;
     let online = req.online;
     let report = tokio::task::spawn_blocking(move || {
         let fetched = online.then(|| crate::signing::ltv::ses_revocation_data(&decoded, &trust));

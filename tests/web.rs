@@ -1,0 +1,549 @@
+//! The web console over real HTTP against the real binary: every page's status, title, headers and
+//! language (zh-CN by default, English by `Accept-Language` or the switch's cookie), no template
+//! placeholders left, localized error pages (404, 400, 413, 429) instead of problem+json for
+//! browsers; the public verification portal with a signed PDF (valid, and tampered: invalid), a
+//! certificate looked up by serial, the shared per-address limit; and headless Chromium screenshots
+//! of each page, phone and desktop, in both languages, under `$SEALPKI_TEST_RUN/screenshots/`.
+//!
+//! Chromium is driven by its command line only (`--screenshot`, `--dump-dom`): the upload is a real
+//! multipart POST over HTTP, answered with 303 to `/verify/report/{id}` — a report the server keeps
+//! in memory for ten minutes — which Chromium then loads like any page.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const SEAL_SUBJECT: &str =
+    "/C=CN/O=示例有限公司/CN=示例有限公司合同专用章/organizationIdentifier=NTRCN-91330106MA2H2XXX1Q";
+
+struct Page {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Page {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn title(&self) -> &str {
+        let start = self.body.find("<title>").expect("a <title>") + 7;
+        let end = self.body[start..].find("</title>").unwrap() + start;
+        &self.body[start..end]
+    }
+
+    /// Status, HTML, CSP and the other console headers, no template syntax left.
+    fn is_console_page(&self, status: u16, lang: &str, title_starts: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert!(
+            self.header("content-type")
+                .is_some_and(|c| c.starts_with("text/html")),
+            "{:?}",
+            self.headers
+        );
+        let csp = self.header("content-security-policy").expect("CSP");
+        for d in [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(csp.contains(d), "CSP {csp} lacks {d}");
+        }
+        assert!(!csp.contains("unsafe-inline"));
+        assert_eq!(self.header("x-content-type-options"), Some("nosniff"));
+        assert!(self.header("referrer-policy").is_some());
+        assert!(
+            self.body.contains(&format!("<html lang=\"{lang}\">")),
+            "not {lang}: {}",
+            &self.body[..200.min(self.body.len())]
+        );
+        assert!(
+            self.title().starts_with(title_starts),
+            "title {:?}, wanted {title_starts:?}",
+            self.title()
+        );
+        for p in ["{{", "}}", "{%", "%}", "{#"] {
+            assert!(!self.body.contains(p), "template syntax {p} left");
+        }
+        // No inline script or style: the CSP would block them.
+        assert!(!self.body.contains("<style"), "inline <style>");
+        assert!(!self.body.contains(" style="), "inline style attribute");
+        for s in self.body.split("<script").skip(1) {
+            assert!(s.trim_start().starts_with("src="), "inline <script>");
+        }
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .redirects(0)
+        .timeout(Duration::from_secs(120))
+        .build()
+}
+
+fn read(resp: ureq::Response) -> Page {
+    let status = resp.status();
+    let headers = resp
+        .headers_names()
+        .into_iter()
+        .map(|n| {
+            let v = resp.header(&n).unwrap_or("").to_string();
+            (n, v)
+        })
+        .collect();
+    Page {
+        status,
+        headers,
+        body: resp.into_string().unwrap(),
+    }
+}
+
+fn fetch(url: &str, headers: &[(&str, &str)]) -> Page {
+    let mut req = agent().get(url);
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    match req.call() {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => read(r),
+        Err(e) => panic!("GET {url}: {e}"),
+    }
+}
+
+const HTML: (&str, &str) = ("Accept", "text/html,application/xhtml+xml,*/*;q=0.8");
+
+/// A multipart POST to `/verify/upload`: (name, filename, bytes) parts.
+fn upload(base: &str, parts: &[(&str, &str, &[u8])], headers: &[(&str, &str)]) -> Page {
+    let boundary = "----sealpki-test-boundary-7d3f";
+    let mut body = Vec::new();
+    for (name, file, bytes) in parts {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let mut req = agent().post(&format!("{base}/verify/upload")).set(
+        "Content-Type",
+        &format!("multipart/form-data; boundary={boundary}"),
+    );
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    match req.send_bytes(&body) {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => read(r),
+        Err(e) => panic!("POST /verify/upload: {e}"),
+    }
+}
+
+/// A data directory with the development hierarchy, a seal certificate and key, ReportLab's
+/// contract, a PDF signed with a visible seal (B-LT: a timestamp and revocation data from this
+/// server), and a copy of it altered after signing.
+struct Fx {
+    _env: Env,
+    server: Server,
+    cert: PathBuf,
+    signed: Vec<u8>,
+    tampered: Vec<u8>,
+}
+
+impl Fx {
+    fn new(extra: &str) -> Fx {
+        let env = Env::new(EnvOptions {
+            self_urls: true,
+            extra,
+            ..EnvOptions::default()
+        });
+        env.init_dev();
+        let key = openssl_key("p256");
+        let csr = openssl_csr(env.dir.path(), "p256", SEAL_SUBJECT, &[]);
+        let cert = env.path("seal.pem");
+        env.issue_to("seal-signing", &csr, &cert, &[]);
+        let (chain, _) = env.chain("seal");
+        ok(
+            &run(Command::new(tool("python3"))
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pdf_fixtures.py"))
+                .arg(env.dir.path())),
+            "pdf_fixtures.py",
+        );
+        let server = env.serve();
+        let out = env.path("signed.pdf");
+        ok(
+            &env.sealpki(&[
+                "pdf",
+                "sign",
+                "--in",
+                env.path("contract.pdf").to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--key-file",
+                key.to_str().unwrap(),
+                "--cert",
+                cert.to_str().unwrap(),
+                "--chain",
+                chain.to_str().unwrap(),
+                "--image",
+                env.path("seal.png").to_str().unwrap(),
+                "--page",
+                "1",
+                "--at",
+                "150,60",
+                "--level",
+                "b-lt",
+            ]),
+            "pdf sign",
+        );
+        let signed = std::fs::read(&out).unwrap();
+        // Alter a signed byte (in ReportLab's document information) without moving anything.
+        let mut tampered = signed.clone();
+        let at = tampered
+            .windows(9)
+            .position(|w| w == b"ReportLab")
+            .expect("ReportLab in the document");
+        tampered[at] = b'X';
+        Fx {
+            _env: env,
+            server,
+            cert,
+            signed,
+            tampered,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.url)
+    }
+
+    fn serial(&self) -> String {
+        let out = ok(
+            &run(Command::new("openssl")
+                .args(["x509", "-noout", "-serial", "-in"])
+                .arg(&self.cert)),
+            "openssl x509 -serial",
+        );
+        out.trim().trim_start_matches("serial=").to_string()
+    }
+
+    /// Upload a file; the 303's report URL.
+    fn report_url(&self, file: &[u8]) -> String {
+        let p = upload(&self.server.url, &[("file", "合同.pdf", file)], &[HTML]);
+        assert_eq!(p.status, 303, "{}", p.body);
+        let loc = p.header("location").expect("Location").to_string();
+        assert!(loc.starts_with("/verify/report/"), "{loc}");
+        self.url(&loc)
+    }
+}
+
+#[test]
+fn pages_are_localized_secured_and_errors_are_pages() {
+    let fx = Fx::new("[limits]\npdf_verify = { per_second = 0.001, burst = 4 }\n");
+
+    // Every page: zh-CN by default, English by Accept-Language, either by the cookie.
+    let pages = [
+        ("/", "首页", "Home"),
+        ("/verify", "验证签章文件", "Verify a sealed file"),
+    ];
+    for (path, zh, en) in pages {
+        let url = fx.url(path);
+        fetch(&url, &[]).is_console_page(200, "zh-CN", zh);
+        fetch(&url, &[("Accept-Language", "en-US,en;q=0.9")]).is_console_page(200, "en", en);
+        fetch(&url, &[("Accept-Language", "en"), ("Cookie", "lang=zh-CN")])
+            .is_console_page(200, "zh-CN", zh);
+        fetch(&url, &[("Cookie", "a=b; lang=en")]).is_console_page(200, "en", en);
+    }
+    let home = fetch(&fx.url("/"), &[]);
+    assert!(home.body.contains("电子印章平台") && home.body.contains("sealpki"));
+    assert!(
+        home.body.contains("href=\"/verify\"") && home.body.contains("href=\"/api/openapi.json\"")
+    );
+    let form = fetch(&fx.url("/verify"), &[]).body;
+    for f in [
+        "name=\"file\"",
+        "name=\"data\"",
+        "name=\"serial\"",
+        "enctype=\"multipart/form-data\"",
+        "<label for=\"file\">",
+        "<label for=\"serial\">",
+    ] {
+        assert!(form.contains(f), "the form lacks {f}");
+    }
+
+    // The switch sets the cookie and returns to the page it was on (never elsewhere).
+    let sw = fetch(&fx.url("/lang/en?next=%2Fverify%3Fserial%3D01"), &[]);
+    assert_eq!(sw.status, 303);
+    assert_eq!(sw.header("location"), Some("/verify?serial=01"));
+    assert!(sw.header("set-cookie").unwrap().starts_with("lang=en;"));
+    let sw = fetch(&fx.url("/lang/zh-CN?next=%2F%2Fevil.example"), &[]);
+    assert_eq!(sw.header("location"), Some("/"));
+    assert!(home.body.contains("href=\"/lang/en?next=/\""));
+
+    // Static assets: hashed URLs, cached for a year; others 404.
+    let css = home
+        .body
+        .split("href=\"")
+        .find_map(|s| {
+            s.split('"')
+                .next()
+                .filter(|u| u.starts_with("/static/style."))
+        })
+        .expect("style sheet link")
+        .to_string();
+    let s = fetch(&fx.url(&css), &[]);
+    assert_eq!(s.status, 200);
+    assert!(s.header("content-type").unwrap().starts_with("text/css"));
+    assert!(s
+        .header("cache-control")
+        .unwrap()
+        .contains("max-age=31536000"));
+    assert!(home.body.contains("/static/htmx-2.0.11."));
+    assert_eq!(fetch(&fx.url("/static/style.css"), &[]).status, 404);
+
+    // 404: a page in the reader's language for browsers, problem+json for programs.
+    fetch(&fx.url("/no/such/page"), &[HTML]).is_console_page(404, "zh-CN", "页面不存在");
+    fetch(&fx.url("/no/such/page"), &[HTML, ("Accept-Language", "en")]).is_console_page(
+        404,
+        "en",
+        "Page not found",
+    );
+    let api = fetch(&fx.url("/no/such/page"), &[]);
+    assert_eq!(api.status, 404);
+    assert_eq!(api.header("content-type"), Some("application/problem+json"));
+    fetch(
+        &fx.url("/verify/report/00112233445566778899aabbccddeeff"),
+        &[],
+    )
+    .is_console_page(404, "zh-CN", "页面不存在");
+
+    // Certificates by serial: found (status good), unknown (404), malformed (400).
+    let serial = fx.serial();
+    let c = fetch(&fx.url(&format!("/verify?serial={serial}")), &[]);
+    c.is_console_page(200, "zh-CN", "验证签章文件");
+    assert!(c.body.contains("示例有限公司合同专用章"), "{}", c.body);
+    assert!(c.body.contains("status-good") && c.body.contains("有效"));
+    assert!(c.body.contains("CN=sealpki Development Seal CA") || c.body.contains("签发者"));
+    let c = fetch(
+        &fx.url(&format!("/verify?serial={}", serial.to_lowercase())),
+        &[("Accept-Language", "en")],
+    );
+    assert!(c.body.contains("Good") && c.body.contains("seal-signing"));
+    let c = fetch(&fx.url("/verify?serial=0BADC0FFEE"), &[]);
+    c.is_console_page(404, "zh-CN", "验证签章文件");
+    assert!(c.body.contains("本平台没有该序列号的证书"));
+    let c = fetch(&fx.url("/verify?serial=xyz"), &[("Accept-Language", "en")]);
+    assert_eq!(c.status, 400);
+    assert!(c.body.contains("A serial is a hexadecimal number"));
+
+    // Uploads: a signed PDF (valid), a tampered one (invalid), junk and nothing (400 form).
+    let p = fetch(&fx.report_url(&fx.signed), &[]);
+    p.is_console_page(200, "zh-CN", "验证报告");
+    assert!(
+        p.body.contains("verdict-valid") && p.body.contains("有效"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains("<img src=\"data:image/png;base64,"),
+        "no seal picture"
+    );
+    assert!(p.body.contains("示例有限公司"), "organisation");
+    let json_link = p
+        .body
+        .split("href=\"")
+        .find_map(|s| s.split('"').next().filter(|u| u.ends_with("/json")))
+        .expect("JSON link")
+        .to_string();
+    let j = fetch(&fx.url(&json_link), &[]);
+    assert_eq!(j.status, 200);
+    let j: serde_json::Value = serde_json::from_str(&j.body).unwrap();
+    assert_eq!(j["verdict"], "valid");
+    // The same report as the API's.
+    let api: serde_json::Value = ureq::post(&fx.url("/api/v1/pdf/verify"))
+        .send_bytes(&fx.signed)
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(api["verdict"], j["verdict"]);
+    assert_eq!(api["signatures"][0]["checks"], j["signatures"][0]["checks"]);
+
+    let bad = upload(
+        &fx.server.url,
+        &[("file", "x.pdf", &fx.tampered)],
+        &[HTML, ("Accept-Language", "en")],
+    );
+    let loc = bad.header("location").expect("303").to_string();
+    let bad = fetch(&fx.url(&loc), &[("Accept-Language", "en")]);
+    bad.is_console_page(200, "en", "Verification report");
+    assert!(bad.body.contains("verdict-invalid") && bad.body.contains("Invalid"));
+
+    let junk = upload(&fx.server.url, &[("file", "a.txt", b"hello")], &[HTML]);
+    junk.is_console_page(400, "zh-CN", "验证签章文件");
+    assert!(junk.body.contains("无法识别该文件"));
+
+    // The fifth upload from this address: the API's PDF bucket is empty (burst 4; 4 used above,
+    // 3 here and 1 by the API), so the portal answers a localized 429 and the API a 429 too.
+    let limited = upload(&fx.server.url, &[("file", "x.pdf", &fx.signed)], &[HTML]);
+    limited.is_console_page(429, "zh-CN", "请求过于频繁");
+    assert!(limited.header("retry-after").is_some());
+    let e = ureq::post(&fx.url("/api/v1/pdf/verify")).send_bytes(&fx.signed);
+    assert!(matches!(e, Err(ureq::Error::Status(429, _))));
+}
+
+#[test]
+fn an_upload_over_64_mb_is_a_localized_413() {
+    let env = Env::new(EnvOptions::default());
+    env.init_dev();
+    let server = env.serve();
+    let big = env.path("big.pdf");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(65 * 1024 * 1024).unwrap();
+    let page = env.path("413.html");
+    let out = ok(
+        &run(Command::new("curl")
+            .args(["-s", "-o"])
+            .arg(&page)
+            .args([
+                "-w",
+                "%{http_code}",
+                "-H",
+                "Accept: text/html",
+                "-H",
+                "Accept-Language: en",
+                "-F",
+            ])
+            .arg(format!("file=@{}", big.display()))
+            .arg(format!("{}/verify/upload", server.url))),
+        "curl",
+    );
+    assert_eq!(out.trim(), "413");
+    let body = std::fs::read_to_string(&page).unwrap();
+    assert!(body.contains("<title>File too large"), "{body}");
+    assert!(body.contains("64 MB"));
+}
+
+// ---- headless Chromium ---------------------------------------------------------------------------
+
+fn screenshots_dir() -> PathBuf {
+    let base = std::env::var_os("SEALPKI_TEST_RUN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("sealpki-web-test"));
+    let d = base.join("screenshots");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn chromium(args: &[String]) -> std::process::Output {
+    let profile = tempfile::tempdir().unwrap();
+    let mut c = Command::new("chromium");
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        "--no-first-run",
+        // Let the page settle (style sheet, fonts) before the screenshot or the DOM is taken.
+        "--run-all-compositor-stages-before-draw",
+        "--virtual-time-budget=3000",
+    ])
+    .arg(format!("--user-data-dir={}", profile.path().display()))
+    .args(args);
+    run(&mut c)
+}
+
+fn enc(path: &str) -> String {
+    path.replace('/', "%2F")
+        .replace('?', "%3F")
+        .replace('=', "%3D")
+        .replace('&', "%26")
+}
+
+/// A screenshot of `url` in `lang` (through the language switch, as a reader would choose it).
+fn shot(base: &str, path: &str, lang: &str, size: (u32, u32), file: &Path) {
+    let url = format!("{base}/lang/{lang}?next={}", enc(path));
+    let out = chromium(&[
+        format!("--screenshot={}", file.display()),
+        format!("--window-size={},{}", size.0, size.1),
+        url,
+    ]);
+    let png = std::fs::read(file).unwrap_or_default();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 5000,
+        "no screenshot of {path}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The page as Chromium built it (after loading its CSS and script).
+fn dom(base: &str, path: &str, lang: &str) -> String {
+    let url = format!("{base}/lang/{lang}?next={}", enc(path));
+    let out = chromium(&["--dump-dom".into(), url]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn chromium_screenshots_of_every_page() {
+    if Command::new("chromium").arg("--version").output().is_err() {
+        eprintln!("chromium is not installed (scripts/test.sh installs it): skipped");
+        return;
+    }
+    let fx = Fx::new("");
+    let valid = fx.report_url(&fx.signed);
+    let invalid = fx.report_url(&fx.tampered);
+    let valid = valid.trim_start_matches(&fx.server.url).to_string();
+    let invalid = invalid.trim_start_matches(&fx.server.url).to_string();
+    let serial = format!("/verify?serial={}", fx.serial());
+
+    // Chromium reads the verdict and shows the seal picture.
+    let d = dom(&fx.server.url, &valid, "zh-CN");
+    assert!(d.contains("verdict-valid") && d.contains("有效"), "{d}");
+    assert!(d.contains("<img src=\"data:image/png;base64,"));
+    let d = dom(&fx.server.url, &invalid, "en");
+    assert!(d.contains("verdict-invalid") && d.contains("Invalid"));
+
+    let dir = screenshots_dir();
+    let pages = [
+        ("home", "/".to_string()),
+        ("verify", "/verify".to_string()),
+        ("certificate", serial),
+        ("report-valid", valid.clone()),
+        ("report-invalid", invalid),
+        ("404", "/no/such/page".to_string()),
+    ];
+    for (name, path) in &pages {
+        for lang in ["zh-CN", "en"] {
+            for (device, size) in [("phone", (390, 844)), ("desktop", (1280, 900))] {
+                shot(
+                    &fx.server.url,
+                    path,
+                    lang,
+                    size,
+                    &dir.join(format!("{name}-{lang}-{device}.png")),
+                );
+            }
+        }
+    }
+    // The whole valid report, checks included.
+    for lang in ["zh-CN", "en"] {
+        shot(
+            &fx.server.url,
+            &valid,
+            lang,
+            (1280, 2400),
+            &dir.join(format!("report-valid-{lang}-full.png")),
+        );
+    }
+}
