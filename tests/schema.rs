@@ -18,6 +18,8 @@ fn schemathesis_finds_no_server_error_and_no_schema_violation() {
     let token = server.login();
     let hooks = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
     let out = run(Command::new(tool("schemathesis"))
+        // It keeps a cache in its working directory: the test's, not the checkout.
+        .current_dir(env.dir.path())
         .env("SCHEMATHESIS_HOOKS", "schemathesis_hooks")
         .env("PYTHONPATH", &hooks)
         .args(["run", &format!("{}/api/openapi.json", server.url)])
