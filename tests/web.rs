@@ -222,6 +222,96 @@ impl Fx {
         }
     }
 
+    /// An SM2 key and our certificate for it under `profile` (GB/T 38540 parties); (key, cert PEM).
+    fn sm2_party(&self, name: &str, profile: &str, subj: &str) -> (PathBuf, PathBuf) {
+        let env = &self._env;
+        let key = env.path(&format!("{name}.key"));
+        ok(
+            &run(Command::new("openssl")
+                .args(["genpkey", "-algorithm", "SM2", "-out"])
+                .arg(&key)),
+            "genpkey SM2",
+        );
+        let csr = env.path(&format!("{name}.csr"));
+        ok(
+            &run(Command::new("openssl")
+                .args(["req", "-new", "-key"])
+                .arg(&key)
+                .args([
+                    "-subj",
+                    subj,
+                    "-utf8",
+                    "-sm3",
+                    "-sigopt",
+                    "distid:1234567812345678",
+                    "-out",
+                ])
+                .arg(&csr)),
+            "openssl req",
+        );
+        let pem = env.path(&format!("{name}.pem"));
+        env.issue_to(profile, &csr, &pem, &[]);
+        (key, pem)
+    }
+
+    /// A GB/T 38540 seal (v4, the fixtures' seal picture) made by a maker of ours, and the holder's
+    /// signature over `data`; (seal DER, signature DER).
+    fn seal_and_signature(&self, data: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let env = &self._env;
+        let (mk, mc) = self.sm2_party(
+            "maker",
+            "maker-production",
+            "/C=CN/O=示例制章厂/CN=示例制章厂 制章",
+        );
+        let (hk, hc) = self.sm2_party("holder", "seal-signing", SEAL_SUBJECT);
+        let (seal, sig, file) = (
+            env.path("seal.ses"),
+            env.path("contract.sig"),
+            env.path("data.bin"),
+        );
+        std::fs::write(&file, data).unwrap();
+        let s = |p: &Path| p.to_str().unwrap().to_string();
+        ok(
+            &env.sealpki(&[
+                "ses",
+                "make",
+                "--maker-key-file",
+                &s(&mk),
+                "--maker-cert",
+                &s(&mc),
+                "--name",
+                "示例有限公司合同专用章",
+                "--es-id",
+                "3301060000001",
+                "--image",
+                &s(&env.path("seal.png")),
+                "--signer-cert",
+                &s(&hc),
+                "--out",
+                &s(&seal),
+            ]),
+            "ses make",
+        );
+        ok(
+            &env.sealpki(&[
+                "ses",
+                "sign",
+                "--seal",
+                &s(&seal),
+                "--key-file",
+                &s(&hk),
+                "--cert",
+                &s(&hc),
+                "--data",
+                &s(&file),
+                "--out",
+                &s(&sig),
+            ]),
+            "ses sign",
+        );
+        (std::fs::read(seal).unwrap(), std::fs::read(sig).unwrap())
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server.url)
     }
@@ -506,6 +596,33 @@ fn chromium_screenshots_of_every_page() {
     let valid = valid.trim_start_matches(&fx.server.url).to_string();
     let invalid = invalid.trim_start_matches(&fx.server.url).to_string();
     let serial = format!("/verify?serial={}", fx.serial());
+    // A GB/T 38540 signature with its data (valid), and the seal alone.
+    let data = b"\xe5\x90\x88\xe5\x90\x8c v1".to_vec();
+    let (seal, sig) = fx.seal_and_signature(&data);
+    let p = upload(
+        &fx.server.url,
+        &[("file", "contract.sig", &sig), ("data", "data.bin", &data)],
+        &[HTML],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let ses_sig = p.header("location").unwrap().to_string();
+    let p = fetch(&fx.url(&ses_sig), &[]);
+    p.is_console_page(200, "zh-CN", "验证报告");
+    assert!(p.body.contains("电子签章") && p.body.contains("示例有限公司合同专用章"));
+    assert!(p.body.contains("verdict-valid"), "{}", p.body);
+    assert!(p.body.contains("<img src=\"data:image/png;base64,"));
+    let j: serde_json::Value =
+        serde_json::from_str(&fetch(&fx.url(&format!("{ses_sig}/json")), &[]).body).unwrap();
+    assert_eq!(j["kind"], "signature");
+    assert_eq!(j["verdict"], "valid");
+    let p = upload(&fx.server.url, &[("file", "seal.ses", &seal)], &[HTML]);
+    let ses_seal = p.header("location").unwrap().to_string();
+    let p = fetch(&fx.url(&ses_seal), &[("Accept-Language", "en")]);
+    assert!(
+        p.body.contains("Electronic seal") && p.body.contains("Seal name"),
+        "{}",
+        p.body
+    );
 
     // Chromium reads the verdict and shows the seal picture.
     let d = dom(&fx.server.url, &valid, "zh-CN");
@@ -521,6 +638,8 @@ fn chromium_screenshots_of_every_page() {
         ("certificate", serial),
         ("report-valid", valid.clone()),
         ("report-invalid", invalid),
+        ("report-ses-signature", ses_sig),
+        ("report-ses-seal", ses_seal),
         ("404", "/no/such/page".to_string()),
     ];
     for (name, path) in &pages {

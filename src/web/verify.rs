@@ -2,11 +2,13 @@
 //! seal signature with its optional data file, and read a human-readable report; or look up one of
 //! our certificates by serial.
 //!
-//! Uploads run the API's verifiers against the same anchors (`crate::anchors`), under the same body
-//! limit (64 MB) and the same per-address limit as `POST /api/v1/pdf/verify`, and are never stored:
-//! the upload is answered with 303 to `/verify/report/{id}`, a report kept in memory only — at most
-//! `KEPT` reports for `KEPT_FOR`, least recently used dropped first — so that it can be reloaded,
-//! switched to the other language, and fetched as JSON (`…/json`, the API's own report).
+//! Uploads run the API's verifiers against the same anchors (`crate::public`) — seals and seal
+//! signatures with the maker's and signer's revocation from our status services, as the API's
+//! `"online": true` —, under the same body limit (64 MB) and the same per-address limit as
+//! `POST /api/v1/pdf/verify`, and are never stored: the upload is answered with 303 to
+//! `/verify/report/{id}`, a report kept in memory only — at most `KEPT` reports for `KEPT_FOR`,
+//! least recently used dropped first — so that it can be reloaded, switched to the other language,
+//! and fetched as JSON (`…/json`, the API's own report).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -287,10 +289,10 @@ fn ses_view(
         (Vec::new(), true)
     };
     let signature = r.kind == "signature";
-    let cert = if signature {
-        "signer-certificate"
+    let (chain, revocation) = if signature {
+        ("signer-chain", "signer-revocation")
     } else {
-        "maker-certificate"
+        ("maker-chain", "maker-revocation")
     };
     let sig = SigView {
         heading: if signature {
@@ -303,16 +305,15 @@ fn ses_view(
         organisation: r.signer.as_deref().and_then(organisation),
         signer: r.signer.clone(),
         seal_name: Some(seal.info.name.clone()),
-        path: find(cert)
+        path: find(chain)
             .filter(|c| c.state == CheckState::Pass)
             .map(|c| c.detail.clone()),
-        timestamp: r.signed_at.map(unix_rfc3339),
-        claimed_time: None,
-        revocation: r
-            .checks
-            .iter()
-            .find(|c| c.name.contains("revocation"))
-            .map(check_view),
+        // The signature's own time is a claim; a timestamp counts only when its check passed.
+        timestamp: find("timestamp")
+            .filter(|c| c.state == CheckState::Pass)
+            .map(|c| c.detail.clone()),
+        claimed_time: r.signed_at.map(unix_rfc3339),
+        revocation: find(revocation).map(check_view),
         covers_whole: None,
         allowed_changes: Vec::new(),
         refused_changes: Vec::new(),
@@ -528,13 +529,19 @@ pub async fn upload(
         };
         let trust = crate::public::ses(&portal.app)?;
         tokio::task::spawn_blocking(move || {
+            // The maker's and signer's revocation from our status services, as the API's
+            // `"online": true` (lookups only for certificates our CAs signed).
+            let fetched = crate::signing::ltv::ses_revocation_data(&decoded, &trust);
             let report = ses::verify(
                 &decoded,
                 &ses::VerifyInput {
                     data: data.as_deref(),
                     trust: &trust,
                     now: SystemTime::now(),
-                    revocation: None,
+                    revocation: Some(sealpki_pki::validate::revocation::Data {
+                        crls: &fetched.crls,
+                        ocsp: &fetched.ocsps,
+                    }),
                 },
             );
             Stored {
