@@ -410,6 +410,12 @@ fn pages_are_localized_secured_and_errors_are_pages() {
     let api = fetch(&fx.url("/no/such/page"), &[]);
     assert_eq!(api.status, 404);
     assert_eq!(api.header("content-type"), Some("application/problem+json"));
+    // The API's own errors too: a browser asking for a login-only endpoint gets a page.
+    let p = fetch(
+        &fx.url("/api/v1/certificates"),
+        &[HTML, ("Accept-Language", "en")],
+    );
+    p.is_console_page(401, "en", "Login required");
     fetch(
         &fx.url("/verify/report/00112233445566778899aabbccddeeff"),
         &[],

@@ -263,7 +263,7 @@ pub fn error_page(
     retry: Option<u64>,
 ) -> Response {
     let code = status.as_u16();
-    let known = [400, 404, 405, 408, 413, 429, 500, 503];
+    let known = [400, 401, 403, 404, 405, 408, 413, 429, 500, 503];
     let key = if known.contains(&code) {
         code
     } else if status.is_server_error() {

@@ -473,9 +473,12 @@ pub async fn upload(
     lang: Lang,
     req: axum::extract::Request,
 ) -> Result<Response, AppError> {
-    // The API's per-address PDF-verification bucket, charged before the body is read.
+    // The API's per-address PDF-verification bucket, charged before the body is parsed. A refused
+    // upload is still received (and dropped, up to the limit) so that the browser, which sends the
+    // whole form before it reads an answer, gets the 429 page rather than a reset connection.
     let ip = client_ip(req.extensions());
     if let Err(wait) = portal.app.limits.pdf_verify.check(ip) {
+        discard(req.into_body()).await;
         return Err(AppError::RateLimited {
             what: "PDF verification".into(),
             retry_after: retry_secs(wait),
@@ -562,6 +565,20 @@ pub async fn upload(
         HeaderValue::from_str(&format!("/verify/report/{id}")).expect("hex id"),
     );
     Ok(resp)
+}
+
+/// Read a body to its end without keeping it, at most `MAX_UPLOAD` bytes.
+async fn discard(mut body: axum::body::Body) {
+    use http_body::Body as _;
+    let mut seen = 0usize;
+    while let Some(Ok(frame)) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        seen += frame.data_ref().map_or(0, |d| d.len());
+        if seen > MAX_UPLOAD {
+            break;
+        }
+    }
 }
 
 fn looks_like_pdf(b: &[u8]) -> bool {
