@@ -666,15 +666,17 @@ fn chromium_screenshots_of_every_page() {
             }
         }
     }
-    // The whole valid report, checks included.
+    // The whole valid report, checks included, on a desktop and on a phone.
     for lang in ["zh-CN", "en"] {
-        shot(
-            &fx.server.url,
-            &valid,
-            lang,
-            (1280, 2400),
-            &dir.join(format!("report-valid-{lang}-full.png")),
-        );
+        for (device, size) in [("desktop", (1280, 2400)), ("phone", (390, 3200))] {
+            shot(
+                &fx.server.url,
+                &valid,
+                lang,
+                size,
+                &dir.join(format!("report-valid-{lang}-{device}-full.png")),
+            );
+        }
     }
 }
 
