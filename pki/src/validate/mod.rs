@@ -786,7 +786,11 @@ impl Outcome {
         }
         if let Some(r) = &self.revocation {
             s += &format!("  {:7} revocation: {}\n", word(r.state), r.detail);
-            for c in r.certificates.iter().filter(|c| c.state != CheckState::Pass) {
+            for c in r
+                .certificates
+                .iter()
+                .filter(|c| c.state != CheckState::Pass)
+            {
                 s += &format!("          {}\n", c.detail);
             }
         }
