@@ -17,9 +17,9 @@ use sealpki_pki::SignatureScheme;
 
 use crate::access::Actor;
 use crate::app::App;
+use crate::cli::progress::Progress;
 use crate::config::Config;
 use crate::error::AppError;
-use crate::progress::Progress;
 use crate::signing::pades::FileOutput;
 use crate::signing::placement::{appearance, Placement};
 use crate::signing::{self, CertChoice, Level, Origin, SigningKey, Use};
@@ -153,7 +153,7 @@ struct Kit {
 }
 
 fn certs(p: &Path) -> Result<Vec<Certificate>, AppError> {
-    crate::sescmd::certs_pem(p)?
+    crate::cli::ses::certs_pem(p)?
         .iter()
         .map(|d| {
             Certificate::from_der(d)
@@ -210,7 +210,7 @@ fn seal_picture(p: &Path, cert: &Certificate) -> Result<(SealImage, f64), AppErr
     use sealpki_pki::ses::{self, CertList, Decoded};
     let bad = |m: String| AppError::BadRequest(format!("{}: {m}", p.display()));
     let Decoded::Seal(seal, _) =
-        ses::decode(&crate::sescmd::read(p)?).map_err(|e| bad(e.to_string()))?
+        ses::decode(&crate::cli::ses::read(p)?).map_err(|e| bad(e.to_string()))?
     else {
         return Err(bad("a seal signature, not a seal".into()));
     };
@@ -319,7 +319,7 @@ async fn kit(args: &SignArgs, config: &Config) -> Result<Kit, AppError> {
         None
     };
     let key = match (&args.key_file, &args.key, &app) {
-        (Some(f), _, _) => SigningKey::from_file(crate::sescmd::key_file(f)?, cert, extra)
+        (Some(f), _, _) => SigningKey::from_file(crate::cli::ses::key_file(f)?, cert, extra)
             .map_err(|e| AppError::BadRequest(format!("{}: {e}", args.cert.display())))?,
         (None, Some(k), Some(app)) => {
             let mut key = app
@@ -353,7 +353,7 @@ async fn kit(args: &SignArgs, config: &Config) -> Result<Kit, AppError> {
     }
     let mut image = match &args.image {
         Some(p) => Some(
-            SealImage::from_bytes(&crate::sescmd::read(p)?)
+            SealImage::from_bytes(&crate::cli::ses::read(p)?)
                 .map_err(|e| AppError::BadRequest(format!("{}: {e}", p.display())))?,
         ),
         None => None,
@@ -380,7 +380,7 @@ async fn kit(args: &SignArgs, config: &Config) -> Result<Kit, AppError> {
     let password = match (&args.password, &args.password_file) {
         (Some(p), _) => Some(p.as_bytes().to_vec()),
         (None, Some(f)) => {
-            let text = crate::sescmd::read(f)?;
+            let text = crate::cli::ses::read(f)?;
             let line = text.split(|b| *b == b'\n').next().unwrap_or_default();
             Some(line.strip_suffix(b"\r").unwrap_or(line).to_vec())
         }

@@ -1,5 +1,11 @@
 //! The command line: argument definitions and what each command does, on the same `App` the server uses.
 
+pub mod bench;
+pub mod cert_verify;
+pub mod pdf;
+pub mod progress;
+pub mod ses;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -75,10 +81,10 @@ pub enum Command {
     Tsa(TsaCmd),
     /// GB/T 38540 electronic seals (SM2/SM3): make, sign, verify, inspect.
     #[command(subcommand)]
-    Ses(crate::sescmd::SesCmd),
+    Ses(crate::cli::ses::SesCmd),
     /// PDF sealing (PAdES): sign and verify.
     #[command(subcommand)]
-    Pdf(crate::pdfcmd::PdfCmd),
+    Pdf(crate::cli::pdf::PdfCmd),
     /// Benchmarks on the configured data.
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -88,7 +94,7 @@ pub enum Command {
 pub enum CertCmd {
     /// Validate a certificate's path (RFC 5280) to trust anchors: exit 0 valid, 1 invalid,
     /// 2 indeterminate (no path, revocation not established), 3 unreadable input or usage.
-    Verify(crate::certverify::VerifyArgs),
+    Verify(crate::cli::cert_verify::VerifyArgs),
     /// Issue a certificate from a PKCS#10 CSR.
     Issue {
         #[arg(long)]
@@ -408,7 +414,7 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             );
             Ok(0)
         }
-        Command::Cert(CertCmd::Verify(a)) => crate::certverify::run(a, json),
+        Command::Cert(CertCmd::Verify(a)) => crate::cli::cert_verify::run(a, json),
         Command::Cert(c) => {
             let app = App::open(config).await?;
             cert(&app, c, json).await
@@ -610,8 +616,8 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             );
             Ok(0)
         }
-        Command::Ses(cmd) => crate::sescmd::run(cmd, &config, json).await,
-        Command::Pdf(cmd) => crate::pdfcmd::run(cmd, &config, json).await,
+        Command::Ses(cmd) => crate::cli::ses::run(cmd, &config, json).await,
+        Command::Pdf(cmd) => crate::cli::pdf::run(cmd, &config, json).await,
         Command::Tsa(TsaCmd::Verify {
             token,
             data,
@@ -750,7 +756,7 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
         }) => {
             let body = read_input(&body)?;
             let report = tokio::task::spawn_blocking(move || {
-                crate::bench::http_load(&url, &body, &content_type, connections, seconds)
+                crate::cli::bench::http_load(&url, &body, &content_type, connections, seconds)
             })
             .await
             .map_err(|e| AppError::Internal(e.to_string()))??;
@@ -769,7 +775,7 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             keep,
         }) => {
             let app = App::open(config).await?;
-            crate::bench::crl(&app, &ca, entries, file, keep, json).await
+            crate::cli::bench::crl(&app, &ca, entries, file, keep, json).await
         }
         Command::Bench(BenchCmd::Pdf {
             input,
@@ -778,7 +784,7 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             image,
             trust,
             count,
-        }) => crate::bench::pdf(
+        }) => crate::cli::bench::pdf(
             &input,
             &key_file,
             &cert,
@@ -793,10 +799,10 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             cert,
             trust,
             count,
-        }) => crate::bench::ses(&seal, &key_file, &cert, &trust, count, json),
+        }) => crate::cli::bench::ses(&seal, &key_file, &cert, &trust, count, json),
         Command::Bench(BenchCmd::Workflow { count, concurrency }) => {
             let app = App::open(config).await?;
-            crate::bench::workflow(&app, count, concurrency, json).await
+            crate::cli::bench::workflow(&app, count, concurrency, json).await
         }
         Command::Bench(BenchCmd::Issue {
             count,
@@ -804,7 +810,7 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             profile,
         }) => {
             let app = App::open(config).await?;
-            crate::bench::issue(&app, count, concurrency, &profile, json).await
+            crate::cli::bench::issue(&app, count, concurrency, &profile, json).await
         }
     }
 }
@@ -812,7 +818,7 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
 async fn cert(app: &Arc<App>, c: CertCmd, json: bool) -> Result<i32, AppError> {
     match c {
         // Needs no data directory: answered before the store is opened.
-        CertCmd::Verify(a) => crate::certverify::run(a, json),
+        CertCmd::Verify(a) => crate::cli::cert_verify::run(a, json),
         CertCmd::Issue {
             profile,
             csr,

@@ -459,16 +459,16 @@ pub fn pdf(
     use sealpki_pki::x509_cert::Certificate;
 
     let bad = |e: &dyn std::fmt::Display| AppError::BadRequest(e.to_string());
-    let data = crate::sescmd::read(input)?;
-    let signer = crate::sescmd::key_file(key_file)?;
-    let cert = Certificate::from_der(&crate::sescmd::certs_pem(cert)?[0]).map_err(|e| bad(&e))?;
+    let data = crate::cli::ses::read(input)?;
+    let signer = crate::cli::ses::key_file(key_file)?;
+    let cert = Certificate::from_der(&crate::cli::ses::certs_pem(cert)?[0]).map_err(|e| bad(&e))?;
     let img = image
         .map(|p| {
-            crate::sescmd::read(p).and_then(|b| SealImage::from_bytes(&b).map_err(|e| bad(&e)))
+            crate::cli::ses::read(p).and_then(|b| SealImage::from_bytes(&b).map_err(|e| bad(&e)))
         })
         .transpose()?;
     let trust = match trust {
-        Some(t) => crate::sescmd::certs_pem(t)?
+        Some(t) => crate::cli::ses::certs_pem(t)?
             .iter()
             .map(|d| Certificate::from_der(d).map_err(|e| bad(&e)))
             .collect::<Result<Vec<_>, _>>()?,
@@ -559,17 +559,17 @@ pub fn ses(
     use sealpki_pki::x509_cert::Certificate;
 
     let bad = |e: &dyn std::fmt::Display| AppError::BadRequest(e.to_string());
-    let Decoded::Seal(seal, _) = ses::decode(&crate::sescmd::read(seal)?).map_err(|e| bad(&e))?
+    let Decoded::Seal(seal, _) = ses::decode(&crate::cli::ses::read(seal)?).map_err(|e| bad(&e))?
     else {
         return Err(AppError::BadRequest(
             "--seal: a seal signature, not a seal".into(),
         ));
     };
-    let signer = crate::sescmd::key_file(key_file)?;
-    let cert_der = crate::sescmd::certs_pem(cert)?.remove(0);
+    let signer = crate::cli::ses::key_file(key_file)?;
+    let cert_der = crate::cli::ses::certs_pem(cert)?.remove(0);
     let mut anchors = Vec::new();
     for t in trust {
-        for d in crate::sescmd::certs_pem(t)? {
+        for d in crate::cli::ses::certs_pem(t)? {
             anchors.push(Certificate::from_der(&d).map_err(|e| bad(&e))?);
         }
     }
