@@ -826,3 +826,48 @@ fn http_certificate_verify_is_public_and_names_failed_checks() {
         );
     }
 }
+
+/// `--email` may be given several times: the certificate must name every mailbox.
+#[test]
+fn every_mailbox_asked_for_must_be_named() {
+    let pki = Pki::new();
+    pki.make(&Spec {
+        name: "root",
+        subject: "/CN=Mail Root/O=t/C=CN",
+        issuer: None,
+        days: 3,
+        ext: ROOT,
+    });
+    let ext = "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\nsubjectAltName=email:a@example.com,email:b@example.com";
+    let leaf = pki.make(&Spec {
+        name: "mail",
+        subject: "/CN=Mail/O=t/C=CN",
+        issuer: Some("root"),
+        days: 2,
+        ext,
+    });
+    let verify = |emails: &[&str]| {
+        let mut c = Command::new(bin());
+        c.args(["cert", "verify"])
+            .arg(&leaf)
+            .arg("--trust")
+            .arg(pki.p("root.pem"));
+        for e in emails {
+            c.args(["--email", e]);
+        }
+        let o = run(&mut c);
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).to_string(),
+        )
+    };
+    assert_eq!(
+        verify(&["a@example.com", "B@EXAMPLE.com"]).0,
+        Some(1),
+        "local parts are exact, so B@ is not b@"
+    );
+    assert_eq!(verify(&["a@example.com", "b@EXAMPLE.COM"]).0, Some(0));
+    let (code, out) = verify(&["a@example.com", "c@example.com"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("does not name c@example.com"), "{out}");
+}

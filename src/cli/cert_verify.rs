@@ -40,9 +40,9 @@ pub struct VerifyArgs {
     /// A DNS name or IP address the certificate's subjectAltName must name.
     #[arg(long)]
     pub hostname: Option<String>,
-    /// A mailbox the certificate's subjectAltName must name.
+    /// A mailbox the certificate's subjectAltName must name (repeatable: all of them).
     #[arg(long)]
-    pub email: Option<String>,
+    pub email: Vec<String>,
 }
 
 /// Read every certificate of the files (PEM or DER).

@@ -40,7 +40,9 @@ struct VerifyBody {
     #[serde(default = "eight")]
     max_depth: usize,
     hostname: Option<String>,
-    email: Option<String>,
+    /// Mailboxes the certificate must all name.
+    #[serde(default)]
+    email: Vec<String>,
 }
 
 fn any() -> String {

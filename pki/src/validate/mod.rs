@@ -124,8 +124,8 @@ pub struct Options {
     pub max_depth: usize,
     /// A host name or IP address the leaf's subjectAltName must name.
     pub hostname: Option<String>,
-    /// A mailbox the leaf's subjectAltName must name (rfc822Name).
-    pub email: Option<String>,
+    /// Mailboxes the leaf's subjectAltName must all name (rfc822Name).
+    pub email: Vec<String>,
 }
 
 impl Options {
@@ -137,7 +137,7 @@ impl Options {
             key_usage: Vec::new(),
             max_depth: 8,
             hostname: None,
-            email: None,
+            email: Vec::new(),
         }
     }
 }
@@ -151,7 +151,7 @@ pub struct OptionsText {
     pub key_usage: Vec<String>,
     pub max_depth: Option<usize>,
     pub hostname: Option<String>,
-    pub email: Option<String>,
+    pub email: Vec<String>,
 }
 
 impl Options {
@@ -203,7 +203,7 @@ impl Options {
             }
         }
         o.hostname = hostname;
-        if let Some(m) = &email {
+        for m in &email {
             if !m.contains('@') || m.len() > 254 {
                 return Err(format!("email: {m:?} is not a mailbox"));
             }
@@ -573,7 +573,7 @@ impl<'a> Builder<'a> {
         for (name, d) in purpose_findings(leaf, opts) {
             fail(&mut checks, name, d);
         }
-        if let Some(m) = &opts.email {
+        for m in &opts.email {
             if !names::mailbox_matches(&leaf.san, m) {
                 fail(
                     &mut checks,
