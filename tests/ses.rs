@@ -24,39 +24,9 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ses_ref.py")
 }
 
-fn sm2_key(env: &Env, name: &str) -> PathBuf {
-    let p = env.path(&format!("{name}.key"));
-    ok(
-        &run(Command::new("openssl")
-            .args(["genpkey", "-algorithm", "SM2", "-out"])
-            .arg(&p)),
-        "genpkey SM2",
-    );
-    p
-}
-
 /// An SM2 key and a certificate for it from our CA under `profile`; returns (key, cert PEM, cert DER).
 fn party(env: &Env, name: &str, profile: &str, subj: &str) -> (PathBuf, PathBuf, PathBuf) {
-    let key = sm2_key(env, name);
-    let csr = env.path(&format!("{name}.csr"));
-    ok(
-        &run(Command::new("openssl")
-            .args(["req", "-new", "-key"])
-            .arg(&key)
-            .args([
-                "-subj",
-                subj,
-                "-utf8",
-                "-sm3",
-                "-sigopt",
-                "distid:1234567812345678",
-                "-out",
-            ])
-            .arg(&csr)),
-        "openssl req",
-    );
-    let pem = env.path(&format!("{name}.pem"));
-    env.issue_to(profile, &csr, &pem, &[]);
+    let (key, pem) = sm2_party(env, name, profile, subj);
     let der = env.path(&format!("{name}.der"));
     ok(
         &run(Command::new("openssl")

@@ -222,36 +222,9 @@ impl Fx {
         }
     }
 
-    /// An SM2 key and our certificate for it under `profile` (GB/T 38540 parties); (key, cert PEM).
+    /// An SM2 party in this fixture's environment; (key, cert PEM).
     fn sm2_party(&self, name: &str, profile: &str, subj: &str) -> (PathBuf, PathBuf) {
-        let env = &self._env;
-        let key = env.path(&format!("{name}.key"));
-        ok(
-            &run(Command::new("openssl")
-                .args(["genpkey", "-algorithm", "SM2", "-out"])
-                .arg(&key)),
-            "genpkey SM2",
-        );
-        let csr = env.path(&format!("{name}.csr"));
-        ok(
-            &run(Command::new("openssl")
-                .args(["req", "-new", "-key"])
-                .arg(&key)
-                .args([
-                    "-subj",
-                    subj,
-                    "-utf8",
-                    "-sm3",
-                    "-sigopt",
-                    "distid:1234567812345678",
-                    "-out",
-                ])
-                .arg(&csr)),
-            "openssl req",
-        );
-        let pem = env.path(&format!("{name}.pem"));
-        env.issue_to(profile, &csr, &pem, &[]);
-        (key, pem)
+        sm2_party(&self._env, name, profile, subj)
     }
 
     /// A GB/T 38540 seal (v4, the fixtures' seal picture) made by a maker of ours, and the holder's

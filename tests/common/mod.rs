@@ -577,3 +577,35 @@ pub fn audit_log(env: &Env) -> Vec<(String, String, serde_json::Value)> {
             .collect()
     })
 }
+
+/// An SM2 key (openssl) and our certificate for it under `profile`, for GB/T 38540 parties;
+/// returns (key, cert PEM).
+pub fn sm2_party(env: &Env, name: &str, profile: &str, subj: &str) -> (PathBuf, PathBuf) {
+    let key = env.path(&format!("{name}.key"));
+    ok(
+        &run(Command::new("openssl")
+            .args(["genpkey", "-algorithm", "SM2", "-out"])
+            .arg(&key)),
+        "genpkey SM2",
+    );
+    let csr = env.path(&format!("{name}.csr"));
+    ok(
+        &run(Command::new("openssl")
+            .args(["req", "-new", "-key"])
+            .arg(&key)
+            .args([
+                "-subj",
+                subj,
+                "-utf8",
+                "-sm3",
+                "-sigopt",
+                "distid:1234567812345678",
+                "-out",
+            ])
+            .arg(&csr)),
+        "openssl req",
+    );
+    let pem = env.path(&format!("{name}.pem"));
+    env.issue_to(profile, &csr, &pem, &[]);
+    (key, pem)
+}
