@@ -98,10 +98,17 @@ fn verify_crl(crl: &Path, chain: &Path) {
 
 fn check_crl(root: &Path, chain: &Path, crls: &[&Path], leaf: &Path) -> (bool, String) {
     let mut c = Command::new("openssl");
-    c.args(["verify", "-crl_check", "-use_deltas", "-CAfile"])
-        .arg(root)
-        .arg("-untrusted")
-        .arg(chain);
+    // `-extended_crl` too: without it OpenSSL 3.0 may take a newer delta CRL for the full one.
+    c.args([
+        "verify",
+        "-crl_check",
+        "-use_deltas",
+        "-extended_crl",
+        "-CAfile",
+    ])
+    .arg(root)
+    .arg("-untrusted")
+    .arg(chain);
     for crl in crls {
         c.arg("-CRLfile").arg(crl);
     }

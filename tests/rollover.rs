@@ -118,10 +118,19 @@ fn verify_crl(crl: &Path, ca_and_root: &Path) {
 
 fn crl_check(root: &Path, untrusted: &Path, crls: &[&Path], leaf: &Path) -> (bool, String) {
     let mut c = Command::new("openssl");
-    c.args(["verify", "-crl_check", "-use_deltas", "-CAfile"])
-        .arg(root)
-        .arg("-untrusted")
-        .arg(untrusted);
+    // `-extended_crl` too: without it OpenSSL 3.0 scores a delta CRL like a full one and, when the
+    // delta is a second newer than its base, uses the delta alone (so a revocation listed only in the
+    // full CRL passes). That is OpenSSL's quirk, not ours; the test failed on it about one run in ten.
+    c.args([
+        "verify",
+        "-crl_check",
+        "-use_deltas",
+        "-extended_crl",
+        "-CAfile",
+    ])
+    .arg(root)
+    .arg("-untrusted")
+    .arg(untrusted);
     for crl in crls {
         c.arg("-CRLfile").arg(crl);
     }
@@ -190,7 +199,10 @@ fn suite(env: &Env) {
         );
         verify_crl(&delta, &old_pair);
         let (good, why) = crl_check(&root, &chain, &[&full, &delta], &certs[i].1);
-        assert!(!good && why.contains("revoked"), "{why}");
+        assert!(
+            !good && why.contains("revoked"),
+            "{why}\nfull CRL:\n{t}\ndelta CRL:\n{dt}"
+        );
         // A good certificate of the same partition passes with that partition's CRLs.
         let sibling = (0..certs.len())
             .find(|&j| j != first && j != last && files[j] == *file)
