@@ -63,6 +63,9 @@ pub enum AppError {
     /// The request body is larger than the endpoint accepts.
     #[error("{0}")]
     TooLarge(String),
+    /// An upload refused by `files` (size, type, mismatch, decompression bomb, unreadable).
+    #[error(transparent)]
+    File(#[from] crate::files::FileError),
     /// Our fault; the detail goes to the log, not to the client.
     #[error("internal error: {0}")]
     Internal(String),

@@ -29,6 +29,7 @@ impl AppError {
             AppError::TimedOut { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::File(e) => file_problem(e.refusal()).0,
         }
     }
 
@@ -63,6 +64,7 @@ impl AppError {
             AppError::TimedOut { .. } => "timeout",
             AppError::TooLarge(_) => "too-large",
             AppError::Internal(_) => "internal",
+            AppError::File(e) => file_problem(e.refusal()).1,
         }
     }
 }
@@ -115,6 +117,19 @@ impl IntoResponse for AppError {
             );
         }
         resp
+    }
+}
+
+/// Status and problem type of a refused upload.
+fn file_problem(r: crate::files::Refusal) -> (StatusCode, &'static str) {
+    use crate::files::Refusal;
+    match r {
+        Refusal::BadRequest => (StatusCode::BAD_REQUEST, "bad-upload"),
+        Refusal::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "file-too-large"),
+        Refusal::Unsupported => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type"),
+        Refusal::Mismatch => (StatusCode::UNPROCESSABLE_ENTITY, "content-mismatch"),
+        Refusal::Bomb => (StatusCode::UNPROCESSABLE_ENTITY, "image-too-large"),
+        Refusal::Unreadable => (StatusCode::UNPROCESSABLE_ENTITY, "unreadable-file"),
     }
 }
 

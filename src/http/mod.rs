@@ -4,6 +4,7 @@ mod auth;
 mod certificates;
 mod certverify;
 pub mod error;
+mod files;
 pub mod idempotency;
 pub mod limits;
 pub mod mtls;
@@ -99,7 +100,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/api/v1/workflows/{kind}/{id}/history",
             get(workflow::history),
-        );
+        )
+        .route("/api/v1/files/{id}", get(files::get_one))
+        .route("/api/v1/files/{id}/content", get(files::content));
     // The web console (`crate::web`): its pages beside the API, its upload with the PDF routes.
     let (pages, uploads) = crate::web::routers(app.clone());
     let routes = routes.merge(pages);
@@ -117,7 +120,11 @@ pub fn router(app: Arc<App>) -> Router {
                 pdf::MAX_PDF / 3 * 4 + 65536,
             )),
         )
-        .merge(uploads);
+        .merge(uploads)
+        .route(
+            "/api/v1/files",
+            post(files::upload).layer(axum::extract::DefaultBodyLimit::max(files::MAX_UPLOAD_BODY)),
+        );
     let guarded = limits::with_timeout(routes, &app, lim.request_timeout_seconds).merge(
         limits::with_timeout(pdf_routes, &app, lim.pdf_timeout_seconds),
     );

@@ -4,6 +4,7 @@
 mod audit;
 mod certs;
 mod directory;
+mod files;
 mod revocation;
 mod workflow;
 
@@ -16,6 +17,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 pub use audit::{AuditRow, CheckpointRow};
 pub use certs::{CertFilter, CertRow, CertState, PendingCert};
 pub use directory::{CaRow, KeyPurpose, KeyRow, OperatorRow, Role};
+pub use files::FileRow;
 pub use revocation::{CertStatusRow, CrlRow, RevokedRow};
 pub use workflow::{HistoryRow, IdempotencyRow, WorkflowRow};
 
