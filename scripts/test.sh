@@ -27,10 +27,10 @@ fi
 
 # --- Python tools (independent checkers) -----------------------------------------------------
 VENV="${SEALPKI_VENV:-$ROOT/.venv}"
-if [ ! -x "$VENV/bin/lint_pkix_cert" ] || [ ! -x "$VENV/bin/pyhanko" ] || [ ! -x "$VENV/bin/schemathesis" ] || [ ! -x "$VENV/bin/aiosmtpd" ] || ! "$VENV/bin/python" -c "import reportlab, PIL" 2>/dev/null; then
+if [ ! -x "$VENV/bin/lint_pkix_cert" ] || [ ! -x "$VENV/bin/pyhanko" ] || [ ! -x "$VENV/bin/schemathesis" ] || [ ! -x "$VENV/bin/aiosmtpd" ] || [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import reportlab, PIL" 2>/dev/null; then
   say "creating Python venv with pkilint, pyhanko, asn1crypto, reportlab (PDF fixtures) in $VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check pkilint pyhanko pyhanko-cli asn1crypto reportlab pillow schemathesis aiosmtpd
+  "$VENV/bin/pip" install -q --disable-pip-version-check pkilint pyhanko pyhanko-cli asn1crypto reportlab pillow schemathesis aiosmtpd 'moto[server]'
 fi
 export PATH="$VENV/bin:$PATH"
 

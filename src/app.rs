@@ -69,6 +69,8 @@ pub struct App {
     /// Rate limits and the login throttle (in memory, per process).
     pub limits: crate::limits::Limiters,
     pub crl_cache: crate::status::CrlCache,
+    /// Uploaded files' content, by SHA-256 (`[files] store`).
+    pub objects: Arc<dyn crate::files::ObjectStore>,
     loaded: RwLock<Loaded>,
 }
 
@@ -122,6 +124,7 @@ impl App {
         let audit = Arc::new(Audit::new(config.audit.checkpoint_every));
         let ocsp_cache = crate::status::OcspCache::new(config.ocsp.cache_entries);
         let limits = crate::limits::Limiters::new(&config.limits);
+        let objects = crate::files::open_store(&config)?;
         let app = Arc::new(App {
             committer: crate::committer::Committer::start(store.clone(), audit.clone()),
             audit,
@@ -132,6 +135,7 @@ impl App {
             ocsp_cache,
             limits,
             crl_cache: Default::default(),
+            objects,
             loaded: RwLock::new(Loaded::default()),
         });
         app.reload().await?;

@@ -41,6 +41,8 @@ pub struct Config {
     #[serde(default)]
     pub tsa: TsaConfig,
     #[serde(default)]
+    pub files: FilesConfig,
+    #[serde(default)]
     pub limits: LimitsConfig,
     /// Set when no config file was given: dev CA on first start, loud warnings.
     #[serde(skip)]
@@ -311,6 +313,54 @@ impl Default for TsaConfig {
             accuracy_millis: 1000,
         }
     }
+}
+
+/// `[files]`: where uploaded files' content is kept. Without it, under `<data_dir>/objects`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesConfig {
+    #[serde(default)]
+    pub store: ObjectStoreKind,
+    /// `[files.s3]`, required when `store = "s3"`.
+    pub s3: Option<S3Config>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectStoreKind {
+    /// The local file system (one instance, or a shared file system).
+    #[default]
+    Local,
+    /// S3 or an S3-compatible server: for several instances.
+    S3,
+}
+
+/// `[files.s3]`. The credentials are read from the files named here, else from
+/// `SEALPKI_S3_ACCESS_KEY_ID` / `SEALPKI_S3_SECRET_ACCESS_KEY`, else the usual `AWS_*` variables;
+/// never from this text.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    pub bucket: String,
+    /// An S3-compatible server's URL; AWS's own endpoint when unset.
+    pub endpoint: Option<String>,
+    #[serde(default = "default_s3_region")]
+    pub region: String,
+    /// Object names start with this.
+    #[serde(default = "default_s3_prefix")]
+    pub prefix: String,
+    /// Allow an http:// endpoint (a server on the same host or a test server).
+    #[serde(default)]
+    pub allow_http: bool,
+    pub access_key_id_file: Option<PathBuf>,
+    pub secret_access_key_file: Option<PathBuf>,
+}
+
+fn default_s3_region() -> String {
+    "us-east-1".into()
+}
+fn default_s3_prefix() -> String {
+    "objects".into()
 }
 
 fn default_data_dir() -> PathBuf {

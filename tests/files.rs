@@ -114,6 +114,13 @@ fn upload_multipart(
     send(req, &body)
 }
 
+fn download_url(url: &str) -> Reply {
+    match ureq::get(url).call() {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => reply(r),
+        Err(e) => panic!("GET {url}: {e}"),
+    }
+}
+
 fn download(srv: &Server, token: Option<&str>, path: &str) -> Reply {
     let mut req = ureq::get(&format!("{}{path}", srv.url));
     if let Some(t) = token {
@@ -170,8 +177,41 @@ fn bomb_png(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
+/// Where the server keeps objects: the data directory, or a bucket on a moto S3 server.
+enum Objects {
+    Local,
+    S3 { url: String, bucket: String },
+}
+
+/// The stored objects' SHA-256s, sorted.
+fn objects(env: &Env, store: &Objects) -> Vec<String> {
+    match store {
+        Objects::Local => local_objects(env),
+        Objects::S3 { url, bucket } => {
+            assert!(
+                !env.path("objects").exists(),
+                "an S3-backed server wrote objects locally"
+            );
+            let r = download_url(&format!("{url}/{bucket}?list-type=2"));
+            let xml = String::from_utf8(r.body).unwrap();
+            let mut keys: Vec<String> = xml
+                .split("<Key>")
+                .skip(1)
+                .filter_map(|k| k.split_once("</Key>"))
+                .map(|(k, _)| {
+                    k.strip_prefix("objects/")
+                        .unwrap_or_else(|| panic!("object outside the prefix: {k}"))
+                        .replace('/', "")
+                })
+                .collect();
+            keys.sort();
+            keys
+        }
+    }
+}
+
 /// Object files under `<data_dir>/objects` (not counting the temporary directory).
-fn objects(env: &Env) -> Vec<String> {
+fn local_objects(env: &Env) -> Vec<String> {
     let root = env.path("objects");
     let mut found = Vec::new();
     let Ok(dirs) = std::fs::read_dir(&root) else {
@@ -238,7 +278,7 @@ fn problem(r: &Reply, status: u16, kind: &str, words: &[&str]) {
     }
 }
 
-fn suite(env: Env) {
+fn suite(env: &Env, store: &Objects) {
     env.init_dev();
     let srv = env.serve();
     let admin = srv.login();
@@ -269,7 +309,7 @@ fn suite(env: Env) {
         r.header("location"),
         Some(format!("/api/v1/files/{id}").as_str())
     );
-    assert_eq!(objects(&env), vec![sha.clone()]);
+    assert_eq!(objects(env, store), vec![sha.clone()]);
 
     // The same content again, multipart, by someone else: a record of its own, one object.
     let r = upload_multipart(&srv, &bob, "attachment", "copy.PNG", "image/png", &seal);
@@ -278,8 +318,8 @@ fn suite(env: Env) {
     assert_eq!(v["sha256"], sha);
     let bob_id = v["id"].as_str().unwrap().to_string();
     assert_ne!(bob_id, id);
-    assert_eq!(objects(&env), vec![sha.clone()], "deduplicated");
-    assert_eq!(file_rows(&env), 2);
+    assert_eq!(objects(env, store), vec![sha.clone()], "deduplicated");
+    assert_eq!(file_rows(env), 2);
 
     // Download: the same bytes, as an attachment of the stored type, not to be sniffed.
     let r = download(&srv, Some(&alice), &format!("/api/v1/files/{id}/content"));
@@ -352,8 +392,8 @@ fn suite(env: Env) {
         &jpeg,
     );
     assert_eq!(r.status, 201, "{}", r.json());
-    let stored = objects(&env);
-    let rows = file_rows(&env);
+    let stored = objects(env, store);
+    let rows = file_rows(env);
     assert_eq!((stored.len(), rows), (3, 4));
 
     // Refusals: each a precise problem, and nothing stored or changed.
@@ -467,11 +507,15 @@ fn suite(env: Env) {
     assert_eq!(r.status, 401);
     let r = download(&srv, None, &format!("/api/v1/files/{id}/content"));
     assert_eq!(r.status, 401);
-    assert_eq!(objects(&env), stored, "a refused upload stores no object");
-    assert_eq!(file_rows(&env), rows, "a refused upload stores no record");
+    assert_eq!(
+        objects(env, store),
+        stored,
+        "a refused upload stores no object"
+    );
+    assert_eq!(file_rows(env), rows, "a refused upload stores no record");
 
     // One audit entry per accepted upload, by the uploader.
-    let uploads: Vec<_> = audit_log(&env)
+    let uploads: Vec<_> = audit_log(env)
         .into_iter()
         .filter(|(_, a, _)| a == "file.upload")
         .collect();
@@ -482,7 +526,7 @@ fn suite(env: Env) {
 
 #[test]
 fn files_on_sqlite() {
-    suite(Env::new(EnvOptions::default()));
+    suite(&Env::new(EnvOptions::default()), &Objects::Local);
 }
 
 #[test]
@@ -490,8 +534,152 @@ fn files_on_postgres() {
     let Some(url) = pg_database("files") else {
         return;
     };
-    suite(Env::new(EnvOptions {
+    let env = Env::new(EnvOptions {
         db: Db::Postgres(url),
         ..Default::default()
-    }));
+    });
+    suite(&env, &Objects::Local);
+}
+
+/// A moto S3 server (PyPI `moto[server]`, installed by scripts/test.sh) on a free port; killed on
+/// drop. None (skip) when it is not installed, unless the full harness runs (SEALPKI_REQUIRE_PG).
+struct Moto {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn moto() -> Option<Moto> {
+    let port = free_port();
+    let child = std::process::Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            assert!(
+                std::env::var("SEALPKI_REQUIRE_PG").is_err(),
+                "moto_server: {e} (scripts/test.sh installs moto[server])"
+            );
+            eprintln!("SKIP: no moto_server (run through scripts/test.sh)");
+            return None;
+        }
+    };
+    let m = Moto {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while ureq::get(&m.url).call().is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "moto_server did not come up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Some(m)
+}
+
+const S3_SECRET: &str = "s3-secret-that-must-never-be-logged";
+
+/// `[files]` for a bucket on `moto`, its credentials in files beside the config.
+fn s3_config(moto: &Moto, bucket: &str, dir: &std::path::Path) -> String {
+    let r = ureq::put(&format!("{}/{bucket}", moto.url)).call();
+    assert!(r.is_ok(), "create bucket: {r:?}");
+    let (id, secret) = (dir.join("s3-id"), dir.join("s3-secret"));
+    std::fs::write(&id, "AKIDTESTFILES\n").unwrap();
+    std::fs::write(&secret, format!("{S3_SECRET}\n")).unwrap();
+    format!(
+        "[files]\nstore = \"s3\"\n[files.s3]\nbucket = {bucket:?}\nendpoint = {:?}\nallow_http = true\n\
+         access_key_id_file = {:?}\nsecret_access_key_file = {:?}\n",
+        moto.url,
+        id.display().to_string(),
+        secret.display().to_string()
+    )
+}
+
+/// The same suite with the content in S3 (moto): the same answers, objects in the bucket, none on
+/// local disk, and the secret in no log.
+#[test]
+fn files_on_s3() {
+    let Some(moto) = moto() else {
+        return;
+    };
+    let creds = tempfile::tempdir().unwrap();
+    let extra = s3_config(&moto, "sealpki-files", creds.path());
+    let env = Env::new(EnvOptions {
+        extra: &extra,
+        ..Default::default()
+    });
+    suite(
+        &env,
+        &Objects::S3 {
+            url: moto.url.clone(),
+            bucket: "sealpki-files".into(),
+        },
+    );
+    let mut logs = 0;
+    for f in std::fs::read_dir(env.dir.path()).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "log") {
+            let log = std::fs::read_to_string(&f).unwrap_or_default();
+            assert!(
+                !log.contains(S3_SECRET),
+                "{} holds the S3 secret",
+                f.display()
+            );
+            logs += 1;
+        }
+    }
+    assert!(logs > 0, "no server log to look at");
+}
+
+/// `S3Store` on its own: put is idempotent, get checks the hash, exists and delete.
+#[test]
+fn s3_store_against_moto() {
+    use sealpki::files::{ObjectKey, ObjectStore, S3Store};
+    let Some(moto) = moto() else {
+        return;
+    };
+    let creds = tempfile::tempdir().unwrap();
+    let extra = s3_config(&moto, "direct", creds.path());
+    let cfg: toml::Value = toml::from_str(&extra).unwrap();
+    let s3: sealpki::config::S3Config = cfg["files"]["s3"].clone().try_into().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = S3Store::open(&s3).unwrap();
+        assert!(!format!("{store:?}").contains(S3_SECRET));
+        let data = axum::body::Bytes::from_static(b"a seal picture, more or less");
+        let key = ObjectKey::of(&data);
+        assert!(!store.exists(key).await.unwrap());
+        assert!(store.get(key).await.unwrap().is_none());
+        assert!(store.put(key, data.clone()).await.unwrap());
+        assert!(!store.put(key, data.clone()).await.unwrap(), "idempotent");
+        assert!(store.exists(key).await.unwrap());
+        assert_eq!(store.get(key).await.unwrap().unwrap(), data);
+        let other = ObjectKey::of(b"something else");
+        assert!(
+            store.put(other, data.clone()).await.is_err(),
+            "key must be the hash"
+        );
+        assert!(store.delete(key).await.unwrap());
+        assert!(!store.delete(key).await.unwrap());
+        assert!(!store.exists(key).await.unwrap());
+    });
+    // Half a pair of credentials is a configuration error, said without the secret.
+    if std::env::var("SEALPKI_S3_ACCESS_KEY_ID").is_err() {
+        let mut half = s3.clone();
+        half.access_key_id_file = None;
+        let e = S3Store::open(&half).unwrap_err().to_string();
+        assert!(e.contains("both"), "{e}");
+        assert!(!e.contains(S3_SECRET), "{e}");
+    }
 }

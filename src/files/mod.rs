@@ -5,7 +5,8 @@
 //! declared name and Content-Type say the same, its `FilePurpose` takes that type and size, and it
 //! decodes within the purpose's limits — images after their header has shown the pixel count to be
 //! within bounds, PDFs with `sealpki_pki::pdf`'s reader. Only then is the content put into the
-//! `ObjectStore` (by SHA-256, never overwritten) and its record written (`store::FileRow`), so a
+//! `ObjectStore` (by SHA-256, never overwritten: `LocalStore` by default, `S3Store` for several
+//! instances) and its record written (`store::FileRow`), so a
 //! refused upload leaves nothing behind. `service` holds the `App` methods the front ends call and
 //! `may_read`, the one authorization decision for downloads.
 
@@ -16,6 +17,7 @@ mod media;
 mod name;
 mod objects;
 mod purpose;
+mod s3;
 mod service;
 
 pub use check::accept;
@@ -24,4 +26,5 @@ pub use media::{sniff, MediaType, Sniffed};
 pub use name::{from_content_disposition, percent_decode, FileName};
 pub use objects::{LocalStore, ObjectError, ObjectFuture, ObjectKey, ObjectStore};
 pub use purpose::FilePurpose;
-pub use service::{may_read, Upload};
+pub use s3::S3Store;
+pub use service::{may_read, open_store, Upload};

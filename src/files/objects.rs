@@ -61,6 +61,11 @@ pub enum ObjectError {
     Corrupt { key: ObjectKey, what: String },
     #[error("object store task failed: {0}")]
     Task(String),
+    /// The remote store (S3) refused or could not be reached.
+    #[error("object store: {0}")]
+    Remote(String),
+    #[error("object store configuration: {0}")]
+    Config(String),
 }
 
 pub type ObjectFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ObjectError>> + Send + 'a>>;

@@ -2,6 +2,8 @@
 //! its content in the object store, record and audit it; read a record and its content for those
 //! `may_read` allows.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use serde_json::json;
 
@@ -9,8 +11,10 @@ use super::check::accept;
 use super::name::FileName;
 use super::objects::{LocalStore, ObjectError, ObjectKey, ObjectStore};
 use super::purpose::FilePurpose;
+use super::s3::S3Store;
 use crate::access::Actor;
 use crate::app::App;
+use crate::config::{Config, ObjectStoreKind};
 use crate::error::AppError;
 use crate::store::{FileRow, Role, Store, StoreError};
 
@@ -32,7 +36,7 @@ pub fn may_read(actor: &Actor, file: &FileRow) -> bool {
 
 fn object_error(e: ObjectError) -> AppError {
     match e {
-        ObjectError::Io { .. } => AppError::Unavailable(e.to_string()),
+        ObjectError::Io { .. } | ObjectError::Remote(_) => AppError::Unavailable(e.to_string()),
         other => AppError::Internal(other.to_string()),
     }
 }
@@ -43,12 +47,22 @@ fn new_id() -> String {
     hex::encode(b)
 }
 
-impl App {
-    /// The object store for file content: the local file system under `<data_dir>/objects`.
-    pub fn file_objects(&self) -> LocalStore {
-        LocalStore::new(self.config.data_dir.join("objects"))
+/// The object store `[files] store` names: the local file system under `<data_dir>/objects`
+/// (the default), or S3.
+pub fn open_store(config: &Config) -> Result<Arc<dyn ObjectStore>, AppError> {
+    match config.files.store {
+        ObjectStoreKind::Local => Ok(Arc::new(LocalStore::new(config.data_dir.join("objects")))),
+        ObjectStoreKind::S3 => {
+            let s3 = config.files.s3.as_ref().ok_or_else(|| {
+                AppError::BadRequest("[files] store = \"s3\" needs a [files.s3] section".into())
+            })?;
+            let store = S3Store::open(s3).map_err(|e| AppError::BadRequest(e.to_string()))?;
+            Ok(Arc::new(store))
+        }
     }
+}
 
+impl App {
     /// Accept, store, record and audit an upload. Any refusal comes before the object store or the
     /// database is touched, so a refused upload leaves nothing behind.
     pub async fn file_upload(&self, actor: &Actor, up: Upload) -> Result<FileRow, AppError> {
@@ -68,10 +82,7 @@ impl App {
             .map_err(|_| AppError::Internal("upload size does not fit".into()))?;
         // Content first, record after: a crash between leaves an unreferenced object (harmless, and
         // reused by the next identical upload), never a record without content.
-        self.file_objects()
-            .put(key, data)
-            .await
-            .map_err(object_error)?;
+        self.objects.put(key, data).await.map_err(object_error)?;
         let row = FileRow {
             id: new_id(),
             sha256: key.hex(),
@@ -134,7 +145,7 @@ impl App {
             ))
         })?;
         let data = self
-            .file_objects()
+            .objects
             .get(key)
             .await
             .map_err(object_error)?
