@@ -160,6 +160,24 @@ mod tests {
     use crate::files::MediaType;
 
     #[test]
+    fn the_configured_store_is_opened() {
+        let mut cfg: Config = toml::from_str("").unwrap();
+        assert!(open_store(&cfg).is_ok(), "local by default");
+        cfg.files.store = ObjectStoreKind::S3;
+        let e = open_store(&cfg).err().unwrap().to_string();
+        assert!(e.contains("[files.s3]"), "{e}");
+        let cfg: Config = toml::from_str(
+            "[files]\nstore = \"s3\"\n[files.s3]\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:9\"\n\
+             allow_http = true\naccess_key_id_file = \"/nonexistent/id\"\n\
+             secret_access_key_file = \"/nonexistent/secret\"\n",
+        )
+        .unwrap();
+        let e = open_store(&cfg).err().unwrap().to_string();
+        assert!(e.contains("/nonexistent/id"), "{e}");
+        assert!(toml::from_str::<Config>("[files]\nstore = \"ftp\"\n").is_err());
+    }
+
+    #[test]
     fn who_may_read() {
         let file = FileRow {
             id: "0".repeat(32),
