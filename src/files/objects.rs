@@ -116,6 +116,27 @@ impl LocalStore {
         &self.root
     }
 
+    /// Remove temporary files older than `age` (left by a crash between writing and linking);
+    /// younger ones may belong to an upload in progress, here or in another instance. Best effort:
+    /// returns how many were removed.
+    pub fn sweep_tmp(&self, age: std::time::Duration) -> usize {
+        let Ok(entries) = std::fs::read_dir(self.root.join("tmp")) else {
+            return 0;
+        };
+        let now = std::time::SystemTime::now();
+        entries
+            .flatten()
+            .filter(|e| {
+                e.metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| now.duration_since(t).ok())
+                    .is_some_and(|d| d > age)
+            })
+            .filter(|e| std::fs::remove_file(e.path()).is_ok())
+            .count()
+    }
+
     /// The file an object lives in.
     pub fn path(&self, key: ObjectKey) -> PathBuf {
         let hex = key.hex();
@@ -294,6 +315,26 @@ mod tests {
         ));
         assert!(store.delete(key).await.unwrap());
         assert!(!store.delete(key).await.unwrap());
+    }
+
+    #[test]
+    fn stale_temporary_files_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        assert_eq!(store.sweep_tmp(std::time::Duration::ZERO), 0, "no tmp yet");
+        std::fs::create_dir_all(dir.path().join("tmp")).unwrap();
+        std::fs::write(dir.path().join("tmp").join("abc.123"), b"partial").unwrap();
+        assert_eq!(
+            store.sweep_tmp(std::time::Duration::from_secs(3600)),
+            0,
+            "too young"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(store.sweep_tmp(std::time::Duration::from_millis(10)), 1);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
     }
 
     #[tokio::test]

@@ -51,7 +51,15 @@ fn new_id() -> String {
 /// (the default), or S3.
 pub fn open_store(config: &Config) -> Result<Arc<dyn ObjectStore>, AppError> {
     match config.files.store {
-        ObjectStoreKind::Local => Ok(Arc::new(LocalStore::new(config.data_dir.join("objects")))),
+        ObjectStoreKind::Local => {
+            let local = LocalStore::new(config.data_dir.join("objects"));
+            // Temporary files a crash left; a day is far longer than any upload takes.
+            let swept = local.sweep_tmp(std::time::Duration::from_secs(24 * 3600));
+            if swept > 0 {
+                tracing::info!(swept, "removed stale temporary upload files");
+            }
+            Ok(Arc::new(local))
+        }
         ObjectStoreKind::S3 => {
             let s3 = config.files.s3.as_ref().ok_or_else(|| {
                 AppError::BadRequest("[files] store = \"s3\" needs a [files.s3] section".into())
