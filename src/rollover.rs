@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::store::{CaRow, KeyPurpose, KeyRow, Store};
 
 /// What a rollover made.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct RolloverReport {
     pub ca: String,
     pub old_label: String,

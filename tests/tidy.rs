@@ -129,3 +129,51 @@ fn the_web_console_and_the_api_do_not_import_each_other() {
         );
     }
 }
+
+/// API routes are registered only with their documentation: through the route table in
+/// `src/http/mod.rs` (`routes!` of `#[utoipa::path]` handlers). Nothing outside the web console
+/// calls axum's `.route(` family, and the console's own routes are pages, never API-looking paths.
+#[test]
+fn api_routes_are_registered_with_their_documentation() {
+    let calls = [".route(", ".route_service(", ".nest(", ".nest_service("];
+    for f in files("src")
+        .into_iter()
+        .filter(|f| !f.to_string_lossy().contains("/src/web/"))
+    {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            for c in calls {
+                assert!(
+                    !line.contains(c),
+                    "{}:{}: `{c}` registers a route without its documentation; add a \
+                     `#[utoipa::path]` to the handler and a line to the table in src/http/mod.rs",
+                    f.display(),
+                    n + 1
+                );
+            }
+        }
+    }
+    let api = [
+        "/api", "/ocsp", "/crl", "/ca/", "/tsa", "/healthz", "/readyz", "/metrics",
+    ];
+    for f in files("src/web") {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for chunk in text.split(".route(").skip(1) {
+            let path = chunk
+                .trim_start()
+                .strip_prefix('"')
+                .and_then(|r| r.split_once('"'))
+                .map(|(p, _)| p)
+                .unwrap_or_else(|| panic!("{}: a .route( without a literal path", f.display()));
+            assert!(
+                !api.iter().any(|a| path.starts_with(a)),
+                "{}: console route {path} looks like an API route; API routes go in the table of \
+                 src/http/mod.rs with their documentation",
+                f.display()
+            );
+        }
+    }
+}

@@ -88,6 +88,8 @@ pub enum Command {
     /// Benchmarks on the configured data.
     #[command(subcommand)]
     Bench(BenchCmd),
+    /// Print the HTTP API's OpenAPI document (the one served at /api/openapi.json).
+    Openapi,
 }
 
 #[derive(Subcommand, Debug)]
@@ -379,13 +381,26 @@ fn read_input(p: &PathBuf) -> Result<Vec<u8>, AppError> {
     std::fs::read(p).map_err(|e| AppError::BadRequest(format!("cannot read {}: {e}", p.display())))
 }
 
+/// `sealpki openapi`: the HTTP API's document, pretty-printed.
+fn print_openapi() -> Result<i32, AppError> {
+    let text = serde_json::to_string_pretty(&crate::http::document())
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    println!("{text}");
+    Ok(0)
+}
+
 /// Run a command; returns the process exit code.
 pub async fn run(cli: Cli) -> Result<i32, AppError> {
+    if let Command::Openapi = cli.command {
+        // Made from the code alone: before any configuration is read.
+        return print_openapi();
+    }
     let config = Config::load(cli.config.as_deref(), cli.data.as_deref())
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
     let json = cli.json;
     match cli.command {
         Command::Serve { listen } => serve(config, listen).await,
+        Command::Openapi => print_openapi(),
         Command::Init { ceremony, force } => {
             let text = String::from_utf8(read_input(&ceremony)?)
                 .map_err(|_| AppError::BadRequest("ceremony file is not UTF-8".into()))?;

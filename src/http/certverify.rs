@@ -8,22 +8,26 @@ use axum::Json;
 use base64::Engine;
 use sealpki_pki::validate;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::error::json_body;
+use super::openapi::{Guarded, RateLimited, WithBody};
 use crate::app::{App, CA_NAMES};
 use crate::error::AppError;
 
 /// Certificates and CRLs in one request, at most.
 const MAX_ITEMS: usize = 64;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CertificateVerifyRequest)]
 struct VerifyBody {
     /// PEM, or DER in base64.
     certificate: String,
     /// Trust anchors (PEM or base64 DER); default: this deployment's root, its CAs as intermediates.
     #[serde(default)]
     trust: Vec<String>,
+    /// Intermediates (PEM or base64 DER) to build the path with.
     #[serde(default)]
     untrusted: Vec<String>,
     /// CRLs, DER in base64 or PEM: given any, every certificate of the path must be covered.
@@ -31,14 +35,20 @@ struct VerifyBody {
     crls: Vec<String>,
     /// RFC 3339; default now.
     at: Option<String>,
+    /// What the certificate is checked for (default any): any, server, client, email, code,
+    /// document, timestamp, ocsp.
     #[serde(default = "any")]
     purpose: String,
+    /// Extended key usages the certificate must carry (names or OIDs).
     #[serde(default)]
     ekus: Vec<String>,
+    /// Key usages the certificate must carry (digitalSignature, nonRepudiation, …).
     #[serde(default)]
     key_usage: Vec<String>,
+    /// Longest path, in certificates below the anchor (default 8).
     #[serde(default = "eight")]
     max_depth: usize,
+    /// A DNS name or IP address the certificate must name.
     hostname: Option<String>,
     /// Mailboxes the certificate must all name.
     #[serde(default)]
@@ -79,6 +89,15 @@ fn crl(v: &str) -> Result<Vec<u8>, AppError> {
 
 /// `POST /api/v1/certificates/verify`: the report (verdict, path, every check); 400 for unreadable
 /// input.
+#[utoipa::path(post, path = "/api/v1/certificates/verify", tag = "certificates",
+    description = "Public: RFC 5280 path validation of a certificate against this deployment's root \
+        (its CAs as intermediates) or the anchors given; with CRLs given, every certificate of the path \
+        must be covered.",
+    request_body(content = VerifyBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The report: verdict, the path, every check", body = Object),
+        WithBody, RateLimited, Guarded,
+    ))]
 pub async fn verify(
     State(app): State<Arc<App>>,
     body: axum::body::Bytes,

@@ -155,6 +155,28 @@ async fn read_multipart(
 
 /// `POST /api/v1/files?purpose=…` (any logged-in operator): 201 with the record; 413, 415 or 422
 /// problems for refused content, with nothing stored.
+#[utoipa::path(post, path = "/api/v1/files", tag = "files",
+    security(("bearer" = [])),
+    params(
+        ("purpose" = String, Query, description = "seal-impression, application-scan, attachment or signature-drawing"),
+        ("X-File-Name" = Option<String>, Header, description = "A raw upload's file name, percent-encoded UTF-8 (or Content-Disposition's filename)"),
+    ),
+    request_body(description = "multipart/form-data with one file part, or the file itself as the body", content(
+        (super::openapi::FileUpload = "multipart/form-data"),
+        (super::openapi::Binary = "image/png"),
+        (super::openapi::Binary = "image/jpeg"),
+        (super::openapi::Binary = "image/bmp"),
+        (super::openapi::Binary = "image/gif"),
+        (super::openapi::Binary = "application/pdf"),
+    )),
+    responses(
+        (status = 201, description = "Stored; Location names the record", body = super::openapi::FileRecord,
+            headers(("Location" = String, description = "/api/v1/files/{id}"))),
+        super::openapi::WithBody, super::openapi::Staff,
+        (status = 415, response = super::openapi::ProblemResponse),
+        (status = 422, response = super::openapi::ProblemResponse),
+        super::openapi::Guarded,
+    ))]
 pub async fn upload(
     State(app): State<Arc<App>>,
     op: Operator,
@@ -200,6 +222,15 @@ pub async fn upload(
 }
 
 /// `GET /api/v1/files/{id}`: the record, for its uploader, administrators and auditors.
+#[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "32 hex digits")),
+    responses(
+        (status = 200, body = super::openapi::FileRecord),
+        super::openapi::Staff,
+        (status = 404, response = super::openapi::ProblemResponse),
+        super::openapi::Guarded,
+    ))]
 pub async fn get_one(
     State(app): State<Arc<App>>,
     op: Operator,
@@ -211,6 +242,21 @@ pub async fn get_one(
 
 /// `GET /api/v1/files/{id}/content`: the bytes, as an attachment of the stored media type, never
 /// sniffed or run by a browser.
+#[utoipa::path(get, path = "/api/v1/files/{id}/content", tag = "files",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "32 hex digits")),
+    responses(
+        (status = 200, description = "The file, as an attachment", content(
+            (super::openapi::Binary = "image/png"),
+            (super::openapi::Binary = "image/jpeg"),
+            (super::openapi::Binary = "image/bmp"),
+            (super::openapi::Binary = "image/gif"),
+            (super::openapi::Binary = "application/pdf"),
+        ), headers(("Content-Disposition" = String), ("ETag" = String))),
+        super::openapi::Staff,
+        (status = 404, response = super::openapi::ProblemResponse),
+        super::openapi::Guarded,
+    ))]
 pub async fn content(
     State(app): State<Arc<App>>,
     op: Operator,

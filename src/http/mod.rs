@@ -1,6 +1,7 @@
 //! The HTTP API (axum): routes, shared state, health, metrics, OpenAPI, and serving over TCP or TLS.
 
 mod auth;
+mod auth_doc;
 mod certificates;
 mod certverify;
 pub mod error;
@@ -8,154 +9,254 @@ mod files;
 pub mod idempotency;
 pub mod limits;
 pub mod mtls;
+pub mod openapi;
 mod pdf;
 mod ses;
 mod status;
 mod workflow;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Json, Router};
-use serde_json::json;
+use serde::Serialize;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::app::App;
 use crate::error::AppError;
+use openapi::{Guarded, Staff};
 
 pub use certificates::normalise_serial;
 
-/// The OpenAPI document, kept beside the code it describes.
-pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
+/// Which layers a route sits under, besides the router-wide ones.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Group {
+    /// `/healthz`: outside the concurrency limit and the timeouts, so a busy server still answers.
+    Health,
+    /// The rest of the API: the concurrency limit, `request_timeout_seconds`.
+    Api,
+    /// PDF signing and verification: the concurrency limit, `pdf_timeout_seconds`.
+    Pdf,
+}
+
+/// One route of the API: its handler registered with its documentation (`routes!`), its group, and
+/// what wraps that handler alone.
+struct Route {
+    group: Group,
+    handler: UtoipaMethodRouter<Arc<App>>,
+    /// The per-address rate limit, checked before the body is read.
+    rate: Option<limits::Limited>,
+    /// The `Idempotency-Key` middleware of the creating and transitioning POSTs.
+    idempotent: bool,
+    /// A body limit other than the router's 1 MiB.
+    body_limit: Option<usize>,
+}
+
+impl Route {
+    fn new(group: Group, handler: UtoipaMethodRouter<Arc<App>>) -> Self {
+        Route {
+            group,
+            handler,
+            rate: None,
+            idempotent: false,
+            body_limit: None,
+        }
+    }
+
+    fn limited(self, which: limits::Limited) -> Self {
+        Route {
+            rate: Some(which),
+            ..self
+        }
+    }
+
+    fn idempotent(self) -> Self {
+        Route {
+            idempotent: true,
+            ..self
+        }
+    }
+
+    fn body_limit(self, bytes: usize) -> Self {
+        Route {
+            body_limit: Some(bytes),
+            ..self
+        }
+    }
+
+    /// The handler with its own layers (the document does not need them, the server does).
+    fn layered(self, app: &Arc<App>) -> UtoipaMethodRouter<Arc<App>> {
+        let mut handler = self.handler;
+        if let Some(which) = self.rate {
+            handler = handler.layer(axum::middleware::from_fn_with_state(
+                (app.clone(), which),
+                limits::rate_limit,
+            ));
+        }
+        if self.idempotent {
+            handler = handler.layer(axum::middleware::from_fn_with_state(
+                app.clone(),
+                idempotency::idempotency,
+            ));
+        }
+        if let Some(bytes) = self.body_limit {
+            handler = handler.layer(DefaultBodyLimit::max(bytes));
+        }
+        handler
+    }
+}
+
+/// Every route of the API, each registered with its documentation: the one list that both `router`
+/// and `document` are built from, so nothing is served that the document leaves out. A new route
+/// is a `#[utoipa::path]` on its handler and a line here (tidy test: no `.route(` elsewhere).
+fn table() -> Vec<Route> {
+    use limits::Limited;
+    use Group::*;
+    vec![
+        Route::new(Health, routes!(healthz)),
+        Route::new(Api, routes!(readyz)),
+        Route::new(Api, routes!(metrics_for_staff)),
+        Route::new(Api, routes!(openapi_json)),
+        Route::new(Api, paired(routes!(auth_doc::login), post(auth::login)))
+            .body_limit(auth::MAX_LOGIN_BODY),
+        Route::new(Api, paired(routes!(auth_doc::logout), post(auth::logout))),
+        Route::new(
+            Api,
+            paired(
+                routes!(auth_doc::create_operator),
+                post(auth::create_operator),
+            ),
+        ),
+        Route::new(
+            Api,
+            paired(routes!(auth_doc::set_disabled), post(auth::set_disabled)),
+        ),
+        Route::new(Api, routes!(certificates::issue, certificates::list)),
+        Route::new(Api, routes!(certificates::get_one)),
+        Route::new(Api, routes!(certificates::download, status::change)),
+        Route::new(Api, routes!(certverify::verify)).limited(Limited::CertVerify),
+        Route::new(Api, routes!(certificates::list_cas)),
+        Route::new(Api, routes!(certificates::ca_chain)),
+        Route::new(Api, routes!(certificates::rollover)),
+        Route::new(Api, routes!(ses::inspect)),
+        Route::new(Api, routes!(ses::verify)).limited(Limited::SesVerify),
+        Route::new(Api, routes!(certificates::ca_cert)),
+        Route::new(Api, routes!(status::crl)),
+        Route::new(Api, routes!(status::tsa)).limited(Limited::Tsa),
+        Route::new(Api, routes!(status::ocsp_post)),
+        Route::new(Api, routes!(status::ocsp_get)),
+        Route::new(Api, routes!(workflow::create)).idempotent(),
+        Route::new(Api, routes!(workflow::list)),
+        Route::new(Api, routes!(workflow::get_one)),
+        Route::new(Api, routes!(workflow::event)).idempotent(),
+        Route::new(Api, routes!(workflow::history)),
+        Route::new(Api, routes!(files::get_one)),
+        Route::new(Api, routes!(files::content)),
+        Route::new(Pdf, routes!(pdf::verify))
+            .limited(Limited::PdfVerify)
+            .body_limit(pdf::MAX_PDF),
+        // base64 in JSON: a third larger than the PDF.
+        Route::new(Pdf, routes!(pdf::sign)).body_limit(pdf::MAX_PDF / 3 * 4 + 65536),
+        // Uploads of up to 32 MiB get the PDF routes' longer timeout.
+        Route::new(Pdf, routes!(files::upload)).body_limit(files::MAX_UPLOAD_BODY),
+    ]
+}
+
+/// A handler documented by a stand-in (`auth_doc`, while `auth.rs` is reworked): the stand-in's
+/// documentation with the real handler, registered as one route.
+fn paired(
+    (schemas, paths, _stand_in): UtoipaMethodRouter<Arc<App>>,
+    handler: axum::routing::MethodRouter<Arc<App>>,
+) -> UtoipaMethodRouter<Arc<App>> {
+    (schemas, paths, handler)
+}
+
+/// The OpenAPI document of every route in `table`, as served at `/api/openapi.json` and printed by
+/// `sealpki openapi`. Needs no running server.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let doc = table()
+        .into_iter()
+        .fold(OpenApiRouter::with_openapi(openapi::frame()), |r, route| {
+            r.routes(route.handler)
+        })
+        .into_openapi();
+    openapi::finish(doc)
+}
 
 /// The public router: every route under the global concurrency limit (but `/healthz`), each with its
 /// request timeout and body limit, the expensive public ones under per-address rate limits.
 pub fn router(app: Arc<App>) -> Router {
     let lim = &app.config.limits;
-    let limited = |which: limits::Limited| {
-        axum::middleware::from_fn_with_state((app.clone(), which), limits::rate_limit)
-    };
-    // `Idempotency-Key` on the POSTs that create or transition.
-    let idempotent = || axum::middleware::from_fn_with_state(app.clone(), idempotency::idempotency);
-    let routes = Router::new()
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_for_staff))
-        .route(
-            "/api/openapi.json",
-            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
-        )
-        .route(
-            "/api/v1/login",
-            post(auth::login).layer(axum::extract::DefaultBodyLimit::max(auth::MAX_LOGIN_BODY)),
-        )
-        .route("/api/v1/logout", post(auth::logout))
-        .route("/api/v1/operators", post(auth::create_operator))
-        .route(
-            "/api/v1/operators/{name}/{action}",
-            post(auth::set_disabled),
-        )
-        .route(
-            "/api/v1/certificates",
-            post(certificates::issue).get(certificates::list),
-        )
-        .route("/api/v1/certificates/{serial}", get(certificates::get_one))
-        .route(
-            "/api/v1/certificates/{serial}/{format}",
-            get(certificates::download).post(status::change),
-        )
-        .route(
-            "/api/v1/certificates/verify",
-            post(certverify::verify).layer(limited(limits::Limited::CertVerify)),
-        )
-        .route("/api/v1/cas", get(certificates::list_cas))
-        .route("/api/v1/cas/{name}/chain", get(certificates::ca_chain))
-        .route("/api/v1/cas/{name}/rollover", post(certificates::rollover))
-        .route("/api/v1/ses/inspect", post(ses::inspect))
-        .route(
-            "/api/v1/ses/verify",
-            post(ses::verify).layer(limited(limits::Limited::SesVerify)),
-        )
-        .route("/ca/{file}", get(certificates::ca_cert))
-        .route("/crl/{file}", get(status::crl))
-        .route(
-            "/tsa",
-            post(status::tsa).layer(limited(limits::Limited::Tsa)),
-        )
-        .route("/ocsp/{ca}", post(status::ocsp_post))
-        .route("/ocsp/{ca}/{*request}", get(status::ocsp_get))
-        .route(
-            "/api/v1/workflows/{kind}",
-            post(workflow::create)
-                .layer(idempotent())
-                .get(workflow::list),
-        )
-        .route("/api/v1/workflows/{kind}/{id}", get(workflow::get_one))
-        .route(
-            "/api/v1/workflows/{kind}/{id}/events",
-            post(workflow::event).layer(idempotent()),
-        )
-        .route(
-            "/api/v1/workflows/{kind}/{id}/history",
-            get(workflow::history),
-        )
-        .route("/api/v1/files/{id}", get(files::get_one))
-        .route("/api/v1/files/{id}/content", get(files::content));
+    let (mut health, mut api, mut pdf) = (
+        OpenApiRouter::new(),
+        OpenApiRouter::new(),
+        OpenApiRouter::new(),
+    );
+    for route in table() {
+        let group = route.group;
+        let handler = route.layered(&app);
+        match group {
+            Group::Health => health = health.routes(handler),
+            Group::Api => api = api.routes(handler),
+            Group::Pdf => pdf = pdf.routes(handler),
+        }
+    }
+    // The documents of the parts are `document()`'s, which serves them.
+    let (health, _) = health.split_for_parts();
+    let (api, _) = api.split_for_parts();
+    let (pdf, _) = pdf.split_for_parts();
     // The web console (`crate::web`): its pages beside the API, its upload with the PDF routes.
     let (pages, uploads) = crate::web::routers(app.clone());
-    let routes = routes.merge(pages);
-    let pdf_routes = Router::new()
-        .route(
-            "/api/v1/pdf/verify",
-            post(pdf::verify)
-                .layer::<_, std::convert::Infallible>(limited(limits::Limited::PdfVerify))
-                .layer(axum::extract::DefaultBodyLimit::max(pdf::MAX_PDF)),
-        )
-        .route(
-            "/api/v1/pdf/sign",
-            // base64 in JSON: a third larger than the PDF.
-            post(pdf::sign).layer(axum::extract::DefaultBodyLimit::max(
-                pdf::MAX_PDF / 3 * 4 + 65536,
-            )),
-        )
-        .merge(uploads)
-        .route(
-            "/api/v1/files",
-            post(files::upload).layer(axum::extract::DefaultBodyLimit::max(files::MAX_UPLOAD_BODY)),
-        );
-    let guarded = limits::with_timeout(routes, &app, lim.request_timeout_seconds).merge(
-        limits::with_timeout(pdf_routes, &app, lim.pdf_timeout_seconds),
+    let guarded = limits::with_timeout(api.merge(pages), &app, lim.request_timeout_seconds).merge(
+        limits::with_timeout(pdf.merge(uploads), &app, lim.pdf_timeout_seconds),
     );
     let guarded = limits::with_concurrency_limit(guarded, &app, lim.concurrency);
-    Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+    health
         .merge(guarded)
         .fallback(|| async { AppError::NotFound("no such endpoint".into()) })
         .layer(axum::middleware::from_fn_with_state(app.clone(), count))
         // Browsers get error pages in their language, never a raw problem+json.
         .layer(axum::middleware::from_fn(crate::web::html_errors))
         .layer(axum::middleware::from_fn(limits::track_body))
-        .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
+        .layer(DefaultBodyLimit::max(1024 * 1024))
         .with_state(app)
 }
 
 /// The internal router (`server.internal_listen`): health, readiness with its detail, and metrics,
-/// without a login.
+/// without a login. Registered like the API's routes; its document is not served (the internal
+/// listener is the operators' own).
 pub fn internal_router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route(
-            "/readyz",
-            get(|State(app): State<Arc<App>>| async move { readiness(&app, true).await }),
-        )
-        .route(
-            "/metrics",
-            get(|State(app): State<Arc<App>>| async move { metrics(&app) }),
-        )
+    let (router, _) = OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(internal_readyz))
+        .routes(routes!(internal_metrics))
+        .split_for_parts();
+    router
         .fallback(|| async { AppError::NotFound("no such endpoint".into()) })
         .with_state(app)
+}
+
+/// `GET /healthz`: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process answers", content_type = "text/plain", body = String)))]
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// `GET /api/openapi.json`: this document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
+    responses((status = 200, description = "This OpenAPI document", content_type = "application/json", body = Object), Guarded))]
+async fn openapi_json() -> Response {
+    static TEXT: OnceLock<Result<String, String>> = OnceLock::new();
+    match TEXT.get_or_init(|| serde_json::to_string(&document()).map_err(|e| e.to_string())) {
+        Ok(text) => ([(header::CONTENT_TYPE, "application/json")], text.as_str()).into_response(),
+        Err(e) => AppError::Internal(format!("OpenAPI document: {e}")).into_response(),
+    }
 }
 
 async fn count(
@@ -184,9 +285,37 @@ async fn count(
     resp
 }
 
+/// What `/readyz` answers.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    ready: bool,
+    /// Each check by name: `ok`, or what failed. Only for a logged-in operator, and on the
+    /// internal listener.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checks: Option<std::collections::BTreeMap<String, String>>,
+}
+
 /// `GET /readyz`: 200 or 503; the checks' detail only for a logged-in operator.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Ready: the database and every key answer", body = Readiness),
+        (status = 503, description = "Not ready (the body says so), or busy (problem+json, Retry-After)",
+            content((Readiness = "application/json"), (openapi::Problem = "application/problem+json"))),
+        (status = 401, response = openapi::ProblemResponse),
+    ))]
 async fn readyz(State(app): State<Arc<App>>, who: auth::MaybeOperator) -> Response {
     readiness(&app, who.0.is_some()).await
+}
+
+/// `GET /readyz` on the internal listener: with the checks' detail, no login.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "Not ready", body = Readiness),
+    ))]
+async fn internal_readyz(State(app): State<Arc<App>>) -> Response {
+    readiness(&app, true).await
 }
 
 async fn readiness(app: &App, detail: bool) -> Response {
@@ -197,26 +326,29 @@ async fn readiness(app: &App, detail: bool) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    if !detail {
-        return (status, Json(json!({"ready": ok}))).into_response();
-    }
-    let body: serde_json::Map<_, _> = checks
-        .into_iter()
-        .map(|(k, r)| {
-            (
-                k,
-                match r {
-                    Ok(()) => json!("ok"),
-                    Err(e) => json!(e),
-                },
-            )
-        })
-        .collect();
-    (status, Json(json!({"ready": ok, "checks": body}))).into_response()
+    let checks = detail.then(|| {
+        checks
+            .into_iter()
+            .map(|(k, r)| (k, r.err().unwrap_or_else(|| "ok".into())))
+            .collect()
+    });
+    (status, Json(Readiness { ready: ok, checks })).into_response()
 }
 
 /// `GET /metrics` on the public listener: any logged-in operator.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+        Staff, Guarded,
+    ))]
 async fn metrics_for_staff(State(app): State<Arc<App>>, _op: auth::Operator) -> Response {
+    metrics(&app)
+}
+
+/// `GET /metrics` on the internal listener: no login.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
+async fn internal_metrics(State(app): State<Arc<App>>) -> Response {
     metrics(&app)
 }
 

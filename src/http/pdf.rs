@@ -15,9 +15,11 @@ use sealpki_pki::pdf::sign::{SignOptions, SubFilter, Timestamper};
 use sealpki_pki::pdf::verify::{self, VerifyOptions};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use super::auth::Operator;
 use super::error::json_body;
+use super::openapi::{Binary, Guarded, ProblemResponse, RateLimited, Staff, WithBody};
 use crate::access::Permission;
 use crate::app::App;
 use crate::error::AppError;
@@ -33,6 +35,18 @@ fn password(headers: &HeaderMap) -> Option<Vec<u8>> {
 }
 
 /// `POST /api/v1/pdf/verify`: the body is the PDF; `X-PDF-Password` opens an encrypted one.
+#[utoipa::path(post, path = "/api/v1/pdf/verify", tag = "documents",
+    description = "Public: verify every signature of an uploaded PDF against this deployment's root: \
+        coverage, integrity, CMS signature, chain, timestamps, what later revisions changed, seal \
+        images. One verdict per signature (valid, invalid, indeterminate) with reasons.",
+    params(("X-PDF-Password" = Option<String>, Header, description = "Password of an encrypted PDF")),
+    request_body(content = Binary, content_type = "application/pdf", description = "The PDF, at most 64 MB"),
+    responses(
+        (status = 200, description = "The report: bytes, revisions, verdict, reasons, signatures[] (field, \
+            kind, signer, timestamp, byte_range, checks[], modifications[], seal_images[], verdict, reasons, \
+            warnings)", body = Object),
+        WithBody, RateLimited, Guarded,
+    ))]
 pub async fn verify(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -49,8 +63,9 @@ pub async fn verify(
     Ok(Json(report).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PdfSignRequest)]
 struct SignBody {
     /// The PDF, base64.
     pdf: String,
@@ -60,16 +75,21 @@ struct SignBody {
     cert_serial: String,
     /// Seal picture (PNG or JPEG), base64; without it the signature is invisible.
     image: Option<String>,
+    /// Page number, from 1.
     page: Option<usize>,
     /// Centre of the seal in mm from the displayed top-left corner.
     at_mm: Option<[f64; 2]>,
+    /// Seal diameter in mm (default 42).
     size_mm: Option<f64>,
+    /// Place the seal on this text (1 to 200 characters).
     keyword: Option<String>,
+    /// A seal across the pages' edges.
     #[serde(default)]
     cross_page: bool,
     /// "b-b" (default), "b-t" (timestamp from this deployment's TSA), "b-lt" (plus a DSS with OCSP
     /// answers or CRLs from the certificates' URLs), "b-lta" (plus a document timestamp).
     level: Option<String>,
+    /// DocMDP certification: 1 (no changes), 2 (form filling, signing), 3 (also annotations).
     certify: Option<u8>,
     reason: Option<String>,
     location: Option<String>,
@@ -79,6 +99,19 @@ struct SignBody {
 }
 
 /// `POST /api/v1/pdf/sign`: returns the signed PDF.
+#[utoipa::path(post, path = "/api/v1/pdf/sign", tag = "documents",
+    description = "Seal a PDF (PAdES) with a seal key held by this deployment and its stored, valid \
+        certificate; B-B to B-LTA. The key must have purpose seal (403 naming the purpose otherwise).",
+    security(("bearer" = [])),
+    request_body(content = SignBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The signed PDF", content_type = "application/pdf", body = Binary,
+            headers(("X-Signature-Field" = String, description = "The signature field's name, percent-encoded beyond visible ASCII"))),
+        WithBody, Staff,
+        (status = 404, response = ProblemResponse),
+        (status = 422, response = ProblemResponse),
+        Guarded,
+    ))]
 pub async fn sign(
     State(app): State<Arc<App>>,
     op: Result<Operator, AppError>,

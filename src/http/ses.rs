@@ -9,12 +9,22 @@ use axum::Json;
 use base64::Engine;
 use sealpki_pki::ses;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::error::json_body;
+use super::openapi::{Binary, Guarded, RateLimited, WithBody};
 use crate::app::App;
 use crate::error::AppError;
 
 /// `POST /api/v1/ses/inspect`: the body is the DER structure; the answer what it holds.
+#[utoipa::path(post, path = "/api/v1/ses/inspect", tag = "documents",
+    description = "Public: what a GB/T 38540 seal (SESeal) or seal signature (SES_Signature) of \
+        version 1, 4 or 5 holds, with a warning per tolerated deviation. Nothing is verified.",
+    request_body(content = Binary, content_type = "application/octet-stream", description = "The structure, DER"),
+    responses(
+        (status = 200, description = "What the structure holds", body = Object),
+        WithBody, Guarded,
+    ))]
 pub async fn inspect(body: axum::body::Bytes) -> Result<Json<serde_json::Value>, AppError> {
     let decoded = ses::decode(&body).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let warnings = match &decoded {
@@ -23,8 +33,9 @@ pub async fn inspect(body: axum::body::Bytes) -> Result<Json<serde_json::Value>,
     Ok(Json(ses::describe(&decoded, &warnings)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SesVerifyRequest)]
 struct VerifyBody {
     /// SESeal or SES_Signature, DER in base64.
     structure: String,
@@ -36,6 +47,14 @@ struct VerifyBody {
 }
 
 /// `POST /api/v1/ses/verify`: the report, with this deployment's CA certificates as trust.
+#[utoipa::path(post, path = "/api/v1/ses/verify", tag = "documents",
+    description = "Public: verify a GB/T 38540 seal or seal signature against this deployment's CA \
+        certificates: structure, maker's and signer's paths, signatures, the data's hash.",
+    request_body(content = VerifyBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The report: verdict (valid, invalid, indeterminate), checks, reasons", body = Object),
+        WithBody, RateLimited, Guarded,
+    ))]
 pub async fn verify(
     State(app): State<Arc<App>>,
     body: axum::body::Bytes,

@@ -9,13 +9,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
 use sealpki_pki::revocation::{ocsp_error, Reason, MAX_OCSP_REQUEST};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::auth::Operator;
 use super::certificates::normalise_serial;
 use super::error::json_body;
 use super::limits::ClientIp;
+use super::openapi::{Binary, Guarded, ProblemResponse, RateLimited, Staff, WithBody};
 use crate::access::Permission;
 use crate::app::App;
 use crate::error::AppError;
@@ -38,6 +39,14 @@ pub fn parse_crl_file(file: &str) -> Option<(&str, i64, bool)> {
 
 /// `GET /crl/{label}.crl` (full), `GET /crl/{label}-delta.crl`, and the same with `-pN` for
 /// partition N.
+#[utoipa::path(get, path = "/crl/{file}", tag = "status",
+    params(("file" = String, Path, description = "LABEL.crl, LABEL-delta.crl, LABEL-pN.crl or LABEL-pN-delta.crl")),
+    responses(
+        (status = 200, description = "The newest CRL of its kind, DER", content_type = "application/pkix-crl", body = Binary,
+            headers(("Cache-Control" = String))),
+        (status = 404, response = ProblemResponse),
+        Guarded,
+    ))]
 pub async fn crl(
     State(app): State<Arc<App>>,
     Path(file): Path<String>,
@@ -100,6 +109,19 @@ async fn answer(app: &App, ca: &str, request: &[u8], client: ClientIp) -> Respon
 }
 
 /// `POST /ocsp/{ca}` with an `application/ocsp-request` body.
+#[utoipa::path(post, path = "/ocsp/{ca}", tag = "status",
+    params(("ca" = String, Path, description = "A CA key label, as in the certificate's AIA")),
+    request_body(content = Binary, content_type = "application/ocsp-request", description = "OCSPRequest, DER"),
+    responses(
+        (status = 200, description = "OCSPResponse (also unauthorized, internalError, tryLater)", content_type = "application/ocsp-response", body = Binary),
+        (status = 400, description = "malformedRequest", content_type = "application/ocsp-response", body = Binary),
+        (status = 408, response = super::openapi::TimeoutResponse),
+        (status = 413, response = ProblemResponse),
+        (status = 429, description = "Too many answers signed on request for this client address (with a \
+            nonce, several serials, or not pre-signed): an OCSP tryLater", content_type = "application/ocsp-response",
+            body = Binary, headers(("Retry-After" = u64, description = "seconds to wait"))),
+        Guarded,
+    ))]
 pub async fn ocsp_post(
     State(app): State<Arc<App>>,
     client: ClientIp,
@@ -110,6 +132,19 @@ pub async fn ocsp_post(
 }
 
 /// `GET /ocsp/{ca}/{base64 request}` (RFC 6960 appendix A.1; the request may itself contain `/`).
+#[utoipa::path(get, path = "/ocsp/{ca}/{*request}", tag = "status",
+    params(
+        ("ca" = String, Path, description = "A CA key label, as in the certificate's AIA"),
+        ("request" = String, Path, description = "OCSPRequest, DER in base64 (URL-encoded; may contain /)"),
+    ),
+    responses(
+        (status = 200, description = "OCSPResponse (also unauthorized, internalError, tryLater)", content_type = "application/ocsp-response", body = Binary),
+        (status = 400, description = "malformedRequest", content_type = "application/ocsp-response", body = Binary),
+        (status = 429, description = "Too many answers signed on request for this client address: an OCSP tryLater",
+            content_type = "application/ocsp-response", body = Binary,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+        Guarded,
+    ))]
 pub async fn ocsp_get(
     State(app): State<Arc<App>>,
     client: ClientIp,
@@ -125,22 +160,51 @@ pub async fn ocsp_get(
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = StatusChangeRequest)]
 struct RevokeBody {
-    /// RFC 5280 reason name (revoke only); required for CA, TSA, OCSP and audit certificates.
+    /// RFC 5280 reason name (revoke only: unspecified, keyCompromise, cACompromise,
+    /// affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn, aACompromise);
+    /// required for CA, TSA, OCSP and audit certificates, and not unspecified for them.
     reason: Option<String>,
     /// Why (recorded in the audit log); required to hold a CA, TSA, OCSP or audit certificate.
     comment: Option<String>,
 }
 
+/// A status change done.
+#[derive(Serialize, ToSchema)]
+pub struct StatusChanged {
+    serial: String,
+    /// revoke, hold or release.
+    action: String,
+}
+
 /// `POST /api/v1/certificates/{serial}/{revoke|hold|release}`.
+#[utoipa::path(post, path = "/api/v1/certificates/{serial}/{format}", tag = "certificates",
+    description = "Change a certificate's status; the path's last segment is the action: revoke, hold \
+        (certificateHold) or release (lift a hold). Certificates of ceremony-only profiles (CA, TSA, \
+        OCSP responder, audit) need the admin role (403 naming certificates.authority-status), a reason \
+        other than unspecified to revoke and a comment to hold. Every change is audited.",
+    security(("bearer" = [])),
+    params(
+        ("serial" = String, Path, description = "Hex, any case, colons allowed"),
+        ("format" = String, Path, description = "The action: revoke, hold or release"),
+    ),
+    request_body(content = Option<RevokeBody>, content_type = "application/json", description = "May be empty"),
+    responses(
+        (status = 200, body = StatusChanged),
+        WithBody, Staff,
+        (status = 404, response = ProblemResponse),
+        (status = 409, response = ProblemResponse),
+        Guarded,
+    ))]
 pub async fn change(
     State(app): State<Arc<App>>,
     op: Operator,
     Path((serial, action)): Path<(String, String)>,
     body: axum::body::Bytes,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<StatusChanged>, AppError> {
     let actor = op.require(Permission::ChangeStatus)?;
     let serial = normalise_serial(&serial)?;
     let req: RevokeBody = if body.is_empty() {
@@ -175,11 +239,20 @@ pub async fn change(
             )))
         }
     }
-    Ok(Json(json!({"serial": serial, "action": action})))
+    Ok(Json(StatusChanged { serial, action }))
 }
 
 /// `POST /tsa` with `application/timestamp-query`: an RFC 3161 reply (HTTP 400 with a rejection reply for
 /// malformed, oversized or unsupported requests).
+#[utoipa::path(post, path = "/tsa", tag = "status",
+    request_body(content = Binary, content_type = "application/timestamp-query", description = "TimeStampReq, DER"),
+    responses(
+        (status = 200, description = "TimeStampResp granting a token", content_type = "application/timestamp-reply", body = Binary),
+        (status = 400, description = "TimeStampResp rejecting the request", content_type = "application/timestamp-reply", body = Binary),
+        (status = 408, response = super::openapi::TimeoutResponse),
+        (status = 413, response = ProblemResponse),
+        RateLimited, Guarded,
+    ))]
 pub async fn tsa(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
     let ctype = [(header::CONTENT_TYPE, "application/timestamp-reply")];
     match app.timestamp(&body).await {

@@ -8,16 +8,34 @@ use axum::http::StatusCode;
 use axum::Extension;
 use axum::Json;
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Operator;
 use super::error::json_body;
 use super::idempotency::Claim;
+use super::openapi::{Guarded, ProblemResponse, Staff, WithBody};
 use crate::app::App;
 use crate::error::AppError;
 use crate::workflow::{EventRequest, HistoryPage, ListPage, View, Workflow};
 
 /// `POST /api/v1/workflows/{kind}`: the body is the kind's data (for `authority-certificate`:
 /// profile, subject, reason). 201 with the record.
+#[utoipa::path(post, path = "/api/v1/workflows/{kind}", tag = "workflows",
+    security(("bearer" = [])),
+    params(
+        ("kind" = String, Path, description = "authority-certificate"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Done at most once per key and account within 24 h; a repeat gets the first answer with Idempotent-Replayed: true"),
+    ),
+    request_body(content = Object, content_type = "application/json",
+        description = "The kind's data; authority-certificate: profile (sub-ca, tsa, ocsp-responder), subject (RFC 4514), reason (1 to 2000 characters)"),
+    responses(
+        (status = 201, description = "The record, in its first state", body = View),
+        WithBody, Staff,
+        (status = 404, response = ProblemResponse),
+        (status = 409, response = ProblemResponse),
+        (status = 422, response = ProblemResponse),
+        Guarded,
+    ))]
 pub async fn create(
     State(app): State<Arc<App>>,
     Path(kind): Path<String>,
@@ -31,17 +49,38 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = WorkflowEvent)]
 struct EventBody {
+    /// authority-certificate: submit, withdraw, approve, reject.
     event: String,
+    /// The record's version as you saw it.
     version: i64,
+    /// Kept with the history entry (at most 2000 characters).
     comment: Option<String>,
+    /// References kept with the history entry (at most 16, 1 to 200 characters each).
     #[serde(default)]
     attachments: Vec<String>,
 }
 
 /// `POST /api/v1/workflows/{kind}/{id}/events`: `{"event", "version", "comment", "attachments"}`.
+#[utoipa::path(post, path = "/api/v1/workflows/{kind}/{id}/events", tag = "workflows",
+    security(("bearer" = [])),
+    params(
+        ("kind" = String, Path, description = "authority-certificate"),
+        ("id" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Done at most once per key and account within 24 h"),
+    ),
+    request_body(content = EventBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The record in its new state", body = View),
+        WithBody, Staff,
+        (status = 404, response = ProblemResponse),
+        (status = 409, response = ProblemResponse),
+        (status = 422, response = ProblemResponse),
+        Guarded,
+    ))]
 pub async fn event(
     State(app): State<Arc<App>>,
     Path((kind, id)): Path<(String, String)>,
@@ -63,6 +102,15 @@ pub async fn event(
 }
 
 /// `GET /api/v1/workflows/{kind}/{id}`: state, version, allowed events.
+#[utoipa::path(get, path = "/api/v1/workflows/{kind}/{id}", tag = "workflows",
+    security(("bearer" = [])),
+    params(("kind" = String, Path, description = "authority-certificate"), ("id" = String, Path)),
+    responses(
+        (status = 200, body = View),
+        Staff,
+        (status = 404, response = ProblemResponse),
+        Guarded,
+    ))]
 pub async fn get_one(
     State(app): State<Arc<App>>,
     Path((kind, id)): Path<(String, String)>,
@@ -71,13 +119,26 @@ pub async fn get_one(
     Ok(Json(Workflow::get(&app, &op.actor(), &kind, &id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Entries per page.
     limit: Option<i64>,
 }
 
 /// `GET /api/v1/workflows/{kind}/{id}/history?cursor=&limit=`: oldest first.
+#[utoipa::path(get, path = "/api/v1/workflows/{kind}/{id}/history", tag = "workflows",
+    security(("bearer" = [])),
+    params(("kind" = String, Path, description = "authority-certificate"), ("id" = String, Path), HistoryQuery),
+    responses(
+        (status = 200, body = HistoryPage),
+        (status = 400, response = ProblemResponse),
+        Staff,
+        (status = 404, response = ProblemResponse),
+        Guarded,
+    ))]
 pub async fn history(
     State(app): State<Arc<App>>,
     Path((kind, id)): Path<(String, String)>,
@@ -90,15 +151,29 @@ pub async fn history(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only records in this state (a work queue: submitted).
     state: Option<String>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Records per page.
     limit: Option<i64>,
 }
 
 /// `GET /api/v1/workflows/{kind}?state=&cursor=&limit=`: records oldest first (a work queue with
 /// `state=submitted`).
+#[utoipa::path(get, path = "/api/v1/workflows/{kind}", tag = "workflows",
+    security(("bearer" = [])),
+    params(("kind" = String, Path, description = "authority-certificate"), ListQuery),
+    responses(
+        (status = 200, body = ListPage),
+        (status = 400, response = ProblemResponse),
+        Staff,
+        (status = 404, response = ProblemResponse),
+        Guarded,
+    ))]
 pub async fn list(
     State(app): State<Arc<App>>,
     Path(kind): Path<String>,

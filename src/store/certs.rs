@@ -7,7 +7,7 @@ use super::{Store, StoreError, Tx};
 
 /// Where an issuance stands. A row is written `Pending` before the key signs and becomes `Issued`
 /// in a second transaction; a crash in between leaves a visible `Pending` row, never a gap.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CertState {
     Pending,
@@ -46,7 +46,8 @@ pub struct PendingCert {
     pub requested_by: String,
 }
 
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = CertificateRecord)]
 pub struct CertRow {
     pub serial: String,
     pub ca: String,

@@ -181,7 +181,8 @@ pub const MAX_ATTACHMENTS: usize = 16;
 pub const MAX_ATTACHMENT_REF: usize = 200;
 
 /// A record as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = WorkflowRecord)]
 pub struct View {
     pub id: String,
     pub kind: &'static str,
@@ -196,7 +197,8 @@ pub struct View {
 }
 
 /// One history entry as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = WorkflowHistoryEntry)]
 pub struct HistoryEntry {
     pub version: i64,
     pub at: i64,
@@ -210,14 +212,16 @@ pub struct HistoryEntry {
 }
 
 /// A page of history, oldest first; `next_cursor` is given when more may follow.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = WorkflowHistoryPage)]
 pub struct HistoryPage {
     pub items: Vec<HistoryEntry>,
     pub next_cursor: Option<String>,
 }
 
 /// A page of records, oldest first; `next_cursor` is given when more may follow.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = WorkflowPage)]
 pub struct ListPage {
     pub items: Vec<View>,
     pub next_cursor: Option<String>,
