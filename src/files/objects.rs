@@ -153,6 +153,7 @@ impl LocalStore {
         }
         let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
         let tmp_dir = self.root.join("tmp");
+        let new_shard = !dir.exists();
         mkdirs(&dir)?;
         mkdirs(&tmp_dir)?;
         let mut rnd = [0u8; 8];
@@ -179,10 +180,17 @@ impl LocalStore {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
             Err(e) => return Err(io(&dest)(e)),
         };
-        // The new directory entry is durable only once its directory is synced.
-        std::fs::File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(&dir))?;
+        // The new directory entry is durable only once its directory is synced (and a new shard
+        // directory only once the root is).
+        let sync_dir = |d: &Path| {
+            std::fs::File::open(d)
+                .and_then(|f| f.sync_all())
+                .map_err(io(d))
+        };
+        sync_dir(&dir)?;
+        if new_shard {
+            sync_dir(&self.root)?;
+        }
         Ok(created)
     }
 
