@@ -40,6 +40,11 @@ use utoipa::{IntoResponses, Modify, OpenApi, PartialSchema, ToResponse, ToSchema
             (CRL distribution points, AIA): binary protocols, answered in their own formats"),
         (name = "documents", description = "PDF sealing and verification, GB/T 38540 seals"),
         (name = "workflows", description = "Typed workflow records with history"),
+        (name = "files", description = "Uploads: checked by content, stored by SHA-256"),
+        (name = "accounts", description = "Registration, password reset, the caller's account and sessions"),
+        (name = "organisations", description = "Organisations and their members"),
+        (name = "jobs", description = "The outbox of background jobs"),
+        (name = "notifications", description = "The caller's notifications"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]
