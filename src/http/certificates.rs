@@ -310,7 +310,7 @@ pub struct ChainQuery {
 /// A CA's chain: its certificate first, up to the root. Public: relying parties need it. `name` is a
 /// CA name (its issuing key) or a CA key label (`seal-g7`).
 #[utoipa::path(get, path = "/api/v1/cas/{name}/chain", tag = "authorities",
-    params(("name" = String, Path, description = "CA name (root, seal, …) or CA key label (seal-g2)"), ChainQuery),
+    params(("name" = String, Path, description = "CA name (root, seal, …) or CA key label (seal-g2)", example = "seal"), ChainQuery),
     responses(
         (status = 200, description = "The chain", content(
             (String = "application/pem-certificate-chain"),
@@ -352,7 +352,7 @@ pub async fn ca_chain(
 
 /// `GET /ca/{label}.der`: the certificate of the CA key, at the URL certificates name in their AIA.
 #[utoipa::path(get, path = "/ca/{file}", tag = "status",
-    params(("file" = String, Path, description = "LABEL.der, LABEL a CA key label")),
+    params(("file" = String, Path, description = "LABEL.der, LABEL a CA key label", example = "seal.der")),
     responses(
         (status = 200, description = "The CA certificate, DER", content_type = "application/pkix-cert", body = Binary),
         (status = 404, response = ProblemResponse),

@@ -40,7 +40,7 @@ pub fn parse_crl_file(file: &str) -> Option<(&str, i64, bool)> {
 /// `GET /crl/{label}.crl` (full), `GET /crl/{label}-delta.crl`, and the same with `-pN` for
 /// partition N.
 #[utoipa::path(get, path = "/crl/{file}", tag = "status",
-    params(("file" = String, Path, description = "LABEL.crl, LABEL-delta.crl, LABEL-pN.crl or LABEL-pN-delta.crl")),
+    params(("file" = String, Path, description = "LABEL.crl, LABEL-delta.crl, LABEL-pN.crl or LABEL-pN-delta.crl", example = "seal.crl")),
     responses(
         (status = 200, description = "The newest CRL of its kind, DER", content_type = "application/pkix-crl", body = Binary,
             headers(("Cache-Control" = String))),
@@ -110,7 +110,7 @@ async fn answer(app: &App, ca: &str, request: &[u8], client: ClientIp) -> Respon
 
 /// `POST /ocsp/{ca}` with an `application/ocsp-request` body.
 #[utoipa::path(post, path = "/ocsp/{ca}", tag = "status",
-    params(("ca" = String, Path, description = "A CA key label, as in the certificate's AIA")),
+    params(("ca" = String, Path, description = "A CA key label, as in the certificate's AIA", example = "seal")),
     request_body(content = Binary, content_type = "application/ocsp-request", description = "OCSPRequest, DER"),
     responses(
         (status = 200, description = "OCSPResponse (also unauthorized, internalError, tryLater)", content_type = "application/ocsp-response", body = Binary),

@@ -23,7 +23,7 @@ use crate::workflow::{EventRequest, HistoryPage, ListPage, View, Workflow};
 #[utoipa::path(post, path = "/api/v1/workflows/{kind}", tag = "workflows",
     security(("bearer" = [])),
     params(
-        ("kind" = String, Path, description = "authority-certificate"),
+        ("kind" = String, Path, description = "authority-certificate", example = "authority-certificate"),
         ("Idempotency-Key" = Option<String>, Header, description = "Done at most once per key and account within 24 h; a repeat gets the first answer with Idempotent-Replayed: true"),
     ),
     request_body(content = Object, content_type = "application/json",
@@ -68,7 +68,7 @@ struct EventBody {
 #[utoipa::path(post, path = "/api/v1/workflows/{kind}/{id}/events", tag = "workflows",
     security(("bearer" = [])),
     params(
-        ("kind" = String, Path, description = "authority-certificate"),
+        ("kind" = String, Path, description = "authority-certificate", example = "authority-certificate"),
         ("id" = String, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "Done at most once per key and account within 24 h"),
     ),
@@ -104,7 +104,7 @@ pub async fn event(
 /// `GET /api/v1/workflows/{kind}/{id}`: state, version, allowed events.
 #[utoipa::path(get, path = "/api/v1/workflows/{kind}/{id}", tag = "workflows",
     security(("bearer" = [])),
-    params(("kind" = String, Path, description = "authority-certificate"), ("id" = String, Path)),
+    params(("kind" = String, Path, description = "authority-certificate", example = "authority-certificate"), ("id" = String, Path)),
     responses(
         (status = 200, body = View),
         Staff,
@@ -131,7 +131,7 @@ pub struct HistoryQuery {
 /// `GET /api/v1/workflows/{kind}/{id}/history?cursor=&limit=`: oldest first.
 #[utoipa::path(get, path = "/api/v1/workflows/{kind}/{id}/history", tag = "workflows",
     security(("bearer" = [])),
-    params(("kind" = String, Path, description = "authority-certificate"), ("id" = String, Path), HistoryQuery),
+    params(("kind" = String, Path, description = "authority-certificate", example = "authority-certificate"), ("id" = String, Path), HistoryQuery),
     responses(
         (status = 200, body = HistoryPage),
         (status = 400, response = ProblemResponse),
@@ -166,7 +166,7 @@ pub struct ListQuery {
 /// `state=submitted`).
 #[utoipa::path(get, path = "/api/v1/workflows/{kind}", tag = "workflows",
     security(("bearer" = [])),
-    params(("kind" = String, Path, description = "authority-certificate"), ListQuery),
+    params(("kind" = String, Path, description = "authority-certificate", example = "authority-certificate"), ListQuery),
     responses(
         (status = 200, body = ListPage),
         (status = 400, response = ProblemResponse),
