@@ -95,6 +95,10 @@ fn annotated_routes(dir: &std::path::Path) -> std::collections::BTreeSet<(String
     let mut out = std::collections::BTreeSet::new();
     for e in std::fs::read_dir(dir).unwrap() {
         let f = e.unwrap().path();
+        if f.is_dir() {
+            out.extend(annotated_routes(&f));
+            continue;
+        }
         if f.extension().is_none_or(|x| x != "rs") {
             continue;
         }
