@@ -132,6 +132,8 @@ fn download(srv: &Server, token: Option<&str>, path: &str) -> Reply {
     }
 }
 
+/// Create a staff account and log it in. Where staff need a second factor (the login answers at
+/// stage `totp-enrolment`), set it up as a program would; the session it upgrades is the token.
 fn account(srv: &Server, admin: &str, name: &str, role: &str) -> String {
     let password = format!("{name}-password-1");
     let (s, v, _) = post(
@@ -146,7 +148,29 @@ fn account(srv: &Server, admin: &str, name: &str, role: &str) -> String {
         &json!({"username": name, "password": password}).to_string(),
     );
     assert_eq!(s, 200, "{v}");
-    v["token"].as_str().unwrap().to_string()
+    let token = v["token"].as_str().unwrap().to_string();
+    if v["stage"] != "totp-enrolment" {
+        return token;
+    }
+    let (s, setup, _) = post(
+        &format!("{}/api/v1/account/totp", srv.url),
+        Some(&token),
+        "",
+    );
+    assert_eq!(s, 201, "{setup}");
+    let secret =
+        sealpki::accounts::totp::Secret::from_base32(setup["secret"].as_str().unwrap()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (s, v, _) = post(
+        &format!("{}/api/v1/account/totp/confirm", srv.url),
+        Some(&token),
+        &json!({"code": secret.code_at(now)}).to_string(),
+    );
+    assert_eq!(s, 204, "{v}");
+    token
 }
 
 fn image(format: image::ImageFormat, w: u32, h: u32) -> Vec<u8> {
