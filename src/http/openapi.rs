@@ -320,6 +320,47 @@ mod tests {
         }
     }
 
+    fn refs<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(serde_json::Value::String(r)) = m.get("$ref") {
+                    out.push(r);
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    /// Every `$ref` names a component the document has (a response type used in a
+    /// `#[utoipa::path]` but not listed in `components` would dangle), and every operation has a
+    /// tag and a success answer.
+    #[test]
+    fn the_document_is_whole() {
+        let doc = serde_json::to_value(crate::http::document()).expect("JSON");
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        for r in found {
+            let pointer = r.strip_prefix('#').unwrap_or(r);
+            assert!(doc.pointer(pointer).is_some(), "{r} is not in the document");
+        }
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("path item") {
+                assert!(
+                    op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                    "{method} {path} has no tag"
+                );
+                assert!(
+                    op["responses"]
+                        .as_object()
+                        .is_some_and(|r| r.keys().any(|k| k.starts_with('2'))),
+                    "{method} {path} has no success answer"
+                );
+            }
+        }
+    }
+
     #[test]
     fn catch_all_segments_become_parameters() {
         let mut doc = frame();
