@@ -40,7 +40,7 @@ enum Group {
     Health,
     /// The rest of the API: the concurrency limit, `request_timeout_seconds`.
     Api,
-    /// PDF signing and verification: the concurrency limit, `pdf_timeout_seconds`.
+    /// PDF signing and verification, uploads: the concurrency limit, `pdf_timeout_seconds`.
     Pdf,
 }
 
@@ -206,7 +206,7 @@ pub fn router(app: Arc<App>) -> Router {
             Group::Pdf => pdf = pdf.routes(handler),
         }
     }
-    // The documents of the parts are `document()`'s, which serves them.
+    // Their documents are dropped: `document()` makes the same one from `table()`.
     let (health, _) = health.split_for_parts();
     let (api, _) = api.split_for_parts();
     let (pdf, _) = pdf.split_for_parts();
