@@ -33,6 +33,8 @@ pub enum Permission {
     RequestAuthorityCert,
     /// Approve or reject a request for an authority certificate.
     DecideAuthorityCert,
+    /// See the job outbox (dead letters), re-queue dead jobs, send test notifications.
+    ManageJobs,
 }
 
 impl Permission {
@@ -48,6 +50,7 @@ impl Permission {
             Permission::Rollover => "ca.rollover",
             Permission::RequestAuthorityCert => "authority-requests.request",
             Permission::DecideAuthorityCert => "authority-requests.decide",
+            Permission::ManageJobs => "jobs.manage",
         }
     }
 
@@ -67,6 +70,7 @@ impl Permission {
             Permission::DecideAuthorityCert => {
                 "approve or reject a request for an authority certificate"
             }
+            Permission::ManageJobs => "manage background jobs and test deliveries",
         }
     }
 

@@ -71,6 +71,8 @@ pub struct App {
     pub crl_cache: crate::status::CrlCache,
     /// Uploaded files' content, by SHA-256 (`[files] store`).
     pub objects: Arc<dyn crate::files::ObjectStore>,
+    /// The ways out for the job worker: SMS provider, SMTP sender.
+    pub notify: crate::notify::Deliveries,
     loaded: RwLock<Loaded>,
 }
 
@@ -128,6 +130,7 @@ impl App {
         let app = Arc::new(App {
             committer: crate::committer::Committer::start(store.clone(), audit.clone()),
             audit,
+            notify: crate::notify::Deliveries::from_config(&config)?,
             config,
             store,
             keyring,

@@ -44,6 +44,13 @@ pub struct Config {
     pub files: FilesConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Outgoing mail; without it e-mail jobs fail ("no SMTP server configured") and go dead.
+    #[serde(default)]
+    pub smtp: Option<SmtpConfig>,
+    #[serde(default)]
+    pub sms: SmsConfig,
+    #[serde(default)]
+    pub jobs: JobsConfig,
     /// Set when no config file was given: dev CA on first start, loud warnings.
     #[serde(skip)]
     pub development: bool,
@@ -363,6 +370,119 @@ fn default_s3_prefix() -> String {
     "objects".into()
 }
 
+/// `[smtp]`: the server e-mail jobs are handed to.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    /// Default by `tls`: 25 (none), 587 (starttls), 465 (tls).
+    pub port: Option<u16>,
+    /// The sender, `sealpki <pki@example.com>` or a bare address.
+    pub from: String,
+    #[serde(default)]
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    /// File holding the password (or set SEALPKI_SMTP_PASSWORD); never logged.
+    pub password_file: Option<PathBuf>,
+    /// Bound on each network operation of a delivery.
+    #[serde(default = "default_smtp_timeout")]
+    pub timeout_seconds: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP (a relay on the same host or network only).
+    None,
+    /// STARTTLS required.
+    #[default]
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+}
+
+/// `[sms]`: which provider sends text messages.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    #[serde(default)]
+    pub provider: SmsProviderName,
+    /// The development provider's file; default DATA_DIR/dev-sms.jsonl.
+    pub dev_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProviderName {
+    /// Writes each message to a file (tests, development banner); sends nothing.
+    #[default]
+    Development,
+}
+
+/// `[jobs]`: the outbox worker every instance runs.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    /// How often an idle worker looks for due jobs.
+    pub poll_millis: u64,
+    /// How long a claim lasts without renewal; a worker renews it every third of this while it
+    /// delivers, so a job of a stopped instance is claimed again within one lease.
+    pub lease_seconds: u64,
+    /// Attempts before a job is dead.
+    pub max_attempts: u32,
+    /// First retry delay; doubled per attempt up to `backoff_max_seconds`, with jitter.
+    pub backoff_base_seconds: u64,
+    pub backoff_max_seconds: u64,
+    /// Deliveries one worker runs at once.
+    pub concurrency: usize,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            poll_millis: 1000,
+            lease_seconds: 60,
+            max_attempts: 8,
+            backoff_base_seconds: 30,
+            backoff_max_seconds: 3600,
+            concurrency: 4,
+        }
+    }
+}
+
+impl JobsConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        let bad = |what: &str, why: &str| {
+            Err(ConfigError::Parse(
+                format!("[jobs] {what}"),
+                why.to_string(),
+            ))
+        };
+        if !(50..=60_000).contains(&self.poll_millis) {
+            return bad("poll_millis", "50-60000");
+        }
+        if !(3..=86_400).contains(&self.lease_seconds) {
+            return bad("lease_seconds", "3-86400");
+        }
+        if !(1..=100).contains(&self.max_attempts) {
+            return bad("max_attempts", "1-100");
+        }
+        if self.backoff_base_seconds == 0 || self.backoff_max_seconds < self.backoff_base_seconds {
+            return bad(
+                "backoff_base_seconds",
+                "at least 1 and at most backoff_max_seconds",
+            );
+        }
+        if !(1..=64).contains(&self.concurrency) {
+            return bad("concurrency", "1-64");
+        }
+        Ok(())
+    }
+}
+
+fn default_smtp_timeout() -> u64 {
+    30
+}
 fn default_data_dir() -> PathBuf {
     PathBuf::from("./data")
 }
@@ -486,6 +606,7 @@ impl Config {
             }
         }
         cfg.limits.check()?;
+        cfg.jobs.check()?;
         Ok(cfg)
     }
 

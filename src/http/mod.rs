@@ -7,8 +7,10 @@ mod certverify;
 pub mod error;
 mod files;
 pub mod idempotency;
+mod jobs;
 pub mod limits;
 pub mod mtls;
+mod notifications;
 pub mod openapi;
 mod pdf;
 mod ses;
@@ -155,6 +157,13 @@ fn table() -> Vec<Route> {
         Route::new(Api, routes!(workflow::get_one)),
         Route::new(Api, routes!(workflow::event)).idempotent(),
         Route::new(Api, routes!(workflow::history)),
+        Route::new(Api, routes!(jobs::list)),
+        Route::new(Api, routes!(jobs::retry)),
+        Route::new(Api, routes!(notifications::list)),
+        Route::new(Api, routes!(notifications::unread_count)),
+        Route::new(Api, routes!(notifications::mark_read)),
+        Route::new(Api, routes!(notifications::mark_all_read)),
+        Route::new(Api, routes!(notifications::send_test)),
         Route::new(Api, routes!(files::get_one)),
         Route::new(Api, routes!(files::content)),
         Route::new(Pdf, routes!(pdf::verify))
@@ -393,6 +402,8 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
+    // The outbox worker: every instance runs one.
+    crate::jobs::worker::spawn(app.clone());
     if let Some(internal) = app.config.server.internal_listen {
         let l = tokio::net::TcpListener::bind(internal).await?;
         let iaddr = l.local_addr()?;

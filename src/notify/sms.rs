@@ -48,8 +48,11 @@ pub fn mask(number: &str) -> String {
     }
 }
 
+/// The development provider's file name in the data directory.
+pub const DEV_SMS_FILE: &str = "dev-sms.jsonl";
+
 /// Whether `to` is a mainland mobile number as providers take it: 11 digits starting 1[3-9].
-fn plausible_number(to: &str) -> bool {
+pub fn is_mainland_mobile(to: &str) -> bool {
     let b = to.as_bytes();
     b.len() == 11
         && b.iter().all(u8::is_ascii_digit)
@@ -144,7 +147,7 @@ impl SmsProvider for DevSms {
     }
 
     fn send(&self, to: &str, text: &str) -> Result<(), SmsError> {
-        if !plausible_number(to) {
+        if !is_mainland_mobile(to) {
             return Err(SmsError::Rejected("not a mainland mobile number".into()));
         }
         if text.is_empty() || text.chars().count() > 500 {

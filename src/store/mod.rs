@@ -5,6 +5,8 @@ mod audit;
 mod certs;
 mod directory;
 mod files;
+mod jobs;
+mod notifications;
 mod revocation;
 mod workflow;
 
@@ -18,6 +20,8 @@ pub use audit::{AuditRow, CheckpointRow};
 pub use certs::{CertFilter, CertRow, CertState, PendingCert};
 pub use directory::{CaRow, KeyPurpose, KeyRow, OperatorRow, Role};
 pub use files::FileRow;
+pub use jobs::{JobResult, JobRow, NewJob};
+pub use notifications::NotificationRow;
 pub use revocation::{CertStatusRow, CrlRow, RevokedRow};
 pub use workflow::{HistoryRow, IdempotencyRow, WorkflowRow};
 
