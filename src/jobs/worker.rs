@@ -24,7 +24,15 @@ fn worker_name() -> String {
 /// Start the worker of this instance (called once by `http::serve`).
 pub fn spawn(app: Arc<App>) -> tokio::task::JoinHandle<()> {
     let me = worker_name();
-    tracing::info!(worker = %me, "job worker started");
+    tracing::info!(worker = %me, sms = app.notify.sms.name(), "job worker started");
+    // Said once per server start, not at every command-line run.
+    if !app.config.development
+        && app.config.sms.provider == crate::config::SmsProviderName::Development
+    {
+        tracing::warn!(
+            "[sms] provider is the development one: text messages are written to a file, not sent"
+        );
+    }
     tokio::spawn(run(app, me))
 }
 

@@ -236,21 +236,13 @@ pub struct Deliveries {
 impl Deliveries {
     pub fn from_config(config: &Config) -> Result<Deliveries, crate::error::AppError> {
         let sms: Arc<dyn sms::SmsProvider> = match config.sms.provider {
-            SmsProviderName::Development => {
-                if !config.development {
-                    tracing::warn!(
-                        "[sms] provider is the development one: text messages are written to a \
-                         file, not sent"
-                    );
-                }
-                Arc::new(sms::DevSms::new(
-                    config
-                        .sms
-                        .dev_file
-                        .clone()
-                        .unwrap_or_else(|| config.data_dir.join(sms::DEV_SMS_FILE)),
-                ))
-            }
+            SmsProviderName::Development => Arc::new(sms::DevSms::new(
+                config
+                    .sms
+                    .dev_file
+                    .clone()
+                    .unwrap_or_else(|| config.data_dir.join(sms::DEV_SMS_FILE)),
+            )),
         };
         let mailer = match &config.smtp {
             None => None,
