@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh Debian machine with Rust: installs what the tests need
 # (softhsm2, opensc, poppler-utils, qpdf, NSS tools, Chromium to print PDFs and screenshot the console,
 # Noto CJK fonts; a Python venv with
-# pyhanko, pkilint, ReportLab for PDF fixtures, schemathesis for the API document),
+# pyhanko, pkilint, ReportLab for PDF fixtures, schemathesis for the API document, aiosmtpd as the
+# SMTP server, Playwright to drive the system Chromium through the console's flows),
 # starts a throw-away PostgreSQL cluster and a SoftHSM2 token directory, runs every test, and
 # cleans up. Extra arguments go to `cargo test` (e.g. `bash scripts/test.sh --test pkcs11`).
 set -euo pipefail
@@ -13,7 +14,7 @@ say() { printf '\n==> %s\n' "$*"; }
 
 # --- system packages -------------------------------------------------------------------------
 need=()
-for pair in softhsm2-util:softhsm2 pkcs11-tool:opensc pdfsig:poppler-utils qpdf:qpdf certutil:libnss3-tools openssl:openssl chromium:chromium; do
+for pair in softhsm2-util:softhsm2 pkcs11-tool:opensc pdfsig:poppler-utils qpdf:qpdf certutil:libnss3-tools openssl:openssl chromium:chromium curl:curl; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 # CJK glyphs for the console's screenshots in headless Chromium (tests/web.rs).
@@ -27,10 +28,10 @@ fi
 
 # --- Python tools (independent checkers) -----------------------------------------------------
 VENV="${SEALPKI_VENV:-$ROOT/.venv}"
-if [ ! -x "$VENV/bin/lint_pkix_cert" ] || [ ! -x "$VENV/bin/pyhanko" ] || [ ! -x "$VENV/bin/schemathesis" ] || [ ! -x "$VENV/bin/aiosmtpd" ] || [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import reportlab, PIL" 2>/dev/null; then
+if [ ! -x "$VENV/bin/lint_pkix_cert" ] || [ ! -x "$VENV/bin/pyhanko" ] || [ ! -x "$VENV/bin/schemathesis" ] || [ ! -x "$VENV/bin/aiosmtpd" ] || [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import reportlab, PIL, playwright" 2>/dev/null; then
   say "creating Python venv with pkilint, pyhanko, asn1crypto, reportlab (PDF fixtures) in $VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check pkilint pyhanko pyhanko-cli asn1crypto reportlab pillow schemathesis aiosmtpd 'moto[server]'
+  "$VENV/bin/pip" install -q --disable-pip-version-check pkilint pyhanko pyhanko-cli asn1crypto reportlab pillow schemathesis aiosmtpd playwright 'moto[server]'
 fi
 export PATH="$VENV/bin:$PATH"
 

@@ -87,6 +87,8 @@ impl Permission {
                     | Permission::RequestAuthorityCert
             ),
             Role::Auditor => self == Permission::Read,
+            // People act through their memberships (`accounts::policy`), not platform permissions.
+            Role::Person => false,
         }
     }
 }

@@ -14,12 +14,11 @@ use sealpki_pki::x509_cert::Certificate;
 use sealpki_pki::{CertRequest, Issuer, IssuerUrls, KeyRef, Keyring, Profiles, SignatureScheme};
 use serde_json::json;
 
-use crate::access::Actor;
 use crate::audit::{Audit, CheckpointKey};
 use crate::committer::Record;
 use crate::config::Config;
 use crate::error::AppError;
-use crate::store::{KeyPurpose, OperatorRow, PendingCert, Role, Store};
+use crate::store::{KeyPurpose, PendingCert, Store};
 
 /// The CA names, fixed across CLI, API and file names.
 pub const CA_NAMES: [&str; 5] = ["root", "seal", "maker", "device", "service"];
@@ -726,120 +725,6 @@ impl App {
         }
         let names: Vec<&str> = dns.iter().map(String::as_str).collect();
         Ok(req.with_dns_names(&names)?)
-    }
-
-    /// Create an operator account (admin-only at the front ends).
-    pub async fn create_operator(
-        &self,
-        actor: &str,
-        username: &str,
-        password: &str,
-        role: Role,
-    ) -> Result<(), AppError> {
-        let name_ok = !username.is_empty()
-            && username.len() <= 64
-            && username
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-        if !name_ok {
-            return Err(AppError::BadRequest(format!(
-                "username {username:?}: use 1-64 characters from a-z 0-9 . _ -"
-            )));
-        }
-        if password.chars().count() < 12 {
-            return Err(AppError::Policy(
-                "passwords need at least 12 characters".into(),
-            ));
-        }
-        let password = password.to_string();
-        let hash = tokio::task::spawn_blocking(move || crate::ceremony::hash_password(&password))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))??;
-        let mut tx = self.store.begin().await?;
-        let row = OperatorRow {
-            username: username.into(),
-            password_hash: hash,
-            role,
-            disabled_at: None,
-        };
-        Store::operator_insert(&mut tx, &row, crate::store::now())
-            .await
-            .map_err(|e| match e {
-                crate::store::StoreError::Conflict(_) => {
-                    AppError::Conflict(format!("operator {username:?} exists"))
-                }
-                other => other.into(),
-            })?;
-        self.audit
-            .append(
-                &mut tx,
-                actor,
-                "operator.create",
-                json!({"username": username, "role": role.as_str()}),
-            )
-            .await?;
-        tx.commit().await.map_err(crate::store::StoreError::from)?;
-        Ok(())
-    }
-
-    /// End the session with token hash `token_hash` (logout), audited.
-    pub async fn logout(&self, actor: &Actor, token_hash: &str) -> Result<(), AppError> {
-        let mut tx = self.store.begin().await?;
-        if Store::session_delete(&mut tx, token_hash).await? {
-            self.audit
-                .append(&mut tx, &actor.name, "logout", json!({}))
-                .await?;
-        }
-        tx.commit().await.map_err(crate::store::StoreError::from)?;
-        Ok(())
-    }
-
-    /// Disable an operator (it cannot log in; its sessions end at once) or enable it again.
-    /// An administrator cannot disable itself, nor the last enabled administrator.
-    pub async fn set_operator_disabled(
-        &self,
-        actor: &Actor,
-        username: &str,
-        disable: bool,
-    ) -> Result<(), AppError> {
-        actor.require(crate::access::Permission::ManageOperators)?;
-        let op = self
-            .store
-            .operator_get(username)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("no operator {username:?}")))?;
-        if disable {
-            if actor.name == op.username {
-                return Err(AppError::Policy(
-                    "an operator cannot disable its own account".into(),
-                ));
-            }
-            if op.role == Role::Admin
-                && op.disabled_at.is_none()
-                && self.store.operator_count_enabled(Role::Admin).await? <= 1
-            {
-                return Err(AppError::Policy(format!(
-                    "{username} is the last enabled administrator"
-                )));
-            }
-        }
-        let mut tx = self.store.begin().await?;
-        let at = disable.then(crate::store::now);
-        Store::operator_set_disabled(&mut tx, username, at).await?;
-        self.audit
-            .append(
-                &mut tx,
-                &actor.name,
-                if disable {
-                    "operator.disable"
-                } else {
-                    "operator.enable"
-                },
-                json!({"username": username}),
-            )
-            .await?;
-        tx.commit().await.map_err(crate::store::StoreError::from)?;
-        Ok(())
     }
 
     /// Check both that the database answers and that every CA key is usable.

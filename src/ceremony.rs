@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::app::{unix, App, CA_NAMES};
 use crate::error::AppError;
-use crate::store::{CaRow, KeyPurpose, KeyRow, OperatorRow, PendingCert, Role, Store};
+use crate::store::{AccountRow, CaRow, KeyPurpose, KeyRow, PendingCert, Role, Store};
 
 /// The development ceremony used by `sealpki serve` without a config (also `fixtures/ceremony-dev.toml`).
 pub const DEV_CEREMONY: &str = include_str!("../fixtures/ceremony-dev.toml");
@@ -537,7 +537,7 @@ pub(crate) async fn record_cert(
 /// Create the first administrator if there is no operator yet. Returns the generated password when
 /// none was supplied, so the caller can show it once.
 pub async fn ensure_admin(app: &App, password: Option<String>) -> Result<Option<String>, AppError> {
-    if app.store.operator_count().await? > 0 {
+    if app.store.account_count().await? > 0 {
         return Ok(None);
     }
     let (password, generated) = match password {
@@ -559,15 +559,9 @@ pub async fn ensure_admin(app: &App, password: Option<String>) -> Result<Option<
     };
     let hash = hash_password(&password)?;
     let mut tx = app.store.begin().await?;
-    Store::operator_insert(
+    Store::account_insert(
         &mut tx,
-        &OperatorRow {
-            username: "admin".into(),
-            password_hash: hash,
-            role: Role::Admin,
-            disabled_at: None,
-        },
-        crate::store::now(),
+        &AccountRow::staff("admin", hash, Role::Admin, crate::store::now()),
     )
     .await?;
     app.audit

@@ -5,7 +5,6 @@
 //! the intent is durable before the key signs and the result before the client hears of it.
 
 use serde_json::Value;
-use sqlx::Acquire;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::audit::Audit;
@@ -118,7 +117,7 @@ async fn run(store: Store, audit: Arc<Audit>, mut rx: mpsc::Receiver<Job>) {
         let committed = async {
             let mut tx = store.begin().await?;
             for job in &jobs {
-                let mut sp = tx.begin().await?;
+                let mut sp = Store::savepoint(&mut tx).await?;
                 let r = apply(&mut sp, &audit, &job.record).await;
                 match r {
                     Ok(()) => sp.commit().await?,

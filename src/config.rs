@@ -51,9 +51,54 @@ pub struct Config {
     pub sms: SmsConfig,
     #[serde(default)]
     pub jobs: JobsConfig,
+    #[serde(default)]
+    pub accounts: AccountsConfig,
     /// Set when no config file was given: dev CA on first start, loud warnings.
     #[serde(skip)]
     pub development: bool,
+}
+
+/// `[accounts]`: people, staff and their sessions.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountsConfig {
+    /// Staff accounts (admin, operator, auditor) must use a TOTP second factor; a staff login
+    /// without one may only set it up. On by default; off only for closed test set-ups.
+    #[serde(default = "yes")]
+    pub staff_totp: bool,
+    /// Lifetime of a console (cookie) session.
+    #[serde(default = "default_browser_session_hours")]
+    pub browser_session_hours: u32,
+    /// How long an SMS code is good for.
+    #[serde(default = "default_sms_code_minutes")]
+    pub sms_code_minutes: u32,
+    /// SMS codes per number and purpose in 24 hours.
+    #[serde(default = "default_sms_codes_per_day")]
+    pub sms_codes_per_day: u32,
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        AccountsConfig {
+            staff_totp: true,
+            browser_session_hours: default_browser_session_hours(),
+            sms_code_minutes: default_sms_code_minutes(),
+            sms_codes_per_day: default_sms_codes_per_day(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_browser_session_hours() -> u32 {
+    12
+}
+fn default_sms_code_minutes() -> u32 {
+    10
+}
+fn default_sms_codes_per_day() -> u32 {
+    10
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -322,54 +367,6 @@ impl Default for TsaConfig {
     }
 }
 
-/// `[files]`: where uploaded files' content is kept. Without it, under `<data_dir>/objects`.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FilesConfig {
-    #[serde(default)]
-    pub store: ObjectStoreKind,
-    /// `[files.s3]`, required when `store = "s3"`.
-    pub s3: Option<S3Config>,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ObjectStoreKind {
-    /// The local file system (one instance, or a shared file system).
-    #[default]
-    Local,
-    /// S3 or an S3-compatible server: for several instances.
-    S3,
-}
-
-/// `[files.s3]`. The credentials are read from the files named here, else from
-/// `SEALPKI_S3_ACCESS_KEY_ID` / `SEALPKI_S3_SECRET_ACCESS_KEY`, else the usual `AWS_*` variables;
-/// never from this text.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct S3Config {
-    pub bucket: String,
-    /// An S3-compatible server's URL; AWS's own endpoint when unset.
-    pub endpoint: Option<String>,
-    #[serde(default = "default_s3_region")]
-    pub region: String,
-    /// Object names start with this.
-    #[serde(default = "default_s3_prefix")]
-    pub prefix: String,
-    /// Allow an http:// endpoint (a server on the same host or a test server).
-    #[serde(default)]
-    pub allow_http: bool,
-    pub access_key_id_file: Option<PathBuf>,
-    pub secret_access_key_file: Option<PathBuf>,
-}
-
-fn default_s3_region() -> String {
-    "us-east-1".into()
-}
-fn default_s3_prefix() -> String {
-    "objects".into()
-}
-
 /// `[smtp]`: the server e-mail jobs are handed to.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -483,6 +480,54 @@ impl JobsConfig {
 fn default_smtp_timeout() -> u64 {
     30
 }
+/// `[files]`: where uploaded files' content is kept. Without it, under `<data_dir>/objects`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesConfig {
+    #[serde(default)]
+    pub store: ObjectStoreKind,
+    /// `[files.s3]`, required when `store = "s3"`.
+    pub s3: Option<S3Config>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectStoreKind {
+    /// The local file system (one instance, or a shared file system).
+    #[default]
+    Local,
+    /// S3 or an S3-compatible server: for several instances.
+    S3,
+}
+
+/// `[files.s3]`. The credentials are read from the files named here, else from
+/// `SEALPKI_S3_ACCESS_KEY_ID` / `SEALPKI_S3_SECRET_ACCESS_KEY`, else the usual `AWS_*` variables;
+/// never from this text.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    pub bucket: String,
+    /// An S3-compatible server's URL; AWS's own endpoint when unset.
+    pub endpoint: Option<String>,
+    #[serde(default = "default_s3_region")]
+    pub region: String,
+    /// Object names start with this.
+    #[serde(default = "default_s3_prefix")]
+    pub prefix: String,
+    /// Allow an http:// endpoint (a server on the same host or a test server).
+    #[serde(default)]
+    pub allow_http: bool,
+    pub access_key_id_file: Option<PathBuf>,
+    pub secret_access_key_file: Option<PathBuf>,
+}
+
+fn default_s3_region() -> String {
+    "us-east-1".into()
+}
+fn default_s3_prefix() -> String {
+    "objects".into()
+}
+
 fn default_data_dir() -> PathBuf {
     PathBuf::from("./data")
 }

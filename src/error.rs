@@ -63,6 +63,29 @@ pub enum AppError {
     /// The request body is larger than the endpoint accepts.
     #[error("{0}")]
     TooLarge(String),
+    /// A field of the request breaks a rule (an ID number's check character, a region code): 422
+    /// naming the field.
+    #[error("{field}: {rule}")]
+    Invalid { field: &'static str, rule: String },
+    /// The password was right; a staff account also needs its one-time code (`totp`).
+    #[error("this account needs its one-time code (field totp) as well")]
+    TotpRequired,
+    /// The one-time code is wrong, or was used already.
+    #[error("the one-time code is wrong or was already used")]
+    BadTotp,
+    /// A staff session that has not set up its second factor may do nothing else yet.
+    #[error("set up the second factor first: POST /api/v1/account/totp, then /api/v1/account/totp/confirm")]
+    TotpEnrolmentRequired,
+    /// An SMS code that is wrong, expired, used up or spent.
+    #[error("{0}")]
+    BadCode(String),
+    /// SMS codes are sent at most once a minute and a few times a day per number: HTTP 429.
+    #[error("a code was sent to this number recently: retry in {retry_after} s")]
+    CodeThrottled { retry_after: u64 },
+    /// A state-changing request from another site (neither same-origin `Sec-Fetch-Site` nor a
+    /// matching `Origin`): HTTP 403.
+    #[error("cross-site request refused: {0}")]
+    CrossSite(String),
     /// An upload refused by `files` (size, type, mismatch, decompression bomb, unreadable).
     #[error(transparent)]
     File(#[from] crate::files::FileError),
@@ -77,9 +100,7 @@ impl From<StoreError> for AppError {
             StoreError::Conflict(c) => {
                 AppError::Conflict(format!("conflicts with stored data ({c})"))
             }
-            StoreError::Db(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
-            ) => AppError::Unavailable(format!("database unavailable: {e}")),
+            e if e.is_unavailable() => AppError::Unavailable(format!("database unavailable: {e}")),
             other => AppError::Internal(other.to_string()),
         }
     }

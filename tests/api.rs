@@ -422,13 +422,7 @@ fn suite(env: &Env) {
         &new_op("Bad Name", "long-enough-password", "operator"),
     );
     assert_eq!(s, 400);
-    let (s, v, _) = post(
-        &format!("{api}/login"),
-        None,
-        r#"{"username":"carol","password":"auditor-password-1"}"#,
-    );
-    assert_eq!(s, 200, "{v}");
-    let carol = v["token"].as_str().unwrap().to_string();
+    let carol = srv.staff_login("carol", "auditor-password-1");
     let (s, v, _) = post(
         &format!("{api}/certificates"),
         Some(&carol),

@@ -26,7 +26,11 @@ fn start(env: &Env, vars: &[(&str, String)]) -> Server {
         .expect("spawn sealpki serve");
     let url = format!("http://127.0.0.1:{}", env.port);
     wait_until(|| ureq::get(&format!("{url}/healthz")).call().is_ok());
-    Server { child, url }
+    Server {
+        child,
+        url,
+        dir: env.dir.path().to_path_buf(),
+    }
 }
 
 fn wait_until(mut probe: impl FnMut() -> bool) {

@@ -4,7 +4,8 @@ mod common;
 
 use sealpki::audit::{self, Audit};
 use sealpki::store::{
-    CertFilter, CertState, KeyPurpose, KeyRow, OperatorRow, PendingCert, Role, Store, StoreError,
+    AccountRow, CertFilter, CertState, KeyPurpose, KeyRow, PendingCert, Role, SessionKind,
+    SessionRow, SessionStage, Store, StoreError,
 };
 use serde_json::json;
 
@@ -110,48 +111,44 @@ async fn suite(url: &str) {
         .unwrap();
     assert_eq!(by_subject.len(), 26);
 
-    // Operators and sessions.
+    // Accounts and sessions.
     let mut tx = store.begin().await.unwrap();
-    let op = OperatorRow {
-        username: "alice".into(),
-        password_hash: "h".into(),
-        role: Role::Auditor,
-        disabled_at: None,
-    };
-    Store::operator_insert(&mut tx, &op, 1).await.unwrap();
-    Store::session_insert(&mut tx, "th", "alice", i64::MAX / 2)
+    let op = AccountRow::staff("alice", "h".into(), Role::Auditor, 1);
+    Store::account_insert(&mut tx, &op).await.unwrap();
+    Store::session_insert(&mut tx, "th", &session("s1", i64::MAX / 2))
         .await
         .unwrap();
-    Store::session_insert(&mut tx, "old", "alice", 5)
+    Store::session_insert(&mut tx, "old", &session("s2", 5))
         .await
         .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(
         store
-            .session_operator("th", 10)
+            .session_account("th", 10)
             .await
             .unwrap()
             .unwrap()
+            .0
             .role,
         Role::Auditor
     );
     assert!(
-        store.session_operator("old", 10).await.unwrap().is_none(),
+        store.session_account("old", 10).await.unwrap().is_none(),
         "expired sessions are refused"
     );
     // Disabling ends every session at once; enabling does not bring them back; logout ends one.
     let mut tx = store.begin().await.unwrap();
-    assert!(Store::operator_set_disabled(&mut tx, "alice", Some(20))
+    assert!(Store::account_set_disabled(&mut tx, "alice", Some(20))
         .await
         .unwrap());
-    assert!(!Store::operator_set_disabled(&mut tx, "nobody", Some(20))
+    assert!(!Store::account_set_disabled(&mut tx, "nobody", Some(20))
         .await
         .unwrap());
     tx.commit().await.unwrap();
-    assert!(store.session_operator("th", 10).await.unwrap().is_none());
+    assert!(store.session_account("th", 10).await.unwrap().is_none());
     assert_eq!(
         store
-            .operator_get("alice")
+            .account_get("alice")
             .await
             .unwrap()
             .unwrap()
@@ -159,25 +156,25 @@ async fn suite(url: &str) {
         Some(20)
     );
     let mut tx = store.begin().await.unwrap();
-    Store::session_insert(&mut tx, "while-disabled", "alice", i64::MAX / 2)
+    Store::session_insert(&mut tx, "while-disabled", &session("s3", i64::MAX / 2))
         .await
         .unwrap();
     tx.commit().await.unwrap();
     assert!(
         store
-            .session_operator("while-disabled", 10)
+            .session_account("while-disabled", 10)
             .await
             .unwrap()
             .is_none(),
         "a disabled operator's session is refused"
     );
     let mut tx = store.begin().await.unwrap();
-    Store::operator_set_disabled(&mut tx, "alice", None)
+    Store::account_set_disabled(&mut tx, "alice", None)
         .await
         .unwrap();
     tx.commit().await.unwrap();
     assert!(store
-        .session_operator("while-disabled", 10)
+        .session_account("while-disabled", 10)
         .await
         .unwrap()
         .is_some());
@@ -187,7 +184,7 @@ async fn suite(url: &str) {
         .unwrap());
     tx.commit().await.unwrap();
     assert!(store
-        .session_operator("while-disabled", 10)
+        .session_account("while-disabled", 10)
         .await
         .unwrap()
         .is_none());
@@ -314,4 +311,91 @@ async fn unknown_database_url_is_refused() {
         Store::open("mysql://x", None, None).await,
         Err(StoreError::BadUrl(_))
     ));
+}
+
+/// A bearer session of alice's.
+fn session(id: &str, expires_at: i64) -> SessionRow {
+    SessionRow {
+        id: id.into(),
+        username: "alice".into(),
+        kind: SessionKind::Bearer,
+        stage: SessionStage::Full,
+        created_at: 1,
+        last_seen_at: 1,
+        expires_at,
+        client_ip: None,
+        user_agent: None,
+    }
+}
+
+/// The operators of a database made before accounts existed become staff accounts, and their live
+/// sessions keep working, when the store opens it (migration 0006).
+async fn operators_become_staff_accounts(url: &str, backend: &str) {
+    sqlx::any::install_default_drivers();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let all = sqlx::migrate::Migrator::new(dir).await.unwrap();
+    let before = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(
+            all.migrations
+                .iter()
+                .filter(|m| m.version <= 5)
+                .cloned()
+                .collect(),
+        ),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    let mut opts: sqlx::any::AnyConnectOptions = url.parse().unwrap();
+    if backend == "sqlite" {
+        opts = format!("{url}?mode=rwc").parse().unwrap();
+    }
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .unwrap();
+    before.run(&pool).await.unwrap();
+    for sql in [
+        "INSERT INTO operators (username, password_hash, role, created_at) VALUES ('olga', 'h', 'operator', 7)",
+        "INSERT INTO sessions (token_hash, username, expires_at) VALUES ('live', 'olga', 4000000000)",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    let store = Store::open(url, None, None)
+        .await
+        .expect("migrate to accounts");
+    let olga = store
+        .account_get("olga")
+        .await
+        .unwrap()
+        .expect("olga is an account");
+    assert_eq!((olga.role, olga.created_at), (Role::Operator, 7));
+    assert!(olga.totp_secret.is_none() && olga.mobile.is_none());
+    let (a, s) = store
+        .session_account("live", 10)
+        .await
+        .unwrap()
+        .expect("the session survives");
+    assert_eq!(
+        (a.username.as_str(), s.kind, s.stage),
+        ("olga", SessionKind::Bearer, SessionStage::Full)
+    );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_operators_become_staff_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    operators_become_staff_accounts(&format!("sqlite://{}/m.db", dir.path().display()), "sqlite")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_operators_become_staff_accounts() {
+    let Some(url) = common::pg_database("migrate") else {
+        return;
+    };
+    operators_become_staff_accounts(&url, "postgres").await;
 }

@@ -77,9 +77,7 @@ fn suite(env: &Env) {
             .to_string(),
     );
     assert_eq!(s, 201, "{v}");
-    let (s, v) = login(&srv, "olga", "operator-password-1");
-    assert_eq!(s, 200, "{v}");
-    let olga = v["token"].as_str().unwrap().to_string();
+    let olga = srv.staff_login("olga", "operator-password-1");
 
     // Keys by purpose: `keys generate` makes seal keys unless told otherwise; the authority's
     // purposes are not for the asking.
@@ -559,9 +557,7 @@ fn suite(env: &Env) {
         &env.sealpki(&["operator", "enable", "olga"]),
         "operator enable",
     );
-    let (s, v) = login(&srv, "olga", "operator-password-1");
-    assert_eq!(s, 200, "{v}");
-    let olga2 = v["token"].as_str().unwrap().to_string();
+    let olga2 = srv.staff_login("olga", "operator-password-1");
     ok(
         &env.sealpki(&["operator", "disable", "olga"]),
         "operator disable",
@@ -571,7 +567,7 @@ fn suite(env: &Env) {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 
     // Logout ends the bearer's session, and only it.
-    let second = srv.login();
+    let second = srv.new_staff_session("admin", ADMIN_PASSWORD);
     let (s, _, _) = post(&format!("{api}/logout"), Some(&second), "");
     assert_eq!(s, 204);
     assert_eq!(get(&format!("{api}/certificates"), Some(&second)).0, 401);

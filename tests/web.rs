@@ -718,3 +718,98 @@ fn certificate_status_by_serial_on_both_databases() {
         );
     }
 }
+
+/// The console's flows in headless Chromium driven by Playwright (`tests/console_flows.py`):
+/// register with an SMS code, log out and in, switch language, a staff login with TOTP, and the
+/// portal's verdict and seal picture for an uploaded signed PDF; screenshots of each step.
+#[test]
+fn chromium_console_flows() {
+    if Command::new("chromium").arg("--version").output().is_err() {
+        eprintln!("chromium is not installed (scripts/test.sh installs it): skipped");
+        return;
+    }
+    let fx = Fx::new("");
+    let pdf = fx._env.path("flow-signed.pdf");
+    std::fs::write(&pdf, &fx.signed).unwrap();
+    let out = run(Command::new(tool("python3"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/console_flows.py"))
+        .env("BASE", &fx.server.url)
+        .env("SCREENSHOTS", screenshots_dir())
+        .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("SIGNED_PDF", &pdf));
+    assert!(
+        out.status.success(),
+        "console flows:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The account pages at the HTML level: each public one answers 200 in the reader's language
+/// with its form fields and no placeholders; the logged-in ones send a stranger to the login; a
+/// wrong password is a 401 page in Chinese; a cross-site form post is refused with a page.
+#[test]
+fn account_pages_html() {
+    let env = Env::new(EnvOptions::default());
+    env.init_dev();
+    let srv = env.serve();
+    for (path, title, fields) in [
+        (
+            "/login",
+            "登录",
+            &["name=\"username\"", "name=\"password\"", "name=\"totp\""][..],
+        ),
+        (
+            "/register",
+            "注册个人账号",
+            &[
+                "name=\"real_name\"",
+                "name=\"resident_id\"",
+                "name=\"mobile\"",
+                "name=\"code\"",
+            ][..],
+        ),
+        (
+            "/password-reset",
+            "重置密码",
+            &["name=\"mobile\"", "name=\"code\""][..],
+        ),
+    ] {
+        let p = fetch(&format!("{}{path}", srv.url), &[HTML]);
+        p.is_console_page(200, "zh-CN", title);
+        for f in fields {
+            assert!(p.body.contains(f), "{path} has {f}");
+        }
+        assert!(p.body.contains("<label for="), "{path} labels its fields");
+    }
+    let p = fetch(
+        &format!("{}/login", srv.url),
+        &[HTML, ("Accept-Language", "en")],
+    );
+    p.is_console_page(200, "en", "Log in");
+    for path in ["/home", "/account"] {
+        let r = agent().get(&format!("{}{path}", srv.url)).call().unwrap();
+        assert_eq!(r.status(), 303, "{path}");
+        assert_eq!(r.header("location"), Some("/login"), "{path}");
+    }
+    let form = |origin: Option<&str>| {
+        let mut req = agent()
+            .post(&format!("{}/login", srv.url))
+            .set("Accept", "text/html")
+            .set("Content-Type", "application/x-www-form-urlencoded");
+        if let Some(o) = origin {
+            req = req.set("Origin", o);
+        }
+        match req.send_string("username=admin&password=wrong&totp=") {
+            Ok(r) => read(r),
+            Err(ureq::Error::Status(_, r)) => read(r),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let p = form(Some(&srv.url));
+    p.is_console_page(401, "zh-CN", "登录");
+    assert!(p.body.contains("不正确"), "{}", p.body);
+    let p = form(Some("https://evil.example"));
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(p.header("content-type").unwrap().starts_with("text/html"));
+}

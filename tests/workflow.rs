@@ -60,13 +60,7 @@ fn account(srv: &Server, admin: &str, name: &str, role: &str) -> String {
         &json!({"username": name, "password": password, "role": role}).to_string(),
     );
     assert_eq!(s, 201, "{v}");
-    let (s, v, _) = post(
-        &format!("{}/api/v1/login", srv.url),
-        None,
-        &json!({"username": name, "password": password}).to_string(),
-    );
-    assert_eq!(s, 200, "{v}");
-    v["token"].as_str().unwrap().to_string()
+    srv.staff_login(name, &password)
 }
 
 fn actions(env: &Env, action: &str) -> Vec<(String, Value)> {

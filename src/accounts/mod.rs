@@ -1,5 +1,6 @@
-//! Accounts groundwork (issue 11): identifiers of people and organisations and the password policy,
-//! as pure functions over shipped tables — no database, no HTTP.
+//! People, staff, sessions, organisations and roles. The identifier and password rules are pure
+//! functions over shipped tables; the services (`session`, `register`, `orgs`) work through `App`
+//! and `store` (no SQL here, no HTTP).
 //!
 //! - `ids` — `ResidentId` (GB 11643 resident ID number), `CreditCode` (GB 32100 unified social
 //!   credit code), `Mobile` (mainland mobile number); each made only by parsing, with a typed error
@@ -9,10 +10,24 @@
 //!   `data/common-passwords.txt`, not the account's own identifiers). Hashing lives elsewhere.
 //! - `totp` — RFC 6238 one-time codes (the staff second factor): secrets, verification with one step
 //!   of drift and no replay, `otpauth://` URIs.
+//! - `session` — login (password, throttle, the staff second factor), sessions for programs and
+//!   browsers, logout, listing and ending sessions, TOTP enrolment.
+//! - `register` — SMS codes, registration of people, password reset and change.
+//! - `home` — each role's work queue for its home page.
+//! - `staff` — administrators creating, disabling and enabling staff accounts.
+//! - `policy` — `may(principal, action, resource)`: the decision for everything scoped to an
+//!   organisation (platform permissions stay in `access`).
+//! - `orgs` — organisations (kinds, the tree, look-up) and memberships (roles per organisation).
 
+pub mod home;
 pub mod ids;
+pub mod orgs;
 pub mod password;
+pub mod policy;
 pub mod region;
+pub mod register;
+pub mod session;
+pub mod staff;
 pub mod totp;
 
 pub use ids::{

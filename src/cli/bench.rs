@@ -731,3 +731,268 @@ pub async fn workflow(
     }
     Ok(0)
 }
+
+/// A person account for the login and page benchmarks (development data only): a generated name
+/// and the given password, Argon2id-hashed as registration does.
+async fn bench_person(app: &App, password: &str) -> Result<String, AppError> {
+    let username = format!(
+        "bench-{}",
+        crate::accounts::session::random_token(6).to_ascii_lowercase()
+    );
+    let hash = crate::accounts::session::hash_password(password.to_string()).await?;
+    let row = crate::store::AccountRow::staff(
+        &username,
+        hash,
+        crate::store::Role::Person,
+        crate::store::now(),
+    );
+    let mut tx = app.store.begin().await?;
+    crate::store::Store::account_insert(&mut tx, &row).await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    Ok(username)
+}
+
+/// `bench login`: logins per second through `App::login` (throttle, Argon2id verification, the
+/// session row and its audit entry), beside bare Argon2id verifications of the same hash in the
+/// same run — the floor any login stands on.
+pub async fn login(
+    app: &Arc<App>,
+    count: usize,
+    concurrency: usize,
+    json_out: bool,
+) -> Result<i32, AppError> {
+    use crate::accounts::session::LoginRequest;
+    require_development(app, "login").await?;
+    let password = "bench password, development only";
+    let username = bench_person(app, password).await?;
+    let run = |verify_only: bool| {
+        let next = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..concurrency.max(1))
+            .map(|_| {
+                let (app, next, username) = (app.clone(), next.clone(), username.clone());
+                tokio::spawn(async move {
+                    let hash = app
+                        .store
+                        .account_get(&username)
+                        .await?
+                        .map(|a| a.password_hash)
+                        .unwrap_or_default();
+                    let mut lat = Vec::new();
+                    while next.fetch_add(1, Ordering::Relaxed) < count {
+                        let t = Instant::now();
+                        if verify_only {
+                            let ok = crate::accounts::session::verify_password(
+                                hash.clone(),
+                                password.to_string(),
+                            )
+                            .await?;
+                            if !ok {
+                                return Err(AppError::Internal("bench hash mismatch".into()));
+                            }
+                        } else {
+                            app.login(LoginRequest {
+                                identifier: &username,
+                                password: password.to_string(),
+                                totp: None,
+                                kind: crate::store::SessionKind::Bearer,
+                                client: None,
+                                user_agent: Some("sealpki bench login"),
+                            })
+                            .await?;
+                        }
+                        lat.push(t.elapsed());
+                    }
+                    Ok::<_, AppError>(lat)
+                })
+            })
+            .collect();
+        async move {
+            let start = Instant::now();
+            let mut lat = Vec::new();
+            for t in tasks {
+                lat.extend(t.await.map_err(|e| AppError::Internal(e.to_string()))??);
+            }
+            lat.sort();
+            Ok::<_, AppError>((lat, start.elapsed()))
+        }
+    };
+    eprintln!("{count} Argon2id verifications, then {count} logins, {concurrency} at a time…");
+    let (vlat, vtime) = run(true).await?;
+    let (llat, ltime) = run(false).await?;
+    let verify_rate = vlat.len() as f64 / vtime.as_secs_f64();
+    let login_rate = llat.len() as f64 / ltime.as_secs_f64();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let report = json!({
+        "machine": {"cpus": threads, "cpu": cpu_model()},
+        "database": format!("{:?}", app.store.backend()),
+        "argon2": "Argon2id m=19456 KiB, t=2, p=1 (the argon2 crate's default)",
+        "count": count,
+        "concurrency": concurrency,
+        "logins_per_second": login_rate,
+        "login_p50_ms": percentile(&llat, 0.5).as_secs_f64() * 1e3,
+        "login_p99_ms": percentile(&llat, 0.99).as_secs_f64() * 1e3,
+        "argon2_verifications_per_second": verify_rate,
+        "login_over_verification": login_rate / verify_rate,
+    });
+    if json_out {
+        println!("{report}");
+    } else {
+        println!(
+            "login: {login_rate:.1}/s (p50 {:.1} ms, p99 {:.1} ms); bare Argon2id verification in the same run: \
+             {verify_rate:.1}/s; ratio {:.2}; {threads} CPUs ({}), {:?}",
+            report["login_p50_ms"].as_f64().unwrap_or(0.0),
+            report["login_p99_ms"].as_f64().unwrap_or(0.0),
+            login_rate / verify_rate,
+            cpu_model(),
+            app.store.backend()
+        );
+    }
+    Ok(0)
+}
+
+/// Per thread: the server's times (Server-Timing) and the client's, in milliseconds.
+type Timings = (Vec<f64>, Vec<f64>);
+
+/// `bench pages`: console page renders under N concurrent browser sessions, over real HTTP to an
+/// in-process server on a loopback port: the server's own time per answer (its `Server-Timing`)
+/// and the client's, p50 and p99, for `path` with a session and, in the same run, for `/healthz`
+/// (the HTTP stack's floor: no session, no template, no database).
+pub async fn pages(
+    app: Arc<App>,
+    sessions: usize,
+    seconds: f64,
+    path: String,
+    json_out: bool,
+) -> Result<i32, AppError> {
+    use crate::accounts::session::LoginRequest;
+    require_development(&app, "pages").await?;
+    let password = "bench password, development only";
+    let username = bench_person(&app, password).await?;
+    let mut cookies = Vec::with_capacity(sessions);
+    for _ in 0..sessions.max(1) {
+        let done = app
+            .login(LoginRequest {
+                identifier: &username,
+                password: password.to_string(),
+                totp: None,
+                kind: crate::store::SessionKind::Browser,
+                client: None,
+                user_agent: Some("sealpki bench pages"),
+            })
+            .await?;
+        cookies.push(format!(
+            "{}={}",
+            crate::accounts::session::SESSION_COOKIE,
+            done.token
+        ));
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| AppError::Unavailable(format!("bench listener: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let router = crate::http::router(app.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
+    });
+    let base = format!("http://{addr}");
+    let load = move |path: String, cookies: Vec<String>| {
+        let base = base.clone();
+        tokio::task::spawn_blocking(move || -> Result<(Vec<f64>, Vec<f64>, f64), AppError> {
+            let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+            let start = Instant::now();
+            let results: Vec<Result<Timings, String>> = std::thread::scope(|s| {
+                let hs: Vec<_> = cookies
+                    .iter()
+                    .map(|cookie| {
+                        let url = format!("{base}{path}");
+                        s.spawn(move || {
+                            let agent = ureq::AgentBuilder::new().redirects(0).build();
+                            let (mut server, mut client) = (Vec::new(), Vec::new());
+                            while Instant::now() < deadline {
+                                let t = Instant::now();
+                                let r = agent
+                                    .get(&url)
+                                    .set("Cookie", cookie)
+                                    .set("Accept", "text/html")
+                                    .call()
+                                    .map_err(|e| format!("GET {url}: {e}"))?;
+                                let dur = r
+                                    .header("server-timing")
+                                    .and_then(|h| h.split("dur=").nth(1))
+                                    .and_then(|d| d.parse::<f64>().ok());
+                                let _ = r.into_string();
+                                client.push(t.elapsed().as_secs_f64() * 1e3);
+                                server.push(dur.unwrap_or(f64::NAN));
+                            }
+                            Ok((server, client))
+                        })
+                    })
+                    .collect();
+                hs.into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err("a load thread panicked".into()))
+                    })
+                    .collect()
+            });
+            let (mut server, mut client) = (Vec::new(), Vec::new());
+            for r in results {
+                let (s, c) = r.map_err(AppError::Unavailable)?;
+                server.extend(s);
+                client.extend(c);
+            }
+            Ok((server, client, start.elapsed().as_secs_f64()))
+        })
+    };
+    eprintln!("{sessions} sessions on {path} for {seconds} s, then /healthz for {seconds} s…");
+    let (mut ps, mut pc, pt) = load(path.clone(), cookies.clone())
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
+    let (mut hs, mut hc, ht) = load("/healthz".into(), cookies)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
+    let pct = |v: &mut Vec<f64>, p: f64| {
+        v.retain(|x| x.is_finite());
+        v.sort_by(f64::total_cmp);
+        if v.is_empty() {
+            return 0.0;
+        }
+        v[((v.len() as f64 - 1.0) * p).round() as usize]
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let n_pages = pc.len();
+    let n_health = hc.len();
+    let report = json!({
+        "machine": {"cpus": threads, "cpu": cpu_model()},
+        "database": format!("{:?}", app.store.backend()),
+        "sessions": sessions,
+        "path": path,
+        "page": {"responses": n_pages, "per_second": n_pages as f64 / pt,
+                 "server_p50_ms": pct(&mut ps, 0.5), "server_p99_ms": pct(&mut ps, 0.99),
+                 "client_p50_ms": pct(&mut pc, 0.5), "client_p99_ms": pct(&mut pc, 0.99)},
+        "healthz": {"responses": n_health, "per_second": n_health as f64 / ht,
+                 "server_p50_ms": pct(&mut hs, 0.5), "server_p99_ms": pct(&mut hs, 0.99),
+                 "client_p50_ms": pct(&mut hc, 0.5), "client_p99_ms": pct(&mut hc, 0.99)},
+    });
+    if json_out {
+        println!("{report}");
+    } else {
+        let g = |a: &str, b: &str| report[a][b].as_f64().unwrap_or(0.0);
+        println!(
+            "{path} under {sessions} sessions: server p50 {:.2} ms, p99 {:.2} ms (client p50 {:.2}, p99 {:.2}; {:.0}/s); \
+             /healthz in the same run: server p50 {:.3} ms, p99 {:.3} ms (client p50 {:.2}, p99 {:.2}; {:.0}/s); \
+             {threads} CPUs ({}), {:?}",
+            g("page", "server_p50_ms"), g("page", "server_p99_ms"), g("page", "client_p50_ms"),
+            g("page", "client_p99_ms"), g("page", "per_second"), g("healthz", "server_p50_ms"),
+            g("healthz", "server_p99_ms"), g("healthz", "client_p50_ms"), g("healthz", "client_p99_ms"),
+            g("healthz", "per_second"), cpu_model(), app.store.backend()
+        );
+    }
+    Ok(0)
+}

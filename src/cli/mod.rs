@@ -284,6 +284,25 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
+    /// Logins per second through the login service (throttle, Argon2id, session, audit), beside
+    /// bare Argon2id verifications in the same run. Development data only.
+    Login {
+        #[arg(long, default_value_t = 200)]
+        count: usize,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// Console page renders under concurrent browser sessions over loopback HTTP: the server's time
+    /// (Server-Timing) and the client's, p50/p99, beside /healthz in the same run. Development data
+    /// only.
+    Pages {
+        #[arg(long, default_value_t = 100)]
+        sessions: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        #[arg(long, default_value = "/home")]
+        path: String,
+    },
     /// HTTP load: POST a body file repeatedly to a URL (any server, e.g. an OCSP or TSA peer).
     Http {
         url: String,
@@ -815,6 +834,18 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             trust,
             count,
         }) => crate::cli::bench::ses(&seal, &key_file, &cert, &trust, count, json),
+        Command::Bench(BenchCmd::Login { count, concurrency }) => {
+            let app = App::open(config).await?;
+            crate::cli::bench::login(&app, count, concurrency, json).await
+        }
+        Command::Bench(BenchCmd::Pages {
+            sessions,
+            seconds,
+            path,
+        }) => {
+            let app = App::open(config).await?;
+            crate::cli::bench::pages(app, sessions, seconds, path, json).await
+        }
         Command::Bench(BenchCmd::Workflow { count, concurrency }) => {
             let app = App::open(config).await?;
             crate::cli::bench::workflow(&app, count, concurrency, json).await

@@ -1,27 +1,26 @@
-//! Operator authentication: argon2id passwords, bearer session tokens (only their SHA-256 is stored),
-//! and the `Operator` extractor that handlers name when they need a logged-in user.
+//! Who is calling: the session behind `Authorization: Bearer TOKEN` (programs) or the console's
+//! session cookie (browsers), as extractors handlers name when they need a logged-in account; and
+//! the login, logout and staff-management endpoints. The logic lives in `accounts`.
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
 use axum::Json;
-use rand_core::RngCore;
 use serde::Deserialize;
-use serde_json::json;
-use sha2::Digest;
 
 use super::error::json_body;
 use super::limits::ClientIp;
+use super::openapi::{Guarded, ProblemResponse, RateLimited, Staff, WithBody};
 use crate::access::{Actor, Permission};
+use crate::accounts::session::{Authenticated, LoginRequest};
 use crate::app::App;
 use crate::error::AppError;
-use crate::limits::{bounded_username, retry_secs, USERNAME_CHARS};
-use crate::store::{OperatorRow, Role, Store};
+use crate::store::{AccountRow, Role, SessionKind, SessionStage};
 
-/// A logged-in, enabled operator, and the hash of the session token it came with.
-pub struct Operator(pub OperatorRow, pub String);
+/// A logged-in, enabled account with a full session.
+pub struct Operator(pub AccountRow);
 
 impl Operator {
     /// Who acts, for `App` calls and the audit log.
@@ -32,7 +31,7 @@ impl Operator {
         }
     }
 
-    /// Refuse unless the operator's role has permission `p`.
+    /// Refuse unless the account's role has permission `p`.
     pub fn require(&self, p: Permission) -> Result<Actor, AppError> {
         let a = self.actor();
         a.require(p)?;
@@ -40,18 +39,69 @@ impl Operator {
     }
 }
 
-/// An operator when the request carries a bearer token, None when it carries none. A token that is
-/// given but not valid is still refused (401).
+/// The session secret a request carries: the bearer token, else the console's cookie.
+pub fn credentials(parts: &Parts) -> Result<Option<(String, SessionKind)>, AppError> {
+    if let Some(h) = parts.headers.get(header::AUTHORIZATION) {
+        let token = h
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(AppError::Unauthenticated)?;
+        return Ok(Some((token.to_string(), SessionKind::Bearer)));
+    }
+    Ok(crate::accounts::session::cookie_token(&parts.headers).map(|t| (t, SessionKind::Browser)))
+}
+
+/// Any live session, whatever its stage (the second-factor set-up endpoints take these).
+pub struct AnySession(pub Authenticated);
+
+impl FromRequestParts<Arc<App>> for AnySession {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, AppError> {
+        let (token, _) = credentials(parts)?.ok_or(AppError::Unauthenticated)?;
+        app.authenticate(&token)
+            .await?
+            .map(AnySession)
+            .ok_or(AppError::Unauthenticated)
+    }
+}
+
+/// A live session past every login step.
+pub struct FullSession(pub Authenticated);
+
+impl FromRequestParts<Arc<App>> for FullSession {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, AppError> {
+        let AnySession(who) = AnySession::from_request_parts(parts, app).await?;
+        if who.session.stage != SessionStage::Full {
+            return Err(AppError::TotpEnrolmentRequired);
+        }
+        Ok(FullSession(who))
+    }
+}
+
+impl FromRequestParts<Arc<App>> for Operator {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, AppError> {
+        let FullSession(who) = FullSession::from_request_parts(parts, app).await?;
+        Ok(Operator(who.account))
+    }
+}
+
+/// An account when the request carries credentials, None when it carries none. Credentials that
+/// are given but not valid are still refused (401).
 pub struct MaybeOperator(pub Option<Operator>);
 
 impl FromRequestParts<Arc<App>> for MaybeOperator {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, AppError> {
-        if !parts
-            .headers
-            .contains_key(axum::http::header::AUTHORIZATION)
-        {
+        if credentials(parts)?.is_none() {
             return Ok(MaybeOperator(None));
         }
         Operator::from_request_parts(parts, app)
@@ -60,181 +110,176 @@ impl FromRequestParts<Arc<App>> for MaybeOperator {
     }
 }
 
-fn token_hash(token: &str) -> String {
-    hex::encode(sha2::Sha256::digest(token.as_bytes()))
-}
-
-impl FromRequestParts<Arc<App>> for Operator {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, AppError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(AppError::Unauthenticated)?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .ok_or(AppError::Unauthenticated)?
-            .trim();
-        let hash = token_hash(token);
-        let op = app
-            .store
-            .session_operator(&hash, crate::store::now())
-            .await?;
-        op.map(|o| Operator(o, hash))
-            .ok_or(AppError::Unauthenticated)
-    }
-}
-
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Login {
+pub struct Login {
+    /// A username, or a person's mobile number.
     username: String,
     password: String,
+    /// The one-time code of a staff account's second factor.
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 /// Login bodies above this are refused (413) before they are parsed.
 pub const MAX_LOGIN_BODY: usize = 8 * 1024;
 
-/// `POST /api/v1/login`. Failed logins are counted per username and per client address; past
-/// `[limits] login_failures` in a window the answer is 429 without checking the password, and without
-/// an audit entry. A failed login's audit entry names the username by at most 64 characters.
+/// A new session.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Session {
+    /// The bearer token: `Authorization: Bearer TOKEN`.
+    token: String,
+    /// Bearer.
+    token_type: &'static str,
+    /// Unix seconds.
+    expires_at: i64,
+    /// admin, operator, auditor or person.
+    #[schema(value_type = String)]
+    role: Role,
+    username: String,
+    /// full, or totp-enrolment: a staff account without a second factor may only set one up
+    /// (`POST /api/v1/account/totp`, then `/api/v1/account/totp/confirm`).
+    #[schema(value_type = String)]
+    stage: SessionStage,
+}
+
+/// `POST /api/v1/login` → a bearer token. Failed logins are counted per username and per client
+/// address; past `[limits] login_failures` in a window the answer is 429 without checking the
+/// password. A staff account answers `stage: "totp-enrolment"` until it has set up its second
+/// factor, and needs `totp` afterwards.
+#[utoipa::path(post, path = "/api/v1/login", tag = "auth",
+    description = "Log in with a username or a mobile number. Failed logins are counted per username \
+        and per client address; past the limit the answer is 429 without checking the password. A \
+        disabled account gets 403. Staff accounts send `totp` once they have a second factor \
+        (401 totp-required / bad-totp otherwise).",
+    request_body(content = Login, content_type = "application/json"),
+    responses(
+        (status = 200, body = Session),
+        WithBody,
+        (status = 401, response = ProblemResponse),
+        (status = 403, response = ProblemResponse),
+        RateLimited, Guarded,
+    ))]
 pub async fn login(
     State(app): State<Arc<App>>,
     client: ClientIp,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<Session>, AppError> {
     let req: Login = json_body(&body)?;
-    let attempt = app
-        .limits
-        .login
-        .attempt(&req.username, client.0)
-        .map_err(|wait| {
-            app.metrics.logins_throttled.inc();
-            AppError::LoginThrottled {
-                retry_after: retry_secs(wait),
-            }
-        })?;
-    let op = if req.username.chars().count() > USERNAME_CHARS {
-        None // no operator has such a name (see `App::create_operator`)
-    } else {
-        app.store.operator_get(&req.username).await?
-    };
-    // Verify against a real hash of nothing when the user is unknown, so timing does not reveal names.
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let dummy = || {
-        DUMMY
-            .get_or_init(|| crate::ceremony::hash_password("no such operator").unwrap_or_default())
-            .clone()
-    };
-    let stored = op
-        .as_ref()
-        .map(|o| o.password_hash.clone())
-        .unwrap_or_else(dummy);
-    let password = req.password.clone();
-    let ok = tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&stored)
-            .map(|h| {
-                argon2::Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?;
-    let mut tx = app.store.begin().await?;
-    let Some(op) = op.filter(|_| ok) else {
-        app.metrics.logins_failed.inc();
-        let (name, cut) = bounded_username(&req.username);
-        let detail = if cut {
-            json!({"username_chars": req.username.chars().count(), "truncated": true})
-        } else {
-            json!({})
-        };
-        app.audit
-            .append(&mut tx, &name, "login.failed", detail)
-            .await?;
-        tx.commit().await.map_err(crate::store::StoreError::from)?;
-        return Err(AppError::BadCredentials);
-    };
-    // The password was right: the attempt is given back, whatever follows.
-    app.limits.login.succeeded(attempt);
-    if op.disabled_at.is_some() {
-        // Only someone who knows the password learns that the account is disabled.
-        app.audit
-            .append(
-                &mut tx,
-                &op.username,
-                "login.refused",
-                json!({"why": "disabled"}),
-            )
-            .await?;
-        tx.commit().await.map_err(crate::store::StoreError::from)?;
-        return Err(AppError::Denied(format!(
-            "operator {} is disabled: an administrator can enable it again",
-            op.username
-        )));
-    }
-    let mut raw = [0u8; 32];
-    rand_core::OsRng.fill_bytes(&mut raw);
-    let token = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
-    let expires = crate::store::now() + i64::from(app.config.server.session_hours) * 3600;
-    Store::session_insert(&mut tx, &token_hash(&token), &op.username, expires).await?;
-    app.audit
-        .append(
-            &mut tx,
-            &op.username,
-            "login",
-            json!({"role": op.role.as_str()}),
-        )
+    let done = app
+        .login(LoginRequest {
+            identifier: &req.username,
+            password: req.password,
+            totp: req.totp.as_deref(),
+            kind: SessionKind::Bearer,
+            client: client.0,
+            user_agent: headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok()),
+        })
         .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
-    Ok(Json(
-        json!({"token": token, "token_type": "Bearer", "expires_at": expires, "role": op.role}),
-    ))
+    Ok(Json(Session {
+        token: done.token,
+        token_type: "Bearer",
+        expires_at: done.session.expires_at,
+        role: done.account.role,
+        username: done.account.username,
+        stage: done.session.stage,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewOperator {
+pub struct NewOperator {
     username: String,
     password: String,
+    /// admin, operator or auditor.
+    #[schema(value_type = String)]
     role: Role,
 }
 
-/// `POST /api/v1/operators` (admin): create an operator account.
+/// A staff account.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct OperatorCreated {
+    username: String,
+    #[schema(value_type = String)]
+    role: Role,
+}
+
+/// `POST /api/v1/operators` (admin): create a staff account.
+#[utoipa::path(post, path = "/api/v1/operators", tag = "auth",
+    security(("bearer" = [])),
+    request_body(content = NewOperator, content_type = "application/json"),
+    responses(
+        (status = 201, body = OperatorCreated),
+        WithBody, Staff,
+        (status = 409, response = ProblemResponse),
+        (status = 422, response = ProblemResponse),
+        Guarded,
+    ))]
 pub async fn create_operator(
     State(app): State<Arc<App>>,
     op: Operator,
     body: axum::body::Bytes,
-) -> Result<(axum::http::StatusCode, Json<serde_json::Value>), AppError> {
+) -> Result<(StatusCode, Json<OperatorCreated>), AppError> {
     let actor = op.require(Permission::ManageOperators)?;
     let req: NewOperator = json_body(&body)?;
     app.create_operator(&actor.name, &req.username, &req.password, req.role)
         .await?;
     Ok((
-        axum::http::StatusCode::CREATED,
-        Json(json!({"username": req.username, "role": req.role})),
+        StatusCode::CREATED,
+        Json(OperatorCreated {
+            username: req.username,
+            role: req.role,
+        }),
     ))
 }
 
-/// `POST /api/v1/logout`: ends the session whose token the request carries.
+/// `POST /api/v1/logout`: ends the session whose secret the request carries (any stage).
+#[utoipa::path(post, path = "/api/v1/logout", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The session is gone"),
+        (status = 401, response = ProblemResponse),
+        (status = 408, response = super::openapi::TimeoutResponse),
+        Guarded,
+    ))]
 pub async fn logout(
     State(app): State<Arc<App>>,
-    op: Operator,
-) -> Result<axum::http::StatusCode, AppError> {
-    app.logout(&op.actor(), &op.1).await?;
-    Ok(axum::http::StatusCode::NO_CONTENT)
+    AnySession(who): AnySession,
+) -> Result<StatusCode, AppError> {
+    app.logout(&who.actor(), &who.token_hash).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A staff account's standing after disable or enable.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct OperatorState {
+    username: String,
+    disabled: bool,
 }
 
 /// `POST /api/v1/operators/{name}/disable` and `/enable` (admin).
+#[utoipa::path(post, path = "/api/v1/operators/{name}/{action}", tag = "auth",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path, description = "The account's username"),
+        ("action" = String, Path, description = "disable or enable"),
+    ),
+    responses(
+        (status = 200, body = OperatorState),
+        Staff,
+        (status = 404, response = ProblemResponse),
+        (status = 422, response = ProblemResponse),
+        (status = 408, response = super::openapi::TimeoutResponse),
+        Guarded,
+    ))]
 pub async fn set_disabled(
     State(app): State<Arc<App>>,
     op: Operator,
     axum::extract::Path((name, action)): axum::extract::Path<(String, String)>,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<OperatorState>, AppError> {
     let actor = op.require(Permission::ManageOperators)?;
     let disable = match action.as_str() {
         "disable" => true,
@@ -246,5 +291,8 @@ pub async fn set_disabled(
         }
     };
     app.set_operator_disabled(&actor, &name, disable).await?;
-    Ok(Json(json!({"username": name, "disabled": disable})))
+    Ok(Json(OperatorState {
+        username: name,
+        disabled: disable,
+    }))
 }

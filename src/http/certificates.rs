@@ -144,9 +144,10 @@ pub struct Certificate {
     ))]
 pub async fn get_one(
     State(app): State<Arc<App>>,
-    _op: Operator,
+    op: Operator,
     Path(serial): Path<String>,
 ) -> Result<Json<Certificate>, AppError> {
+    op.require(Permission::Read)?;
     let record = load(&app, &serial).await?;
     let certificate = record.der.as_deref().map(cert_pem);
     Ok(Json(Certificate {
@@ -174,9 +175,10 @@ pub async fn get_one(
     ))]
 pub async fn download(
     State(app): State<Arc<App>>,
-    _op: Operator,
+    op: Operator,
     Path((serial, format)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
+    op.require(Permission::Read)?;
     let row = load(&app, &serial).await?;
     let der = row.der.clone().ok_or_else(|| {
         AppError::NotFound(format!(
@@ -243,9 +245,10 @@ pub struct CertificatePage {
     ))]
 pub async fn list(
     State(app): State<Arc<App>>,
-    _op: Operator,
+    op: Operator,
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<CertificatePage>, AppError> {
+    op.require(Permission::Read)?;
     let Query(q) = q.map_err(|e| AppError::BadRequest(e.body_text()))?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=1000).contains(&limit) {
@@ -413,13 +416,9 @@ pub async fn list_cas(
     State(app): State<Arc<App>>,
     op: super::auth::MaybeOperator,
 ) -> Result<Json<CaList>, AppError> {
-    let staff = match op.0 {
-        Some(o) => {
-            o.require(Permission::Read)?;
-            true
-        }
-        None => false,
-    };
+    // Key references for those who may read the authority's records; the public view for the rest
+    // (people with accounts included).
+    let staff = op.0.is_some_and(|o| Permission::Read.granted_to(o.0.role));
     let mut items = app
         .ca_summaries()
         .into_iter()

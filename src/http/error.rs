@@ -14,7 +14,13 @@ impl AppError {
             AppError::Policy(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) | AppError::StateConflict { .. } => StatusCode::CONFLICT,
-            AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Unauthenticated
+            | AppError::BadCredentials
+            | AppError::TotpRequired
+            | AppError::BadTotp => StatusCode::UNAUTHORIZED,
+            AppError::Invalid { .. } | AppError::BadCode(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::TotpEnrolmentRequired | AppError::CrossSite(_) => StatusCode::FORBIDDEN,
+            AppError::CodeThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Forbidden { .. } | AppError::Denied(_) => StatusCode::FORBIDDEN,
             AppError::Unavailable(_) | AppError::Overloaded { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -38,6 +44,7 @@ impl AppError {
         match self {
             AppError::RateLimited { retry_after, .. }
             | AppError::LoginThrottled { retry_after }
+            | AppError::CodeThrottled { retry_after }
             | AppError::Overloaded { retry_after } => Some(*retry_after),
             AppError::TimedOut {
                 body_received: true,
@@ -65,6 +72,13 @@ impl AppError {
             AppError::TooLarge(_) => "too-large",
             AppError::Internal(_) => "internal",
             AppError::File(e) => file_problem(e.refusal()).1,
+            AppError::Invalid { .. } => "invalid-field",
+            AppError::TotpRequired => "totp-required",
+            AppError::BadTotp => "bad-totp",
+            AppError::TotpEnrolmentRequired => "totp-enrolment-required",
+            AppError::BadCode(_) => "bad-code",
+            AppError::CodeThrottled { .. } => "code-throttled",
+            AppError::CrossSite(_) => "cross-site",
         }
     }
 }
@@ -94,6 +108,9 @@ impl IntoResponse for AppError {
             body["state"] = json!(state);
             body["version"] = json!(version);
             body["allowed_events"] = json!(allowed_events);
+        }
+        if let AppError::Invalid { field, .. } = &self {
+            body["field"] = json!(field);
         }
         let mut resp = (status, body.to_string()).into_response();
         resp.headers_mut().insert(

@@ -1,9 +1,10 @@
 //! The HTTP API (axum): routes, shared state, health, metrics, OpenAPI, and serving over TCP or TLS.
 
+mod account;
 mod auth;
-mod auth_doc;
 mod certificates;
 mod certverify;
+mod csrf;
 pub mod error;
 mod files;
 pub mod idempotency;
@@ -12,6 +13,7 @@ pub mod limits;
 pub mod mtls;
 mod notifications;
 pub mod openapi;
+mod orgs;
 mod pdf;
 mod ses;
 mod status;
@@ -23,7 +25,6 @@ use std::sync::{Arc, OnceLock};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use axum::{Json, Router};
 use serde::Serialize;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
@@ -124,20 +125,23 @@ fn table() -> Vec<Route> {
         Route::new(Api, routes!(readyz)),
         Route::new(Api, routes!(metrics_for_staff)),
         Route::new(Api, routes!(openapi_json)),
-        Route::new(Api, paired(routes!(auth_doc::login), post(auth::login)))
-            .body_limit(auth::MAX_LOGIN_BODY),
-        Route::new(Api, paired(routes!(auth_doc::logout), post(auth::logout))),
-        Route::new(
-            Api,
-            paired(
-                routes!(auth_doc::create_operator),
-                post(auth::create_operator),
-            ),
-        ),
-        Route::new(
-            Api,
-            paired(routes!(auth_doc::set_disabled), post(auth::set_disabled)),
-        ),
+        Route::new(Api, routes!(auth::login)).body_limit(auth::MAX_LOGIN_BODY),
+        Route::new(Api, routes!(auth::logout)),
+        Route::new(Api, routes!(auth::create_operator)),
+        Route::new(Api, routes!(auth::set_disabled)),
+        Route::new(Api, routes!(account::send_code)).body_limit(account::MAX_ACCOUNT_BODY),
+        Route::new(Api, routes!(account::register)).body_limit(account::MAX_ACCOUNT_BODY),
+        Route::new(Api, routes!(account::reset_password)).body_limit(account::MAX_ACCOUNT_BODY),
+        Route::new(Api, routes!(account::me)),
+        Route::new(Api, routes!(account::change_password)).body_limit(account::MAX_ACCOUNT_BODY),
+        Route::new(Api, routes!(account::sessions)),
+        Route::new(Api, routes!(account::end_session)),
+        Route::new(Api, routes!(account::totp_begin)),
+        Route::new(Api, routes!(account::totp_confirm)).body_limit(account::MAX_ACCOUNT_BODY),
+        Route::new(Api, routes!(orgs::create, orgs::list)).body_limit(orgs::MAX_ORG_BODY),
+        Route::new(Api, routes!(orgs::get_one)),
+        Route::new(Api, routes!(orgs::members, orgs::add_member)).body_limit(orgs::MAX_ORG_BODY),
+        Route::new(Api, routes!(orgs::remove_member)),
         Route::new(Api, routes!(certificates::issue, certificates::list)),
         Route::new(Api, routes!(certificates::get_one)),
         Route::new(Api, routes!(certificates::download, status::change)),
@@ -157,6 +161,8 @@ fn table() -> Vec<Route> {
         Route::new(Api, routes!(workflow::get_one)),
         Route::new(Api, routes!(workflow::event)).idempotent(),
         Route::new(Api, routes!(workflow::history)),
+        Route::new(Api, routes!(files::get_one)),
+        Route::new(Api, routes!(files::content)),
         Route::new(Api, routes!(jobs::list)),
         Route::new(Api, routes!(jobs::retry)),
         Route::new(Api, routes!(notifications::list)),
@@ -164,8 +170,6 @@ fn table() -> Vec<Route> {
         Route::new(Api, routes!(notifications::mark_read)),
         Route::new(Api, routes!(notifications::mark_all_read)),
         Route::new(Api, routes!(notifications::send_test)),
-        Route::new(Api, routes!(files::get_one)),
-        Route::new(Api, routes!(files::content)),
         Route::new(Pdf, routes!(pdf::verify))
             .limited(Limited::PdfVerify)
             .body_limit(pdf::MAX_PDF),
@@ -174,15 +178,6 @@ fn table() -> Vec<Route> {
         // Uploads of up to 32 MiB get the PDF routes' longer timeout.
         Route::new(Pdf, routes!(files::upload)).body_limit(files::MAX_UPLOAD_BODY),
     ]
-}
-
-/// A handler documented by a stand-in (`auth_doc`, while `auth.rs` is reworked): the stand-in's
-/// documentation with the real handler, registered as one route.
-fn paired(
-    (schemas, paths, _stand_in): UtoipaMethodRouter<Arc<App>>,
-    handler: axum::routing::MethodRouter<Arc<App>>,
-) -> UtoipaMethodRouter<Arc<App>> {
-    (schemas, paths, handler)
 }
 
 /// The OpenAPI document of every route in `table`, as served at `/api/openapi.json` and printed by
@@ -229,6 +224,10 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(guarded)
         .fallback(|| async { AppError::NotFound("no such endpoint".into()) })
         .layer(axum::middleware::from_fn_with_state(app.clone(), count))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            csrf::guard,
+        ))
         // Browsers get error pages in their language, never a raw problem+json.
         .layer(axum::middleware::from_fn(crate::web::html_errors))
         .layer(axum::middleware::from_fn(limits::track_body))
@@ -274,7 +273,15 @@ async fn count(
     next: axum::middleware::Next,
 ) -> Response {
     app.metrics.http_requests.inc();
-    let resp = next.run(req).await;
+    let started = std::time::Instant::now();
+    let mut resp = next.run(req).await;
+    // The server's own time for the answer (what `bench pages` reports), without the network's.
+    if let Ok(v) = header::HeaderValue::from_str(&format!(
+        "app;dur={:.3}",
+        started.elapsed().as_secs_f64() * 1e3
+    )) {
+        resp.headers_mut().insert("server-timing", v);
+    }
     let status = resp.status();
     if status.is_server_error() {
         app.metrics.http_errors.inc();
@@ -350,7 +357,10 @@ async fn readiness(app: &App, detail: bool) -> Response {
         (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
         Staff, Guarded,
     ))]
-async fn metrics_for_staff(State(app): State<Arc<App>>, _op: auth::Operator) -> Response {
+async fn metrics_for_staff(State(app): State<Arc<App>>, op: auth::Operator) -> Response {
+    if let Err(e) = op.require(crate::access::Permission::Read) {
+        return e.into_response();
+    }
     metrics(&app)
 }
 

@@ -88,6 +88,7 @@ pub async fn event(
     claim: Option<Extension<Claim>>,
     body: axum::body::Bytes,
 ) -> Result<Json<View>, AppError> {
+    Workflow::may_act(&op.actor(), &kind)?;
     let b: EventBody = json_body(&body)?;
     let answer = claim.as_ref().map(|c| c.answer(StatusCode::OK));
     let req = EventRequest {

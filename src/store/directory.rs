@@ -1,4 +1,4 @@
-//! CAs, key metadata, profiles, operators and their sessions.
+//! CAs, key metadata, profiles, platform roles and key ceremonies.
 
 use sqlx::Row;
 
@@ -145,6 +145,8 @@ pub enum Role {
     Operator,
     /// Read certificates and the audit log.
     Auditor,
+    /// A registered person without a platform role: what it may do comes from its memberships.
+    Person,
 }
 
 impl Role {
@@ -153,6 +155,7 @@ impl Role {
             Role::Admin => "admin",
             Role::Operator => "operator",
             Role::Auditor => "auditor",
+            Role::Person => "person",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -160,28 +163,10 @@ impl Role {
             "admin" => Some(Role::Admin),
             "operator" => Some(Role::Operator),
             "auditor" => Some(Role::Auditor),
+            "person" => Some(Role::Person),
             _ => None,
         }
     }
-}
-
-#[derive(Clone, Debug)]
-pub struct OperatorRow {
-    pub username: String,
-    pub password_hash: String,
-    pub role: Role,
-    /// When the account was disabled; None while it may log in.
-    pub disabled_at: Option<i64>,
-}
-
-fn operator_row(r: &sqlx::any::AnyRow) -> Result<OperatorRow, StoreError> {
-    let role: String = r.try_get(2)?;
-    Ok(OperatorRow {
-        username: r.try_get(0)?,
-        password_hash: r.try_get(1)?,
-        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
-        disabled_at: r.try_get(3)?,
-    })
 }
 
 impl Store {
@@ -338,95 +323,6 @@ impl Store {
             .collect()
     }
 
-    pub async fn operator_insert(
-        tx: &mut Tx<'_>,
-        o: &OperatorRow,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO operators (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&o.username)
-            .bind(&o.password_hash)
-            .bind(o.role.as_str())
-            .bind(now)
-            .execute(&mut **tx)
-            .await
-            .map_err(StoreError::from_insert)?;
-        Ok(())
-    }
-
-    pub async fn operator_get(&self, username: &str) -> Result<Option<OperatorRow>, StoreError> {
-        let r = sqlx::query(
-            "SELECT username, password_hash, role, disabled_at FROM operators WHERE username = $1",
-        )
-        .bind(username)
-        .fetch_optional(&self.pool)
-        .await?;
-        r.as_ref().map(operator_row).transpose()
-    }
-
-    pub async fn operator_count(&self) -> Result<i64, StoreError> {
-        let r = sqlx::query("SELECT COUNT(*) FROM operators")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(r.try_get(0)?)
-    }
-
-    pub async fn session_insert(
-        tx: &mut Tx<'_>,
-        token_hash: &str,
-        username: &str,
-        expires_at: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO sessions (token_hash, username, expires_at) VALUES ($1, $2, $3)")
-            .bind(token_hash)
-            .bind(username)
-            .bind(expires_at)
-            .execute(&mut **tx)
-            .await
-            .map_err(StoreError::from_insert)?;
-        Ok(())
-    }
-
-    /// End one session (logout); whether it existed.
-    pub async fn session_delete(tx: &mut Tx<'_>, token_hash: &str) -> Result<bool, StoreError> {
-        let r = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(&mut **tx)
-            .await?;
-        Ok(r.rows_affected() > 0)
-    }
-
-    /// Disable (`Some(now)`) or enable (`None`) an operator; disabling ends its sessions. Returns
-    /// whether the operator exists.
-    pub async fn operator_set_disabled(
-        tx: &mut Tx<'_>,
-        username: &str,
-        disabled_at: Option<i64>,
-    ) -> Result<bool, StoreError> {
-        let r = sqlx::query("UPDATE operators SET disabled_at = $1 WHERE username = $2")
-            .bind(disabled_at)
-            .bind(username)
-            .execute(&mut **tx)
-            .await?;
-        if disabled_at.is_some() {
-            sqlx::query("DELETE FROM sessions WHERE username = $1")
-                .bind(username)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(r.rows_affected() > 0)
-    }
-
-    /// Enabled operators with role `role`.
-    pub async fn operator_count_enabled(&self, role: Role) -> Result<i64, StoreError> {
-        let r =
-            sqlx::query("SELECT COUNT(*) FROM operators WHERE role = $1 AND disabled_at IS NULL")
-                .bind(role.as_str())
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(r.try_get(0)?)
-    }
-
     /// Record a key ceremony and whether it was a development one.
     pub async fn ceremony_insert(
         tx: &mut Tx<'_>,
@@ -457,22 +353,5 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         Ok(r.try_get::<i64, _>(0)? > 0)
-    }
-
-    /// The enabled operator behind a live session token hash.
-    pub async fn session_operator(
-        &self,
-        token_hash: &str,
-        now: i64,
-    ) -> Result<Option<OperatorRow>, StoreError> {
-        let r = sqlx::query(
-            "SELECT o.username, o.password_hash, o.role, o.disabled_at FROM sessions s JOIN operators o ON o.username = s.username \
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND o.disabled_at IS NULL",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        r.as_ref().map(operator_row).transpose()
     }
 }

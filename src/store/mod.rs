@@ -1,12 +1,14 @@
 //! Storage: the only place with SQL. One schema per backend (`migrations/sqlite`, `migrations/postgres`),
 //! one set of queries for both through sqlx's `Any` driver (`$N` placeholders work in both).
 
+mod accounts;
 mod audit;
 mod certs;
 mod directory;
 mod files;
 mod jobs;
 mod notifications;
+mod orgs;
 mod revocation;
 mod workflow;
 
@@ -16,12 +18,14 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
+pub use accounts::{AccountRow, CodePurpose, SessionKind, SessionRow, SessionStage, SmsCodeRow};
 pub use audit::{AuditRow, CheckpointRow};
 pub use certs::{CertFilter, CertRow, CertState, PendingCert};
-pub use directory::{CaRow, KeyPurpose, KeyRow, OperatorRow, Role};
+pub use directory::{CaRow, KeyPurpose, KeyRow, Role};
 pub use files::FileRow;
 pub use jobs::{JobResult, JobRow, NewJob};
 pub use notifications::NotificationRow;
+pub use orgs::{MembershipRow, OrgRow};
 pub use revocation::{CertStatusRow, CrlRow, RevokedRow};
 pub use workflow::{HistoryRow, IdempotencyRow, WorkflowRow};
 
@@ -48,6 +52,17 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The database could not be reached or the pool is exhausted or closed (retry later), as
+    /// opposed to a query it refused.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+            )
+        )
+    }
+
     /// Map a unique-constraint violation to `Conflict`, naming the constraint.
     pub(crate) fn from_insert(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(d) = &e {
@@ -163,6 +178,12 @@ impl Store {
 
     pub async fn begin(&self) -> Result<Tx<'static>, StoreError> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// A savepoint inside `tx`: a nested transaction that commits into it or rolls back alone.
+    pub async fn savepoint<'t>(tx: &'t mut Tx<'_>) -> Result<Tx<'t>, StoreError> {
+        use sqlx::Acquire;
+        Ok(tx.begin().await?)
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

@@ -7,8 +7,11 @@
 //! language switch: sets the `lang` cookie and goes back), `/static/…` (assets).
 //! This module never imports the HTTP API's modules nor the command line's; `http::router` wires it.
 
+mod account;
 mod assets;
 pub mod i18n;
+mod notifications;
+mod orgs;
 mod verify;
 
 use std::sync::Arc;
@@ -40,7 +43,10 @@ pub fn routers(app: Arc<App>) -> (Router<Arc<App>>, Router<Arc<App>>) {
         .route("/verify/report/{id}/json", get(verify::report_json))
         .route("/lang/{tag}", get(switch_language))
         .route("/static/{file}", get(assets::serve))
-        .with_state(portal.clone());
+        .with_state(portal.clone())
+        .merge(account::router())
+        .merge(orgs::router())
+        .merge(notifications::router());
     let uploads = Router::new()
         .route(
             "/verify/upload",
@@ -109,6 +115,16 @@ impl Page {
     pub fn is(&self, path: &str) -> bool {
         self.here == path || self.here.starts_with(&format!("{path}?"))
     }
+}
+
+/// A Unix time for a page: `2026-12-01 12:00:00 UTC`.
+pub fn format_time(unix: &i64) -> String {
+    let unix = *unix;
+    let t =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(unix).unwrap_or(0));
+    sealpki_pki::der::DateTime::from_system_time(t)
+        .map(|d| d.to_string().replace('T', " ").replace('Z', " UTC"))
+        .unwrap_or_else(|_| unix.to_string())
 }
 
 /// Percent-encode everything but unreserved characters (RFC 3986) and `/`.

@@ -510,6 +510,24 @@ impl Workflow {
     /// Apply an event: permission, the record at the version the caller saw, the kind's transition,
     /// then state + history + audit in one transaction (`UPDATE … WHERE version = N`: a record
     /// changed meanwhile is a 409 stale version and nothing is written).
+    /// Refuse an actor whose role grants none of the kind's event permissions, before the request
+    /// is read (so a refusal does not depend on what was sent). The runner still checks the event.
+    pub fn may_act(actor: &Actor, kind_name: &str) -> Result<(), AppError> {
+        let k = kind(kind_name)?;
+        let perms: Vec<Permission> = k
+            .events()
+            .into_iter()
+            .filter_map(|e| k.event_permission(e))
+            .collect();
+        if perms.iter().any(|p| p.granted_to(actor.role)) {
+            return Ok(());
+        }
+        match perms.first() {
+            Some(p) => actor.require(*p),
+            None => Ok(()),
+        }
+    }
+
     pub async fn apply(
         app: &App,
         actor: &Actor,

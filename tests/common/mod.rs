@@ -290,6 +290,8 @@ impl Env {
 pub struct Server {
     pub child: Child,
     pub url: String,
+    /// The environment's directory: staff TOTP secrets and tokens are kept there across restarts.
+    pub dir: PathBuf,
 }
 
 impl Server {
@@ -311,16 +313,105 @@ impl Server {
             assert!(Instant::now() < deadline, "server did not come up");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Server { child, url }
+        Server {
+            child,
+            url,
+            dir: env.config.parent().unwrap().to_path_buf(),
+        }
     }
 
+    /// A full bearer token of the first administrator (see `staff_login`).
     pub fn login(&self) -> String {
-        let r: serde_json::Value = ureq::post(&format!("{}/api/v1/login", self.url))
-            .send_json(serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
-            .expect("login")
-            .into_json()
-            .unwrap();
-        r["token"].as_str().unwrap().to_string()
+        self.staff_login("admin", ADMIN_PASSWORD)
+    }
+
+    /// A full bearer token of a staff account, as a program gets one: log in; at the first login
+    /// set up the second factor (the secret is kept in the test directory); later logins send the
+    /// current code. A token from an earlier call that still works is reused, since a code is good
+    /// once per 30-second step.
+    pub fn staff_login(&self, user: &str, password: &str) -> String {
+        self.staff_login_with(user, password, true)
+    }
+
+    /// A new session of a staff account (never a cached one), e.g. to log it out.
+    pub fn new_staff_session(&self, user: &str, password: &str) -> String {
+        self.staff_login_with(user, password, false)
+    }
+
+    fn staff_login_with(&self, user: &str, password: &str, reuse: bool) -> String {
+        let cached = self.dir.join(format!("token-{user}"));
+        if let Some(t) = reuse
+            .then(|| std::fs::read_to_string(&cached).ok())
+            .flatten()
+        {
+            let (s, body) = get(&format!("{}/api/v1/account", self.url), Some(&t));
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            if s == 200 && v["stage"] == "full" {
+                return t;
+            }
+        }
+        let secret_file = self.dir.join(format!("totp-{user}"));
+        let login = |code: Option<String>| {
+            let mut body = serde_json::json!({"username": user, "password": password});
+            if let Some(c) = code {
+                body["totp"] = c.into();
+            }
+            post(
+                &format!("{}/api/v1/login", self.url),
+                None,
+                &body.to_string(),
+            )
+        };
+        let token = match std::fs::read_to_string(&secret_file) {
+            Ok(secret) => {
+                let secret = sealpki::accounts::totp::Secret::from_base32(&secret).unwrap();
+                let mut tries = 0;
+                loop {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_secs();
+                    let (s, v, _) = login(Some(secret.code_at(now)));
+                    if s == 200 {
+                        break v["token"].as_str().unwrap().to_string();
+                    }
+                    // This step's code was spent by an earlier login: wait for the next step.
+                    assert!(s == 401 && tries < 2, "staff login {user}: {s} {v}");
+                    tries += 1;
+                    std::thread::sleep(Duration::from_secs(30 - now % 30 + 1));
+                }
+            }
+            Err(_) => {
+                let (s, v, _) = login(None);
+                assert_eq!(s, 200, "staff login {user}: {v}");
+                let token = v["token"].as_str().unwrap().to_string();
+                assert_eq!(v["stage"], "totp-enrolment", "{v}");
+                let (s, setup, _) = post(
+                    &format!("{}/api/v1/account/totp", self.url),
+                    Some(&token),
+                    "",
+                );
+                assert_eq!(s, 201, "{setup}");
+                let b32 = setup["secret"].as_str().unwrap().to_string();
+                let secret = sealpki::accounts::totp::Secret::from_base32(&b32).unwrap();
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
+                let (s, v, _) = post(
+                    &format!("{}/api/v1/account/totp/confirm", self.url),
+                    Some(&token),
+                    &serde_json::json!({"code": secret.code_at(now)}).to_string(),
+                );
+                assert_eq!(s, 204, "{v}");
+                std::fs::write(&secret_file, b32).unwrap();
+                token
+            }
+        };
+        if reuse {
+            std::fs::write(&cached, &token).unwrap();
+        }
+        token
     }
 
     /// An app-client certificate for a fresh P-256 CSR, issued over HTTP; returns (serial, PEM file).

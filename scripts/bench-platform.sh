@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Platform figures on SQLite and on PostgreSQL (a throw-away cluster, as scripts/test.sh starts one),
+# same run, same machine: logins per second beside bare Argon2id verifications (`bench login`),
+# console page render times under 100 concurrent browser sessions beside /healthz (`bench pages`),
+# workflow transitions per second (`bench workflow`). Prints one JSON line per figure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SESSIONS=${SESSIONS:-100}
+SECONDS_EACH=${SECONDS_EACH:-10}
+cargo build --release -q
+BIN=$ROOT/target/release/sealpki
+W=$(mktemp -d /tmp/sealpki-bench-platform.XXXXXX)
+# The cluster gets a directory of its own: as root, the server runs as `postgres`.
+PGDIR=$(mktemp -d /tmp/sealpki-bench-pg.XXXXXX)
+PGBIN="${PGBIN:-$(dirname "$(readlink -f "$(command -v initdb || echo /usr/lib/postgresql/15/bin/initdb)")")}"
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+cleanup() {
+  as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$W" "$PGDIR"
+}
+trap cleanup EXIT
+[ "$(id -u)" -eq 0 ] && chown postgres "$PGDIR"
+PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+as_pg "$PGBIN/initdb" -D "$PGDIR/data" -U sealpki --auth=trust -E UTF8 >/dev/null
+as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/pg.log" -w \
+  -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
+
+for db in sqlite postgres; do
+  D="$W/$db"
+  mkdir -p "$D"
+  if [ "$db" = postgres ]; then
+    export SEALPKI_DATABASE_URL="postgres://sealpki@127.0.0.1:$PGPORT/postgres"
+  else
+    unset SEALPKI_DATABASE_URL
+  fi
+  "$BIN" --data "$D" init --ceremony fixtures/ceremony-dev.toml >/dev/null
+  "$BIN" --data "$D" --json bench login --count 200 --concurrency 4
+  "$BIN" --data "$D" --json bench pages --sessions "$SESSIONS" --seconds "$SECONDS_EACH" --path /home
+  "$BIN" --data "$D" --json bench workflow --count 2000 --concurrency 8
+done

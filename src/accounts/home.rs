@@ -1,0 +1,37 @@
+//! Each role's work queue on its home page: what waits for this account to act on. Later issues add
+//! their queues here (applications to review, seals to make, registrations to approve).
+
+use super::session::Authenticated;
+use crate::access::Permission;
+use crate::app::App;
+use crate::error::AppError;
+
+/// One line of a work queue: a catalogue key naming the work, how many, and the console page
+/// that does it (None while the work is done through the API only).
+#[derive(Clone, Debug)]
+pub struct QueueItem {
+    pub label_key: &'static str,
+    pub count: i64,
+    pub href: Option<String>,
+}
+
+impl App {
+    /// The work waiting for `who`, by what its role and memberships allow it to decide.
+    pub async fn work_queue(&self, who: &Authenticated) -> Result<Vec<QueueItem>, AppError> {
+        let mut out = Vec::new();
+        if Permission::DecideAuthorityCert.granted_to(who.account.role) {
+            // Counted up to 1,000: the page says "1000+" beyond.
+            let n = self
+                .store
+                .workflow_list("authority-certificate", Some("submitted"), None, 1001)
+                .await?
+                .len() as i64;
+            out.push(QueueItem {
+                label_key: "queue.authority_requests",
+                count: n,
+                href: None,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,88 @@
+//! The console's notification centre: the viewer's own notifications, newest first, with paging,
+//! unread ones marked, and buttons to mark one or all read. `notify::inbox` does the work.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+
+use super::account::{full, see_other, status_of};
+use super::{html, Lang, Page};
+use crate::app::App;
+use crate::notify::inbox::{self, NotificationView};
+
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/notifications", get(list))
+        .route("/notifications/read-all", post(read_all))
+        .route("/notifications/{id}/read", post(read_one))
+}
+
+#[derive(Template)]
+#[template(path = "notifications.html")]
+struct ListPage {
+    page: Page,
+    items: Vec<NotificationView>,
+    unread: i64,
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+async fn list(
+    State(app): State<Arc<App>>,
+    lang: Lang,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let who = match full(&app, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let me = who.actor();
+    let page = match inbox::list(&app, &me, false, q.cursor.as_deref(), Some(20)).await {
+        Ok(p) => p,
+        Err(e) => return super::error_page(lang, "/notifications", status_of(&e), None, None),
+    };
+    let unread = inbox::unread_count(&app, &me).await.unwrap_or(0);
+    html(
+        StatusCode::OK,
+        &ListPage {
+            page: Page::new(lang, "/notifications"),
+            items: page.items,
+            unread,
+            next: page.next_cursor,
+        },
+    )
+}
+
+async fn read_one(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let who = match full(&app, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let _ = inbox::mark_read(&app, &who.actor(), &id).await;
+    see_other("/notifications")
+}
+
+async fn read_all(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let who = match full(&app, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let _ = inbox::mark_all_read(&app, &who.actor()).await;
+    see_other("/notifications")
+}

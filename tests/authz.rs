@@ -1,0 +1,357 @@
+//! Authorization of every route, generated from the server's own route table (the OpenAPI document
+//! is built from it, and `tests/api.rs` checks the two agree): each (method, path) is called by
+//! every kind of caller — nobody, a person without an organisation, an applicant of organisation A,
+//! the seal administrator of A's parent, the seal administrator of an unrelated organisation B,
+//! an operator, an auditor, an administrator — and the answer must be a refusal (401 for nobody,
+//! 403 naming the permission for the others) exactly where the table below says so. A route the
+//! table does not list fails the test, so a new route cannot be left out.
+//!
+//! Path parameters name things that do not exist where the route would change something
+//! (`nobody`, `00`), so an allowed call ends in 404 or 400 and changes nothing; organisation routes
+//! name A itself, so the policy sees the real tree.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use serde_json::{json, Value};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Who {
+    Nobody,
+    Person,
+    Applicant,
+    SealAdmin,
+    OtherSealAdmin,
+    Operator,
+    Auditor,
+    Admin,
+}
+
+const EVERYONE: &[Who] = &[
+    Who::Nobody,
+    Who::Person,
+    Who::Applicant,
+    Who::SealAdmin,
+    Who::OtherSealAdmin,
+    Who::Operator,
+    Who::Auditor,
+    Who::Admin,
+];
+const LOGGED_IN: &[Who] = &[
+    Who::Person,
+    Who::Applicant,
+    Who::SealAdmin,
+    Who::OtherSealAdmin,
+    Who::Operator,
+    Who::Auditor,
+    Who::Admin,
+];
+const STAFF: &[Who] = &[Who::Operator, Who::Auditor, Who::Admin];
+const OPERATORS: &[Who] = &[Who::Operator, Who::Admin];
+const ADMIN: &[Who] = &[Who::Admin];
+/// Members of A, the seal administrators above it, platform staff.
+const ORG_READERS: &[Who] = &[
+    Who::Applicant,
+    Who::SealAdmin,
+    Who::Operator,
+    Who::Auditor,
+    Who::Admin,
+];
+/// The seal administrators of A or above it, platform operators and administrators.
+const ORG_MANAGERS: &[Who] = &[Who::SealAdmin, Who::Operator, Who::Admin];
+
+/// Who may call each route (others are refused). Every route of the document must be here.
+fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
+    BTreeMap::from([
+        (("get", "/healthz"), EVERYONE),
+        (("get", "/readyz"), EVERYONE),
+        (("get", "/metrics"), STAFF),
+        (("get", "/api/openapi.json"), EVERYONE),
+        (("post", "/api/v1/login"), EVERYONE),
+        (("post", "/api/v1/logout"), LOGGED_IN),
+        (("post", "/api/v1/operators"), ADMIN),
+        (("post", "/api/v1/operators/{name}/{action}"), ADMIN),
+        (("post", "/api/v1/register/code"), EVERYONE),
+        (("post", "/api/v1/register"), EVERYONE),
+        (("post", "/api/v1/password-reset"), EVERYONE),
+        (("get", "/api/v1/account"), LOGGED_IN),
+        (("post", "/api/v1/account/password"), LOGGED_IN),
+        (("get", "/api/v1/account/sessions"), LOGGED_IN),
+        (("delete", "/api/v1/account/sessions/{id}"), LOGGED_IN),
+        (("post", "/api/v1/account/totp"), LOGGED_IN),
+        (("post", "/api/v1/account/totp/confirm"), LOGGED_IN),
+        (("post", "/api/v1/organisations"), OPERATORS),
+        (("get", "/api/v1/organisations"), LOGGED_IN),
+        (("get", "/api/v1/organisations/{id}"), LOGGED_IN),
+        (("get", "/api/v1/organisations/{id}/members"), ORG_READERS),
+        (("post", "/api/v1/organisations/{id}/members"), ORG_MANAGERS),
+        (
+            (
+                "delete",
+                "/api/v1/organisations/{id}/members/{username}/{role}",
+            ),
+            ORG_MANAGERS,
+        ),
+        (("post", "/api/v1/certificates"), OPERATORS),
+        (("get", "/api/v1/certificates"), STAFF),
+        (("get", "/api/v1/certificates/{serial}"), STAFF),
+        (("get", "/api/v1/certificates/{serial}/{format}"), STAFF),
+        (
+            ("post", "/api/v1/certificates/{serial}/{format}"),
+            OPERATORS,
+        ),
+        (("post", "/api/v1/certificates/verify"), EVERYONE),
+        (("get", "/api/v1/cas"), EVERYONE),
+        (("get", "/api/v1/cas/{name}/chain"), EVERYONE),
+        (("post", "/api/v1/cas/{name}/rollover"), ADMIN),
+        (("post", "/api/v1/ses/inspect"), EVERYONE),
+        (("post", "/api/v1/ses/verify"), EVERYONE),
+        (("get", "/ca/{file}"), EVERYONE),
+        (("get", "/crl/{file}"), EVERYONE),
+        (("post", "/tsa"), EVERYONE),
+        (("post", "/ocsp/{ca}"), EVERYONE),
+        (("get", "/ocsp/{ca}/{request}"), EVERYONE),
+        (("post", "/api/v1/workflows/{kind}"), OPERATORS),
+        (("get", "/api/v1/workflows/{kind}"), STAFF),
+        (("get", "/api/v1/workflows/{kind}/{id}"), STAFF),
+        (("post", "/api/v1/workflows/{kind}/{id}/events"), OPERATORS),
+        (("get", "/api/v1/workflows/{kind}/{id}/history"), STAFF),
+        (("post", "/api/v1/pdf/sign"), OPERATORS),
+        (("post", "/api/v1/pdf/verify"), EVERYONE),
+        (("post", "/api/v1/files"), LOGGED_IN),
+        (("get", "/api/v1/files/{id}"), LOGGED_IN),
+        (("get", "/api/v1/files/{id}/content"), LOGGED_IN),
+        (("get", "/api/v1/jobs"), ADMIN),
+        (("post", "/api/v1/jobs/{id}/retry"), ADMIN),
+        (("get", "/api/v1/notifications"), LOGGED_IN),
+        (("get", "/api/v1/notifications/unread-count"), LOGGED_IN),
+        (("post", "/api/v1/notifications/{id}/read"), LOGGED_IN),
+        (("post", "/api/v1/notifications/read-all"), LOGGED_IN),
+        (("post", "/api/v1/notifications/test"), ADMIN),
+    ])
+}
+
+/// A resident ID number with its MOD 11-2 check character.
+fn resident(first17: &str) -> String {
+    let sum: u32 = first17
+        .bytes()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * ((1u32 << (17 - i)) % 11))
+        .sum();
+    let c = (12 - sum % 11) % 11;
+    format!(
+        "{first17}{}",
+        if c == 10 {
+            'X'
+        } else {
+            char::from(b'0' + c as u8)
+        }
+    )
+}
+
+/// Register a person with an SMS code from the development provider's file; a bearer token.
+fn person(env: &Env, srv: &Server, mobile: &str, rid17: &str) -> (String, String) {
+    let api = format!("{}/api/v1", srv.url);
+    let (s, v, _) = post(
+        &format!("{api}/register/code"),
+        None,
+        &json!({"mobile": mobile, "purpose": "register"}).to_string(),
+    );
+    assert_eq!(s, 202, "{v}");
+    let sms = std::fs::read_to_string(env.path("dev-sms.jsonl")).unwrap();
+    let text = sms
+        .lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["to"] == mobile)
+        .unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let code: String = text
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .to_string();
+    let (s, v, _) = post(
+        &format!("{api}/register"),
+        None,
+        &json!({"real_name": "测试", "resident_id": resident(rid17), "mobile": mobile,
+                "code": code, "password": "a long enough passphrase"})
+        .to_string(),
+    );
+    assert_eq!(s, 201, "{v}");
+    let username = v["username"].as_str().unwrap().to_string();
+    let (s, v, _) = post(
+        &format!("{api}/login"),
+        None,
+        &json!({"username": mobile, "password": "a long enough passphrase"}).to_string(),
+    );
+    assert_eq!(s, 200, "{v}");
+    (username, v["token"].as_str().unwrap().to_string())
+}
+
+fn call(method: &str, url: &str, token: Option<&str>) -> (u16, String) {
+    let mut req = ureq::request(&method.to_ascii_uppercase(), url);
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    let r = if method == "get" || method == "delete" {
+        req.call()
+    } else {
+        req.set("Content-Type", "application/json")
+            .send_string("{}")
+    };
+    match r {
+        Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
+        Err(e) => panic!("{method} {url}: {e}"),
+    }
+}
+
+fn suite(env: &Env) {
+    env.init_dev();
+    let srv = env.serve();
+    let api = format!("{}/api/v1", srv.url);
+    let admin = srv.login();
+    for (name, role) in [("olga", "operator"), ("arthur", "auditor")] {
+        let (s, v, _) = post(
+            &format!("{api}/operators"),
+            Some(&admin),
+            &json!({"username": name, "password": format!("{name}-password-1"), "role": role})
+                .to_string(),
+        );
+        assert_eq!(s, 201, "{v}");
+    }
+    let operator = srv.staff_login("olga", "olga-password-1");
+    let auditor = srv.staff_login("arthur", "arthur-password-1");
+    let (_, person_tok) = person(env, &srv, "13800000001", "11010519800101001");
+    let (applicant, applicant_tok) = person(env, &srv, "13800000002", "11010519800101002");
+    let (seal_admin, seal_admin_tok) = person(env, &srv, "13800000003", "11010519800101003");
+    let (other_admin, other_admin_tok) = person(env, &srv, "13800000004", "11010519800101004");
+    let org = |code: &str, name: &str, parent: Option<&str>| {
+        let (s, v, _) = post(
+            &format!("{api}/organisations"),
+            Some(&admin),
+            &json!({"credit_code": code, "name": name, "kind": "enterprise", "region": "110108",
+                    "parent_id": parent})
+            .to_string(),
+        );
+        assert_eq!(s, 201, "{v}");
+        v["id"].as_str().unwrap().to_string()
+    };
+    let parent = org("91110000802100433B", "上级单位", None);
+    let a = org("91110108551385082Q", "单位甲", Some(&parent));
+    let b = org("914403001922038216", "单位乙", None);
+    for (o, user, role) in [
+        (&a, &applicant, "applicant"),
+        (&parent, &seal_admin, "seal-admin"),
+        (&b, &other_admin, "seal-admin"),
+    ] {
+        let (s, v, _) = post(
+            &format!("{api}/organisations/{o}/members"),
+            Some(&admin),
+            &json!({"username": user, "role": role}).to_string(),
+        );
+        assert_eq!(s, 201, "{v}");
+    }
+    let tokens: BTreeMap<Who, Option<String>> = BTreeMap::from([
+        (Who::Nobody, None),
+        (Who::Person, Some(person_tok)),
+        (Who::Applicant, Some(applicant_tok)),
+        (Who::SealAdmin, Some(seal_admin_tok)),
+        (Who::OtherSealAdmin, Some(other_admin_tok)),
+        (Who::Operator, Some(operator)),
+        (Who::Auditor, Some(auditor)),
+        (Who::Admin, Some(admin)),
+    ]);
+
+    // The routes, from the document the route table makes.
+    let (_, body) = get(&format!("{}/api/openapi.json", srv.url), None);
+    let doc: Value = serde_json::from_slice(&body).unwrap();
+    let mut routes = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["get", "post", "put", "delete", "patch"] {
+            if item.get(method).is_some() {
+                routes.push((method.to_string(), path.clone()));
+            }
+        }
+    }
+    let table = expected();
+    let missing: Vec<_> = routes
+        .iter()
+        .filter(|(m, p)| !table.contains_key(&(m.as_str(), p.as_str())))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "routes without an expected authorization (add them to the table): {missing:?}"
+    );
+    let gone: Vec<_> = table
+        .keys()
+        .filter(|(m, p)| !routes.iter().any(|(rm, rp)| rm == m && rp == p))
+        .collect();
+    assert!(
+        gone.is_empty(),
+        "table rows for routes that no longer exist: {gone:?}"
+    );
+
+    // Logging out ends the session the other calls need: last.
+    routes.sort_by_key(|(_, p)| p == "/api/v1/logout");
+    let mut wrong = Vec::new();
+    for (method, path) in &routes {
+        let url = format!("{}{}", srv.url, path)
+            .replace("/organisations/{id}", &format!("/organisations/{a}"))
+            .replace("{name}/{action}", "nobody/disable")
+            .replace("{name}", "nosuch")
+            .replace("{username}/{role}", "nobody/applicant")
+            .replace("{serial}/{format}", "00/revoke")
+            .replace("{serial}", "00")
+            .replace("{kind}", "authority-certificate")
+            .replace("{file}", "root.crt")
+            .replace("{ca}", "root")
+            .replace("{request}", "MAo")
+            .replace("{id}", "nosuch");
+        let allowed = table[&(method.as_str(), path.as_str())];
+        for (who, token) in &tokens {
+            let (status, body) = call(method, &url, token.as_deref());
+            let refused = status == 401 || status == 403;
+            let should = !allowed.contains(who);
+            let why_ok = match (should, who) {
+                (true, Who::Nobody) => status == 401,
+                (true, _) => status == 403 && body.contains("permission"),
+                (false, _) => !refused,
+            };
+            if !why_ok {
+                wrong.push(format!(
+                    "{} {path} as {who:?}: {status} (expected {}) {}",
+                    method.to_ascii_uppercase(),
+                    if should { "a refusal" } else { "no refusal" },
+                    body.chars().take(160).collect::<String>()
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "authorization differs from the table:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn every_route_by_every_role_on_sqlite() {
+    suite(&Env::new(EnvOptions::default()));
+}
+
+#[test]
+fn every_route_by_every_role_on_postgres() {
+    let Some(url) = pg_database("authz") else {
+        return;
+    };
+    suite(&Env::new(EnvOptions {
+        db: Db::Postgres(url),
+        ..Default::default()
+    }));
+}
