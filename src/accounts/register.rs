@@ -14,7 +14,7 @@ use super::password::{self, PasswordContext};
 use super::session::{hash_password, random_token};
 use crate::app::App;
 use crate::error::AppError;
-use crate::notify::sms::{DevSms, SmsProvider};
+use crate::notify::sms::SmsProvider;
 use crate::store::{AccountRow, CodePurpose, Role, Store, StoreError};
 
 /// Wrong guesses allowed per code.
@@ -91,9 +91,20 @@ fn sms_text(lang: &str, purpose: CodePurpose, code: &str, minutes: u32) -> Strin
 }
 
 impl App {
-    /// The SMS provider of this deployment.
-    pub fn sms_provider(&self) -> Box<dyn SmsProvider> {
-        Box::new(DevSms::new(self.config.data_dir.join("dev-sms.jsonl")))
+    /// The SMS provider of this deployment (`[sms]`).
+    pub fn sms_provider(&self) -> std::sync::Arc<dyn SmsProvider> {
+        self.notify.sms.clone()
+    }
+
+    /// Where the development SMS provider writes, when it is the one in use.
+    pub fn dev_sms_file(&self) -> Option<std::path::PathBuf> {
+        (self.sms_provider().name() == "development").then(|| {
+            self.config
+                .sms
+                .dev_file
+                .clone()
+                .unwrap_or_else(|| self.config.data_dir.join(crate::notify::sms::DEV_SMS_FILE))
+        })
     }
 
     /// Send a one-time code to a mobile number. For registration, a number that already has an
