@@ -74,22 +74,9 @@ impl Permission {
         }
     }
 
-    /// Whether `role` has this permission.
+    /// Whether `role` has this permission (the table is `accounts::policy`'s).
     pub fn granted_to(self, role: Role) -> bool {
-        match role {
-            Role::Admin => true,
-            Role::Operator => matches!(
-                self,
-                Permission::Read
-                    | Permission::Issue
-                    | Permission::ChangeStatus
-                    | Permission::Sign
-                    | Permission::RequestAuthorityCert
-            ),
-            Role::Auditor => self == Permission::Read,
-            // People act through their memberships (`accounts::policy`), not platform permissions.
-            Role::Person => false,
-        }
+        crate::accounts::policy::platform_grants(role, self)
     }
 }
 
@@ -105,16 +92,15 @@ impl Actor {
         }
     }
 
-    /// Refuse unless the actor's role has `p` (HTTP 403 naming the permission).
+    /// Refuse unless the actor's role has `p` (HTTP 403 naming the permission): the policy's
+    /// decision for a platform permission.
     pub fn require(&self, p: Permission) -> Result<(), AppError> {
-        if p.granted_to(self.role) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden {
-                role: self.role.as_str(),
-                permission: p,
-            })
-        }
+        use crate::accounts::policy::{may, Action, Principal, Resource};
+        may(
+            &Principal::platform(self),
+            Action::Platform(p),
+            Resource::Platform,
+        )
     }
 }
 

@@ -28,6 +28,26 @@ fn resident(first17: &str) -> String {
     )
 }
 
+/// A valid unified social credit code starting with `prefix` (11 characters: registration authority,
+/// organisation type, region, the first three of the organisation code): the organisation-code
+/// check and the final check character found by trying each.
+fn credit_code(prefix: &str) -> String {
+    const ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+    for a in "0123456789".chars() {
+        for b in "0123456789".chars() {
+            for c9 in "0123456789X".chars() {
+                for last in ALPHABET.chars() {
+                    let code = format!("{prefix}{a}{b}123{c9}{last}");
+                    if code.len() == 18 && sealpki::accounts::CreditCode::parse(&code).is_ok() {
+                        return code;
+                    }
+                }
+            }
+        }
+    }
+    panic!("no credit code with prefix {prefix}");
+}
+
 fn newest_sms(env: &Env, mobile: &str) -> String {
     let text = std::fs::read_to_string(env.path("dev-sms.jsonl")).unwrap_or_default();
     text.lines()
@@ -361,6 +381,30 @@ fn suite(env: &Env) {
         ),
         204
     );
+
+    // A seal administrator of a government body manages the organisations of its region, in its
+    // tree or not; not those of another region.
+    let (s, gov, _) = org(
+        &admin,
+        json!({"credit_code": credit_code("11110000MB0"), "name": "北京市某管理局", "kind": "government", "region": "110000"}),
+    );
+    assert_eq!(s, 201, "{gov}");
+    let gov_id = gov["id"].as_str().unwrap();
+    let (s, local, _) = org(
+        &admin,
+        json!({"credit_code": credit_code("91110105MA0"), "name": "朝阳某公司", "kind": "enterprise", "region": "110105"}),
+    );
+    assert_eq!(s, 201, "{local}");
+    let local_id = local["id"].as_str().unwrap();
+    let (s, v, _) = member(&admin, gov_id, &username, "seal-admin");
+    assert_eq!(s, 201, "{v}");
+    let (s, v, _) = member(&person_token, local_id, "olga", "applicant");
+    assert_eq!(
+        s, 201,
+        "110105 lies within 110000, outside the person's tree: {v}"
+    );
+    let (s, v, _) = member(&person_token, &other_id, "olga", "applicant");
+    assert_eq!(s, 403, "440300 is not within 110000: {v}");
 
     // ---- Cross-site: a cookie session's POST from another origin is refused (curl, as an attacker's
     // page would send it: the victim's cookie, another site's Origin / Sec-Fetch-Site).

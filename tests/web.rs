@@ -812,4 +812,42 @@ fn account_pages_html() {
     let p = form(Some("https://evil.example"));
     assert_eq!(p.status, 403, "{}", p.body);
     assert!(p.header("content-type").unwrap().starts_with("text/html"));
+
+    // The logged-in pages, with a staff session in the cookie, in both languages.
+    let token = srv.login();
+    let cookie = format!("sealpki_session={token}");
+    for (path, zh, en, fields) in [
+        ("/home", "工作台", "Workspace", &["action=\"/logout\""][..]),
+        (
+            "/account",
+            "账号设置",
+            "Account settings",
+            &["name=\"current\"", "name=\"password\""][..],
+        ),
+        ("/orgs", "单位", "Organisations", &["name=\"q\""][..]),
+        (
+            "/orgs/new",
+            "登记单位",
+            "Register an organisation",
+            &["name=\"credit_code\"", "name=\"region\"", "name=\"kind\""][..],
+        ),
+        ("/notifications", "消息中心", "Notifications", &[][..]),
+    ] {
+        for (lang, title) in [("zh-CN", zh), ("en", en)] {
+            let p = fetch(
+                &format!("{}{path}", srv.url),
+                &[HTML, ("Cookie", &cookie), ("Accept-Language", lang)],
+            );
+            p.is_console_page(200, lang, title);
+            for f in fields {
+                assert!(p.body.contains(f), "{path} has {f}");
+            }
+        }
+    }
+    // A organisation that does not exist is a 404 page, not an error body.
+    let p = fetch(
+        &format!("{}/orgs/nosuch", srv.url),
+        &[HTML, ("Cookie", &cookie)],
+    );
+    p.is_console_page(404, "zh-CN", "");
 }

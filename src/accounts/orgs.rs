@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::ids::CreditCode;
-use super::policy::{may, Action, Principal, Resource};
+use super::policy::{may, Action, Held, Principal, Resource};
 use super::region;
 use super::session::random_token;
 use crate::access::Actor;
@@ -286,38 +286,51 @@ impl App {
 
     /// The caller as the policy sees it.
     pub async fn principal(&self, actor: &Actor) -> Result<Principal, AppError> {
-        let memberships = self
-            .store
-            .memberships_of(&actor.name)
-            .await?
-            .into_iter()
-            .filter_map(|m| MemberRole::parse(&m.role).map(|r| (m.org_id, r)))
-            .collect();
+        let mut memberships = Vec::new();
+        for m in self.store.memberships_of(&actor.name).await? {
+            let (Some(role), Some(org)) = (
+                MemberRole::parse(&m.role),
+                self.store.org_get(&m.org_id).await?,
+            ) else {
+                continue;
+            };
+            let Some(kind) = OrgKind::parse(&org.kind) else {
+                continue;
+            };
+            memberships.push(Held {
+                org_id: m.org_id,
+                role,
+                kind,
+                region: org.region,
+            });
+        }
         Ok(Principal {
             actor: actor.clone(),
             memberships,
         })
     }
 
-    /// The organisation's id and its ancestors' ids, for the policy (NotFound when there is none).
-    async fn ancestry(&self, org_id: &str) -> Result<Vec<String>, AppError> {
-        let chain: Vec<String> = self
-            .store
-            .org_ancestry(org_id)
-            .await?
-            .into_iter()
-            .map(|o| o.id)
-            .collect();
-        if chain.is_empty() {
+    /// The organisation's id and its ancestors' ids, and its region, for the policy (NotFound
+    /// when there is none).
+    pub async fn policy_scope(&self, org_id: &str) -> Result<(Vec<String>, String), AppError> {
+        let chain = self.store.org_ancestry(org_id).await?;
+        let Some(region) = chain.first().map(|o| o.region.clone()) else {
             return Err(AppError::NotFound(format!("no organisation {org_id:?}")));
-        }
-        Ok(chain)
+        };
+        Ok((chain.into_iter().map(|o| o.id).collect(), region))
     }
 
     /// Refuse unless `p` may give and take roles in the organisation.
     pub async fn may_manage_members(&self, p: &Principal, org_id: &str) -> Result<(), AppError> {
-        let chain = self.ancestry(org_id).await?;
-        may(p, Action::ManageMembers, Resource::Org { ancestry: &chain })
+        let (chain, region) = self.policy_scope(org_id).await?;
+        may(
+            p,
+            Action::ManageMembers,
+            Resource::Org {
+                ancestry: &chain,
+                region: &region,
+            },
+        )
     }
 
     /// Who holds which role in the organisation.
@@ -326,8 +339,15 @@ impl App {
         p: &Principal,
         org_id: &str,
     ) -> Result<Vec<MembershipRow>, AppError> {
-        let chain = self.ancestry(org_id).await?;
-        may(p, Action::ReadMembers, Resource::Org { ancestry: &chain })?;
+        let (chain, region) = self.policy_scope(org_id).await?;
+        may(
+            p,
+            Action::ReadMembers,
+            Resource::Org {
+                ancestry: &chain,
+                region: &region,
+            },
+        )?;
         Ok(self.store.memberships_of_org(org_id).await?)
     }
 
@@ -339,8 +359,15 @@ impl App {
         username: &str,
         role: MemberRole,
     ) -> Result<MembershipRow, AppError> {
-        let chain = self.ancestry(org_id).await?;
-        may(p, Action::ManageMembers, Resource::Org { ancestry: &chain })?;
+        let (chain, region) = self.policy_scope(org_id).await?;
+        may(
+            p,
+            Action::ManageMembers,
+            Resource::Org {
+                ancestry: &chain,
+                region: &region,
+            },
+        )?;
         let actor = &p.actor;
         let org = self.org(org_id).await?;
         if !role.fits(org.kind) {
@@ -395,8 +422,15 @@ impl App {
         username: &str,
         role: MemberRole,
     ) -> Result<(), AppError> {
-        let chain = self.ancestry(org_id).await?;
-        may(p, Action::ManageMembers, Resource::Org { ancestry: &chain })?;
+        let (chain, region) = self.policy_scope(org_id).await?;
+        may(
+            p,
+            Action::ManageMembers,
+            Resource::Org {
+                ancestry: &chain,
+                region: &region,
+            },
+        )?;
         let actor = &p.actor;
         let mut tx = self.store.begin().await?;
         if !Store::membership_delete(&mut tx, org_id, username, role.as_str()).await? {

@@ -1,17 +1,20 @@
-//! The authorization decision for what people do in organisations: `may(principal, action,
-//! resource)`. Platform permissions (certificates, keys, staff) stay with `access::Permission`;
-//! everything scoped to an organisation is decided here, from the caller's platform role and its
-//! memberships. A refusal is a 403 naming the permission and the scope, for a resource that exists
-//! (existence is not hidden: organisation ids are random, and their registry data is public).
+//! The one authorization decision: `may(principal, action, resource)`. Every rule of who may do
+//! what lives here — the platform permissions of each staff role (certificates, keys, staff, jobs:
+//! `Action::Platform`, which `access::Actor::require` asks) and everything scoped to an
+//! organisation, decided from the caller's memberships. A refusal is a 403 naming the permission
+//! and the scope, for a resource that exists (existence is not hidden: organisation ids are random,
+//! and their registry data is public).
 
-use super::orgs::MemberRole;
-use crate::access::Actor;
+use super::orgs::{MemberRole, OrgKind};
+use crate::access::{Actor, Permission};
 use crate::error::AppError;
 use crate::store::Role;
 
-/// Something one may do to an organisation.
+/// Something one may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
+    /// A platform permission, granted by the staff role alone.
+    Platform(Permission),
     /// Look organisations up and read their registry data (any logged-in account).
     ReadOrgs,
     /// Register an organisation (platform administrators and operators).
@@ -26,6 +29,7 @@ impl Action {
     /// The permission's name in refusals.
     pub fn name(self) -> &'static str {
         match self {
+            Action::Platform(p) => p.name(),
             Action::ReadOrgs => "organisations.read",
             Action::CreateOrg => "organisations.create",
             Action::ReadMembers => "organisations.members.read",
@@ -37,27 +41,92 @@ impl Action {
 /// What an action is done to.
 #[derive(Clone, Copy, Debug)]
 pub enum Resource<'a> {
-    /// The platform as a whole (creating an organisation, looking up).
+    /// The platform as a whole (its keys and certificates, creating an organisation, look-up).
     Platform,
-    /// One organisation, by its id and its ancestors' ids (itself first, the root last).
-    Org { ancestry: &'a [String] },
+    /// One organisation: its id and its ancestors' ids (itself first, the root last), and its
+    /// GB/T 2260 region.
+    Org {
+        ancestry: &'a [String],
+        region: &'a str,
+    },
+}
+
+/// One role the caller holds, with what the policy needs of its organisation.
+#[derive(Clone, Debug)]
+pub struct Held {
+    pub org_id: String,
+    pub role: MemberRole,
+    pub kind: OrgKind,
+    pub region: String,
 }
 
 /// The caller as the policy sees it: platform role and memberships.
 #[derive(Clone, Debug)]
 pub struct Principal {
     pub actor: Actor,
-    /// (organisation id, role) pairs.
-    pub memberships: Vec<(String, MemberRole)>,
+    pub memberships: Vec<Held>,
 }
 
 impl Principal {
+    /// A caller seen by its platform role only (the command line, platform permissions).
+    pub fn platform(actor: &Actor) -> Principal {
+        Principal {
+            actor: actor.clone(),
+            memberships: Vec::new(),
+        }
+    }
+
     fn holds(&self, org: &str, role: MemberRole) -> bool {
-        self.memberships.iter().any(|(o, r)| o == org && *r == role)
+        self.memberships
+            .iter()
+            .any(|m| m.org_id == org && m.role == role)
     }
 
     fn member_of(&self, org: &str) -> bool {
-        self.memberships.iter().any(|(o, _)| o == org)
+        self.memberships.iter().any(|m| m.org_id == org)
+    }
+
+    /// A seal administrator of a government body covers the organisations of its region (a
+    /// province's code covers its cities and counties, a city's its counties).
+    fn regional_admin_of(&self, region: &str) -> bool {
+        self.memberships.iter().any(|m| {
+            m.role == MemberRole::SealAdmin
+                && m.kind == OrgKind::Government
+                && region_within(region, &m.region)
+        })
+    }
+}
+
+/// Whether region `inner` lies within region `outer` (GB/T 2260: `xx0000` a province, `xxxx00` a
+/// prefecture, otherwise a county).
+pub fn region_within(inner: &str, outer: &str) -> bool {
+    if outer.len() != 6 || inner.len() != 6 {
+        return false;
+    }
+    let prefix = if outer.ends_with("0000") {
+        &outer[..2]
+    } else if outer.ends_with("00") {
+        &outer[..4]
+    } else {
+        outer
+    };
+    inner.starts_with(prefix)
+}
+
+/// The platform permissions of each staff role; people have none (they act through memberships).
+pub fn platform_grants(role: Role, p: Permission) -> bool {
+    match role {
+        Role::Admin => true,
+        Role::Operator => matches!(
+            p,
+            Permission::Read
+                | Permission::Issue
+                | Permission::ChangeStatus
+                | Permission::Sign
+                | Permission::RequestAuthorityCert
+        ),
+        Role::Auditor => p == Permission::Read,
+        Role::Person => false,
     }
 }
 
@@ -66,17 +135,29 @@ pub fn may(p: &Principal, action: Action, resource: Resource<'_>) -> Result<(), 
     let role = p.actor.role;
     let platform_staff = matches!(role, Role::Admin | Role::Operator);
     let allowed = match (action, resource) {
+        (Action::Platform(perm), _) => {
+            if platform_grants(role, perm) {
+                return Ok(());
+            }
+            return Err(AppError::Forbidden {
+                role: role.as_str(),
+                permission: perm,
+            });
+        }
         (Action::ReadOrgs, _) => true,
         (Action::CreateOrg, _) => platform_staff,
-        (Action::ReadMembers, Resource::Org { ancestry }) => {
+        (Action::ReadMembers, Resource::Org { ancestry, region }) => {
             role != Role::Person
                 || ancestry.first().is_some_and(|own| p.member_of(own))
                 || ancestry
                     .iter()
                     .any(|o| p.holds(o, MemberRole::SealAdmin) || p.holds(o, MemberRole::Reviewer))
+                || p.regional_admin_of(region)
         }
-        (Action::ManageMembers, Resource::Org { ancestry }) => {
-            platform_staff || ancestry.iter().any(|o| p.holds(o, MemberRole::SealAdmin))
+        (Action::ManageMembers, Resource::Org { ancestry, region }) => {
+            platform_staff
+                || ancestry.iter().any(|o| p.holds(o, MemberRole::SealAdmin))
+                || p.regional_admin_of(region)
         }
         (Action::ReadMembers | Action::ManageMembers, Resource::Platform) => platform_staff,
     };
@@ -85,8 +166,8 @@ pub fn may(p: &Principal, action: Action, resource: Resource<'_>) -> Result<(), 
     }
     let scope = match resource {
         Resource::Platform => "the platform".to_string(),
-        Resource::Org { ancestry } => format!(
-            "organisation {} (or one above it)",
+        Resource::Org { ancestry, region } => format!(
+            "organisation {} (in its tree or its region {region})",
             ancestry.first().map(String::as_str).unwrap_or("?")
         ),
     };
@@ -101,50 +182,60 @@ pub fn may(p: &Principal, action: Action, resource: Resource<'_>) -> Result<(), 
 mod tests {
     use super::*;
 
-    fn who(role: Role, m: &[(&str, MemberRole)]) -> Principal {
+    fn who(role: Role, m: &[(&str, MemberRole, OrgKind, &str)]) -> Principal {
         Principal {
             actor: Actor {
                 name: "x".into(),
                 role,
             },
-            memberships: m.iter().map(|(o, r)| (o.to_string(), *r)).collect(),
+            memberships: m
+                .iter()
+                .map(|(o, r, k, g)| Held {
+                    org_id: o.to_string(),
+                    role: *r,
+                    kind: *k,
+                    region: g.to_string(),
+                })
+                .collect(),
         }
     }
+
+    fn org<'a>(ancestry: &'a [String], region: &'a str) -> Resource<'a> {
+        Resource::Org { ancestry, region }
+    }
+
+    const E: OrgKind = OrgKind::Enterprise;
 
     #[test]
     fn seal_admins_manage_their_subtree_only() {
         let chain = ["child".to_string(), "parent".to_string()];
         let other = ["elsewhere".to_string()];
-        let admin_of_parent = who(Role::Person, &[("parent", MemberRole::SealAdmin)]);
+        let admin_of_parent = who(
+            Role::Person,
+            &[("parent", MemberRole::SealAdmin, E, "330106")],
+        );
         assert!(may(
             &admin_of_parent,
             Action::ManageMembers,
-            Resource::Org { ancestry: &chain }
+            org(&chain, "330106")
         )
         .is_ok());
         let e = may(
             &admin_of_parent,
             Action::ManageMembers,
-            Resource::Org { ancestry: &other },
+            org(&other, "330106"),
         )
         .unwrap_err();
         assert!(
             e.to_string().contains("organisations.members.manage"),
             "{e}"
         );
-        let applicant = who(Role::Person, &[("child", MemberRole::Applicant)]);
-        assert!(may(
-            &applicant,
-            Action::ReadMembers,
-            Resource::Org { ancestry: &chain }
-        )
-        .is_ok());
-        assert!(may(
-            &applicant,
-            Action::ManageMembers,
-            Resource::Org { ancestry: &chain }
-        )
-        .is_err());
+        let applicant = who(
+            Role::Person,
+            &[("child", MemberRole::Applicant, E, "330106")],
+        );
+        assert!(may(&applicant, Action::ReadMembers, org(&chain, "330106")).is_ok());
+        assert!(may(&applicant, Action::ManageMembers, org(&chain, "330106")).is_err());
         assert!(may(&applicant, Action::CreateOrg, Resource::Platform).is_err());
         assert!(may(
             &who(Role::Operator, &[]),
@@ -161,8 +252,59 @@ mod tests {
         assert!(may(
             &who(Role::Auditor, &[]),
             Action::ReadMembers,
-            Resource::Org { ancestry: &other }
+            org(&other, "110108")
         )
         .is_ok());
+    }
+
+    #[test]
+    fn regional_seal_admins_of_government_bodies_cover_their_region() {
+        let x = ["x".to_string()];
+        let city = who(
+            Role::Person,
+            &[(
+                "bureau",
+                MemberRole::SealAdmin,
+                OrgKind::Government,
+                "330100",
+            )],
+        );
+        assert!(may(&city, Action::ManageMembers, org(&x, "330106")).is_ok());
+        assert!(may(&city, Action::ManageMembers, org(&x, "330200")).is_err());
+        let province = who(
+            Role::Person,
+            &[("p", MemberRole::SealAdmin, OrgKind::Government, "330000")],
+        );
+        assert!(may(&province, Action::ReadMembers, org(&x, "330281")).is_ok());
+        // A company's seal administrator has no regional reach.
+        let company = who(Role::Person, &[("c", MemberRole::SealAdmin, E, "330100")]);
+        assert!(may(&company, Action::ManageMembers, org(&x, "330106")).is_err());
+        assert!(region_within("330106", "330106") && !region_within("33010", "330000"));
+    }
+
+    #[test]
+    fn platform_permissions_by_role() {
+        for p in [
+            Permission::Read,
+            Permission::Issue,
+            Permission::Rollover,
+            Permission::ManageJobs,
+        ] {
+            assert!(may(
+                &who(Role::Admin, &[]),
+                Action::Platform(p),
+                Resource::Platform
+            )
+            .is_ok());
+            assert!(may(
+                &who(Role::Person, &[]),
+                Action::Platform(p),
+                Resource::Platform
+            )
+            .is_err());
+        }
+        assert!(platform_grants(Role::Operator, Permission::Sign));
+        assert!(!platform_grants(Role::Operator, Permission::Rollover));
+        assert!(!platform_grants(Role::Auditor, Permission::Sign));
     }
 }

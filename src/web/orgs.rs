@@ -113,22 +113,7 @@ async fn org_page(
         Err(e) => return super::error_page(lang, &here, status_of(&e), None, None),
     };
     let members = app.members(&principal, id).await.ok();
-    let ancestry: Vec<String> = app
-        .store
-        .org_ancestry(id)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|o| o.id)
-        .collect();
-    let may_manage = may(
-        &principal,
-        Action::ManageMembers,
-        Resource::Org {
-            ancestry: &ancestry,
-        },
-    )
-    .is_ok();
+    let may_manage = app.may_manage_members(&principal, id).await.is_ok();
     let parent = match &org.parent_id {
         Some(p) => app.org(p).await.ok(),
         None => None,
