@@ -130,6 +130,42 @@ fn the_web_console_and_the_api_do_not_import_each_other() {
     }
 }
 
+/// The layers point one way: workflows call the CA and the signing service, which never name a
+/// workflow, an account service or a front end; the store names no service.
+#[test]
+fn the_core_does_not_import_what_is_built_on_it() {
+    for (dir, banned) in [
+        (
+            "src/ca",
+            &["crate::workflow", "crate::http", "crate::web", "crate::cli"][..],
+        ),
+        (
+            "src/signing",
+            &["crate::workflow", "crate::http", "crate::web", "crate::cli"][..],
+        ),
+        (
+            "src/store",
+            &[
+                "crate::workflow",
+                "crate::accounts",
+                "crate::http",
+                "crate::web",
+                "crate::cli",
+                "crate::ca",
+            ][..],
+        ),
+    ] {
+        let fs = files(dir);
+        assert!(!fs.is_empty(), "{dir}");
+        for f in fs {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for m in banned {
+                assert!(!text.contains(m), "{} names {m}", f.display());
+            }
+        }
+    }
+}
+
 /// API routes are registered only with their documentation: through the route table in
 /// `src/http/mod.rs` (`routes!` of `#[utoipa::path]` handlers). Nothing outside the web console
 /// calls axum's `.route(` family, and the console's own routes are pages, never API-looking paths.

@@ -99,7 +99,7 @@ impl Authenticated {
 fn dummy_hash() -> String {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY
-        .get_or_init(|| crate::ceremony::hash_password("no such account").unwrap_or_default())
+        .get_or_init(|| crate::ca::ceremony::hash_password("no such account").unwrap_or_default())
         .clone()
 }
 
@@ -120,7 +120,7 @@ pub async fn verify_password(stored: String, password: String) -> Result<bool, A
 
 /// Argon2id hashing off the async executor.
 pub async fn hash_password(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || crate::ceremony::hash_password(&password))
+    tokio::task::spawn_blocking(move || crate::ca::ceremony::hash_password(&password))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
 }

@@ -53,9 +53,10 @@ impl App {
             rule: e.rule().to_string(),
         })?;
         let password = password.to_string();
-        let hash = tokio::task::spawn_blocking(move || crate::ceremony::hash_password(&password))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))??;
+        let hash =
+            tokio::task::spawn_blocking(move || crate::ca::ceremony::hash_password(&password))
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))??;
         let mut tx = self.store.begin().await?;
         let row = AccountRow::staff(username, hash, role, crate::store::now());
         Store::account_insert(&mut tx, &row)

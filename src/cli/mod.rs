@@ -424,10 +424,12 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             let text = String::from_utf8(read_input(&ceremony)?)
                 .map_err(|_| AppError::BadRequest("ceremony file is not UTF-8".into()))?;
             let app = App::open(config).await?;
-            let report = crate::ceremony::run(&app, &text, force, &actor()).await?;
-            let admin =
-                crate::ceremony::ensure_admin(&app, std::env::var("SEALPKI_ADMIN_PASSWORD").ok())
-                    .await?;
+            let report = crate::ca::ceremony::run(&app, &text, force, &actor()).await?;
+            let admin = crate::ca::ceremony::ensure_admin(
+                &app,
+                std::env::var("SEALPKI_ADMIN_PASSWORD").ok(),
+            )
+            .await?;
             out(
                 json,
                 &serde_json::json!({"ceremony": report, "admin_password": admin}),
@@ -1028,16 +1030,17 @@ async fn serve(config: Config, listen: Option<std::net::SocketAddr>) -> Result<i
         );
         eprintln!(" Software keys under a generated passphrase. NOT FOR PRODUCTION USE.");
         eprintln!("========================================================================\n");
-        crate::ceremony::run(
+        crate::ca::ceremony::run(
             &app,
-            crate::ceremony::DEV_CEREMONY,
+            crate::ca::ceremony::DEV_CEREMONY,
             false,
             "system:dev-start",
         )
         .await?;
     }
     if let Some(p) =
-        crate::ceremony::ensure_admin(&app, std::env::var("SEALPKI_ADMIN_PASSWORD").ok()).await?
+        crate::ca::ceremony::ensure_admin(&app, std::env::var("SEALPKI_ADMIN_PASSWORD").ok())
+            .await?
     {
         eprintln!("first administrator: admin / {p}   (shown once)");
     }

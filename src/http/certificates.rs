@@ -438,7 +438,7 @@ pub async fn list_cas(
     security(("bearer" = [])),
     params(("name" = String, Path, description = "An issuing CA (seal, maker, device, service)")),
     responses(
-        (status = 201, description = "The new key, certified by the parent", body = crate::rollover::RolloverReport),
+        (status = 201, description = "The new key, certified by the parent", body = crate::ca::rollover::RolloverReport),
         Staff,
         (status = 404, response = ProblemResponse),
         (status = 422, response = ProblemResponse),
@@ -449,7 +449,7 @@ pub async fn rollover(
     State(app): State<Arc<App>>,
     op: Operator,
     Path(name): Path<String>,
-) -> Result<(StatusCode, Json<crate::rollover::RolloverReport>), AppError> {
+) -> Result<(StatusCode, Json<crate::ca::rollover::RolloverReport>), AppError> {
     let actor = op.require(Permission::Rollover)?;
     let report = app.rollover(&actor.name, &name).await?;
     Ok((StatusCode::CREATED, Json(report)))

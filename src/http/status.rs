@@ -19,8 +19,8 @@ use super::limits::ClientIp;
 use super::openapi::{Binary, Guarded, ProblemResponse, RateLimited, Staff, WithBody};
 use crate::access::Permission;
 use crate::app::App;
+use crate::ca::status::OcspAnswer;
 use crate::error::AppError;
-use crate::status::OcspAnswer;
 
 /// Split a CRL file name `LABEL[-pN][-delta].crl` into CA key label, partition and delta flag.
 pub fn parse_crl_file(file: &str) -> Option<(&str, i64, bool)> {

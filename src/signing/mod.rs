@@ -162,7 +162,7 @@ impl App {
             })?;
         check_purpose(&key_ref_s, &recorded.purpose, use_)?;
         let serial = match &cert {
-            CertChoice::Serial(s) => crate::http::normalise_serial(s)?,
+            CertChoice::Serial(s) => crate::public::normalise_serial(s)?,
             CertChoice::Given(c) => {
                 sealpki_pki::issue::serial_hex(&c.tbs_certificate.serial_number)
             }

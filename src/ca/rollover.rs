@@ -11,7 +11,7 @@ use sealpki_pki::{CertRequest, Issuer};
 use serde_json::json;
 
 use crate::app::App;
-use crate::ceremony::record_cert;
+use crate::ca::ceremony::record_cert;
 use crate::error::AppError;
 use crate::store::{CaRow, KeyPurpose, KeyRow, Store};
 

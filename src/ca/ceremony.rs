@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::store::{AccountRow, CaRow, KeyPurpose, KeyRow, PendingCert, Role, Store};
 
 /// The development ceremony used by `sealpki serve` without a config (also `fixtures/ceremony-dev.toml`).
-pub const DEV_CEREMONY: &str = include_str!("../fixtures/ceremony-dev.toml");
+pub const DEV_CEREMONY: &str = include_str!("../../fixtures/ceremony-dev.toml");
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
