@@ -10,24 +10,6 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-/// A resident ID number with its ISO 7064 MOD 11-2 check character.
-fn resident(first17: &str) -> String {
-    let sum: u32 = first17
-        .bytes()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * ((1u32 << (17 - i)) % 11))
-        .sum();
-    let c = (12 - sum % 11) % 11;
-    format!(
-        "{first17}{}",
-        if c == 10 {
-            'X'
-        } else {
-            char::from(b'0' + c as u8)
-        }
-    )
-}
-
 /// A valid unified social credit code starting with `prefix` (11 characters: registration authority,
 /// organisation type, region, the first three of the organisation code): the organisation-code
 /// check and the final check character found by trying each.
@@ -48,23 +30,6 @@ fn credit_code(prefix: &str) -> String {
     panic!("no credit code with prefix {prefix}");
 }
 
-fn newest_sms(env: &Env, mobile: &str) -> String {
-    let text = std::fs::read_to_string(env.path("dev-sms.jsonl")).unwrap_or_default();
-    text.lines()
-        .rev()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v["to"] == mobile)
-        .map(|v| v["text"].as_str().unwrap().to_string())
-        .unwrap_or_else(|| panic!("no SMS to {mobile} in {text}"))
-}
-
-fn code_in(text: &str) -> String {
-    text.split(|c: char| !c.is_ascii_digit())
-        .find(|w| w.len() == 6)
-        .unwrap_or_else(|| panic!("no code in {text:?}"))
-        .to_string()
-}
-
 fn delete(url: &str, token: &str) -> u16 {
     match ureq::delete(url)
         .set("Authorization", &format!("Bearer {token}"))
@@ -81,7 +46,7 @@ fn suite(env: &Env) {
     let srv = env.serve();
     let api = format!("{}/api/v1", srv.url);
     let mobile = "13812345678";
-    let rid = resident("11010519491231002");
+    let rid = resident_id("11010519491231002");
 
     // ---- SMS codes: a bad number is named; a second code within a minute is refused.
     let (s, v, _) = post(
@@ -98,7 +63,7 @@ fn suite(env: &Env) {
     assert_eq!(s, 202, "{v}");
     let sms = newest_sms(env, mobile);
     assert!(sms.contains("注册验证码"), "{sms}");
-    let code = code_in(&sms);
+    let code = sms_code(&sms);
     let (s, v, _) = post(
         &format!("{api}/register/code"),
         None,
@@ -211,7 +176,7 @@ fn suite(env: &Env) {
     let (s, v, _) = post(
         &format!("{api}/password-reset"),
         None,
-        &json!({"mobile": mobile, "code": code_in(&sms), "password": "another good passphrase"})
+        &json!({"mobile": mobile, "code": sms_code(&sms), "password": "another good passphrase"})
             .to_string(),
     );
     assert_eq!(s, 204, "{v}");

@@ -133,24 +133,6 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
     ])
 }
 
-/// A resident ID number with its MOD 11-2 check character.
-fn resident(first17: &str) -> String {
-    let sum: u32 = first17
-        .bytes()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * ((1u32 << (17 - i)) % 11))
-        .sum();
-    let c = (12 - sum % 11) % 11;
-    format!(
-        "{first17}{}",
-        if c == 10 {
-            'X'
-        } else {
-            char::from(b'0' + c as u8)
-        }
-    )
-}
-
 /// Register a person with an SMS code from the development provider's file; a bearer token.
 fn person(env: &Env, srv: &Server, mobile: &str, rid17: &str) -> (String, String) {
     let api = format!("{}/api/v1", srv.url);
@@ -160,25 +142,11 @@ fn person(env: &Env, srv: &Server, mobile: &str, rid17: &str) -> (String, String
         &json!({"mobile": mobile, "purpose": "register"}).to_string(),
     );
     assert_eq!(s, 202, "{v}");
-    let sms = std::fs::read_to_string(env.path("dev-sms.jsonl")).unwrap();
-    let text = sms
-        .lines()
-        .rev()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v["to"] == mobile)
-        .unwrap()["text"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let code: String = text
-        .split(|c: char| !c.is_ascii_digit())
-        .find(|w| w.len() == 6)
-        .unwrap()
-        .to_string();
+    let code = sms_code(&newest_sms(env, mobile));
     let (s, v, _) = post(
         &format!("{api}/register"),
         None,
-        &json!({"real_name": "测试", "resident_id": resident(rid17), "mobile": mobile,
+        &json!({"real_name": "测试", "resident_id": resident_id(rid17), "mobile": mobile,
                 "code": code, "password": "a long enough passphrase"})
         .to_string(),
     );
@@ -216,17 +184,8 @@ fn suite(env: &Env) {
     let srv = env.serve();
     let api = format!("{}/api/v1", srv.url);
     let admin = srv.login();
-    for (name, role) in [("olga", "operator"), ("arthur", "auditor")] {
-        let (s, v, _) = post(
-            &format!("{api}/operators"),
-            Some(&admin),
-            &json!({"username": name, "password": format!("{name}-password-1"), "role": role})
-                .to_string(),
-        );
-        assert_eq!(s, 201, "{v}");
-    }
-    let operator = srv.staff_login("olga", "olga-password-1");
-    let auditor = srv.staff_login("arthur", "arthur-password-1");
+    let operator = srv.new_staff(&admin, "olga", "operator");
+    let auditor = srv.new_staff(&admin, "arthur", "auditor");
     let (_, person_tok) = person(env, &srv, "13800000001", "11010519800101001");
     let (applicant, applicant_tok) = person(env, &srv, "13800000002", "11010519800101002");
     let (seal_admin, seal_admin_tok) = person(env, &srv, "13800000003", "11010519800101003");

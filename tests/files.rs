@@ -7,7 +7,7 @@
 mod common;
 use common::*;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::Digest;
 
 /// The reply to an upload or download: status, headers we look at, body.
@@ -130,47 +130,6 @@ fn download(srv: &Server, token: Option<&str>, path: &str) -> Reply {
         Ok(r) | Err(ureq::Error::Status(_, r)) => reply(r),
         Err(e) => panic!("GET {path}: {e}"),
     }
-}
-
-/// Create a staff account and log it in. Where staff need a second factor (the login answers at
-/// stage `totp-enrolment`), set it up as a program would; the session it upgrades is the token.
-fn account(srv: &Server, admin: &str, name: &str, role: &str) -> String {
-    let password = format!("{name}-password-1");
-    let (s, v, _) = post(
-        &format!("{}/api/v1/operators", srv.url),
-        Some(admin),
-        &json!({"username": name, "password": password, "role": role}).to_string(),
-    );
-    assert_eq!(s, 201, "{v}");
-    let (s, v, _) = post(
-        &format!("{}/api/v1/login", srv.url),
-        None,
-        &json!({"username": name, "password": password}).to_string(),
-    );
-    assert_eq!(s, 200, "{v}");
-    let token = v["token"].as_str().unwrap().to_string();
-    if v["stage"] != "totp-enrolment" {
-        return token;
-    }
-    let (s, setup, _) = post(
-        &format!("{}/api/v1/account/totp", srv.url),
-        Some(&token),
-        "",
-    );
-    assert_eq!(s, 201, "{setup}");
-    let secret =
-        sealpki::accounts::totp::Secret::from_base32(setup["secret"].as_str().unwrap()).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let (s, v, _) = post(
-        &format!("{}/api/v1/account/totp/confirm", srv.url),
-        Some(&token),
-        &json!({"code": secret.code_at(now)}).to_string(),
-    );
-    assert_eq!(s, 204, "{v}");
-    token
 }
 
 fn image(format: image::ImageFormat, w: u32, h: u32) -> Vec<u8> {
@@ -306,9 +265,9 @@ fn suite(env: &Env, store: &Objects) {
     env.init_dev();
     let srv = env.serve();
     let admin = srv.login();
-    let alice = account(&srv, &admin, "alice", "operator");
-    let bob = account(&srv, &admin, "bob", "operator");
-    let auditor = account(&srv, &admin, "audrey", "auditor");
+    let alice = srv.new_staff(&admin, "alice", "operator");
+    let bob = srv.new_staff(&admin, "bob", "operator");
+    let auditor = srv.new_staff(&admin, "audrey", "auditor");
 
     // A seal picture, raw body.
     let seal = image(image::ImageFormat::Png, 120, 80);

@@ -180,47 +180,6 @@ fn email_test(url: &str, token: &str, to: &str, lang: &str) -> String {
     ids[0].clone()
 }
 
-/// Create a staff account and log it in. Where staff need a second factor (the login answers at
-/// stage `totp-enrolment`), set it up as a program would; the session it upgrades is the token.
-fn account(srv: &Server, admin: &str, name: &str, role: &str) -> String {
-    let password = format!("{name}-password-1");
-    let (s, v, _) = post(
-        &format!("{}/api/v1/operators", srv.url),
-        Some(admin),
-        &json!({"username": name, "password": password, "role": role}).to_string(),
-    );
-    assert_eq!(s, 201, "{v}");
-    let (s, v, _) = post(
-        &format!("{}/api/v1/login", srv.url),
-        None,
-        &json!({"username": name, "password": password}).to_string(),
-    );
-    assert_eq!(s, 200, "{v}");
-    let token = v["token"].as_str().unwrap().to_string();
-    if v["stage"] != "totp-enrolment" {
-        return token;
-    }
-    let (s, setup, _) = post(
-        &format!("{}/api/v1/account/totp", srv.url),
-        Some(&token),
-        "",
-    );
-    assert_eq!(s, 201, "{setup}");
-    let secret =
-        sealpki::accounts::totp::Secret::from_base32(setup["secret"].as_str().unwrap()).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let (s, v, _) = post(
-        &format!("{}/api/v1/account/totp/confirm", srv.url),
-        Some(&token),
-        &json!({"code": secret.code_at(now)}).to_string(),
-    );
-    assert_eq!(s, 204, "{v}");
-    token
-}
-
 /// E-mail: delivered; retried with backoff while the server is down, dead after 3 attempts and
 /// listed as such; re-queued by an operator and delivered once the server is up.
 fn email_suite(env: &Env) {
@@ -255,7 +214,7 @@ fn email_suite(env: &Env) {
     assert_eq!(s, 400);
 
     // Only admins see and retry jobs, or send tests.
-    let op = account(&srv, &tok, "olga", "operator");
+    let op = srv.new_staff(&tok, "olga", "operator");
     let (s, v) = get_json(&format!("{url}/api/v1/jobs?state=dead"), &op);
     assert_eq!(s, 403, "{v}");
     assert!(v["detail"].as_str().unwrap().contains("jobs.manage"), "{v}");
@@ -499,7 +458,7 @@ fn inbox_and_development_sms() {
     let srv = env.serve();
     let tok = srv.login();
     let url = &srv.url;
-    let alice = account(&srv, &tok, "alice", "auditor");
+    let alice = srv.new_staff(&tok, "alice", "auditor");
     let mine: Vec<String> = (0..3)
         .flat_map(|_| {
             send_test(

@@ -52,17 +52,6 @@ fn detail(v: &Value) -> String {
     v["detail"].as_str().unwrap_or_default().to_string()
 }
 
-fn account(srv: &Server, admin: &str, name: &str, role: &str) -> String {
-    let password = format!("{name}-password-1");
-    let (s, v, _) = post(
-        &format!("{}/api/v1/operators", srv.url),
-        Some(admin),
-        &json!({"username": name, "password": password, "role": role}).to_string(),
-    );
-    assert_eq!(s, 201, "{v}");
-    srv.staff_login(name, &password)
-}
-
 fn actions(env: &Env, action: &str) -> Vec<(String, Value)> {
     audit_log(env)
         .into_iter()
@@ -85,9 +74,9 @@ fn suite(env: &Env) {
     env.init_dev();
     let srv = env.serve();
     let admin = srv.login();
-    let olga = account(&srv, &admin, "olga", "operator");
-    let adam = account(&srv, &admin, "adam", "admin");
-    let audrey = account(&srv, &admin, "audrey", "auditor");
+    let olga = srv.new_staff(&admin, "olga", "operator");
+    let adam = srv.new_staff(&admin, "adam", "admin");
+    let audrey = srv.new_staff(&admin, "audrey", "auditor");
     let kind_url = format!("{}/api/v1/workflows/authority-certificate", srv.url);
     let request = json!({"profile": "tsa", "subject": "CN=Second TSA,O=Example", "reason": "a second TSA for the branch office"});
 

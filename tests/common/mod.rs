@@ -333,6 +333,19 @@ impl Server {
         self.staff_login_with(user, password, true)
     }
 
+    /// Create a staff account (password `NAME-password-1`) with an administrator's token, and log it
+    /// in (its second factor set up as a program would).
+    pub fn new_staff(&self, admin: &str, name: &str, role: &str) -> String {
+        let password = format!("{name}-password-1");
+        let (s, v, _) = post(
+            &format!("{}/api/v1/operators", self.url),
+            Some(admin),
+            &serde_json::json!({"username": name, "password": password, "role": role}).to_string(),
+        );
+        assert_eq!(s, 201, "{v}");
+        self.staff_login(name, &password)
+    }
+
     /// A new session of a staff account (never a cached one), e.g. to log it out.
     pub fn new_staff_session(&self, user: &str, password: &str) -> String {
         self.staff_login_with(user, password, false)
@@ -699,4 +712,42 @@ pub fn sm2_party(env: &Env, name: &str, profile: &str, subj: &str) -> (PathBuf, 
     let pem = env.path(&format!("{name}.pem"));
     env.issue_to(profile, &csr, &pem, &[]);
     (key, pem)
+}
+
+/// A resident ID number (GB 11643) from its first 17 digits, with the ISO 7064 MOD 11-2 check
+/// character.
+pub fn resident_id(first17: &str) -> String {
+    let sum: u32 = first17
+        .bytes()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * ((1u32 << (17 - i)) % 11))
+        .sum();
+    let c = (12 - sum % 11) % 11;
+    format!(
+        "{first17}{}",
+        if c == 10 {
+            'X'
+        } else {
+            char::from(b'0' + c as u8)
+        }
+    )
+}
+
+/// The newest text the development SMS provider wrote for `mobile` (DATA/dev-sms.jsonl).
+pub fn newest_sms(env: &Env, mobile: &str) -> String {
+    let text = std::fs::read_to_string(env.path("dev-sms.jsonl")).unwrap_or_default();
+    text.lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["to"] == mobile)
+        .map(|v| v["text"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_else(|| panic!("no SMS to {mobile} in {text}"))
+}
+
+/// The six-digit code in an SMS text.
+pub fn sms_code(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap_or_else(|| panic!("no code in {text:?}"))
+        .to_string()
 }
