@@ -473,6 +473,21 @@ pub(super) async fn full(app: &App, headers: &HeaderMap) -> Result<Authenticated
 
 use crate::accounts::home::QueueItem;
 
+/// The viewer with a full session, as an extractor: anyone else is sent to the login page (or to
+/// the second factor's set-up).
+pub struct SignedIn(pub Authenticated);
+
+impl axum::extract::FromRequestParts<Arc<App>> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        app: &Arc<App>,
+    ) -> Result<Self, Response> {
+        full(app, &parts.headers).await.map(SignedIn)
+    }
+}
+
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct Dashboard {
@@ -485,11 +500,7 @@ struct Dashboard {
     unread: i64,
 }
 
-async fn dashboard(State(app): State<Arc<App>>, lang: Lang, headers: HeaderMap) -> Response {
-    let who = match full(&app, &headers).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
+async fn dashboard(State(app): State<Arc<App>>, lang: Lang, SignedIn(who): SignedIn) -> Response {
     let mut memberships = Vec::new();
     for m in app
         .store
@@ -584,11 +595,8 @@ async fn account_page(
     )
 }
 
-async fn account(State(app): State<Arc<App>>, lang: Lang, headers: HeaderMap) -> Response {
-    match full(&app, &headers).await {
-        Ok(who) => account_page(&app, lang, &who, None, None, StatusCode::OK).await,
-        Err(r) => r,
-    }
+async fn account(State(app): State<Arc<App>>, lang: Lang, SignedIn(who): SignedIn) -> Response {
+    account_page(&app, lang, &who, None, None, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -600,13 +608,9 @@ struct PasswordForm {
 async fn change_password(
     State(app): State<Arc<App>>,
     lang: Lang,
-    headers: HeaderMap,
+    SignedIn(who): SignedIn,
     Form(f): Form<PasswordForm>,
 ) -> Response {
-    let who = match full(&app, &headers).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
     let page = Page::new(lang, "/account");
     match app.change_password(&who, f.current, f.password).await {
         Ok(()) => {
@@ -622,13 +626,9 @@ async fn change_password(
 
 async fn end_session(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    SignedIn(who): SignedIn,
     Path(id): Path<String>,
 ) -> Response {
-    let who = match full(&app, &headers).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
     let _ = app.end_session(&who, &id).await;
     if id == who.session.id {
         return with_cookie(

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::account::{full, see_other, status_of};
+use super::account::{see_other, status_of, SignedIn};
 use super::{html, Lang, Page};
 use crate::app::App;
 use crate::notify::inbox::{self, NotificationView};
@@ -41,13 +41,9 @@ struct ListQuery {
 async fn list(
     State(app): State<Arc<App>>,
     lang: Lang,
-    headers: HeaderMap,
+    SignedIn(who): SignedIn,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let who = match full(&app, &headers).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
     let me = who.actor();
     let page = match inbox::list(&app, &me, false, q.cursor.as_deref(), Some(20)).await {
         Ok(p) => p,
@@ -67,22 +63,14 @@ async fn list(
 
 async fn read_one(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    SignedIn(who): SignedIn,
     Path(id): Path<String>,
 ) -> Response {
-    let who = match full(&app, &headers).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
     let _ = inbox::mark_read(&app, &who.actor(), &id).await;
     see_other("/notifications")
 }
 
-async fn read_all(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let who = match full(&app, &headers).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
+async fn read_all(State(app): State<Arc<App>>, SignedIn(who): SignedIn) -> Response {
     let _ = inbox::mark_all_read(&app, &who.actor()).await;
     see_other("/notifications")
 }

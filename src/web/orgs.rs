@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::account::{full, problem, see_other, status_of};
+use super::account::{problem, see_other, status_of, SignedIn};
 use super::{html, Lang, Page};
 use crate::accounts::orgs::{MemberRole, NewOrg, OrgKind, Organisation};
 use crate::accounts::policy::{may, Action, Resource};
@@ -50,13 +50,9 @@ struct ListQuery {
 async fn list(
     State(app): State<Arc<App>>,
     lang: Lang,
-    headers: HeaderMap,
+    SignedIn(who): SignedIn,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let who = match full(&app, &headers).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
     let text = q.q.trim();
     let items = if text.is_empty() {
         app.org_children(None).await
@@ -142,13 +138,10 @@ async fn org_page(
 async fn show(
     State(app): State<Arc<App>>,
     lang: Lang,
-    headers: HeaderMap,
+    SignedIn(who): SignedIn,
     Path(id): Path<String>,
 ) -> Response {
-    match full(&app, &headers).await {
-        Ok(who) => org_page(&app, lang, &who, &id, None, StatusCode::OK).await,
-        Err(r) => r,
-    }
+    org_page(&app, lang, &who, &id, None, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -160,14 +153,10 @@ struct MemberForm {
 async fn add_member(
     State(app): State<Arc<App>>,
     lang: Lang,
-    headers: HeaderMap,
+    SignedIn(who): SignedIn,
     Path(id): Path<String>,
     Form(f): Form<MemberForm>,
 ) -> Response {
-    let who = match full(&app, &headers).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
     let result = match (
         MemberRole::parse(&f.role),
         app.principal(&who.actor()).await,
@@ -195,13 +184,9 @@ async fn add_member(
 async fn remove_member(
     State(app): State<Arc<App>>,
     lang: Lang,
-    headers: HeaderMap,
+    SignedIn(who): SignedIn,
     Path((id, username, role)): Path<(String, String, String)>,
 ) -> Response {
-    let who = match full(&app, &headers).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
     let result = match (MemberRole::parse(&role), app.principal(&who.actor()).await) {
         (Some(role), Ok(p)) => app.remove_member(&p, &id, &username, role).await,
         (None, _) => Err(crate::error::AppError::NotFound(format!(
@@ -246,15 +231,7 @@ fn kinds() -> Vec<&'static str> {
     OrgKind::ALL.into_iter().map(OrgKind::as_str).collect()
 }
 
-async fn new_form(
-    State(app): State<Arc<App>>,
-    lang: Lang,
-    headers: HeaderMap,
-    Query(f): Query<NewForm>,
-) -> Response {
-    if let Err(r) = full(&app, &headers).await {
-        return r;
-    }
+async fn new_form(lang: Lang, _who: SignedIn, Query(f): Query<NewForm>) -> Response {
     html(
         StatusCode::OK,
         &NewPage {
@@ -269,13 +246,9 @@ async fn new_form(
 async fn create(
     State(app): State<Arc<App>>,
     lang: Lang,
-    headers: HeaderMap,
+    SignedIn(who): SignedIn,
     Form(f): Form<NewForm>,
 ) -> Response {
-    let who = match full(&app, &headers).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
     let result = match (OrgKind::parse(&f.kind), app.principal(&who.actor()).await) {
         (Some(kind), Ok(p)) => {
             app.create_org(
