@@ -272,7 +272,11 @@ impl App {
             .store
             .session_account(&hash, crate::store::now())
             .await?;
-        if found.is_some() {
+        // A write at most once a minute per session, and no statement at all in between.
+        if found
+            .as_ref()
+            .is_some_and(|(_, s)| s.last_seen_at < crate::store::now() - 60)
+        {
             self.store.session_touch(&hash, crate::store::now()).await?;
         }
         Ok(found.map(|(account, session)| Authenticated {
