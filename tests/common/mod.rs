@@ -502,6 +502,10 @@ pub fn openssl_key(alg: &str) -> PathBuf {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
     let path = dir.path().join(format!("{alg}.pem"));
+    // One generation per kind even when tests run in parallel threads: without the lock two threads
+    // could each make a key and the second rename replace the first after a CSR was made from it.
+    static GENERATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = GENERATING.lock().unwrap_or_else(|p| p.into_inner());
     if !path.exists() {
         let tmp = dir.path().join(format!("{alg}.{}.tmp", rand_suffix()));
         let mut c = Command::new("openssl");
