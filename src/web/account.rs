@@ -166,22 +166,7 @@ async fn login(
         })
         .await;
     match result {
-        Ok(done) => {
-            let to = if done.session.stage == SessionStage::TotpEnrolment {
-                "/account/totp"
-            } else {
-                "/home"
-            };
-            let max_age = done.session.expires_at - done.session.created_at;
-            with_cookie(
-                see_other(to),
-                session_cookie(
-                    Some(&done.token),
-                    max_age,
-                    app.config.server.tls_cert.is_some(),
-                ),
-            )
-        }
+        Ok(done) => signed_in(&app, &done),
         Err(e) => {
             let page = Page::new(lang, "/login");
             let mut resp = html(
@@ -201,6 +186,23 @@ async fn login(
             resp
         }
     }
+}
+
+/// A new browser session: its cookie, and on to the workspace (or to the second factor's set-up).
+fn signed_in(app: &App, done: &crate::accounts::session::LoggedIn) -> Response {
+    let to = if done.session.stage == SessionStage::TotpEnrolment {
+        "/account/totp"
+    } else {
+        "/home"
+    };
+    with_cookie(
+        see_other(to),
+        session_cookie(
+            Some(&done.token),
+            done.session.expires_at - done.session.created_at,
+            app.config.server.tls_cert.is_some(),
+        ),
+    )
 }
 
 async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
@@ -347,14 +349,7 @@ async fn register(
                 })
                 .await
             {
-                Ok(done) => with_cookie(
-                    see_other("/home"),
-                    session_cookie(
-                        Some(&done.token),
-                        done.session.expires_at - done.session.created_at,
-                        app.config.server.tls_cert.is_some(),
-                    ),
-                ),
+                Ok(done) => signed_in(&app, &done),
                 Err(_) => see_other("/login"),
             }
         }
