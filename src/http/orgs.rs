@@ -175,6 +175,17 @@ pub struct MemberView {
     created_at: i64,
 }
 
+impl From<crate::store::MembershipRow> for MemberView {
+    fn from(m: crate::store::MembershipRow) -> Self {
+        MemberView {
+            username: m.username,
+            role: m.role,
+            created_by: m.created_by,
+            created_at: m.created_at,
+        }
+    }
+}
+
 /// An organisation's members.
 #[derive(Serialize, ToSchema)]
 pub struct MemberList {
@@ -198,12 +209,7 @@ pub async fn members(
         .members(&p, &id)
         .await?
         .into_iter()
-        .map(|m| MemberView {
-            username: m.username,
-            role: m.role,
-            created_by: m.created_by,
-            created_at: m.created_at,
-        })
+        .map(MemberView::from)
         .collect();
     Ok(Json(MemberList { items }))
 }
@@ -238,15 +244,7 @@ pub async fn add_member(
     app.may_manage_members(&p, &id).await?;
     let req: NewMember = json_body(&body)?;
     let m = app.add_member(&p, &id, &req.username, req.role).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(MemberView {
-            username: m.username,
-            role: m.role,
-            created_by: m.created_by,
-            created_at: m.created_at,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(m.into())))
 }
 
 /// `DELETE /api/v1/organisations/{id}/members/{username}/{role}`.
