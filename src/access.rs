@@ -92,6 +92,15 @@ impl Actor {
         }
     }
 
+    /// The service itself, for work no person asked for at that moment (background jobs, the
+    /// platform's own keys): audited as `system`.
+    pub fn system() -> Actor {
+        Actor {
+            name: "system".into(),
+            role: Role::Operator,
+        }
+    }
+
     /// Refuse unless the actor's role has `p` (HTTP 403 naming the permission): the policy's
     /// decision for a platform permission.
     pub fn require(&self, p: Permission) -> Result<(), AppError> {
@@ -101,6 +110,7 @@ impl Actor {
             Action::Platform(p),
             Resource::Platform,
         )
+        .map(|_| ())
     }
 }
 

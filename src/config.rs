@@ -53,9 +53,36 @@ pub struct Config {
     pub jobs: JobsConfig,
     #[serde(default)]
     pub accounts: AccountsConfig,
+    #[serde(default)]
+    pub seals: SealsConfig,
     /// Set when no config file was given: dev CA on first start, loud warnings.
     #[serde(skip)]
     pub development: bool,
+}
+
+/// `[seals]`: where electronic seals' keys are made and how their pictures are drawn.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SealsConfig {
+    /// The key store of cloud seals' keys: `software` or `pkcs11:TOKEN_LABEL` (a token from
+    /// `[pkcs11]`); keys made there are non-extractable.
+    pub key_store: String,
+    /// Algorithm of new seal keys: p256, rsa3072, rsa4096 or sm2 (software store only).
+    pub algorithm: String,
+    /// A CJK font (OpenType/TrueType file or collection) for seal faces and application forms;
+    /// unset: the first Noto Sans/Serif CJK SC, WenQuanYi or AR PL font found under
+    /// /usr/share/fonts (or SEALPKI_SEALS_FONT).
+    pub font: Option<PathBuf>,
+}
+
+impl Default for SealsConfig {
+    fn default() -> Self {
+        SealsConfig {
+            key_store: "software".into(),
+            algorithm: "p256".into(),
+            font: None,
+        }
+    }
 }
 
 /// `[accounts]`: people, staff and their sessions.
@@ -206,7 +233,8 @@ pub struct CrlConfig {
     pub full_hours: u32,
     /// Lifetime of delta CRLs; a revocation republishes the delta at once.
     pub delta_hours: u32,
-    /// How often the server checks whether CRLs need republishing.
+    /// How often the server checks whether CRLs need republishing; a full CRL older than the
+    /// newest revocation is republished at the next check (so within this many seconds).
     pub refresh_seconds: u64,
     /// Certificates per CRL partition (0: one CRL per CA key). Past this many certificates a CA
     /// key's new certificates name partition CRLs (issuingDistributionPoint) at `LABEL-pN.crl`.
@@ -218,7 +246,7 @@ impl Default for CrlConfig {
         CrlConfig {
             full_hours: 24,
             delta_hours: 1,
-            refresh_seconds: 60,
+            refresh_seconds: 20,
             partition_size: 100_000,
         }
     }
@@ -566,6 +594,12 @@ impl Config {
             }
         };
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(v) = env("SEALPKI_SEALS_FONT") {
+            cfg.seals.font = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("SEALPKI_SEALS_KEY_STORE") {
+            cfg.seals.key_store = v;
+        }
         if let Some(v) = env("SEALPKI_DATA") {
             cfg.data_dir = v.into();
         }

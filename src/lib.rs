@@ -21,6 +21,7 @@ pub mod limits;
 pub mod metrics;
 pub mod notify;
 pub mod public;
+pub mod seals;
 pub mod signing;
 pub mod store;
 pub mod tsaclient;

@@ -133,34 +133,6 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
     ])
 }
 
-/// Register a person with an SMS code from the development provider's file; a bearer token.
-fn person(env: &Env, srv: &Server, mobile: &str, rid17: &str) -> (String, String) {
-    let api = format!("{}/api/v1", srv.url);
-    let (s, v, _) = post(
-        &format!("{api}/register/code"),
-        None,
-        &json!({"mobile": mobile, "purpose": "register"}).to_string(),
-    );
-    assert_eq!(s, 202, "{v}");
-    let code = sms_code(&newest_sms(env, mobile));
-    let (s, v, _) = post(
-        &format!("{api}/register"),
-        None,
-        &json!({"real_name": "测试", "resident_id": resident_id(rid17), "mobile": mobile,
-                "code": code, "password": "a long enough passphrase"})
-        .to_string(),
-    );
-    assert_eq!(s, 201, "{v}");
-    let username = v["username"].as_str().unwrap().to_string();
-    let (s, v, _) = post(
-        &format!("{api}/login"),
-        None,
-        &json!({"username": mobile, "password": "a long enough passphrase"}).to_string(),
-    );
-    assert_eq!(s, 200, "{v}");
-    (username, v["token"].as_str().unwrap().to_string())
-}
-
 fn call(method: &str, url: &str, token: Option<&str>) -> (u16, String) {
     let mut req = ureq::request(&method.to_ascii_uppercase(), url);
     if let Some(t) = token {
@@ -186,10 +158,12 @@ fn suite(env: &Env) {
     let admin = srv.login();
     let operator = srv.new_staff(&admin, "olga", "operator");
     let auditor = srv.new_staff(&admin, "arthur", "auditor");
-    let (_, person_tok) = person(env, &srv, "13800000001", "11010519800101001");
-    let (applicant, applicant_tok) = person(env, &srv, "13800000002", "11010519800101002");
-    let (seal_admin, seal_admin_tok) = person(env, &srv, "13800000003", "11010519800101003");
-    let (other_admin, other_admin_tok) = person(env, &srv, "13800000004", "11010519800101004");
+    let (_, person_tok) = register_person(env, &srv, "13800000001", "11010519800101001");
+    let (applicant, applicant_tok) = register_person(env, &srv, "13800000002", "11010519800101002");
+    let (seal_admin, seal_admin_tok) =
+        register_person(env, &srv, "13800000003", "11010519800101003");
+    let (other_admin, other_admin_tok) =
+        register_person(env, &srv, "13800000004", "11010519800101004");
     let org = |code: &str, name: &str, parent: Option<&str>| {
         let (s, v, _) = post(
             &format!("{api}/organisations"),

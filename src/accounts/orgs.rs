@@ -331,6 +331,25 @@ impl App {
                 region: &region,
             },
         )
+        .map(|_| ())
+    }
+
+    /// Whether `p` may do `action` to organisation `org_id` (its tree and region looked up).
+    pub async fn may_on_org(
+        &self,
+        p: &Principal,
+        action: Action,
+        org_id: &str,
+    ) -> Result<super::policy::Allowed, AppError> {
+        let (chain, region) = self.policy_scope(org_id).await?;
+        may(
+            p,
+            action,
+            Resource::Org {
+                ancestry: &chain,
+                region: &region,
+            },
+        )
     }
 
     /// Who holds which role in the organisation.

@@ -23,6 +23,17 @@ pub enum Action {
     ReadMembers,
     /// Give and take roles in an organisation.
     ManageMembers,
+    /// Apply for a seal of an organisation, and for operations on its seals (revoke, report loss,
+    /// restore, reissue, renew): its applicants and seal administrators (and those of its
+    /// ancestors, and regional seal administrators).
+    ApplySeal,
+    /// See an organisation's seals and seal applications.
+    ReadSeals,
+    /// Decide (approve, return) what is submitted to an approving authority: its reviewers and
+    /// those of its ancestors, and platform administrators and operators.
+    ReviewSeal,
+    /// Produce seals (make keys, certificates and seal structures): platform staff.
+    ProduceSeal,
 }
 
 impl Action {
@@ -34,6 +45,10 @@ impl Action {
             Action::CreateOrg => "organisations.create",
             Action::ReadMembers => "organisations.members.read",
             Action::ManageMembers => "organisations.members.manage",
+            Action::ApplySeal => "seals.apply",
+            Action::ReadSeals => "seals.read",
+            Action::ReviewSeal => "seals.review",
+            Action::ProduceSeal => "seals.produce",
         }
     }
 }
@@ -130,14 +145,19 @@ pub fn platform_grants(role: Role, p: Permission) -> bool {
     }
 }
 
+/// Proof that [`may`] allowed an action: only `may` makes one, so a service that takes it (the
+/// workflow runner for scoped kinds) cannot be reached without the decision.
+#[derive(Clone, Copy, Debug)]
+pub struct Allowed(());
+
 /// Whether `p` may do `action` to `resource`; the refusal names the permission.
-pub fn may(p: &Principal, action: Action, resource: Resource<'_>) -> Result<(), AppError> {
+pub fn may(p: &Principal, action: Action, resource: Resource<'_>) -> Result<Allowed, AppError> {
     let role = p.actor.role;
     let platform_staff = matches!(role, Role::Admin | Role::Operator);
     let allowed = match (action, resource) {
         (Action::Platform(perm), _) => {
             if platform_grants(role, perm) {
-                return Ok(());
+                return Ok(Allowed(()));
             }
             return Err(AppError::Forbidden {
                 role: role.as_str(),
@@ -159,10 +179,32 @@ pub fn may(p: &Principal, action: Action, resource: Resource<'_>) -> Result<(), 
                 || ancestry.iter().any(|o| p.holds(o, MemberRole::SealAdmin))
                 || p.regional_admin_of(region)
         }
-        (Action::ReadMembers | Action::ManageMembers, Resource::Platform) => platform_staff,
+        (Action::ApplySeal, Resource::Org { ancestry, region }) => {
+            ancestry
+                .first()
+                .is_some_and(|own| p.holds(own, MemberRole::Applicant))
+                || ancestry.iter().any(|o| p.holds(o, MemberRole::SealAdmin))
+                || p.regional_admin_of(region)
+        }
+        (Action::ReadSeals, Resource::Org { ancestry, region }) => {
+            role != Role::Person
+                || ancestry.first().is_some_and(|own| p.member_of(own))
+                || ancestry
+                    .iter()
+                    .any(|o| p.holds(o, MemberRole::SealAdmin) || p.holds(o, MemberRole::Reviewer))
+                || p.regional_admin_of(region)
+        }
+        (Action::ReviewSeal, Resource::Org { ancestry, .. }) => {
+            platform_staff || ancestry.iter().any(|o| p.holds(o, MemberRole::Reviewer))
+        }
+        (Action::ProduceSeal, _) => platform_staff,
+        (Action::ReadMembers | Action::ManageMembers | Action::ReadSeals, Resource::Platform) => {
+            platform_staff
+        }
+        (Action::ApplySeal | Action::ReviewSeal, Resource::Platform) => false,
     };
     if allowed {
-        return Ok(());
+        return Ok(Allowed(()));
     }
     let scope = match resource {
         Resource::Platform => "the platform".to_string(),
@@ -280,6 +322,61 @@ mod tests {
         let company = who(Role::Person, &[("c", MemberRole::SealAdmin, E, "330100")]);
         assert!(may(&company, Action::ManageMembers, org(&x, "330106")).is_err());
         assert!(region_within("330106", "330106") && !region_within("33010", "330000"));
+    }
+
+    #[test]
+    fn seal_applications_reviews_and_production() {
+        let chain = ["unit".to_string(), "group".to_string()];
+        let authority = ["bureau".to_string(), "province".to_string()];
+        let applicant = who(
+            Role::Person,
+            &[("unit", MemberRole::Applicant, E, "330106")],
+        );
+        assert!(may(&applicant, Action::ApplySeal, org(&chain, "330106")).is_ok());
+        assert!(may(&applicant, Action::ReadSeals, org(&chain, "330106")).is_ok());
+        // An applicant of the parent does not apply for the child's seals; its seal admin does.
+        let parent_applicant = who(
+            Role::Person,
+            &[("group", MemberRole::Applicant, E, "330106")],
+        );
+        assert!(may(&parent_applicant, Action::ApplySeal, org(&chain, "330106")).is_err());
+        let group_admin = who(
+            Role::Person,
+            &[("group", MemberRole::SealAdmin, E, "330106")],
+        );
+        assert!(may(&group_admin, Action::ApplySeal, org(&chain, "330106")).is_ok());
+        let reviewer = who(
+            Role::Person,
+            &[(
+                "province",
+                MemberRole::Reviewer,
+                OrgKind::Government,
+                "330000",
+            )],
+        );
+        assert!(may(&reviewer, Action::ReviewSeal, org(&authority, "330100")).is_ok());
+        assert!(may(&reviewer, Action::ReviewSeal, org(&chain, "330106")).is_err());
+        assert!(may(&applicant, Action::ReviewSeal, org(&authority, "330100")).is_err());
+        let e = may(&applicant, Action::ProduceSeal, Resource::Platform).unwrap_err();
+        assert!(e.to_string().contains("seals.produce"), "{e}");
+        assert!(may(
+            &who(Role::Operator, &[]),
+            Action::ProduceSeal,
+            Resource::Platform
+        )
+        .is_ok());
+        assert!(may(
+            &who(Role::Auditor, &[]),
+            Action::ReadSeals,
+            org(&chain, "1")
+        )
+        .is_ok());
+        assert!(may(
+            &who(Role::Auditor, &[]),
+            Action::ApplySeal,
+            org(&chain, "1")
+        )
+        .is_err());
     }
 
     #[test]

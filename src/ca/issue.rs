@@ -184,12 +184,7 @@ impl App {
         dns: &[String],
     ) -> Result<CertRequest, AppError> {
         let key_ref: KeyRef = key.parse()?;
-        let recorded = self
-            .store
-            .key_list()
-            .await?
-            .into_iter()
-            .find(|k| k.key_ref == key_ref.to_string());
+        let recorded = self.store.key_get(&key_ref.to_string()).await?;
         match recorded {
             None => {
                 return Err(AppError::NotFound(format!(

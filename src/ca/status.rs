@@ -173,35 +173,58 @@ impl App {
             }
             _ => {}
         }
-        let now = crate::store::now();
         let mut tx = self.store.begin().await?;
-        Store::cert_set_revocation(&mut tx, serial, Some((now, reason.name()))).await?;
-        Store::revocation_log_insert(
-            &mut tx,
-            serial,
-            &row.ca_key,
-            row.crl_part,
-            "revoke",
-            Some(reason.name()),
-            now,
-        )
-        .await?;
-        let action = if reason == Reason::CertificateHold {
-            "certificate.hold"
-        } else {
-            "certificate.revoke"
-        };
-        self.audit
-            .append(
-                &mut tx,
-                &actor.name,
-                action,
-                json!({"serial": serial, "ca": row.ca, "ca_key": row.ca_key, "reason": reason.name(),
-                       "profile": row.profile, "authority": authority, "comment": comment}),
-            )
+        self.write_status(&mut tx, &actor.name, &row, Some(reason), comment.as_deref())
             .await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
         self.after_status_change(&row.ca_key, row.crl_part).await
+    }
+
+    /// Write a status change of certificate `row` in `tx`: the state, the revocation log and the
+    /// audit entry (`Some(reason)` revokes or holds, `None` releases a hold). The caller has
+    /// checked that the change applies, commits, then calls [`App::after_status_change`].
+    pub(crate) async fn write_status(
+        &self,
+        tx: &mut crate::store::Tx<'_>,
+        actor: &str,
+        row: &crate::store::CertRow,
+        reason: Option<Reason>,
+        comment: Option<&str>,
+    ) -> Result<(), AppError> {
+        let now = crate::store::now();
+        let serial = row.serial.as_str();
+        Store::cert_set_revocation(tx, serial, reason.map(|r| (now, r.name()))).await?;
+        Store::revocation_log_insert(
+            tx,
+            serial,
+            &row.ca_key,
+            row.crl_part,
+            if reason.is_some() {
+                "revoke"
+            } else {
+                "release"
+            },
+            reason.map(|r| r.name()),
+            now,
+        )
+        .await?;
+        let action = match reason {
+            Some(Reason::CertificateHold) => "certificate.hold",
+            Some(_) => "certificate.revoke",
+            None => "certificate.release",
+        };
+        let authority = self.is_authority_cert(&row.profile);
+        self.audit
+            .append(
+                tx,
+                actor,
+                action,
+                json!({"serial": serial, "ca": row.ca, "ca_key": row.ca_key,
+                       "reason": reason.map(|r| r.name()),
+                       "profile": row.profile, "authority": authority, "comment": comment}),
+            )
+            .await?;
+        Ok(())
     }
 
     /// Lift a hold (挂失 → 恢复): the certificate is good again and the next delta says removeFromCRL.
@@ -230,34 +253,16 @@ impl App {
                 )))
             }
         }
-        let now = crate::store::now();
         let mut tx = self.store.begin().await?;
-        Store::cert_set_revocation(&mut tx, serial, None).await?;
-        Store::revocation_log_insert(
-            &mut tx,
-            serial,
-            &row.ca_key,
-            row.crl_part,
-            "release",
-            None,
-            now,
-        )
-        .await?;
-        self.audit
-            .append(
-                &mut tx,
-                &actor.name,
-                "certificate.release",
-                json!({"serial": serial, "ca": row.ca, "ca_key": row.ca_key,
-                       "profile": row.profile, "authority": authority, "comment": comment}),
-            )
+        self.write_status(&mut tx, &actor.name, &row, None, comment.as_deref())
             .await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
         self.after_status_change(&row.ca_key, row.crl_part).await
     }
 
-    /// A revocation shows in OCSP at once (cache dropped) and in the delta CRL at once (republished).
-    async fn after_status_change(&self, ca: &str, part: i64) -> Result<(), AppError> {
+    /// A revocation shows in OCSP at once (cache dropped) and in the delta CRL at once
+    /// (republished); the full CRL follows within one refresh (`refresh_crls`).
+    pub(crate) async fn after_status_change(&self, ca: &str, part: i64) -> Result<(), AppError> {
         self.ocsp_cache.clear();
         self.publish_crl(ca, part, false).await.map(|_| ())
     }
@@ -416,8 +421,12 @@ impl App {
         for key in self.ca_keys() {
             let ca = key.label.as_str();
             for part in self.crl_parts(ca).await? {
+                let changed = self.store.revocation_log_latest_at(ca, part).await?;
                 for (kind, full) in [("full", true), ("delta", false)] {
                     let stale = match self.store.crl_latest_number(ca, part, kind).await? {
+                        // Most relying parties read full CRLs only: a full CRL older than the
+                        // newest status change is republished at the next refresh.
+                        Some((_, this, _)) if full && changed.is_some_and(|at| at >= this) => true,
                         Some((_, this, next)) => now >= this + (next - this) / 2,
                         None => true,
                     };

@@ -15,6 +15,7 @@ mod notifications;
 pub mod openapi;
 mod orgs;
 mod pdf;
+mod seals;
 mod ses;
 mod status;
 mod workflow;
@@ -161,6 +162,27 @@ fn table() -> Vec<Route> {
         Route::new(Api, routes!(workflow::get_one)),
         Route::new(Api, routes!(workflow::event)).idempotent(),
         Route::new(Api, routes!(workflow::history)),
+        Route::new(Api, routes!(seals::apply, seals::list_applications))
+            .body_limit(seals::MAX_BODY)
+            .idempotent(),
+        Route::new(Api, routes!(seals::get_application)),
+        Route::new(Api, routes!(seals::application_event))
+            .body_limit(seals::MAX_BODY)
+            .idempotent(),
+        Route::new(Api, routes!(seals::application_history)),
+        Route::new(Api, routes!(seals::apply_operation))
+            .body_limit(seals::MAX_BODY)
+            .idempotent(),
+        Route::new(Api, routes!(seals::get_operation)),
+        Route::new(Api, routes!(seals::operation_event))
+            .body_limit(seals::MAX_BODY)
+            .idempotent(),
+        Route::new(Api, routes!(seals::list_seals)),
+        Route::new(Api, routes!(seals::get_seal)),
+        Route::new(Api, routes!(seals::seal_history)),
+        Route::new(Api, routes!(seals::seal_file)),
+        Route::new(Api, routes!(seals::status)),
+        Route::new(Pdf, routes!(seals::sign)).body_limit(seals::MAX_PDF),
         Route::new(Api, routes!(files::get_one)),
         Route::new(Api, routes!(files::content)),
         Route::new(Api, routes!(jobs::list)),

@@ -11,7 +11,6 @@ use axum::Json;
 use base64::Engine;
 use sealpki_pki::pdf::image::SealImage;
 use sealpki_pki::pdf::reader::Document;
-use sealpki_pki::pdf::sign::{SignOptions, SubFilter, Timestamper};
 use sealpki_pki::pdf::verify::{self, VerifyOptions};
 use serde::Deserialize;
 use serde_json::json;
@@ -23,9 +22,8 @@ use super::openapi::{Binary, Guarded, ProblemResponse, RateLimited, Staff, WithB
 use crate::access::Permission;
 use crate::app::App;
 use crate::error::AppError;
-use crate::signing::pades::{sign_pdf, MemoryOutput};
-use crate::signing::placement::{appearance, Placement};
-use crate::signing::{CertChoice, Level, Use};
+use crate::signing::placement::Placement;
+use crate::signing::{CertChoice, Level, PdfJob, Use};
 
 /// Uploads above this are refused (the route's body limit).
 pub const MAX_PDF: usize = 64 * 1024 * 1024;
@@ -171,13 +169,6 @@ pub async fn sign(
             Use::Document,
         )
         .await?;
-    let tsa: Option<Arc<sealpki_pki::tsa::Tsa>> = if level.needs_tsa() {
-        Some(app.tsa().ok_or_else(|| {
-            AppError::Unavailable("no time-stamping key: run the key ceremony".into())
-        })?)
-    } else {
-        None
-    };
     let placement = Placement {
         page: req.page,
         at: req.at_mm.map(|[x, y]| (x * 72.0 / 25.4, y * 72.0 / 25.4)),
@@ -185,56 +176,30 @@ pub async fn sign(
         keyword: req.keyword.clone(),
         cross_page: req.cross_page,
     };
-    let pdf_sha256 = sealpki_pki::alg::sha256_hex(&pdf);
-    let scheme = key.signer.algorithm().default_scheme();
-    let (key, out, signed) = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
-        let password = req.password.as_deref().map(str::as_bytes);
-        let doc = Document::open(Box::new(pdf), password)?;
-        let appearance = image
-            .map(|i| appearance(&doc, &placement, &i))
-            .transpose()?;
-        let opts = SignOptions {
-            field_name: req.field.clone(),
-            appearance,
-            sub_filter: SubFilter::CadesDetached,
-            certify: req.certify,
-            reason: req.reason.clone(),
-            location: req.location.clone(),
-            contact_info: None,
-            signing_time: std::time::SystemTime::now(),
-        };
-        let mut out = MemoryOutput {
-            bytes: Vec::new(),
-            password: password.map(<[u8]>::to_vec),
-        };
-        let t = tsa.map(crate::tsaclient::LocalTsa);
-        let signed = sign_pdf(
-            &doc,
-            &mut out,
-            &key,
-            scheme,
-            &opts,
-            level,
-            t.as_ref().map(|t| t as &dyn Timestamper),
-        )?;
-        Ok((key, out.bytes, signed))
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))??;
-    app.record_signature(
-        &actor,
-        "pdf.sign",
-        &key,
-        json!({"field": signed.field_name, "level": level.name(), "input_sha256": pdf_sha256,
-               "output_sha256": sealpki_pki::alg::sha256_hex(&out), "bytes": out.len()}),
-    )
-    .await?;
+    let (out, field) = app
+        .sign_pdf_bytes(
+            &actor,
+            key,
+            PdfJob {
+                pdf,
+                password: req.password.map(String::into_bytes),
+                image,
+                placement,
+                field: req.field,
+                level,
+                certify: req.certify,
+                reason: req.reason,
+                location: req.location,
+            },
+            json!({}),
+        )
+        .await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
             (
                 header::HeaderName::from_static("x-signature-field"),
-                header_safe(&signed.field_name),
+                header_safe(&field),
             ),
         ],
         out,

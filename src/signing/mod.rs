@@ -147,19 +147,24 @@ impl App {
         use_: Use,
     ) -> Result<SigningKey, AppError> {
         actor.require(Permission::Sign)?;
+        self.open_signing_key(key, cert, use_).await
+    }
+
+    /// [`App::signing_key`] for a caller whose right to the key was decided elsewhere (a seal's
+    /// holders, by `accounts::policy` in `seals`): every check but the platform permission.
+    pub(crate) async fn open_signing_key(
+        &self,
+        key: &str,
+        cert: CertChoice,
+        use_: Use,
+    ) -> Result<SigningKey, AppError> {
         let key_ref: KeyRef = key.parse()?;
         let key_ref_s = key_ref.to_string();
-        let recorded = self
-            .store
-            .key_list()
-            .await?
-            .into_iter()
-            .find(|k| k.key_ref == key_ref_s)
-            .ok_or_else(|| {
-                AppError::NotFound(format!(
-                    "key {key_ref} is not registered (make it with `sealpki keys generate`)"
-                ))
-            })?;
+        let recorded = self.store.key_get(&key_ref_s).await?.ok_or_else(|| {
+            AppError::NotFound(format!(
+                "key {key_ref} is not registered (make it with `sealpki keys generate`)"
+            ))
+        })?;
         check_purpose(&key_ref_s, &recorded.purpose, use_)?;
         let serial = match &cert {
             CertChoice::Serial(s) => crate::public::normalise_serial(s)?,
@@ -250,6 +255,87 @@ impl App {
         self.audit.append(&mut tx, &actor.name, action, d).await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
         Ok(())
+    }
+}
+
+/// A PDF to seal in memory, with where and how.
+pub struct PdfJob {
+    pub pdf: Vec<u8>,
+    pub password: Option<Vec<u8>>,
+    /// The seal picture; without it the signature is invisible.
+    pub image: Option<sealpki_pki::pdf::image::SealImage>,
+    pub placement: placement::Placement,
+    pub field: Option<String>,
+    pub level: Level,
+    pub certify: Option<u8>,
+    pub reason: Option<String>,
+    pub location: Option<String>,
+}
+
+impl App {
+    /// Seal a PDF held in memory with `key` at `job.level` (off the executor), then audit it
+    /// (`pdf.sign`, with `detail` added): the signed bytes and the signature field's name.
+    pub async fn sign_pdf_bytes(
+        &self,
+        actor: &Actor,
+        key: SigningKey,
+        job: PdfJob,
+        detail: serde_json::Value,
+    ) -> Result<(Vec<u8>, String), AppError> {
+        use sealpki_pki::pdf::reader::Document;
+        use sealpki_pki::pdf::sign::{SignOptions, SubFilter, Timestamper};
+        let tsa: Option<Arc<sealpki_pki::tsa::Tsa>> = if job.level.needs_tsa() {
+            Some(self.tsa().ok_or_else(|| {
+                AppError::Unavailable("no time-stamping key: run the key ceremony".into())
+            })?)
+        } else {
+            None
+        };
+        let pdf_sha256 = sealpki_pki::alg::sha256_hex(&job.pdf);
+        let level = job.level;
+        let scheme = key.signer.algorithm().default_scheme();
+        let (key, out, signed) = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
+            let doc = Document::open(Box::new(job.pdf), job.password.as_deref())?;
+            let appearance = job
+                .image
+                .map(|i| placement::appearance(&doc, &job.placement, &i))
+                .transpose()?;
+            let opts = SignOptions {
+                field_name: job.field,
+                appearance,
+                sub_filter: SubFilter::CadesDetached,
+                certify: job.certify,
+                reason: job.reason,
+                location: job.location,
+                contact_info: None,
+                signing_time: std::time::SystemTime::now(),
+            };
+            let mut out = pades::MemoryOutput {
+                bytes: Vec::new(),
+                password: job.password,
+            };
+            let t = tsa.map(crate::tsaclient::LocalTsa);
+            let signed = pades::sign_pdf(
+                &doc,
+                &mut out,
+                &key,
+                scheme,
+                &opts,
+                level,
+                t.as_ref().map(|t| t as &dyn Timestamper),
+            )?;
+            Ok((key, out.bytes, signed))
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
+        let mut d = json!({"field": signed.field_name, "level": level.name(),
+            "input_sha256": pdf_sha256, "output_sha256": sealpki_pki::alg::sha256_hex(&out),
+            "bytes": out.len()});
+        if let (Some(m), Some(extra)) = (d.as_object_mut(), detail.as_object()) {
+            m.extend(extra.clone());
+        }
+        self.record_signature(actor, "pdf.sign", &key, d).await?;
+        Ok((out, signed.field_name))
     }
 }
 

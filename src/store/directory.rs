@@ -272,28 +272,46 @@ impl Store {
     }
 
     pub async fn key_list(&self) -> Result<Vec<KeyRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT key_ref, algorithm, backend, purpose, public_key, cert_serial, created_at FROM keys ORDER BY created_at, key_ref",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {KEY_COLUMNS} FROM keys ORDER BY created_at, key_ref"
+        ))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(KeyRow {
-                    key_ref: r.try_get(0)?,
-                    algorithm: r.try_get(1)?,
-                    backend: r.try_get(2)?,
-                    purpose: {
-                        let p: String = r.try_get(3)?;
-                        KeyPurpose::parse(&p)
-                            .ok_or_else(|| StoreError::Corrupt(format!("key purpose {p:?}")))?
-                    },
-                    public_key: r.try_get(4)?,
-                    cert_serial: r.try_get(5)?,
-                    created_at: r.try_get(6)?,
-                })
-            })
-            .collect()
+        rows.iter().map(key_row).collect()
+    }
+
+    /// One registered key by reference.
+    pub async fn key_get(&self, key_ref: &str) -> Result<Option<KeyRow>, StoreError> {
+        let r = sqlx::query(&format!(
+            "SELECT {KEY_COLUMNS} FROM keys WHERE key_ref = $1"
+        ))
+        .bind(key_ref)
+        .fetch_optional(&self.pool)
+        .await?;
+        r.as_ref().map(key_row).transpose()
+    }
+
+    /// Record the certificate a registered key was certified with.
+    pub async fn key_set_cert(
+        tx: &mut Tx<'_>,
+        key_ref: &str,
+        serial: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE keys SET cert_serial = $1 WHERE key_ref = $2")
+            .bind(serial)
+            .bind(key_ref)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Forget a key that was destroyed (a production undone).
+    pub async fn key_delete(&self, key_ref: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM keys WHERE key_ref = $1")
+            .bind(key_ref)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn profile_upsert(
@@ -354,4 +372,23 @@ impl Store {
         .await?;
         Ok(r.try_get::<i64, _>(0)? > 0)
     }
+}
+
+const KEY_COLUMNS: &str =
+    "key_ref, algorithm, backend, purpose, public_key, cert_serial, created_at";
+
+fn key_row(r: &sqlx::any::AnyRow) -> Result<KeyRow, StoreError> {
+    Ok(KeyRow {
+        key_ref: r.try_get(0)?,
+        algorithm: r.try_get(1)?,
+        backend: r.try_get(2)?,
+        purpose: {
+            let p: String = r.try_get(3)?;
+            KeyPurpose::parse(&p)
+                .ok_or_else(|| StoreError::Corrupt(format!("key purpose {p:?}")))?
+        },
+        public_key: r.try_get(4)?,
+        cert_serial: r.try_get(5)?,
+        created_at: r.try_get(6)?,
+    })
 }

@@ -10,6 +10,7 @@ mod jobs;
 mod notifications;
 mod orgs;
 mod revocation;
+mod seals;
 mod workflow;
 
 use std::str::FromStr;
@@ -27,7 +28,8 @@ pub use jobs::{JobResult, JobRow, NewJob};
 pub use notifications::NotificationRow;
 pub use orgs::{MembershipRow, OrgRow};
 pub use revocation::{CertStatusRow, CrlRow, RevokedRow};
-pub use workflow::{HistoryRow, IdempotencyRow, WorkflowRow};
+pub use seals::{SealFilter, SealHistoryRow, SealMaterial, SealRow};
+pub use workflow::{HistoryRow, IdempotencyRow, WorkflowFilter, WorkflowRow};
 
 pub type Tx<'a> = Transaction<'a, Any>;
 

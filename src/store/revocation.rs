@@ -85,6 +85,20 @@ impl Store {
     }
 
     /// Highest revocation-log sequence number of a CA (0 when none).
+    /// When the newest status change of a CA key's partition happened (None: never).
+    pub async fn revocation_log_latest_at(
+        &self,
+        ca: &str,
+        part: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let r = sqlx::query("SELECT MAX(at) FROM revocation_log WHERE ca = $1 AND part = $2")
+            .bind(ca)
+            .bind(part)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(r.try_get(0)?)
+    }
+
     pub async fn revocation_log_head(&self, ca: Option<&str>) -> Result<i64, StoreError> {
         let r = match ca {
             Some(ca) => {

@@ -16,6 +16,9 @@ pub struct WorkflowRow {
     pub created_by: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The organisation a record is about (seal applications), and the authority deciding it.
+    pub org_id: Option<String>,
+    pub authority_id: Option<String>,
 }
 
 /// One state change (or the creation, version 1, with no `from_state`).
@@ -58,14 +61,30 @@ fn workflow_row(r: &sqlx::any::AnyRow) -> Result<WorkflowRow, StoreError> {
         created_by: r.try_get(5)?,
         created_at: r.try_get(6)?,
         updated_at: r.try_get(7)?,
+        org_id: r.try_get(8)?,
+        authority_id: r.try_get(9)?,
     })
+}
+
+const WORKFLOW_COLUMNS: &str =
+    "id, kind, state, version, data, created_by, created_at, updated_at, org_id, authority_id";
+
+/// Which records of a kind a list shows.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WorkflowFilter<'a> {
+    pub state: Option<&'a str>,
+    pub created_by: Option<&'a str>,
+    /// Records about one of these organisations.
+    pub orgs: Option<&'a [String]>,
+    /// Records decided by one of these authorities.
+    pub authorities: Option<&'a [String]>,
 }
 
 impl Store {
     pub async fn workflow_insert(tx: &mut Tx<'_>, w: &WorkflowRow) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO workflows (id, kind, state, version, data, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO workflows (id, kind, state, version, data, created_by, created_at, updated_at, \
+             org_id, authority_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&w.id)
         .bind(&w.kind)
@@ -75,6 +94,8 @@ impl Store {
         .bind(&w.created_by)
         .bind(w.created_at)
         .bind(w.updated_at)
+        .bind(w.org_id.clone())
+        .bind(w.authority_id.clone())
         .execute(&mut **tx)
         .await
         .map_err(StoreError::from_insert)?;
@@ -90,28 +111,63 @@ impl Store {
         after: Option<(i64, &str)>,
         limit: i64,
     ) -> Result<Vec<WorkflowRow>, StoreError> {
-        let (at, id) = after.unwrap_or((i64::MIN, ""));
-        let rows = sqlx::query(
-            "SELECT id, kind, state, version, data, created_by, created_at, updated_at \
-             FROM workflows WHERE kind = $1 AND ($2 = '' OR state = $2) \
-             AND (created_at > $3 OR (created_at = $3 AND id > $4)) \
-             ORDER BY created_at, id LIMIT $5",
+        self.workflow_find(
+            kind,
+            &WorkflowFilter {
+                state,
+                ..Default::default()
+            },
+            after.map(|(at, id)| (at, id.to_string())),
+            limit,
         )
-        .bind(kind)
-        .bind(state.unwrap_or(""))
-        .bind(at)
-        .bind(id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        .await
+    }
+
+    /// Records of a kind matching `f`, oldest first, after the cursor `(created_at, id)`.
+    pub async fn workflow_find(
+        &self,
+        kind: &str,
+        f: &WorkflowFilter<'_>,
+        after: Option<(i64, String)>,
+        limit: i64,
+    ) -> Result<Vec<WorkflowRow>, StoreError> {
+        let (at, id) = after.unwrap_or((i64::MIN, String::new()));
+        let mut sql = format!(
+            "SELECT {WORKFLOW_COLUMNS} FROM workflows WHERE kind = $1 AND ($2 = '' OR state = $2) \
+             AND ($3 = '' OR created_by = $3) \
+             AND (created_at > $4 OR (created_at = $4 AND id > $5))"
+        );
+        let mut n = 6;
+        let mut binds: Vec<String> = Vec::new();
+        for (col, set) in [("org_id", f.orgs), ("authority_id", f.authorities)] {
+            if let Some(set) = set {
+                if set.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let list: Vec<String> = (0..set.len()).map(|i| format!("${}", n + i)).collect();
+                sql += &format!(" AND {col} IN ({})", list.join(", "));
+                n += set.len();
+                binds.extend(set.iter().cloned());
+            }
+        }
+        sql += &format!(" ORDER BY created_at, id LIMIT ${n}");
+        let mut q = sqlx::query(&sql)
+            .bind(kind)
+            .bind(f.state.unwrap_or(""))
+            .bind(f.created_by.unwrap_or(""))
+            .bind(at)
+            .bind(id);
+        for b in binds {
+            q = q.bind(b);
+        }
+        let rows = q.bind(limit).fetch_all(&self.pool).await?;
         rows.iter().map(workflow_row).collect()
     }
 
     pub async fn workflow_get(&self, id: &str) -> Result<Option<WorkflowRow>, StoreError> {
-        let r = sqlx::query(
-            "SELECT id, kind, state, version, data, created_by, created_at, updated_at \
-             FROM workflows WHERE id = $1",
-        )
+        let r = sqlx::query(&format!(
+            "SELECT {WORKFLOW_COLUMNS} FROM workflows WHERE id = $1"
+        ))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
@@ -138,6 +194,20 @@ impl Store {
         .execute(&mut **tx)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Replace a record's data (an edited application sent again), in the transaction of its event.
+    pub async fn workflow_set_data(
+        tx: &mut Tx<'_>,
+        id: &str,
+        data: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE workflows SET data = $1 WHERE id = $2")
+            .bind(data)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 
     pub async fn workflow_history_insert(

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::access::{Actor, Permission};
+use crate::accounts::policy::Allowed;
 use crate::app::App;
 use crate::error::AppError;
 use crate::store::{HistoryRow, Store, StoreError, WorkflowRow};
@@ -78,6 +79,10 @@ pub trait Kind: Send + Sync + 'static {
     ) -> Result<Self::State, Refusal>;
     /// Check and normalise the data of a new record (422 for content refused by policy).
     fn check_data(app: &App, data: &serde_json::Value) -> Result<serde_json::Value, AppError>;
+    /// A scoped kind is decided by `accounts::policy` against the record's organisation, by the
+    /// service that owns it (which hands the runner its [`Allowed`] proof); the generic workflow
+    /// API does not serve it, and `permission` is not consulted.
+    const SCOPED: bool = false;
 }
 
 /// A kind with its types erased, so the runner and HTTP can pick it by name.
@@ -98,6 +103,7 @@ trait Erased: Send + Sync {
     fn state(&self, stored: &str) -> Result<&'static str, StoreError>;
     fn step(&self, state: &str, event: &str, who: &Who<'_>) -> Result<&'static str, Refusal>;
     fn allowed(&self, state: &str, who: &Who<'_>) -> Vec<&'static str>;
+    fn scoped(&self) -> bool;
 }
 
 struct Of<K>(PhantomData<K>);
@@ -152,12 +158,55 @@ impl<K: Kind> Erased for Of<K> {
             .map(|e| e.name())
             .collect()
     }
+    fn scoped(&self) -> bool {
+        K::SCOPED
+    }
 }
 
 /// Every kind the service knows.
-static KINDS: &[&dyn Erased] = &[&Of::<authority_request::AuthorityRequest>(PhantomData)];
+static KINDS: &[&dyn Erased] = &[
+    &Of::<authority_request::AuthorityRequest>(PhantomData),
+    &Of::<crate::seals::application::SealApplication>(PhantomData),
+    &Of::<crate::seals::operation::SealOperation>(PhantomData),
+];
 
+/// How a caller was let in.
+#[derive(Clone, Copy)]
+pub enum Gate<'a> {
+    /// Staff kinds: the runner checks the platform permission of each event.
+    Platform(&'a Actor),
+    /// Scoped kinds: the owning service asked the policy about the record's organisation.
+    Scoped(&'a Actor, Allowed),
+}
+
+impl<'a> Gate<'a> {
+    fn admit(self, k: &dyn Erased, permission: Permission) -> Result<&'a Actor, AppError> {
+        match self {
+            Gate::Platform(_) if k.scoped() => Err(AppError::NotFound(format!(
+                "workflow kind {} is served by its own API, not /api/v1/workflows",
+                k.name()
+            ))),
+            Gate::Platform(a) => a.require(permission).map(|_| a),
+            Gate::Scoped(a, _) if k.scoped() => Ok(a),
+            Gate::Scoped(a, _) => a.require(permission).map(|_| a),
+        }
+    }
+}
+
+/// A kind served by the generic workflow API (scoped kinds are not).
 fn kind(name: &str) -> Result<&'static dyn Erased, AppError> {
+    any_kind(name).and_then(|k| {
+        if k.scoped() {
+            Err(AppError::NotFound(format!(
+                "workflow kind {name:?} is served by its own API, not /api/v1/workflows"
+            )))
+        } else {
+            Ok(k)
+        }
+    })
+}
+
+fn any_kind(name: &str) -> Result<&'static dyn Erased, AppError> {
     KINDS
         .iter()
         .copied()
@@ -227,6 +276,14 @@ pub struct ListPage {
     pub next_cursor: Option<String>,
 }
 
+/// A new record as asked for.
+pub struct NewRecord<'a> {
+    pub data: &'a serde_json::Value,
+    pub comment: Option<&'a str>,
+    pub org_id: Option<String>,
+    pub authority_id: Option<String>,
+}
+
 /// An event as asked for.
 pub struct EventRequest<'a> {
     pub event: &'a str,
@@ -244,7 +301,11 @@ pub struct Answer<'a> {
 }
 
 impl Answer<'_> {
-    async fn record(&self, tx: &mut crate::store::Tx<'_>, v: &View) -> Result<(), AppError> {
+    pub(crate) async fn record(
+        &self,
+        tx: &mut crate::store::Tx<'_>,
+        v: &View,
+    ) -> Result<(), AppError> {
         let body = serde_json::to_vec(v).map_err(|e| AppError::Internal(e.to_string()))?;
         Store::idempotency_complete_tx(
             tx,
@@ -327,9 +388,19 @@ fn view(k: &dyn Erased, row: WorkflowRow, actor: &Actor) -> Result<View, AppErro
 }
 
 impl Workflow {
-    /// The names of the known kinds.
+    /// The names of the kinds the generic workflow API serves.
     pub fn kinds() -> Vec<&'static str> {
-        KINDS.iter().map(|k| k.name()).collect()
+        KINDS
+            .iter()
+            .filter(|k| !k.scoped())
+            .map(|k| k.name())
+            .collect()
+    }
+
+    /// A stored record of a scoped kind as its service shows it (the service checked the scope).
+    pub fn view_of(row: WorkflowRow, actor: &Actor) -> Result<View, AppError> {
+        let k = any_kind(&row.kind)?;
+        view(k, row, actor)
     }
 
     async fn load(app: &App, k: &dyn Erased, id: &str) -> Result<WorkflowRow, AppError> {
@@ -353,9 +424,41 @@ impl Workflow {
         answer: Option<&Answer<'_>>,
     ) -> Result<View, AppError> {
         let k = kind(kind_name)?;
-        actor.require(k.create_permission())?;
-        let data = k.check_data(app, data)?;
-        let comment = check_comment(comment)?;
+        Gate::Platform(actor).admit(k, k.create_permission())?;
+        let mut tx = app.store.begin().await?;
+        let v = Self::create_in(
+            &mut tx,
+            app,
+            Gate::Platform(actor),
+            kind_name,
+            NewRecord {
+                data,
+                comment,
+                org_id: None,
+                authority_id: None,
+            },
+        )
+        .await?;
+        if let Some(a) = answer {
+            a.record(&mut tx, &v).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(v)
+    }
+
+    /// Create a record in the caller's transaction (a scoped kind's service writes its own rows
+    /// beside it, e.g. the claim on a seal name).
+    pub async fn create_in(
+        tx: &mut crate::store::Tx<'_>,
+        app: &App,
+        gate: Gate<'_>,
+        kind_name: &str,
+        new: NewRecord<'_>,
+    ) -> Result<View, AppError> {
+        let k = any_kind(kind_name)?;
+        let actor = gate.admit(k, k.create_permission())?;
+        let data = k.check_data(app, new.data)?;
+        let comment = check_comment(new.comment)?;
         let now = crate::store::now();
         let row = WorkflowRow {
             id: new_id(),
@@ -366,21 +469,22 @@ impl Workflow {
             created_by: actor.name.clone(),
             created_at: now,
             updated_at: now,
+            org_id: new.org_id,
+            authority_id: new.authority_id,
         };
-        let mut tx = app.store.begin().await?;
-        Store::workflow_insert(&mut tx, &row).await?;
+        Store::workflow_insert(tx, &row).await?;
         let (seq, _) = app
             .audit
             .append(
-                &mut tx,
+                tx,
                 &actor.name,
                 "workflow.create",
                 json!({"kind": k.name(), "id": row.id, "state": row.state, "version": 1,
-                       "data": data, "comment": comment}),
+                       "data": data, "comment": comment, "org": row.org_id}),
             )
             .await?;
         Store::workflow_history_insert(
-            &mut tx,
+            tx,
             &HistoryRow {
                 workflow_id: row.id.clone(),
                 version: 1,
@@ -395,12 +499,7 @@ impl Workflow {
             },
         )
         .await?;
-        let v = view(k, row, actor)?;
-        if let Some(a) = answer {
-            a.record(&mut tx, &v).await?;
-        }
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(v)
+        view(k, row, actor)
     }
 
     /// A record with its state, version and the events its state allows.
@@ -472,6 +571,29 @@ impl Workflow {
     ) -> Result<HistoryPage, AppError> {
         actor.require(Permission::Read)?;
         let k = kind(kind_name)?;
+        Self::history_rows(app, k, id, cursor, limit).await
+    }
+
+    /// History of a scoped kind's record (its service checked the caller may read it).
+    pub async fn history_of(
+        app: &App,
+        _allowed: Allowed,
+        kind_name: &str,
+        id: &str,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<HistoryPage, AppError> {
+        let k = any_kind(kind_name)?;
+        Self::history_rows(app, k, id, cursor, limit).await
+    }
+
+    async fn history_rows(
+        app: &App,
+        k: &dyn Erased,
+        id: &str,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<HistoryPage, AppError> {
         Self::load(app, k, id).await?;
         let after = match cursor {
             None | Some("") => 0,
@@ -536,7 +658,28 @@ impl Workflow {
         req: &EventRequest<'_>,
         answer: Option<&Answer<'_>>,
     ) -> Result<View, AppError> {
-        let k = kind(kind_name)?;
+        kind(kind_name)?;
+        let step = Self::step(app, Gate::Platform(actor), kind_name, id, req).await?;
+        let mut tx = app.store.begin().await?;
+        let v = step.write(app, &mut tx).await?;
+        if let Some(a) = answer {
+            a.record(&mut tx, &v).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(v)
+    }
+
+    /// Check an event against the record as it is now (permission, version, transition table)
+    /// without writing: the caller writes the [`Step`] in its own transaction, beside what the
+    /// event makes (a seal, a status change), so both land or neither does.
+    pub async fn step(
+        app: &App,
+        gate: Gate<'_>,
+        kind_name: &str,
+        id: &str,
+        req: &EventRequest<'_>,
+    ) -> Result<Step, AppError> {
+        let k = any_kind(kind_name)?;
         let permission = k.event_permission(req.event).ok_or_else(|| {
             AppError::BadRequest(format!(
                 "{} has no event {:?} (events: {})",
@@ -545,7 +688,7 @@ impl Workflow {
                 k.events().join(", ")
             ))
         })?;
-        actor.require(permission)?;
+        let actor = gate.admit(k, permission)?;
         let comment = check_comment(req.comment)?;
         let attachments = check_attachments(req.attachments)?;
         let row = Self::load(app, k, id).await?;
@@ -581,33 +724,100 @@ impl Workflow {
             }
             Err(Refusal::NotForYou(why)) => return Err(AppError::Denied(why.to_string())),
         };
+        Ok(Step {
+            k,
+            row,
+            from,
+            to,
+            event: req.event.to_string(),
+            comment,
+            attachments,
+            actor: actor.clone(),
+            data: None,
+        })
+    }
+}
+
+/// A checked event, not yet written (see [`Workflow::step`]).
+pub struct Step {
+    k: &'static dyn Erased,
+    row: WorkflowRow,
+    from: &'static str,
+    to: &'static str,
+    event: String,
+    comment: Option<String>,
+    attachments: serde_json::Value,
+    actor: Actor,
+    data: Option<String>,
+}
+
+impl Step {
+    /// The record as it was when checked.
+    pub fn record(&self) -> &WorkflowRow {
+        &self.row
+    }
+
+    /// The state the event leads to.
+    pub fn to(&self) -> &'static str {
+        self.to
+    }
+
+    /// Replace the record's data with the event (an edited application sent again); the data is
+    /// checked by the kind as a new record's would be.
+    pub fn with_data(mut self, app: &App, data: &serde_json::Value) -> Result<Self, AppError> {
+        self.data = Some(self.k.check_data(app, data)?.to_string());
+        Ok(self)
+    }
+
+    /// Write the state, the history row and the audit entry in `tx` (`UPDATE … WHERE version = N`:
+    /// a record changed meanwhile is a 409 stale version, and the caller's transaction must not
+    /// commit).
+    pub async fn write(self, app: &App, tx: &mut crate::store::Tx<'_>) -> Result<View, AppError> {
+        let Step {
+            k,
+            row,
+            from,
+            to,
+            event,
+            comment,
+            attachments,
+            actor,
+            data,
+        } = self;
+        let id = row.id.clone();
         let now = crate::store::now();
         let version = row.version + 1;
-        let mut tx = app.store.begin().await?;
-        if !Store::workflow_advance(&mut tx, id, row.version, to, now).await? {
-            drop(tx);
-            let current = Self::load(app, k, id).await?;
+        if !Store::workflow_advance(tx, &id, row.version, to, now).await? {
+            let current = Workflow::load(app, k, &id).await?;
             let state = k.state(&current.state)?;
-            return Err(stale(k, &current, state, &who, req.version));
+            let who = Who {
+                actor: &actor,
+                is_creator: current.created_by == actor.name,
+            };
+            return Err(stale(k, &current, state, &who, row.version));
+        }
+        if let Some(d) = &data {
+            Store::workflow_set_data(tx, &id, d).await?;
         }
         let (seq, _) = app
             .audit
             .append(
-                &mut tx,
+                tx,
                 &actor.name,
                 "workflow.transition",
-                json!({"kind": k.name(), "id": id, "event": req.event, "from": from, "to": to,
-                       "version": version, "comment": comment, "attachments": attachments}),
+                json!({"kind": k.name(), "id": id, "event": event, "from": from, "to": to,
+                       "version": version, "comment": comment, "attachments": attachments,
+                       "data": data.as_deref().map(serde_json::from_str::<serde_json::Value>).transpose().ok().flatten()}),
             )
             .await?;
         Store::workflow_history_insert(
-            &mut tx,
+            tx,
             &HistoryRow {
-                workflow_id: id.to_string(),
+                workflow_id: id.clone(),
                 version,
                 at: now,
                 actor: actor.name.clone(),
-                event: req.event.to_string(),
+                event,
                 from_state: Some(from.to_string()),
                 to_state: to.to_string(),
                 comment,
@@ -616,21 +826,17 @@ impl Workflow {
             },
         )
         .await?;
-        let v = view(
+        view(
             k,
             WorkflowRow {
                 state: to.to_string(),
                 version,
                 updated_at: now,
+                data: data.unwrap_or(row.data.clone()),
                 ..row
             },
-            actor,
-        )?;
-        if let Some(a) = answer {
-            a.record(&mut tx, &v).await?;
-        }
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(v)
+            &actor,
+        )
     }
 }
 

@@ -755,3 +755,32 @@ pub fn sms_code(text: &str) -> String {
         .unwrap_or_else(|| panic!("no code in {text:?}"))
         .to_string()
 }
+
+/// Register a person with an SMS code from the development provider's file: (username, bearer token).
+pub fn register_person(env: &Env, srv: &Server, mobile: &str, rid17: &str) -> (String, String) {
+    let api = format!("{}/api/v1", srv.url);
+    let (s, v, _) = post(
+        &format!("{api}/register/code"),
+        None,
+        &serde_json::json!({"mobile": mobile, "purpose": "register"}).to_string(),
+    );
+    assert_eq!(s, 202, "{v}");
+    let code = sms_code(&newest_sms(env, mobile));
+    let (s, v, _) = post(
+        &format!("{api}/register"),
+        None,
+        &serde_json::json!({"real_name": "测试", "resident_id": resident_id(rid17), "mobile": mobile,
+                "code": code, "password": "a long enough passphrase"})
+        .to_string(),
+    );
+    assert_eq!(s, 201, "{v}");
+    let username = v["username"].as_str().unwrap().to_string();
+    let (s, v, _) = post(
+        &format!("{api}/login"),
+        None,
+        &serde_json::json!({"username": mobile, "password": "a long enough passphrase"})
+            .to_string(),
+    );
+    assert_eq!(s, 200, "{v}");
+    (username, v["token"].as_str().unwrap().to_string())
+}

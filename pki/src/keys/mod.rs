@@ -41,6 +41,9 @@ pub trait KeyStore: Send + Sync {
     /// Open an existing key.
     fn open(&self, key: &KeyRef) -> Result<Arc<dyn Signer>, KeyError>;
     fn list(&self) -> Result<Vec<KeyInfo>, KeyError>;
+    /// Destroy a key (both halves); a key that is not there is not an error. Used to undo work
+    /// that failed midway (a seal production), never for keys whose certificates were used.
+    fn destroy(&self, key: &KeyRef) -> Result<(), KeyError>;
     /// Cheap reachability check for `/readyz`.
     fn health(&self) -> Result<(), KeyError>;
 }
@@ -136,6 +139,14 @@ impl Keyring {
         match key {
             KeyRef::Software { .. } => self.software()?.open(key),
             KeyRef::Pkcs11 { token, .. } => self.token(token)?.open(key),
+        }
+    }
+
+    /// Destroy a key in whichever store holds it (undoing a failed production).
+    pub fn destroy(&self, key: &KeyRef) -> Result<(), KeyError> {
+        match key {
+            KeyRef::Software { .. } => self.software()?.destroy(key),
+            KeyRef::Pkcs11 { token, .. } => self.token(token)?.destroy(key),
         }
     }
 

@@ -366,6 +366,27 @@ impl KeyStore for TokenStore {
         Ok(signer)
     }
 
+    fn destroy(&self, key: &KeyRef) -> Result<(), KeyError> {
+        let KeyRef::Pkcs11 { token, object } = key else {
+            return Err(KeyError::BadRef(key.to_string(), "not a pkcs11 key"));
+        };
+        if token != &self.inner.label {
+            return Err(KeyError::TokenNotConfigured(token.clone()));
+        }
+        self.keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(object);
+        self.inner.with_session(|s| {
+            for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
+                if let Some(h) = self.inner.find(s, class, object)? {
+                    s.destroy_object(h)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
     fn list(&self) -> Result<Vec<KeyInfo>, KeyError> {
         let handles = self
             .inner

@@ -511,6 +511,25 @@ impl KeyStore for SoftwareStore {
         Ok(signer)
     }
 
+    fn destroy(&self, key: &KeyRef) -> Result<(), KeyError> {
+        let KeyRef::Software { name } = key else {
+            return Err(KeyError::BadRef(key.to_string(), "not a software key"));
+        };
+        check_name(name)?;
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+        match std::fs::remove_file(self.path(name)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(KeyError::Corrupt(
+                self.path(name).display().to_string(),
+                e.to_string(),
+            )),
+        }
+    }
+
     fn list(&self) -> Result<Vec<KeyInfo>, KeyError> {
         let io = |e| KeyError::Io(self.dir.display().to_string(), e);
         let mut out = Vec::new();

@@ -1,0 +1,229 @@
+//! Production: a seal's key (non-extractable, in the seal key store), its certificate from the
+//! seal CA (`seal-signing`), and its GB/T 38540 v4 structure signed by the platform's maker key,
+//! listing that certificate. A production that fails midway undoes what it made: the certificate
+//! is revoked (cessationOfOperation) and the key destroyed and forgotten, so nothing half-made
+//! remains usable.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use sealpki_pki::ses::{self, CertList, Picture, Seal, SealInfo, Version};
+use sealpki_pki::{CertRequest, KeyAlgorithm, KeyRef};
+
+use super::picture::SealPicture;
+use crate::access::Actor;
+use crate::accounts::orgs::Organisation;
+use crate::app::App;
+use crate::error::AppError;
+use crate::store::{KeyPurpose, KeyRow, Store};
+
+/// What production makes for one seal period.
+pub struct Material {
+    pub key_ref: KeyRef,
+    pub key_row: KeyRow,
+    pub serial: String,
+    pub cert: Vec<u8>,
+    pub ses: Vec<u8>,
+    pub valid_from: i64,
+    pub valid_until: i64,
+}
+
+/// What the certificate and structure say.
+pub struct Spec<'a> {
+    pub code: &'a str,
+    pub seal_name: &'a str,
+    pub seal_type: super::SealType,
+    pub years: u32,
+    pub org: &'a Organisation,
+    pub picture: &'a SealPicture,
+}
+
+/// An RFC 4514 attribute value with its special characters escaped.
+fn dn_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for (i, c) in v.chars().enumerate() {
+        if matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=') || (i == 0 && c == '#') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.trim().to_string()
+}
+
+fn unix(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl App {
+    /// Make a key, certificate and seal structure for `spec`. On failure nothing it made stays.
+    pub async fn make_material(
+        self: &Arc<Self>,
+        actor: &Actor,
+        spec: &Spec<'_>,
+    ) -> Result<Material, AppError> {
+        let alg: KeyAlgorithm = self
+            .config
+            .seals
+            .algorithm
+            .parse()
+            .map_err(|e| AppError::Internal(format!("[seals] algorithm: {e}")))?;
+        let mut rnd = [0u8; 6];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut rnd);
+        let name = format!("seal-{}-{}", spec.code, hex::encode(rnd));
+        let app = self.clone();
+        let key_name = name.clone();
+        let signer = tokio::task::spawn_blocking(move || {
+            app.keyring
+                .store(&app.config.seals.key_store)?
+                .generate(&key_name, alg)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("key generation task: {e}")))??;
+        let key_ref = signer.key_ref().clone();
+        match self.certify(actor, spec, signer, alg).await {
+            Ok(m) => Ok(m),
+            Err((e, serial)) => {
+                self.undo_material(&key_ref, serial.as_deref(), "production failed")
+                    .await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn certify(
+        self: &Arc<Self>,
+        actor: &Actor,
+        spec: &Spec<'_>,
+        signer: Arc<dyn sealpki_pki::Signer>,
+        alg: KeyAlgorithm,
+    ) -> Result<Material, (AppError, Option<String>)> {
+        let subject = format!(
+            "CN={},O={},C=CN,organizationIdentifier=NTRCN-{},serialNumber={}",
+            dn_value(spec.seal_name),
+            dn_value(&spec.org.name),
+            spec.org.credit_code,
+            spec.code
+        );
+        let name = sealpki_pki::name::parse_dn(&subject)
+            .map_err(|e| (AppError::BadRequest(format!("seal subject: {e}")), None))?;
+        let days = spec.years.saturating_mul(365) + spec.years / 2;
+        let req = CertRequest::for_own_key(signer.as_ref(), name).with_validity_days(days);
+        let issued = self
+            .issue(&actor.name, "seal-signing", req, None)
+            .await
+            .map_err(|e| (e, None))?;
+        let serial = issued.serial.clone();
+        let fail = |e: AppError| (e, Some(serial.clone()));
+        let cert = sealpki_pki::der::Decode::from_der(&issued.der)
+            .map_err(|e: sealpki_pki::der::Error| fail(AppError::Internal(e.to_string())))?;
+        let cert: sealpki_pki::x509_cert::Certificate = cert;
+        let v = &cert.tbs_certificate.validity;
+        let (from, until) = (v.not_before.to_system_time(), v.not_after.to_system_time());
+        let maker = self.platform_maker().await.map_err(fail)?;
+        let info = SealInfo {
+            header_version: 4,
+            vendor_id: ses::VENDOR_ID.into(),
+            es_id: spec.code.to_string(),
+            seal_type: spec.seal_type.ses_type(),
+            name: spec.seal_name.to_string(),
+            certs: CertList::Certs(vec![issued.der.clone()]),
+            create_date: SystemTime::now(),
+            valid_start: from,
+            valid_end: until.min(from + Duration::from_secs(u64::from(days) * 86_400)),
+            picture: Picture {
+                kind: "PNG".into(),
+                data: spec.picture.png.clone(),
+                width_mm: spec.picture.width_mm,
+                height_mm: spec.picture.height_mm,
+            },
+            ext_datas: None,
+        };
+        let seal = Seal::make(Version::V4, info, &maker.cert, &maker.signer)
+            .map_err(|e| fail(AppError::Internal(format!("seal structure: {e}"))))?;
+        let spki = sealpki_pki::der::Encode::to_der(signer.public_key())
+            .map_err(|e| fail(AppError::Internal(e.to_string())))?;
+        let backend = match signer.key_ref() {
+            KeyRef::Software { .. } => "software",
+            KeyRef::Pkcs11 { .. } => "pkcs11",
+        };
+        Ok(Material {
+            key_ref: signer.key_ref().clone(),
+            key_row: KeyRow {
+                key_ref: signer.key_ref().to_string(),
+                algorithm: alg.name().into(),
+                backend: backend.into(),
+                purpose: KeyPurpose::Seal,
+                public_key: spki,
+                cert_serial: Some(issued.serial.clone()),
+                created_at: crate::store::now(),
+            },
+            serial: issued.serial,
+            cert: issued.der,
+            ses: seal.der,
+            valid_from: unix(from),
+            valid_until: unix(until),
+        })
+    }
+
+    /// Undo a production: revoke the certificate if one was made, destroy and forget the key.
+    /// Best effort — each step is logged when it fails; an operator sees the revoked certificate.
+    pub async fn undo_material(&self, key: &KeyRef, serial: Option<&str>, why: &str) {
+        if let Some(serial) = serial {
+            if let Err(e) = self.revoke_unused(serial, why).await {
+                tracing::error!(serial, error = %e, "undoing a seal production: revoke");
+            }
+        }
+        if let Err(e) = self.keyring.destroy(key) {
+            tracing::error!(key = %key, error = %e, "undoing a seal production: destroy key");
+        }
+        if let Err(e) = self.store.key_delete(&key.to_string()).await {
+            tracing::error!(key = %key, error = %e, "undoing a seal production: forget key");
+        }
+    }
+
+    /// Revoke a certificate that was made but never put to use (cessationOfOperation).
+    async fn revoke_unused(&self, serial: &str, why: &str) -> Result<(), AppError> {
+        let row = self
+            .store
+            .cert_get(serial)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no certificate {serial}")))?;
+        let mut tx = self.store.begin().await?;
+        self.write_status(
+            &mut tx,
+            "system",
+            &row,
+            Some(sealpki_pki::revocation::Reason::CessationOfOperation),
+            Some(why),
+        )
+        .await?;
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        self.after_status_change(&row.ca_key, row.crl_part).await
+    }
+
+    /// Register a produced key in `tx` (with the seal row that uses it).
+    pub(crate) async fn register_material(
+        tx: &mut crate::store::Tx<'_>,
+        m: &Material,
+    ) -> Result<(), AppError> {
+        Store::key_insert(tx, &m.key_row).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dn_value;
+
+    #[test]
+    fn dn_values_are_escaped() {
+        assert_eq!(dn_value("A,B+C"), "A\\,B\\+C");
+        assert_eq!(dn_value("#x"), "\\#x");
+        assert_eq!(
+            dn_value("杭州示例（集团）有限公司"),
+            "杭州示例（集团）有限公司"
+        );
+    }
+}

@@ -1,0 +1,494 @@
+//! The agencies' journey over HTTP, against the real server on both databases: register → apply →
+//! upload the stamped scan → submit → returned → resubmit → approve → a cloud seal produced (key,
+//! seal-CA certificate, GB/T 38540 structure) → seal a PDF (pdfsig and pyHanko accept it; `sealpki
+//! ses verify` accepts the structure) → report loss (openssl ocsp: on hold; the delta and full CRLs
+//! list it; signing refused) → restore (signing works) → reissue (the old certificate revoked as
+//! superseded) → revoke (openssl ocsp: revoked); the public seal status at each step; and the
+//! refusals on the way: duplicate names, bad codes, outsiders, self-approval, stale versions.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{json, Value};
+
+struct J<'a> {
+    env: &'a Env,
+    srv: &'a Server,
+    api: String,
+}
+
+impl J<'_> {
+    fn post(&self, path: &str, tok: &str, body: Value) -> (u16, Value) {
+        let (s, v, _) = post(&format!("{}{path}", self.api), Some(tok), &body.to_string());
+        (s, v)
+    }
+
+    fn get(&self, path: &str, tok: Option<&str>) -> (u16, Value) {
+        let (s, b) = get(&format!("{}{path}", self.api), tok);
+        (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+    }
+
+    fn event(&self, id: &str, tok: &str, event: &str, version: i64, extra: Value) -> (u16, Value) {
+        let mut body = json!({"event": event, "version": version});
+        if let Some(m) = extra.as_object() {
+            for (k, v) in m {
+                body[k] = v.clone();
+            }
+        }
+        self.post(&format!("/seal-applications/{id}/events"), tok, body)
+    }
+
+    fn op_event(&self, id: &str, tok: &str, event: &str, version: i64) -> (u16, Value) {
+        self.post(
+            &format!("/seal-operations/{id}/events"),
+            tok,
+            json!({"event": event, "version": version, "comment": "核实无误"}),
+        )
+    }
+
+    fn upload_scan(&self, tok: &str) -> String {
+        // A small PNG standing in for the stamped scan.
+        let mut png = Vec::new();
+        {
+            let mut e = png::Encoder::new(&mut png, 8, 8);
+            e.set_color(png::ColorType::Rgb);
+            e.set_depth(png::BitDepth::Eight);
+            e.write_header()
+                .unwrap()
+                .write_image_data(&[200u8; 192])
+                .unwrap();
+        }
+        let r = ureq::post(&format!("{}/files?purpose=application-scan", self.api))
+            .set("Authorization", &format!("Bearer {tok}"))
+            .set("Content-Type", "image/png")
+            .set("X-File-Name", "scan.png")
+            .send_bytes(&png)
+            .expect("upload");
+        let v: Value = r.into_json().unwrap();
+        v["id"].as_str().unwrap().to_string()
+    }
+
+    fn sign(&self, seal: &str, tok: &str) -> (u16, Vec<u8>) {
+        let r = ureq::post(&format!(
+            "{}/seals/{seal}/sign?page=1&x_mm=100&y_mm=120",
+            self.api
+        ))
+        .set("Authorization", &format!("Bearer {tok}"))
+        .set("Content-Type", "application/pdf")
+        .send_bytes(&minimal_pdf());
+        let resp = match r {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("sign: {e}"),
+        };
+        let s = resp.status();
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut resp.into_reader(), &mut b).unwrap();
+        (s, b)
+    }
+
+    fn cert_pem(&self, serial: &str, admin: &str) -> std::path::PathBuf {
+        let (s, b) = get(
+            &format!("{}/certificates/{serial}/pem", self.api),
+            Some(admin),
+        );
+        assert_eq!(s, 200, "certificate {serial}");
+        let p = self.env.path(&format!("{serial}.pem"));
+        std::fs::write(&p, b).unwrap();
+        p
+    }
+
+    /// `openssl ocsp` about `cert`: its whole output.
+    fn ocsp(&self, cert: &Path, issuer: &Path, chain: &Path) -> String {
+        let out = run(Command::new("openssl")
+            .args(["ocsp", "-issuer"])
+            .arg(issuer)
+            .arg("-cert")
+            .arg(cert)
+            .args(["-url", &format!("{}/ocsp/seal", self.srv.url), "-CAfile"])
+            .arg(chain)
+            .arg("-resp_text"));
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
+    /// Whether the CRL at /crl/{file} lists `serial` (openssl's text form).
+    fn crl_lists(&self, file: &str, serial: &str) -> bool {
+        let (s, der) = get(&format!("{}/crl/{file}", self.srv.url), None);
+        assert_eq!(s, 200, "GET /crl/{file}");
+        let p = self.env.path(file);
+        std::fs::write(&p, der).unwrap();
+        let t = ok(
+            &run(Command::new("openssl")
+                .args(["crl", "-inform", "DER", "-noout", "-text", "-in"])
+                .arg(&p)),
+            "openssl crl",
+        );
+        t.to_ascii_uppercase()
+            .contains(&format!("SERIAL NUMBER: {}", serial.to_ascii_uppercase()))
+    }
+}
+
+fn org(j: &J<'_>, admin: &str, code: &str, name: &str, kind: &str, region: &str) -> String {
+    let (s, v) = j.post(
+        "/organisations",
+        admin,
+        json!({"credit_code": code, "name": name, "kind": kind, "region": region}),
+    );
+    assert_eq!(s, 201, "{v}");
+    v["id"].as_str().unwrap().to_string()
+}
+
+fn member(j: &J<'_>, admin: &str, org: &str, user: &str, role: &str) {
+    let (s, v) = j.post(
+        &format!("/organisations/{org}/members"),
+        admin,
+        json!({"username": user, "role": role}),
+    );
+    assert_eq!(s, 201, "{v}");
+}
+
+fn journey(env: &Env) {
+    env.init_dev();
+    let srv = env.serve();
+    let j = J {
+        env,
+        srv: &srv,
+        api: format!("{}/api/v1", srv.url),
+    };
+    let admin = srv.login();
+    let (applicant, app_tok) = register_person(env, &srv, "13900000001", "33010619800101001");
+    let (reviewer, rev_tok) = register_person(env, &srv, "13900000002", "33010619800101002");
+    let (_, outsider_tok) = register_person(env, &srv, "13900000003", "33010619800101003");
+    let bureau = org(
+        &j,
+        &admin,
+        "11330100002482154U",
+        "杭州市数据资源管理局",
+        "government",
+        "330100",
+    );
+    let unit = org(
+        &j,
+        &admin,
+        "913301061234567887",
+        "杭州示例科技有限公司",
+        "enterprise",
+        "330106",
+    );
+    member(&j, &admin, &unit, &applicant, "applicant");
+    member(&j, &admin, &bureau, &reviewer, "reviewer");
+    let seal_name = "杭州示例科技有限公司合同专用章";
+    let form = json!({"org_id": unit, "seal_name": seal_name, "seal_type": "contract",
+                      "mode": "cloud", "years": 2, "authority_id": bureau});
+
+    // Refusals before anything exists: an outsider, a bad taxpayer number.
+    let (s, v) = j.post("/seal-applications", &outsider_tok, form.clone());
+    assert_eq!(s, 403, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("seals.apply"), "{v}");
+    let mut bad = form.clone();
+    bad["seal_type"] = json!("invoice");
+    bad["taxpayer"] = json!("91330106MA2H2XXX10");
+    let (s, v) = j.post("/seal-applications", &app_tok, bad);
+    assert_eq!(s, 400, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("taxpayer"), "{v}");
+
+    // Apply; the same name again, with full-width letters and spaces, is taken.
+    let (s, a) = j.post("/seal-applications", &app_tok, form.clone());
+    assert_eq!(s, 201, "{a}");
+    assert_eq!(a["state"], "draft");
+    let id = a["id"].as_str().unwrap().to_string();
+    let mut dup = form.clone();
+    dup["seal_name"] = json!("杭州示例科技有限公司　合同专用章 ");
+    let (s, v) = j.post("/seal-applications", &app_tok, dup);
+    assert_eq!(s, 409, "{v}");
+
+    // Submitting without the stamped scan is refused; attach it, then submit.
+    let (s, v) = j.event(&id, &app_tok, "submit", 1, json!({}));
+    assert_eq!(s, 422, "{v}");
+    let scan = j.upload_scan(&app_tok);
+    let (s, v) = j.event(
+        &id,
+        &app_tok,
+        "attach-scan",
+        1,
+        json!({"attachments": [scan]}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["data"]["scan_file"], json!(scan));
+    let (s, v) = j.event(&id, &app_tok, "submit", 2, json!({}));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "pending-review");
+
+    // The applicant cannot decide; an outsider cannot; the reviewer returns it with comments.
+    let (s, v) = j.event(&id, &app_tok, "approve", 3, json!({}));
+    assert_eq!(s, 403, "{v}");
+    let (s, v) = j.event(&id, &outsider_tok, "approve", 3, json!({}));
+    assert_eq!(s, 403, "{v}");
+    let (s, v) = j.get("/seal-applications?scope=review", Some(&rev_tok));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["items"].as_array().unwrap().len(), 1, "{v}");
+    let (s, v) = j.event(
+        &id,
+        &rev_tok,
+        "return",
+        3,
+        json!({"comment": "有效期请改为一年"}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "returned");
+    let mut edited = form.clone();
+    edited["years"] = json!(1);
+    let (s, v) = j.event(&id, &app_tok, "resubmit", 4, json!({"data": edited}));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["data"]["years"], 1);
+    assert_eq!(
+        v["data"]["scan_file"],
+        json!(scan),
+        "the scan stays with the edit"
+    );
+
+    // Approve: the cloud seal is made at once. A second approve (the same version) is stale.
+    let (s, v) = j.event(&id, &rev_tok, "approve", 5, json!({}));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "complete", "{v}");
+    let (s, v) = j.event(&id, &rev_tok, "approve", 5, json!({}));
+    assert_eq!(s, 409, "{v}");
+    let (s, h) = j.get(&format!("/seal-applications/{id}/history"), Some(&app_tok));
+    assert_eq!(s, 200, "{h}");
+    let events: Vec<&str> = h["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "create",
+            "attach-scan",
+            "submit",
+            "return",
+            "resubmit",
+            "approve",
+            "produce"
+        ]
+    );
+    assert_eq!(h["items"][3]["comment"], "有效期请改为一年");
+
+    let (s, seals) = j.get("/seals?scope=applied", Some(&app_tok));
+    assert_eq!(s, 200, "{seals}");
+    let seal = seals["items"][0].clone();
+    assert_eq!(seal["state"], "active", "{seal}");
+    assert_eq!(seal["name"], seal_name);
+    let sid = seal["id"].as_str().unwrap().to_string();
+    let code = seal["code"].as_str().unwrap().to_string();
+    assert!(code.starts_with("330106") && code.len() == 13, "{code}");
+    let serial = seal["cert_serial"].as_str().unwrap().to_string();
+    let (s, v) = j.get(&format!("/seals/{sid}"), Some(&outsider_tok));
+    assert_eq!(s, 403, "{v}");
+
+    // The GB/T 38540 structure verifies with our own verifier against the root.
+    let (chain, root) = env.chain("seal");
+    let (s, der) = get(
+        &format!("{}/seals/{sid}/file?part=seal.der", j.api),
+        Some(&app_tok),
+    );
+    assert_eq!(s, 200);
+    let ses = env.path("seal.der");
+    std::fs::write(&ses, der).unwrap();
+    let (maker_chain, _) = env.chain("maker");
+    let t = ok(
+        &run(env
+            .cmd()
+            .args(["ses", "verify", "--trust"])
+            .arg(&root)
+            .arg("--trust")
+            .arg(&maker_chain)
+            .arg(&ses)),
+        "ses verify",
+    );
+    assert!(t.contains("VALID") && t.contains(&code), "{t}");
+
+    // Seal a PDF: pyHanko accepts it against our root.
+    let (s, pdf) = j.sign(&sid, &app_tok);
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&pdf));
+    let signed = env.path("signed.pdf");
+    std::fs::write(&signed, &pdf).unwrap();
+    let out = run(Command::new(tool("pyhanko"))
+        .args(["sign", "validate", "--trust"])
+        .arg(&root)
+        .arg("--trust-replace")
+        .arg(&signed));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("INTACT:TRUSTED"),
+        "pyhanko: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (s, v) = j.sign(&sid, &outsider_tok);
+    assert_eq!(s, 403, "{}", String::from_utf8_lossy(&v));
+
+    // Public status.
+    let (s, st) = j.get(&format!("/seal-status?code={code}"), None);
+    assert_eq!(s, 200, "{st}");
+    assert_eq!(st["state"], "active");
+    assert_eq!(st["signs"], true);
+
+    // Report loss: at once on hold in OCSP, in the delta CRL, and in the full CRL within a
+    // refresh; signing refused.
+    let cert = j.cert_pem(&serial, &admin);
+    let issuer = first_cert(&chain);
+    let (s, lost) = j.post(
+        "/seal-operations",
+        &app_tok,
+        json!({"seal_id": sid, "operation": "report-loss", "reason": "UKey 遗失"}),
+    );
+    assert_eq!(s, 201, "{lost}");
+    let t = j.ocsp(&cert, &issuer, &chain);
+    assert!(
+        t.contains("Cert Status: revoked") && t.contains("certificateHold"),
+        "{t}"
+    );
+    assert!(j.crl_lists("seal-delta.crl", &serial));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !j.crl_lists("seal.crl", &serial) {
+        assert!(
+            Instant::now() < deadline,
+            "the full CRL did not list the held seal"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let (s, v) = j.sign(&sid, &app_tok);
+    assert_eq!(s, 422, "{}", String::from_utf8_lossy(&v));
+    let (_, st) = j.get(&format!("/seal-status?serial={serial}"), None);
+    assert_eq!(st["state"], "lost", "{st}");
+    // A second loss report does not apply.
+    let (s, v) = j.post(
+        "/seal-operations",
+        &app_tok,
+        json!({"seal_id": sid, "operation": "report-loss", "reason": "again"}),
+    );
+    assert_eq!(s, 409, "{v}");
+    let lost_id = lost["id"].as_str().unwrap();
+    let (s, v) = j.op_event(lost_id, &rev_tok, "approve", 1);
+    assert_eq!(s, 200, "{v}");
+
+    // Restore (reviewed): good again, signing works.
+    let (s, r) = j.post(
+        "/seal-operations",
+        &app_tok,
+        json!({"seal_id": sid, "operation": "restore", "reason": "已找回"}),
+    );
+    assert_eq!(s, 201, "{r}");
+    let (s, v) = j.op_event(r["id"].as_str().unwrap(), &app_tok, "approve", 1);
+    assert_eq!(s, 403, "the applicant does not approve their own: {v}");
+    let (s, v) = j.op_event(r["id"].as_str().unwrap(), &rev_tok, "approve", 1);
+    assert_eq!(s, 200, "{v}");
+    let t = j.ocsp(&cert, &issuer, &chain);
+    assert!(t.contains("Cert Status: good"), "{t}");
+    let (s, _) = j.sign(&sid, &app_tok);
+    assert_eq!(s, 200);
+
+    // Reissue: a new certificate under the same code; the old one revoked as superseded.
+    let (s, r) = j.post(
+        "/seal-operations",
+        &app_tok,
+        json!({"seal_id": sid, "operation": "reissue", "reason": "密钥更换"}),
+    );
+    assert_eq!(s, 201, "{r}");
+    let (s, v) = j.op_event(r["id"].as_str().unwrap(), &rev_tok, "approve", 1);
+    assert_eq!(s, 200, "{v}");
+    let (_, seal2) = j.get(&format!("/seals/{sid}"), Some(&app_tok));
+    let serial2 = seal2["cert_serial"].as_str().unwrap().to_string();
+    assert_ne!(serial2, serial);
+    assert_eq!(seal2["code"], json!(code));
+    let t = j.ocsp(&cert, &issuer, &chain);
+    assert!(
+        t.contains("Cert Status: revoked") && t.contains("superseded"),
+        "{t}"
+    );
+    let (s, _) = j.sign(&sid, &app_tok);
+    assert_eq!(s, 200, "the reissued seal signs");
+
+    // Revoke: dead for good.
+    let (s, r) = j.post(
+        "/seal-operations",
+        &app_tok,
+        json!({"seal_id": sid, "operation": "revoke", "reason": "单位注销"}),
+    );
+    assert_eq!(s, 201, "{r}");
+    let (s, v) = j.op_event(r["id"].as_str().unwrap(), &rev_tok, "approve", 1);
+    assert_eq!(s, 200, "{v}");
+    let cert2 = j.cert_pem(&serial2, &admin);
+    let t = j.ocsp(&cert2, &issuer, &chain);
+    assert!(t.contains("Cert Status: revoked"), "{t}");
+    let (s, _) = j.sign(&sid, &app_tok);
+    assert_eq!(s, 422);
+    let (s, v) = j.post(
+        "/seal-operations",
+        &app_tok,
+        json!({"seal_id": sid, "operation": "report-loss", "reason": "x"}),
+    );
+    assert_eq!(s, 409, "a revoked seal cannot be reported lost: {v}");
+    let (_, st) = j.get(&format!("/seal-status?code={code}"), None);
+    assert_eq!(st["state"], "revoked", "{st}");
+    let events: Vec<&str> = st["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        ["produce", "report-loss", "restore", "reissue", "revoke"]
+    );
+
+    // Withdrawing an application gives its name back.
+    let mut other = form.clone();
+    other["seal_name"] = json!("杭州示例科技有限公司业务专用章");
+    other["seal_type"] = json!("business");
+    let (s, w) = j.post("/seal-applications", &app_tok, other.clone());
+    assert_eq!(s, 201, "{w}");
+    let (s, v) = j.event(
+        w["id"].as_str().unwrap(),
+        &app_tok,
+        "withdraw",
+        1,
+        json!({}),
+    );
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = j.event(w["id"].as_str().unwrap(), &rev_tok, "approve", 2, json!({}));
+    assert_eq!(s, 409, "approving a withdrawn application: {v}");
+    let (s, v) = j.post("/seal-applications", &app_tok, other);
+    assert_eq!(s, 201, "the name is free again: {v}");
+}
+
+#[test]
+fn agency_journey_on_sqlite() {
+    journey(&Env::new(EnvOptions {
+        self_urls: true,
+        extra: "[crl]\nrefresh_seconds = 1\n",
+        ..Default::default()
+    }));
+}
+
+#[test]
+fn agency_journey_on_postgres() {
+    let Some(url) = pg_database("seals") else {
+        return;
+    };
+    journey(&Env::new(EnvOptions {
+        db: Db::Postgres(url),
+        self_urls: true,
+        extra: "[crl]\nrefresh_seconds = 1\n",
+        ..Default::default()
+    }));
+}
