@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sealpki_pki::pdf::compose::Font;
+use sealpki_pki::pdf::compose::{Align, Composer, Font, Style};
 use sealpki_pki::pdf::form::{application_form, FormData};
 use sealpki_pki::pdf::{text, Document};
 
@@ -190,5 +190,57 @@ fn long_values_wrap_inside_their_rows() {
             .args(["-r", "100", "-png", "-singlefile"])
             .arg(&path)
             .arg(path.with_extension("")));
+    }
+}
+
+/// The TrueType (glyf) path: CIDFontType2 with FontFile2, checked by the same outside tools.
+#[test]
+fn truetype_fonts_pass_outside_tools() {
+    const DEJAVU: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+    let Ok(bytes) = std::fs::read(DEJAVU) else {
+        assert!(
+            !required("SEALPKI_REQUIRE_FONTS"),
+            "SEALPKI_REQUIRE_FONTS=1 but {DEJAVU} is missing (apt package fonts-dejavu-core)"
+        );
+        eprintln!("skipping: {DEJAVU} is missing (apt package fonts-dejavu-core)");
+        return;
+    };
+    let font = Font::new(bytes, 0).unwrap();
+    assert!(!font.is_cff());
+    let mut c = Composer::new();
+    let f = c.add_font(&font);
+    {
+        let mut p = c.add_page();
+        p.text(20.0, 30.0, "Seal here: Größe № 42", Style::new(f, 14.0))
+            .unwrap();
+        p.text(
+            190.0,
+            40.0,
+            "right aligned",
+            Style::new(f, 9.0).align(Align::Right),
+        )
+        .unwrap();
+    }
+    let path = out_dir().join("truetype.pdf");
+    std::fs::write(&path, c.finish().unwrap()).unwrap();
+    if have("qpdf", "--version") {
+        run(Command::new("qpdf").arg("--check").arg(&path));
+    }
+    if have("pdftotext", "-v") {
+        let t = run(Command::new("pdftotext")
+            .args(["-enc", "UTF-8"])
+            .arg(&path)
+            .arg("-"));
+        assert!(t.contains("Seal here: Größe № 42"), "{t}");
+        assert!(t.contains("right aligned"), "{t}");
+    }
+    if have("pdffonts", "-v") {
+        let listing = run(Command::new("pdffonts").arg(&path));
+        assert!(listing.contains("CID TrueType"), "{listing}");
+        let row = listing.lines().nth(2).unwrap_or_default();
+        assert!(
+            row.contains("+DejaVuSans") && row.contains("yes yes yes"),
+            "{listing}"
+        );
     }
 }

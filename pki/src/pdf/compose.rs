@@ -137,6 +137,11 @@ impl Font {
             .filter(|c| c.is_ascii_graphic() && !"[](){}<>/%#".contains(*c))
             .take(63)
             .collect();
+        let name = if name.is_empty() {
+            format!("Font{index}")
+        } else {
+            name
+        };
         let b = face.global_bounding_box();
         let font = Font {
             index,
@@ -192,7 +197,8 @@ impl Font {
     /// `text` broken into lines no wider than `width_mm` at `size_pt`. Chinese breaks between any
     /// two characters, except that closing punctuation stays with the character before it and
     /// opening punctuation with the one after; other text breaks at spaces, and a word longer than
-    /// a line is cut. A newline always breaks.
+    /// a line is cut. A newline always breaks. Linear in the length of `text` (values come from
+    /// applicants).
     pub fn wrap(
         &self,
         text: &str,
@@ -200,18 +206,13 @@ impl Font {
         width_mm: f64,
     ) -> Result<Vec<String>, ComposeError> {
         let max = width_mm * PT_PER_MM / size_pt * 1000.0;
-        let space = self.glyphs(" ").map(|g| g[0].1).unwrap_or(250.0);
         let mut lines = Vec::new();
         for para in text.split('\n') {
             let chars: Vec<char> = para.chars().collect();
-            let adv: Vec<f64> = self
-                .glyphs(&para.replace(' ', ""))?
-                .into_iter()
-                .map(|(_, a)| a)
-                .collect();
-            // Units: (text, width, a space before it).
-            let mut units: Vec<(String, f64, bool)> = Vec::new();
-            let mut k = 0;
+            let adv: Vec<f64> = self.glyphs(para)?.into_iter().map(|g| g.1).collect();
+            let span = |a: usize, b: usize| adv[a..b].iter().sum::<f64>();
+            // Units that stay together, as char ranges without the spaces between them.
+            let mut units: Vec<(usize, usize)> = Vec::new();
             let mut space_before = false;
             let mut glue_next = false;
             for (i, &c) in chars.iter().enumerate() {
@@ -220,73 +221,64 @@ impl Font {
                     glue_next = false;
                     continue;
                 }
-                let w = adv.get(k).copied().unwrap_or(0.0);
-                k += 1;
-                let wide = is_wide(c);
-                let prev_wide = i > 0 && is_wide(chars[i - 1]) && chars[i - 1] != ' ';
-                let join = match units.last_mut() {
+                let join = match units.last() {
+                    None => false,
                     Some(_) if space_before => false,
                     Some(_) if glue_next || is_closing(c) => true,
-                    // Latin letters and digits run together; a wide character starts a unit.
-                    Some(_) => !wide && !prev_wide,
-                    None => false,
+                    // Latin letters and digits run together; a wide character stands alone.
+                    Some(_) => !is_wide(c) && !is_wide(chars[i - 1]),
                 };
-                if join {
-                    if let Some(u) = units.last_mut() {
-                        u.0.push(c);
-                        u.1 += w;
-                    }
-                } else {
-                    units.push((c.to_string(), w, space_before));
+                match units.last_mut() {
+                    Some(u) if join => u.1 = i + 1,
+                    _ => units.push((i, i + 1)),
                 }
                 space_before = false;
                 glue_next = is_opening(c);
             }
-            let mut line = String::new();
-            let mut line_w = 0.0;
-            for (text, w, sp) in units {
-                let add = if sp && !line.is_empty() { space + w } else { w };
-                if line.is_empty() || line_w + add <= max {
-                    if sp && !line.is_empty() {
-                        line.push(' ');
+            // The current line as a char range, and its width.
+            let mut line: Option<(usize, usize)> = None;
+            let mut w = 0.0;
+            for (s, e) in units {
+                let uw = span(s, e);
+                line = match line {
+                    Some((ls, le)) if w + span(le, s) + uw <= max => {
+                        w += span(le, s) + uw;
+                        Some((ls, e))
                     }
-                    line.push_str(&text);
-                    line_w += add;
-                } else {
-                    lines.push(std::mem::take(&mut line));
-                    line.push_str(&text);
-                    line_w = w;
-                }
-                // A word wider than the line is cut where it overflows.
-                while line_w > max && line.chars().count() > 1 {
-                    let (head, rest) = self.cut(&line, max)?;
-                    lines.push(head);
-                    line_w = self
-                        .glyphs(&rest.replace(' ', ""))?
-                        .iter()
-                        .map(|g| g.1)
-                        .sum();
-                    line = rest;
+                    Some((ls, le)) => {
+                        lines.push(chars[ls..le].iter().collect());
+                        w = uw;
+                        Some((s, e))
+                    }
+                    None => {
+                        w = uw;
+                        Some((s, e))
+                    }
+                };
+                // A word wider than the line is cut where it overflows (at least one character
+                // per line, so a glyph wider than the line still makes progress).
+                while let Some((ls, le)) = line.filter(|_| w > max) {
+                    let mut k = ls + 1;
+                    let mut head = adv[ls];
+                    while k < le && head + adv[k] <= max {
+                        head += adv[k];
+                        k += 1;
+                    }
+                    if k == le {
+                        break;
+                    }
+                    lines.push(chars[ls..k].iter().collect());
+                    let mut next = k;
+                    while next < le && chars[next] == ' ' {
+                        next += 1;
+                    }
+                    w -= span(ls, next);
+                    line = Some((next, le));
                 }
             }
-            lines.push(line);
+            lines.push(line.map_or_else(String::new, |(a, b)| chars[a..b].iter().collect()));
         }
         Ok(lines)
-    }
-
-    /// The longest head of `line` (at least one character) within `max` thousandths, and the rest.
-    fn cut(&self, line: &str, max: f64) -> Result<(String, String), ComposeError> {
-        let mut w = 0.0;
-        let mut at = line.len();
-        for (n, (i, c)) in line.char_indices().enumerate() {
-            let a = self.glyphs(&c.to_string())?.first().map_or(0.0, |g| g.1);
-            if n > 0 && w + a > max {
-                at = i;
-                break;
-            }
-            w += a;
-        }
-        Ok((line[..at].to_string(), line[at..].trim_start().to_string()))
     }
 }
 
@@ -521,6 +513,8 @@ impl PageBuilder<'_> {
                 return Err(ComposeError::TooManyGlyphs(slot.font.name.clone()));
             }
             let cid = slot.remap.remap(*gid);
+            // A glyph shared by two characters (a Kangxi radical and its ideograph, say) extracts
+            // as the first one drawn: ToUnicode maps a code to one text.
             slot.used.entry(cid).or_insert((ch, *adv));
             let _ = write!(hex, "{cid:04X}");
         }
@@ -1006,5 +1000,13 @@ mod tests {
         let long = font.wrap("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10.0, 20.0).unwrap();
         assert!(long.len() > 1);
         assert_eq!(long.concat(), "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+        // Linear: a very long word from an applicant is cut quickly, every line within the width.
+        let t = std::time::Instant::now();
+        let huge = font.wrap(&"a".repeat(200_000), 10.0, 50.0).unwrap();
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(huge.iter().map(String::len).sum::<usize>(), 200_000);
+        assert!(huge[..huge.len() - 1]
+            .iter()
+            .all(|l| font.text_width(l, 10.0).unwrap() <= 50.0));
     }
 }
