@@ -359,6 +359,7 @@ pub struct Composer {
     fonts: Vec<Slot>,
     pages: Vec<Vec<u8>>,
     title: Option<String>,
+    lang: Option<String>,
 }
 
 /// Drawing on one page; positions in millimetres from the page's top left corner.
@@ -388,6 +389,11 @@ impl Composer {
     /// The document title (`/Info /Title`, shown by viewers).
     pub fn set_title(&mut self, title: &str) {
         self.title = Some(title.to_string());
+    }
+
+    /// The natural language of the text (`/Lang`, e.g. `zh-CN`), for screen readers and search.
+    pub fn set_language(&mut self, tag: &str) {
+        self.lang = Some(tag.to_string());
     }
 
     /// Make `font` available for text; only the glyphs used end up in the file.
@@ -460,14 +466,13 @@ impl Composer {
                     .with(b"Count", Object::Int(count)),
             ),
         );
-        w.put(
-            catalog,
-            &Object::Dict(
-                Dict::new()
-                    .with(b"Type", Object::name("Catalog"))
-                    .with(b"Pages", Object::Ref(pages)),
-            ),
-        );
+        let mut cat = Dict::new()
+            .with(b"Type", Object::name("Catalog"))
+            .with(b"Pages", Object::Ref(pages));
+        if let Some(l) = &self.lang {
+            cat.set(b"Lang", Object::string(l.as_bytes()));
+        }
+        w.put(catalog, &Object::Dict(cat));
         let mut info = Dict::new().with(b"Producer", Object::string("sealpki"));
         if let Some(t) = &self.title {
             info.set(b"Title", text_string(t));

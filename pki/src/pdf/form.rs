@@ -59,6 +59,7 @@ pub fn application_form(
 ) -> Result<Vec<u8>, ComposeError> {
     let mut doc = Composer::new();
     doc.set_title(&format!("电子印章申请表 {}", data.application_no));
+    doc.set_language("zh-CN");
     let reg = doc.add_font(regular);
     let (strong, synthetic) = match bold {
         Some(b) => (doc.add_font(b), false),
