@@ -7,9 +7,13 @@
 //! - [`sign`]: signature fields, placeholders, the streaming hash, CMS ([`crate::cades`]), levels.
 //! - [`image`]: seal pictures (PNG with alpha as `/SMask`, JPEG as is) and appearances.
 //! - [`verify`]: integrity, coverage, revision analysis, CMS, chain, timestamp.
+//! - [`compose`]: new documents for printed forms (CJK font subsets, QR codes); [`form`]: the
+//!   e-seal application form laid out with it.
 
+pub mod compose;
 pub mod crypt;
 pub mod filter;
+pub mod form;
 pub mod image;
 pub mod ltv;
 pub mod object;
