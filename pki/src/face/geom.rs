@@ -225,7 +225,12 @@ pub struct Picture {
 }
 
 impl Picture {
-    /// Physical width in mm (what GB/T 38540 seal pictures record).
+    /// Physical (width, height) in mm, what GB/T 38540 seal pictures record.
+    pub fn size_mm(&self) -> (f64, f64) {
+        (self.width_mm, self.height_mm)
+    }
+
+    /// Physical width in mm.
     pub fn width_mm(&self) -> f64 {
         self.width_mm
     }

@@ -6,6 +6,25 @@
 //! so no font is needed to show it) and as PNG ([`Picture::to_png`], tiny-skia), so the two agree.
 //! [`extract`] turns a scan of a stamped impression into a transparent picture of just the red ink.
 //! No file or network I/O: font bytes and pixels come from the caller.
+//!
+//! ```no_run
+//! use sealpki_pki::face::{self, FaceSpec, Font, RoundKind, RoundSeal, SealCode};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let bytes = std::fs::read("/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc")?;
+//! let font = Font::from_collection(bytes, "CJK SC")?;
+//! let spec = FaceSpec::Round(RoundSeal {
+//!     kind: RoundKind::Contract,
+//!     org_name: "杭州西湖印章科技有限公司".into(),
+//!     code: Some(SealCode::parse("3301060123456")?),
+//!     diameter: None,
+//! });
+//! let picture = face::draw(&spec, &font)?;
+//! let (svg, png) = (picture.to_svg(), picture.to_png(face::DEFAULT_DPI)?);
+//! assert_eq!(picture.size_mm(), (40.0, 40.0));
+//! # let _ = (svg, png);
+//! # Ok(())
+//! # }
+//! ```
 
 mod extract;
 mod font;
@@ -15,7 +34,7 @@ mod spec;
 
 pub use extract::{extract, Extracted, PixelRect, Scan, MAX_SCAN_PIXELS};
 pub use font::Font;
-pub use geom::{Element, FillRule, Picture, Point, Rect, Role, Seg};
+pub use geom::{Element, FillRule, Path, Picture, Point, Rect, Role, Seg};
 pub use layout::draw;
 pub use spec::{
     Diameter, FaceSpec, NameSeal, OvalKind, OvalSeal, RoundKind, RoundSeal, SealCode, TaxpayerId,
@@ -23,6 +42,9 @@ pub use spec::{
 
 /// The seal red of every picture and extraction (sRGB #E60012).
 pub const SEAL_RED: [u8; 3] = [0xE6, 0x00, 0x12];
+
+/// The resolution seal pictures are made at unless the caller says otherwise.
+pub const DEFAULT_DPI: u32 = 600;
 
 /// Resolution limits for rendering and extraction output: below 72 dpi a seal is unreadable, above
 /// 2400 a 45 mm picture is already 18 megapixels.
