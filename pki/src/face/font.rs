@@ -126,8 +126,11 @@ impl Font {
     pub(crate) fn glyph(&self, ch: char) -> Result<Glyph, FaceError> {
         let face = parse(&self.data, self.index)?;
         let id = face.glyph_index(ch).ok_or_else(|| self.missing(ch))?;
+        // Marks and some symbols advance by 0; a seal gives every character a cell, so they get
+        // the em (and no division by zero when scaled into it).
         let advance = face
             .glyph_hor_advance(id)
+            .filter(|&a| a > 0)
             .map(f64::from)
             .unwrap_or_else(|| self.em_height());
         let mut b = Collect(Vec::new());

@@ -639,6 +639,15 @@ mod tests {
     }
 
     #[test]
+    fn zero_advance_characters_get_a_cell() {
+        let Some(font) = font() else { return };
+        let pic = draw(&round(RoundKind::Contract, "测\u{301}试公司"), &font).unwrap();
+        assert!(text(&pic)
+            .flat_map(|e| e.path.points())
+            .all(|p| p.x.is_finite() && p.y.is_finite()));
+    }
+
+    #[test]
     fn the_diameter_can_be_chosen() {
         let Some(font) = font() else { return };
         let mut spec = round(RoundKind::Contract, "测试公司");
