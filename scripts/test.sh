@@ -17,8 +17,9 @@ need=()
 for pair in softhsm2-util:softhsm2 pkcs11-tool:opensc pdfsig:poppler-utils qpdf:qpdf certutil:libnss3-tools openssl:openssl chromium:chromium curl:curl; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
-# CJK glyphs for the console's screenshots in headless Chromium (tests/web.rs).
-if ! fc-list :lang=zh 2>/dev/null | grep -q .; then need+=(fonts-noto-cjk); fi
+# CJK glyphs for the console's screenshots in headless Chromium (tests/web.rs) and the Noto CJK
+# collections the seal pictures are drawn with (pki/tests/faces.rs).
+if ! fc-list :lang=zh 2>/dev/null | grep -q . || ! ls /usr/share/fonts/opentype/noto/NotoS*CJK*.ttc >/dev/null 2>&1; then need+=(fonts-noto-cjk); fi
 if [ ${#need[@]} -gt 0 ]; then
   say "installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -71,6 +72,8 @@ CONF
 export SOFTHSM2_CONF="$RUN/softhsm/softhsm2.conf"
 export SEALPKI_TEST_PKCS11_MODULE="${SEALPKI_TEST_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}"
 export SEALPKI_REQUIRE_SOFTHSM=1
+# Seal pictures (pki/tests/faces.rs) need the Noto CJK fonts installed above.
+export SEALPKI_REQUIRE_FONTS=1
 export SEALPKI_TEST_RUN="$RUN"
 
 say "cargo test"

@@ -9,11 +9,13 @@
 //! - [`issue`]: two-phase issuance — `prepare` yields a linted, single-use `IssuanceToken`; `issue`
 //!   consumes it and signs.
 //! - [`csr`]: PKCS#10 parsing with proof of possession; [`name`]: distinguished names.
+//! - [`face`]: seal pictures (印模) as SVG and PNG from a typed layout, and red-ink extraction.
 #![forbid(unsafe_code)]
 
 pub mod alg;
 pub mod cades;
 pub mod csr;
+pub mod face;
 pub mod issue;
 pub mod keys;
 pub mod lint;
