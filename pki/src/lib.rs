@@ -13,6 +13,7 @@
 
 pub mod alg;
 pub mod cades;
+pub mod credential;
 pub mod csr;
 pub mod issue;
 pub mod keys;
