@@ -9,6 +9,8 @@
 //! - [`issue`]: two-phase issuance — `prepare` yields a linted, single-use `IssuanceToken`; `issue`
 //!   consumes it and signs.
 //! - [`csr`]: PKCS#10 parsing with proof of possession; [`name`]: distinguished names.
+//! - [`credential`]: signed credentials — COSE_Sign1 over CWT claims with the signer's x5chain,
+//!   verified through [`validate`]; their QR form.
 #![forbid(unsafe_code)]
 
 pub mod alg;

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use ciborium::Value;
 use coset::cwt::{ClaimName, ClaimsSet, Timestamp};
 
-use super::kind::{seal_status as ss, ClaimType, Kind, KindSpec, KINDS};
+use super::kind::{
+    seal_status as ss, ClaimType, Kind, KindSpec, Revocation, KINDS, STATUS_INDEX_CLAIM,
+};
 use super::CredentialError;
 
 /// Length of the `cti` (CWT ID) we write: 16 random bytes.
@@ -110,6 +112,23 @@ pub struct SealStatus {
     pub checked_at: u64,
 }
 
+/// How to find out whether one credential was revoked; see [`Claims::revocation`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevocationCheck {
+    /// Short-lived: expiry is its revocation.
+    None,
+    StatusList {
+        iss: String,
+        index: u64,
+    },
+    Entry {
+        iss: String,
+        #[serde(serialize_with = "ser_hex")]
+        cti: Vec<u8>,
+    },
+}
+
 fn ser_hex<S: serde::Serializer, T: AsRef<[u8]>>(b: &T, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&hex::encode(b.as_ref()))
 }
@@ -151,12 +170,53 @@ impl Claims {
         }
     }
 
+    /// What the caller looks up to learn whether this credential was revoked (this crate does no
+    /// I/O): nothing, its bit in the issuer's status list, or a revocation entry for its `cti`.
+    pub fn revocation(&self) -> RevocationCheck {
+        match self.kind().spec().revocation {
+            Revocation::Expiry => RevocationCheck::None,
+            Revocation::RevocationEntry => RevocationCheck::Entry {
+                iss: self.iss.clone(),
+                cti: self.cti.clone(),
+            },
+            Revocation::StatusList => {
+                let index = match &self.body {
+                    Body::Other { claims, .. } => match claims.get(&STATUS_INDEX_CLAIM) {
+                        Some(Value::Integer(i)) => u64::try_from(*i).ok(),
+                        _ => None,
+                    },
+                    Body::SealStatus(_) => None,
+                };
+                // check_map made the index required and a uint for status-list kinds.
+                match index {
+                    Some(index) => RevocationCheck::StatusList {
+                        iss: self.iss.clone(),
+                        index,
+                    },
+                    None => RevocationCheck::Entry {
+                        iss: self.iss.clone(),
+                        cti: self.cti.clone(),
+                    },
+                }
+            }
+        }
+    }
+
     /// The claims as the CWT claims set that is signed.
     pub(crate) fn to_claims_set(&self) -> Result<ClaimsSet, CredentialError> {
         self.check()?;
         let spec = self.kind().spec();
         let map = match &self.body {
             Body::SealStatus(s) => s.to_map(),
+            // A kind with a typed struct is written from it, so its own checks (the state) hold.
+            Body::Other {
+                kind: Kind::SealStatus,
+                ..
+            } => {
+                return Err(CredentialError::Claims(
+                    "seal-status: write it as Body::SealStatus".into(),
+                ))
+            }
             Body::Other { claims, .. } => claims.clone(),
         };
         check_map(spec, &map)?;

@@ -28,7 +28,7 @@ use der::Decode;
 
 use crate::alg::{der_to_raw_rs, KeyAlgorithm, SignatureScheme};
 use crate::keys::{KeyError, Signer};
-pub use claims::{Body, Claims, SealState, SealStatus, CTI_LEN};
+pub use claims::{Body, Claims, RevocationCheck, SealState, SealStatus, CTI_LEN};
 pub use kind::{ClaimSpec, ClaimType, IssuerRule, Kind, KindSpec, Revocation, KINDS};
 pub use verify::{verify, Check, CheckState, Report, Verdict, VerifyOptions};
 
@@ -171,6 +171,13 @@ pub fn issue(
         return Err(CredentialError::Certificate(
             "the first certificate is not for the signing key".into(),
         ));
+    }
+    let not_after = crate::report::unix(cert.tbs_certificate.validity.not_after.to_system_time());
+    if claims.exp > not_after {
+        return Err(CredentialError::Claims(format!(
+            "exp {} is after the signing certificate expires ({not_after}): verifiers refuse that",
+            claims.exp
+        )));
     }
     let payload = claims
         .to_claims_set()?

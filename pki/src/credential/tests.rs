@@ -292,6 +292,21 @@ fn malformed_input_is_refused() {
     deep.push(0);
     let r = f.verify(&deep[..MAX_CREDENTIAL], t);
     assert_refused(&r, "structure", structure);
+    // And inside the protected header, before coset reads it with its own, looser limit.
+    let mut p = vec![0x81; 200];
+    p.push(0);
+    let msg = Value::Tag(
+        18,
+        Box::new(Value::Array(vec![
+            Value::Bytes(p),
+            Value::Map(vec![]),
+            Value::Bytes(vec![0xa0]),
+            Value::Bytes(vec![0; 64]),
+        ])),
+    );
+    let mut out = Vec::new();
+    ciborium::ser::into_writer(&msg, &mut out).unwrap();
+    assert_refused(&f.verify(&out, t), "structure", structure);
     let big = vec![0u8; MAX_CREDENTIAL + 1];
     assert_refused(&f.verify(&big, t), "size", |e| {
         matches!(e, CredentialError::TooLarge { .. })
@@ -461,4 +476,87 @@ fn qr_form_round_trip() {
         assert_eq!(back, bytes);
         assert!(f.verify(&back, t).is_valid());
     }
+}
+
+#[test]
+fn revocation_handles_follow_the_registry() {
+    let t = now();
+    assert_eq!(status_claims(t).revocation(), RevocationCheck::None);
+    let body = Body::Other {
+        kind: Kind::StampingCredential,
+        claims: BTreeMap::from([
+            (1, Value::Text("APP-1".into())),
+            (2, Value::Text("CTL-0001".into())),
+            (3, Value::Text("3101150012345".into())),
+            (4, Value::Integer(20.into())),
+            (kind::STATUS_INDEX_CLAIM, Value::Integer(4711.into())),
+        ]),
+    };
+    let c = Claims::new("platform", "app:APP-1", t, 60, body).unwrap();
+    assert_eq!(
+        c.revocation(),
+        RevocationCheck::StatusList {
+            iss: "platform".into(),
+            index: 4711
+        }
+    );
+}
+
+#[test]
+fn a_credential_does_not_outlive_its_signer() {
+    let f = fixture(KeyAlgorithm::P256);
+    let t = now();
+    let mut c = status_claims(t);
+    c.exp = t + 365 * 86_400;
+    let e = issue(&c, f.key.as_ref(), std::slice::from_ref(&f.leaf)).unwrap_err();
+    assert!(matches!(e, CredentialError::Claims(_)), "{e}");
+    // Made by another writer anyway: refused on the way in.
+    let bytes = f.issue(&status_claims(t));
+    let mut s = CoseSign1::from_tagged_slice(&bytes).unwrap();
+    s.payload = Some(c.to_claims_set().unwrap().to_vec().unwrap());
+    let s = coset::CoseSign1Builder::new()
+        .protected(s.protected.header)
+        .payload(s.payload.unwrap())
+        .create_signature(&[], |tbs| {
+            let der = f
+                .key
+                .sign(crate::SignatureScheme::EcdsaSha256, tbs)
+                .unwrap();
+            crate::alg::der_to_raw_rs(&der, 32).unwrap()
+        })
+        .build();
+    let r = f.verify(&s.to_tagged_vec().unwrap(), t);
+    assert_refused(&r, "lifetime", |e| matches!(e, CredentialError::Claims(_)));
+}
+
+#[test]
+fn an_unregistered_algorithm_is_named_as_such() {
+    let f = fixture(KeyAlgorithm::P256);
+    let t = now();
+    let bytes = f.issue(&status_claims(t));
+    let s = CoseSign1::from_tagged_slice(&bytes).unwrap();
+    // A protected header {1: -300, 33: leaf} written by hand: coset would not write -300.
+    let mut p = Vec::new();
+    ciborium::ser::into_writer(
+        &Value::Map(vec![
+            (Value::Integer(1.into()), Value::Integer((-300).into())),
+            (Value::Integer(33.into()), Value::Bytes(f.leaf.clone())),
+        ]),
+        &mut p,
+    )
+    .unwrap();
+    let msg = Value::Tag(
+        18,
+        Box::new(Value::Array(vec![
+            Value::Bytes(p),
+            Value::Map(vec![]),
+            Value::Bytes(s.payload.unwrap()),
+            Value::Bytes(s.signature),
+        ])),
+    );
+    let mut out = Vec::new();
+    ciborium::ser::into_writer(&msg, &mut out).unwrap();
+    assert_refused(&f.verify(&out, t), "headers", |e| {
+        matches!(e, CredentialError::UnknownAlgorithm(_))
+    });
 }

@@ -158,13 +158,18 @@ fn run(
     }
     let sign1 = match decode(bytes) {
         Ok(s) => s,
+        Err(e @ CredentialError::UnknownAlgorithm(_)) => {
+            st.pass("structure", "tagged COSE_Sign1");
+            st.fail("headers", e);
+            return None;
+        }
         Err(e) => {
             st.fail("structure", e);
             return None;
         }
     };
     st.pass("structure", "tagged COSE_Sign1");
-    let (alg, chain) = match headers(&sign1) {
+    let (alg, leaf, pool) = match headers(&sign1) {
         Ok(h) => h,
         Err(e) => {
             st.fail("headers", e);
@@ -173,10 +178,10 @@ fn run(
     };
     st.pass(
         "headers",
-        format!("alg {alg}, x5chain of {} certificate(s)", chain.len()),
+        format!("alg {alg}, x5chain of {} certificate(s)", pool.len() + 1),
     );
     report.algorithm = Some(alg);
-    let leaf = &chain[0];
+    let leaf = &leaf;
     report.signer = Some(leaf.subject.clone());
 
     let spki = &leaf.cert.tbs_certificate.subject_public_key_info;
@@ -247,21 +252,21 @@ fn run(
         }
     }
 
-    chain_checks(&chain, anchors, &claims, st, report);
+    chain_checks(leaf, &pool, anchors, &claims, st, report);
     window(&claims, unix(at), opts.leeway_secs, st);
     Some(claims)
 }
 
 /// The signer's path at `iat` for the kind's purpose, then the kind's extended key usage.
 fn chain_checks(
-    chain: &[Cert],
+    leaf: &Cert,
+    pool: &[Cert],
     anchors: &[Certificate],
     claims: &Claims,
     st: &mut State,
     report: &mut Report,
 ) {
     let rule = claims.kind().spec().issuer;
-    let leaf = &chain[0];
     let Some(iat) = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(claims.iat)) else {
         st.fail(
             "chain",
@@ -274,13 +279,25 @@ fn chain_checks(
         o.key_usage.push(KeyUsages::DigitalSignature);
     }
     o.ekus.extend(rule.eku);
-    let path = validate::validate(leaf, &chain[1..], &validate::prepare(anchors), &o);
+    let path = validate::validate(leaf, pool, &validate::prepare(anchors), &o);
     if path.is_valid() {
         report.signer = Some(path.path_text());
         st.pass("chain", format!("{} at iat", path.path_text()));
     } else {
         // Indeterminate too: a chain that does not reach a given anchor is not to be relied on.
         st.fail("chain", CredentialError::Untrusted(path.summary()));
+    }
+    // A credential never outlives its signer's certificate: once that expires, a key that leaked
+    // can mint nothing that counts, however it backdates iat.
+    let not_after = unix(leaf.validity().1);
+    if claims.exp > not_after {
+        st.fail(
+            "lifetime",
+            CredentialError::Claims(format!(
+                "exp {} is after the signer's certificate expires ({not_after})",
+                claims.exp
+            )),
+        );
     }
     // `validate` lets a leaf without extendedKeyUsage through; here the usage must be there, or any
     // key the same CA certified (a TLS server, say) could speak with the platform's authority.
@@ -343,8 +360,41 @@ fn decode(bytes: &[u8]) -> Result<CoseSign1, CredentialError> {
             "not a tagged COSE_Sign1 (CBOR tag 18)".into(),
         ));
     };
+    if let Value::Array(parts) = inner.as_ref() {
+        if let Some(Value::Bytes(p)) = parts.first() {
+            precheck_protected(p)?;
+        }
+    }
     CoseSign1::from_cbor_value(*inner)
         .map_err(|e| CredentialError::Malformed(format!("COSE_Sign1: {e}")))
+}
+
+/// The protected header read with our nesting cap before coset reads it with its own, and its
+/// `alg` looked at first, so an unregistered id is called an unknown algorithm, not bad CBOR.
+fn precheck_protected(p: &[u8]) -> Result<(), CredentialError> {
+    if p.is_empty() {
+        return Ok(());
+    }
+    let Value::Map(entries) = read_value(p, "protected header")? else {
+        return Err(CredentialError::Malformed(
+            "protected header is not a map".into(),
+        ));
+    };
+    let alg = entries
+        .iter()
+        .find(|(k, _)| *k == Value::Integer(1.into()))
+        .map(|(_, v)| v);
+    if let Some(Value::Integer(i)) = alg {
+        let known = i64::try_from(*i).ok().and_then(Algorithm::from_cose_id);
+        if known.is_none() {
+            return Err(CredentialError::UnknownAlgorithm(format!(
+                "{} is not ES256 (-7) or SM2-SM3 ({})",
+                i128::from(*i),
+                super::ALG_SM2_SM3
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn decode_claims(payload: &[u8]) -> Result<Claims, CredentialError> {
@@ -354,8 +404,9 @@ fn decode_claims(payload: &[u8]) -> Result<Claims, CredentialError> {
     Claims::from_claims_set(set)
 }
 
-/// `alg` and `x5chain`, both from the protected header only; no critical headers.
-fn headers(s: &CoseSign1) -> Result<(Algorithm, Vec<Cert>), CredentialError> {
+/// `alg` and `x5chain` (leaf, then the rest), both from the protected header only; no critical
+/// headers.
+fn headers(s: &CoseSign1) -> Result<(Algorithm, Cert, Vec<Cert>), CredentialError> {
     let h = &s.protected.header;
     let bad = |m: &str| CredentialError::Header(m.into());
     if !h.crit.is_empty() {
@@ -400,7 +451,7 @@ fn headers(s: &CoseSign1) -> Result<(Algorithm, Vec<Cert>), CredentialError> {
         }
         _ => return Err(bad("x5chain is neither a bstr nor an array")),
     };
-    let chain = ders
+    let mut chain = ders
         .iter()
         .enumerate()
         .map(|(i, d)| {
@@ -408,5 +459,9 @@ fn headers(s: &CoseSign1) -> Result<(Algorithm, Vec<Cert>), CredentialError> {
                 .map_err(|e| CredentialError::Certificate(format!("certificate {i}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((alg, chain))
+    if chain.is_empty() {
+        return Err(bad("x5chain is empty"));
+    }
+    let leaf = chain.remove(0);
+    Ok((alg, leaf, chain))
 }
