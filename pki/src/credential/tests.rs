@@ -560,3 +560,20 @@ fn an_unregistered_algorithm_is_named_as_such() {
         matches!(e, CredentialError::UnknownAlgorithm(_))
     });
 }
+
+#[test]
+fn no_mutation_verifies_or_panics() {
+    let f = fixture(KeyAlgorithm::P256);
+    let t = now();
+    let bytes = f.issue(&status_claims(t));
+    for i in 0..bytes.len() {
+        for bit in [0x01, 0x80] {
+            let mut m = bytes.clone();
+            m[i] ^= bit;
+            let r = f.verify(&m, t);
+            assert!(!r.is_valid(), "byte {i} ^ {bit:#x} still verifies");
+            assert!(r.error.is_some() && r.claims.is_none());
+        }
+        assert!(!f.verify(&bytes[..i], t).is_valid());
+    }
+}
