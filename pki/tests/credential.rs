@@ -63,7 +63,7 @@ fn have_pycose() -> bool {
             "SEALPKI_REQUIRE_TOOLS=1 but {} cannot import pycose, cbor2, cryptography",
             python().display()
         );
-        eprintln!("skipped: pycose, cbor2 or cryptography missing (pip install pycose cbor2)");
+        eprintln!("skipped: pycose, cbor2 or cryptography missing (pip install pycose 'cbor2<6')");
     }
     ok
 }

@@ -34,6 +34,10 @@ def fail(msg):
 
 
 def verify(cred_path, root_path):
+    from importlib.metadata import version
+    if int(version("cbor2").split(".")[0]) >= 6:
+        # cbor2 6 decodes arrays inside tags as tuples, which pycose 1.1's decode() refuses.
+        fail(f"pycose {version('pycose')} needs cbor2 < 6, found {version('cbor2')}")
     data = open(cred_path, "rb").read()
     if data[0] != 0xD2:
         fail("not tagged 18 (COSE_Sign1)")
