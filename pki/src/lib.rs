@@ -10,10 +10,13 @@
 //!   consumes it and signs.
 //! - [`csr`]: PKCS#10 parsing with proof of possession; [`name`]: distinguished names.
 //! - [`face`]: seal pictures (印模) as SVG and PNG from a typed layout, and red-ink extraction.
+//! - [`credential`]: signed credentials — COSE_Sign1 over CWT claims with the signer's x5chain,
+//!   verified through [`validate`]; their QR form.
 #![forbid(unsafe_code)]
 
 pub mod alg;
 pub mod cades;
+pub mod credential;
 pub mod csr;
 pub mod face;
 pub mod issue;

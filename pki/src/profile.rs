@@ -87,13 +87,16 @@ pub const KEY_USAGES: [&str; 9] = [
     "decipherOnly",
 ];
 
-pub const EXTENDED_KEY_USAGES: [(&str, &str); 6] = [
+pub const EXTENDED_KEY_USAGES: [(&str, &str); 8] = [
     ("serverAuth", "1.3.6.1.5.5.7.3.1"),
     ("clientAuth", "1.3.6.1.5.5.7.3.2"),
     ("codeSigning", "1.3.6.1.5.5.7.3.3"),
     ("emailProtection", "1.3.6.1.5.5.7.3.4"),
     ("timeStamping", "1.3.6.1.5.5.7.3.8"),
     ("OCSPSigning", "1.3.6.1.5.5.7.3.9"),
+    // Signed credentials (credential::kind): who may sign seal status assertions and grants.
+    ("sealpkiSealStatus", "1.3.6.1.4.1.61000.3.1"),
+    ("sealpkiGrant", "1.3.6.1.4.1.61000.3.2"),
 ];
 
 impl Profile {

@@ -40,6 +40,15 @@ impl TestRoot {
         profile: &str,
         cn: &str,
     ) -> (Arc<dyn Signer>, Vec<u8>, x509_cert::Certificate) {
+        self.issue_with(Profiles::builtin().get(profile).unwrap(), cn)
+    }
+
+    /// A new key and its certificate under this root for a profile not among the built-in ones.
+    pub fn issue_with(
+        &self,
+        profile: &crate::Profile,
+        cn: &str,
+    ) -> (Arc<dyn Signer>, Vec<u8>, x509_cert::Certificate) {
         let k = key(self.alg, cn);
         let req = CertRequest::for_own_key(
             k.as_ref(),
@@ -47,11 +56,7 @@ impl TestRoot {
         );
         let token = self
             .issuer
-            .prepare(
-                Profiles::builtin().get(profile).unwrap(),
-                &req,
-                SystemTime::now(),
-            )
+            .prepare(profile, &req, SystemTime::now())
             .unwrap();
         let issued = self.issuer.issue(token).unwrap();
         let cert = x509_cert::Certificate::from_der(&issued.der).unwrap();
