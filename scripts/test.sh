@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine with Rust: installs what the tests need
 # (softhsm2, opensc, poppler-utils, qpdf, NSS tools, Chromium to print PDFs and screenshot the console,
-# Noto CJK fonts; a Python venv with
+# Noto CJK and DejaVu fonts, zbar-tools to read QR codes; a Python venv with
 # pyhanko, pkilint, ReportLab for PDF fixtures, schemathesis for the API document, aiosmtpd as the
-# SMTP server, Playwright to drive the system Chromium through the console's flows),
+# SMTP server, Playwright to drive the system Chromium through the console's flows, pycose to check
+# our COSE credentials),
 # starts a throw-away PostgreSQL cluster and a SoftHSM2 token directory, runs every test, and
 # cleans up. Extra arguments go to `cargo test` (e.g. `bash scripts/test.sh --test pkcs11`).
 set -euo pipefail
@@ -14,12 +15,14 @@ say() { printf '\n==> %s\n' "$*"; }
 
 # --- system packages -------------------------------------------------------------------------
 need=()
-for pair in softhsm2-util:softhsm2 pkcs11-tool:opensc pdfsig:poppler-utils qpdf:qpdf certutil:libnss3-tools openssl:openssl chromium:chromium curl:curl; do
+for pair in softhsm2-util:softhsm2 pkcs11-tool:opensc pdfsig:poppler-utils qpdf:qpdf certutil:libnss3-tools openssl:openssl chromium:chromium curl:curl zbarimg:zbar-tools; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 # CJK glyphs for the console's screenshots in headless Chromium (tests/web.rs) and the Noto CJK
 # collections the seal pictures are drawn with (pki/tests/faces.rs).
 if ! fc-list :lang=zh 2>/dev/null | grep -q . || ! ls /usr/share/fonts/opentype/noto/NotoS*CJK*.ttc >/dev/null 2>&1; then need+=(fonts-noto-cjk); fi
+# A TrueType (glyf) font for the PDF composer's second font path (pki/tests/form_pdf.rs).
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
   say "installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -29,10 +32,10 @@ fi
 
 # --- Python tools (independent checkers) -----------------------------------------------------
 VENV="${SEALPKI_VENV:-$ROOT/.venv}"
-if [ ! -x "$VENV/bin/lint_pkix_cert" ] || [ ! -x "$VENV/bin/pyhanko" ] || [ ! -x "$VENV/bin/schemathesis" ] || [ ! -x "$VENV/bin/aiosmtpd" ] || [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import reportlab, PIL, playwright" 2>/dev/null; then
+if [ ! -x "$VENV/bin/lint_pkix_cert" ] || [ ! -x "$VENV/bin/pyhanko" ] || [ ! -x "$VENV/bin/schemathesis" ] || [ ! -x "$VENV/bin/aiosmtpd" ] || [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import reportlab, PIL, playwright, pycose" 2>/dev/null; then
   say "creating Python venv with pkilint, pyhanko, asn1crypto, reportlab (PDF fixtures) in $VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check pkilint pyhanko pyhanko-cli asn1crypto reportlab pillow schemathesis aiosmtpd playwright 'moto[server]'
+  "$VENV/bin/pip" install -q --disable-pip-version-check pkilint pyhanko pyhanko-cli asn1crypto reportlab pillow schemathesis aiosmtpd playwright 'moto[server]' pycose 'cbor2<6'
 fi
 export PATH="$VENV/bin:$PATH"
 
@@ -74,6 +77,8 @@ export SEALPKI_TEST_PKCS11_MODULE="${SEALPKI_TEST_PKCS11_MODULE:-/usr/lib/sofths
 export SEALPKI_REQUIRE_SOFTHSM=1
 # Seal pictures (pki/tests/faces.rs) need the Noto CJK fonts installed above.
 export SEALPKI_REQUIRE_FONTS=1
+# Tools that checks by others need (zbarimg, pycose) fail the run when missing rather than skip.
+export SEALPKI_REQUIRE_TOOLS=1
 export SEALPKI_TEST_RUN="$RUN"
 
 say "cargo test"
