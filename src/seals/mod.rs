@@ -6,6 +6,8 @@
 //! the public seal status (`status`).
 
 pub mod application;
+pub mod font;
+pub mod form;
 pub mod maker;
 pub mod model;
 pub mod operation;
