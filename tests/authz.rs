@@ -126,7 +126,10 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
         (("get", "/api/v1/seal-applications/{id}"), ORG_READERS),
         (("get", "/api/v1/seal-applications/{id}/form"), ORG_READERS),
         (("post", "/api/v1/seal-applications/{id}/events"), LOGGED_IN),
-        (("get", "/api/v1/seal-applications/{id}/history"), ORG_READERS),
+        (
+            ("get", "/api/v1/seal-applications/{id}/history"),
+            ORG_READERS,
+        ),
         (("post", "/api/v1/seal-operations"), LOGGED_IN),
         (("get", "/api/v1/seal-operations/{id}"), LOGGED_IN),
         (("post", "/api/v1/seal-operations/{id}/events"), LOGGED_IN),
@@ -152,7 +155,13 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
 
 /// An application of `org` (approving authority `authority`) taken to a produced cloud seal:
 /// (application id, seal id).
-fn seal_of(api: &str, applicant: &str, admin: &str, org: &str, authority: &str) -> (String, String) {
+fn seal_of(
+    api: &str,
+    applicant: &str,
+    admin: &str,
+    org: &str,
+    authority: &str,
+) -> (String, String) {
     let (s, v, _) = post(
         &format!("{api}/seal-applications"),
         Some(applicant),

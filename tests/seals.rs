@@ -316,6 +316,25 @@ fn journey(env: &Env) {
         "ses verify",
     );
     assert!(t.contains("VALID") && t.contains(&code), "{t}");
+    // Online: the platform's signed seal status (its credential checked against the anchors).
+    let online = |expect: i32| {
+        let out = run(env
+            .cmd()
+            .args(["ses", "verify", "--online", "--trust"])
+            .arg(&root)
+            .arg("--trust")
+            .arg(&maker_chain)
+            .arg(&ses));
+        let t = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(expect), "{t}");
+        t
+    };
+    let t = online(0);
+    assert!(t.contains("seal-status") && t.contains("is active"), "{t}");
 
     // Seal a PDF: pyHanko accepts it against our root.
     let (s, pdf) = j.sign(&sid, &app_tok);
@@ -440,6 +459,16 @@ fn journey(env: &Env) {
     assert_eq!(s, 409, "a revoked seal cannot be reported lost: {v}");
     let (_, st) = j.get(&format!("/seal-status?code={code}"), None);
     assert_eq!(st["state"], "revoked", "{st}");
+    assert!(
+        st["credential"].as_str().is_some_and(|c| !c.is_empty()),
+        "{st}"
+    );
+    assert!(
+        st["qr"].as_str().is_some_and(|q| q.starts_with("SP1:")),
+        "{st}"
+    );
+    let t = online(1);
+    assert!(t.contains("is revoked"), "{t}");
     let events: Vec<&str> = st["history"]
         .as_array()
         .unwrap()

@@ -48,10 +48,7 @@ fn missing() -> AppError {
 
 fn read(p: &Path) -> Result<Vec<u8>, AppError> {
     std::fs::read(p).map_err(|e| {
-        AppError::Unavailable(format!(
-            "[seals] font {}: cannot read it: {e}",
-            p.display()
-        ))
+        AppError::Unavailable(format!("[seals] font {}: cannot read it: {e}", p.display()))
     })
 }
 
@@ -129,6 +126,9 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(e.contains("[seals] font") && e.contains("/nonexistent/font.ttc"), "{e}");
+        assert!(
+            e.contains("[seals] font") && e.contains("/nonexistent/font.ttc"),
+            "{e}"
+        );
     }
 }

@@ -9,7 +9,11 @@ use crate::store::StoreError;
 
 impl App {
     /// The form of application `id`, for those who may read the application.
-    pub async fn seal_application_form(&self, actor: &Actor, id: &str) -> Result<Vec<u8>, AppError> {
+    pub async fn seal_application_form(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<Vec<u8>, AppError> {
         let v = self.seal_application(actor, id).await?;
         let d = Data::stored(&v.data)?;
         let org = self.org(&d.org_id).await?;
@@ -30,7 +34,12 @@ impl App {
                 super::SigningMode::Cloud => "云签章 (cloud)".into(),
                 super::SigningMode::Ukey => "UKey".into(),
             },
-            validity: format!("{} 年 ({} year{})", d.years, d.years, if d.years > 1 { "s" } else { "" }),
+            validity: format!(
+                "{} 年 ({} year{})",
+                d.years,
+                d.years,
+                if d.years > 1 { "s" } else { "" }
+            ),
             authority: authority.name,
             applicant: who.real_name.unwrap_or(who.username),
             phone: who

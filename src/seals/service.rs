@@ -648,7 +648,10 @@ impl App {
         let upload = match &d.picture_file {
             Some(f) => {
                 let (row, bytes) = self.attached_file(f).await?;
-                Some((row.purpose == crate::files::FilePurpose::SignatureDrawing, bytes))
+                Some((
+                    row.purpose == crate::files::FilePurpose::SignatureDrawing,
+                    bytes,
+                ))
             }
             None => None,
         };
