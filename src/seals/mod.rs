@@ -6,6 +6,7 @@
 //! the public seal status (`status`).
 
 pub mod application;
+pub mod expiry;
 pub mod font;
 pub mod form;
 pub mod maker;
