@@ -598,7 +598,9 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             let now = match at {
                 Some(t) => sealpki_pki::der::asn1::GeneralizedTime::from_date_time(
                     t.parse::<sealpki_pki::der::DateTime>().map_err(|e| {
-                        AppError::BadRequest(format!("--at {t:?}: an RFC 3339 time such as 2027-11-20T00:00:00Z: {e}"))
+                        AppError::BadRequest(format!(
+                            "--at {t:?}: an RFC 3339 time such as 2027-11-20T00:00:00Z: {e}"
+                        ))
                     })?,
                 )
                 .to_unix_duration()
@@ -607,7 +609,10 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             };
             let s = app.seal_expiry_sweep(now).await?;
             out(json, &serde_json::json!(s), || {
-                format!("{} reminders queued, {} seals expired\n", s.reminders, s.expired)
+                format!(
+                    "{} reminders queued, {} seals expired\n",
+                    s.reminders, s.expired
+                )
             });
             Ok(0)
         }
