@@ -54,6 +54,9 @@ named_enum! {
         Ship = "ship",
         /// The holder confirmed receipt with the token.
         ConfirmReceipt = "confirm-receipt",
+        /// The order was paid (sent by `system` from the payment provider's callback, or when
+        /// a unified payer covers the application): history only, the state stays.
+        RecordPayment = "record-payment",
     }
 }
 
@@ -241,6 +244,8 @@ impl Kind for SealApplication {
         let next = match (state, event) {
             (S::Draft, E::AttachScan) => S::Draft,
             (S::Returned, E::AttachScan) => S::Returned,
+            (S::Draft, E::RecordPayment) => S::Draft,
+            (S::Returned, E::RecordPayment) => S::Returned,
             (S::Draft, E::Submit) => S::PendingReview,
             (S::Draft | S::PendingReview | S::Returned, E::Withdraw) => S::Withdrawn,
             (S::PendingReview, E::Return) => S::Returned,

@@ -342,6 +342,11 @@ impl App {
                     .join(", ")
             ))
         })?;
+        if event == application::Event::RecordPayment {
+            return Err(AppError::Denied(
+                "record-payment is sent by the payment service when an order is paid".into(),
+            ));
+        }
         let p = self.principal(actor).await?;
         let row = match self.store.workflow_get(id).await? {
             Some(r) if r.kind == APP_KIND => r,
@@ -403,6 +408,9 @@ impl App {
                          (attach-scan)"
                             .into(),
                     ));
+                }
+                if event == application::Event::Submit {
+                    self.payment_settled(id, &d.org_id).await?;
                 }
             }
             _ => {}
