@@ -130,6 +130,17 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
         (("post", "/api/v1/notifications/{id}/read"), LOGGED_IN),
         (("post", "/api/v1/notifications/read-all"), LOGGED_IN),
         (("post", "/api/v1/notifications/test"), ADMIN),
+        (("post", "/api/v1/seal-applications/{id}/order"), LOGGED_IN),
+        (("get", "/api/v1/orders"), LOGGED_IN),
+        (("get", "/api/v1/orders/{id}"), LOGGED_IN),
+        (("post", "/api/v1/orders/{id}/logistics"), OPERATORS),
+        (("post", "/api/v1/payments/dev/callback"), EVERYONE),
+        (("get", "/api/v1/addresses"), LOGGED_IN),
+        (("post", "/api/v1/addresses"), LOGGED_IN),
+        (("delete", "/api/v1/addresses/{id}"), LOGGED_IN),
+        (("post", "/api/v1/addresses/{id}/default"), LOGGED_IN),
+        (("get", "/api/v1/unified-payers"), OPERATORS),
+        (("post", "/api/v1/unified-payers"), OPERATORS),
     ])
 }
 

@@ -646,6 +646,21 @@ impl App {
         Ok(OrderPage { items, next_cursor })
     }
 
+    /// Whether the caller may record logistics numbers (asked before a body is read, so a
+    /// refusal does not depend on what was sent).
+    pub async fn may_ship(&self, actor: &Actor) -> Result<(), AppError> {
+        let p = self.principal(actor).await?;
+        may(&p, Action::ProduceSeal, Resource::Platform)?;
+        Ok(())
+    }
+
+    /// Whether the caller may register unified payers (platform administrators and operators).
+    pub async fn may_manage_payers(&self, actor: &Actor) -> Result<(), AppError> {
+        let p = self.principal(actor).await?;
+        may(&p, Action::CreateOrg, Resource::Platform)?;
+        Ok(())
+    }
+
     /// Record the courier's tracking number of a paid order (platform operators).
     pub async fn order_set_logistics(
         &self,
