@@ -12,6 +12,7 @@ mod assets;
 pub mod i18n;
 mod notifications;
 mod orgs;
+mod payments;
 mod verify;
 
 use std::sync::Arc;
@@ -46,7 +47,8 @@ pub fn routers(app: Arc<App>) -> (Router<Arc<App>>, Router<Arc<App>>) {
         .with_state(portal.clone())
         .merge(account::router())
         .merge(orgs::router())
-        .merge(notifications::router());
+        .merge(notifications::router())
+        .merge(payments::router());
     let uploads = Router::new()
         .route(
             "/verify/upload",
