@@ -256,6 +256,11 @@ impl Kind for SealApplication {
             (S::Shipped, E::ConfirmReceipt) => S::Complete,
             _ => return Err(Refusal::OutOfOrder),
         };
+        if event == E::RecordPayment && who.actor.name != "system" {
+            return Err(Refusal::NotForYou(
+                "record-payment is sent by the payment service when an order is paid",
+            ));
+        }
         if event.by_reviewer() && who.is_creator {
             return Err(Refusal::NotForYou(
                 "the applicant may not decide their own seal application (a reviewer of the \
