@@ -328,9 +328,17 @@ fn journey(env: &Env) {
     assert_eq!(v["state"], "pending-review");
 
     // The applicant was told, in-app.
-    let (s, notes) = j.get("/notifications", &app_tok);
-    assert_eq!(s, 200);
-    assert!(notes.to_string().contains("/orders/"), "{notes}");
+    // (In-app notifications are jobs: the worker delivers them shortly.)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (s, notes) = j.get("/notifications", &app_tok);
+        assert_eq!(s, 200);
+        if notes.to_string().contains(&format!("/orders/{oid}")) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no notification: {notes}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 
     // Logistics: operators only; the order shows it, the applicant is told.
     let (s, v) = j.post(
