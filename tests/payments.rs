@@ -177,7 +177,13 @@ fn journey(env: &Env) {
     assert_eq!(s, 201, "{a}");
     let id = a["id"].as_str().unwrap().to_string();
     let scan = j.upload_scan(&app_tok);
-    let (s, v) = j.event(&id, &app_tok, "attach-scan", 1, json!({"attachments": [scan]}));
+    let (s, v) = j.event(
+        &id,
+        &app_tok,
+        "attach-scan",
+        1,
+        json!({"attachments": [scan]}),
+    );
     assert_eq!(s, 200, "{v}");
 
     // No payment yet: submit is refused, naming what is missing.
@@ -221,7 +227,11 @@ fn journey(env: &Env) {
     assert_eq!(s, 403, "an outsider makes no order: {v}");
 
     // The order: invoice title and taxpayer number required, checked; then made.
-    let (s, v) = j.post(&format!("/seal-applications/{id}/order"), &app_tok, json!({}));
+    let (s, v) = j.post(
+        &format!("/seal-applications/{id}/order"),
+        &app_tok,
+        json!({}),
+    );
     assert_eq!(s, 422, "{v}");
     let (s, v) = j.post(
         &format!("/seal-applications/{id}/order"),
@@ -264,14 +274,27 @@ fn journey(env: &Env) {
     let cheap = json!({"reference": reference, "amount_fen": 1}).to_string();
     let t = now();
     for (what, ts, sig, b) in [
-        ("bad signature", t, sign("not the secret at all", t, &body), &body),
-        ("stale timestamp", t - 600, sign(secret, t - 600, &body), &body),
+        (
+            "bad signature",
+            t,
+            sign("not the secret at all", t, &body),
+            &body,
+        ),
+        (
+            "stale timestamp",
+            t - 600,
+            sign(secret, t - 600, &body),
+            &body,
+        ),
         ("changed body", t, sign(secret, t, &body), &cheap),
         ("not hex", t, "zz".to_string(), &body),
     ] {
         let (s, v) = j.callback(ts, &sig, b);
         assert_eq!(s, 401, "{what}: {v}");
-        assert!(v["type"].as_str().unwrap().ends_with("bad-signature"), "{v}");
+        assert!(
+            v["type"].as_str().unwrap().ends_with("bad-signature"),
+            "{v}"
+        );
     }
     let (s, v) = j.get(&format!("/orders/{oid}"), &app_tok);
     assert_eq!(s, 200);
@@ -282,7 +305,10 @@ fn journey(env: &Env) {
     // The checkout page, then its "pay": the provider's callback comes back over HTTP.
     let (s, html) = j.page(&format!("/pay/dev/{reference}"), &app_tok);
     assert_eq!(s, 200, "{html}");
-    assert!(html.contains("200.00") && html.contains("id=\"pay\""), "{html}");
+    assert!(
+        html.contains("200.00") && html.contains("id=\"pay\""),
+        "{html}"
+    );
     let agent = ureq::AgentBuilder::new().redirects(0).build();
     let r = agent
         .post(&format!("{}/pay/dev/{reference}", srv.url))
@@ -293,7 +319,10 @@ fn journey(env: &Env) {
     let (s, paid) = j.get(&format!("/orders/{oid}"), &app_tok);
     assert_eq!(s, 200);
     assert_eq!(paid["state"], "paid", "{paid}");
-    assert!(paid["paid_at"].is_i64() && paid["checkout_url"].is_null(), "{paid}");
+    assert!(
+        paid["paid_at"].is_i64() && paid["checkout_url"].is_null(),
+        "{paid}"
+    );
     assert_eq!(
         j.history(&id, &app_tok),
         ["create", "attach-scan", "record-payment"]
@@ -336,7 +365,10 @@ fn journey(env: &Env) {
         if notes.to_string().contains(&format!("/orders/{oid}")) {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "no notification: {notes}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no notification: {notes}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 
@@ -372,14 +404,23 @@ fn journey(env: &Env) {
     // The console: the order and the address book, the number masked.
     let (s, html) = j.page(&format!("/orders/{oid}"), &app_tok);
     assert_eq!(s, 200, "{html}");
-    assert!(html.contains("139****0021") && !html.contains("13900000021"), "{html}");
-    assert!(html.contains("SF1234567890") && html.contains("200.00"), "{html}");
+    assert!(
+        html.contains("139****0021") && !html.contains("13900000021"),
+        "{html}"
+    );
+    assert!(
+        html.contains("SF1234567890") && html.contains("200.00"),
+        "{html}"
+    );
     let (s, html) = j.page("/orders", &app_tok);
     assert_eq!(s, 200);
     assert!(html.contains(&oid), "{html}");
     let (s, html) = j.page("/addresses", &app_tok);
     assert_eq!(s, 200);
-    assert!(html.contains("139****0021") && !html.contains("13900000021"), "{html}");
+    assert!(
+        html.contains("139****0021") && !html.contains("13900000021"),
+        "{html}"
+    );
     let (s, html) = j.page(&format!("/orders/{oid}"), &other_tok);
     assert_eq!(s, 403, "{html}");
 
@@ -409,7 +450,11 @@ fn journey(env: &Env) {
     let (s, a2) = j.post("/seal-applications", &app_tok, form2);
     assert_eq!(s, 201, "{a2}");
     let id2 = a2["id"].as_str().unwrap().to_string();
-    let (s, o2) = j.post(&format!("/seal-applications/{id2}/order"), &app_tok, json!({}));
+    let (s, o2) = j.post(
+        &format!("/seal-applications/{id2}/order"),
+        &app_tok,
+        json!({}),
+    );
     assert_eq!(s, 201, "{o2}");
     assert_eq!(o2["payer"], "unified");
     assert_eq!(o2["payer_org_id"], json!(bureau));
@@ -417,7 +462,13 @@ fn journey(env: &Env) {
     assert!(o2["checkout_url"].is_null(), "{o2}");
     assert_eq!(j.history(&id2, &app_tok), ["create", "record-payment"]);
     let scan = j.upload_scan(&app_tok);
-    let (s, v) = j.event(&id2, &app_tok, "attach-scan", 2, json!({"attachments": [scan]}));
+    let (s, v) = j.event(
+        &id2,
+        &app_tok,
+        "attach-scan",
+        2,
+        json!({"attachments": [scan]}),
+    );
     assert_eq!(s, 200, "{v}");
     let (s, v) = j.event(&id2, &app_tok, "submit", 3, json!({}));
     assert_eq!(s, 200, "{v}");
@@ -429,7 +480,9 @@ fn journey(env: &Env) {
     assert_eq!(v["ship_to"]["recipient"], "张三", "{v}");
     let audit = audit_log(env);
     assert!(
-        !audit.iter().any(|(_, _, d)| d.to_string().contains("13900000021")),
+        !audit
+            .iter()
+            .any(|(_, _, d)| d.to_string().contains("13900000021")),
         "the number is never in the audit log"
     );
 }

@@ -18,7 +18,9 @@ use crate::app::App;
 use crate::error::AppError;
 use crate::payments::model::NewAddress;
 use crate::payments::provider::{DevCallback, DEV};
-use crate::payments::{AddressView, OrderPage, OrderRequest, OrderScope, OrderView, UnifiedPayerView};
+use crate::payments::{
+    AddressView, OrderPage, OrderRequest, OrderScope, OrderView, UnifiedPayerView,
+};
 
 /// Bodies above this are refused (413) before they are parsed.
 pub const MAX_BODY: usize = 16 * 1024;

@@ -79,7 +79,9 @@ pub fn price_fen(
         0
     };
     if per_year < 0 || extra < 0 {
-        return Err(AppError::Internal("[payments] prices are not negative".into()));
+        return Err(AppError::Internal(
+            "[payments] prices are not negative".into(),
+        ));
     }
     per_year
         .checked_mul(i64::from(years))
@@ -126,7 +128,12 @@ pub struct NewAddress {
 }
 
 impl NewAddress {
-    pub fn check(recipient: &str, mobile: &str, region: &str, detail: &str) -> Result<Self, AppError> {
+    pub fn check(
+        recipient: &str,
+        mobile: &str,
+        region: &str,
+        detail: &str,
+    ) -> Result<Self, AppError> {
         let recipient = text("recipient", recipient, 40)?;
         let mobile = Mobile::parse(mobile).map_err(|e| AppError::Invalid {
             field: "mobile",
@@ -171,7 +178,11 @@ mod tests {
             (S::Refunded, E::Cancel, None),
             (S::Refunded, E::Refund, None),
         ];
-        assert_eq!(table.len(), S::ALL.len() * E::ALL.len(), "every pair listed");
+        assert_eq!(
+            table.len(),
+            S::ALL.len() * E::ALL.len(),
+            "every pair listed"
+        );
         for (s, e, want) in table {
             assert_eq!(s.on(e), want, "{} on {}", s.name(), e.name());
         }

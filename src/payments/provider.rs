@@ -80,10 +80,9 @@ impl DevProvider {
                     use rand_core::RngCore;
                     let mut b = [0u8; 32];
                     rand_core::OsRng.fill_bytes(&mut b);
-                    let tmp = config.data_dir.join(format!(
-                        "{DEV_SECRET_FILE}.{}.tmp",
-                        hex::encode(&b[..4])
-                    ));
+                    let tmp = config
+                        .data_dir
+                        .join(format!("{DEV_SECRET_FILE}.{}.tmp", hex::encode(&b[..4])));
                     write_private(&tmp, hex::encode(b).as_bytes())
                         .map_err(|e| AppError::Internal(format!("payment secret: {e}")))?;
                     // A hard link never replaces a secret another instance made first.
@@ -119,7 +118,11 @@ impl DevProvider {
 
     /// The signature header's value for `body` sent at `timestamp`.
     pub fn sign(&self, timestamp: i64, body: &[u8]) -> String {
-        hex::encode(self.mac(&timestamp.to_string(), body).finalize().into_bytes())
+        hex::encode(
+            self.mac(&timestamp.to_string(), body)
+                .finalize()
+                .into_bytes(),
+        )
     }
 
     /// What the checkout page's "pay" button does: send the signed callback to our public base
@@ -191,9 +194,8 @@ impl PaymentProvider for DevProvider {
                 "{TIMESTAMP_HEADER} is more than {SKEW_SECONDS} s from our clock"
             )));
         }
-        let sig = hex::decode(sig).map_err(|_| {
-            AppError::BadSignature(format!("{SIGNATURE_HEADER}: hex HMAC-SHA256"))
-        })?;
+        let sig = hex::decode(sig)
+            .map_err(|_| AppError::BadSignature(format!("{SIGNATURE_HEADER}: hex HMAC-SHA256")))?;
         // verify_slice compares in constant time.
         self.mac(ts_s, body).verify_slice(&sig).map_err(|_| {
             AppError::BadSignature("the callback's signature does not verify".into())
@@ -231,7 +233,9 @@ mod tests {
         let body = br#"{"reference":"dev_1","amount_fen":100}"#;
         let now = 1_800_000_000;
         let sig = p.sign(now, body);
-        let ok = p.verify_callback(&headers(now, &sig), body, now + 10).unwrap();
+        let ok = p
+            .verify_callback(&headers(now, &sig), body, now + 10)
+            .unwrap();
         assert_eq!(ok.amount_fen, 100);
         let changed = br#"{"reference":"dev_1","amount_fen":1}"#;
         for (h, b, at) in [

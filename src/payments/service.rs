@@ -190,13 +190,17 @@ impl App {
     fn order_view(&self, o: OrderRow) -> Result<OrderView, AppError> {
         let state = order_state(&o)?;
         let checkout_url = match (&o.provider, &o.provider_ref, state) {
-            (Some(p), Some(r), OrderState::Created) if p == provider::DEV => Some(format!(
-                "{}/pay/dev/{r}",
-                self.config.public_base_url()
-            )),
+            (Some(p), Some(r), OrderState::Created) if p == provider::DEV => {
+                Some(format!("{}/pay/dev/{r}", self.config.public_base_url()))
+            }
             _ => None,
         };
-        let ship_to = match (o.ship_recipient, o.ship_mobile, o.ship_region, o.ship_detail) {
+        let ship_to = match (
+            o.ship_recipient,
+            o.ship_mobile,
+            o.ship_region,
+            o.ship_detail,
+        ) {
             (Some(recipient), Some(m), Some(region), Some(detail)) => Some(ShipTo {
                 recipient,
                 mobile: mask(&m),
@@ -245,7 +249,11 @@ impl App {
 
     /// Whether an application may be submitted as far as payment goes: its order is paid, or a
     /// unified payer covers its organisation's region. A 422 naming what is missing otherwise.
-    pub async fn payment_settled(&self, application_id: &str, org_id: &str) -> Result<(), AppError> {
+    pub async fn payment_settled(
+        &self,
+        application_id: &str,
+        org_id: &str,
+    ) -> Result<(), AppError> {
         if let Some(o) = self.store.order_by_application(application_id).await? {
             if order_state(&o)? == OrderState::Paid {
                 return Ok(());
@@ -346,7 +354,11 @@ impl App {
         let ship = match &req.address_id {
             Some(a) => match self.store.address_get(a).await? {
                 Some(r) if r.owner == actor.name => Some(r),
-                _ => return Err(AppError::NotFound(format!("no shipping address {a} of yours"))),
+                _ => {
+                    return Err(AppError::NotFound(format!(
+                        "no shipping address {a} of yours"
+                    )))
+                }
             },
             None if d.mode() == crate::seals::SigningMode::Ukey => {
                 return Err(AppError::Invalid {
@@ -392,16 +404,15 @@ impl App {
                 o.paid_at = Some(now);
             }
             None => {
-                let (title, taxpayer) = match (&req.invoice_title, &req.taxpayer) {
-                    (Some(t), Some(x)) => model::check_invoice(t, x)?,
-                    _ => {
-                        return Err(AppError::Invalid {
+                let (title, taxpayer) =
+                    match (&req.invoice_title, &req.taxpayer) {
+                        (Some(t), Some(x)) => model::check_invoice(t, x)?,
+                        _ => return Err(AppError::Invalid {
                             field: "invoice_title",
                             rule: "a self-paid order carries the invoice title and taxpayer number"
                                 .into(),
-                        })
-                    }
-                };
+                        }),
+                    };
                 let provider = self.payment_provider()?;
                 let checkout = provider.start(&id, amount)?;
                 o.invoice_title = Some(title);
@@ -430,7 +441,8 @@ impl App {
             )
             .await?;
         if unified.is_some() {
-            self.record_payment_step(&mut tx, application_id, &id).await?;
+            self.record_payment_step(&mut tx, application_id, &id)
+                .await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
         self.order_view(o)
@@ -457,7 +469,10 @@ impl App {
         loop {
             attempt += 1;
             match self.settle(provider.name(), &paid).await {
-                Err(AppError::StateConflict { reason: "stale-version", .. }) if attempt < 3 => {}
+                Err(AppError::StateConflict {
+                    reason: "stale-version",
+                    ..
+                }) if attempt < 3 => {}
                 other => return other,
             }
         }
@@ -472,7 +487,9 @@ impl App {
             .store
             .order_by_provider_ref(provider, &paid.reference)
             .await?
-            .ok_or_else(|| AppError::NotFound(format!("no order for payment {}", paid.reference)))?;
+            .ok_or_else(|| {
+                AppError::NotFound(format!("no order for payment {}", paid.reference))
+            })?;
         let state = order_state(&o)?;
         if state == OrderState::Paid {
             return self.order_view(o);
@@ -737,7 +754,9 @@ impl App {
     pub async fn dev_pay(&self, reference: &str) -> Result<(), AppError> {
         let o = self.dev_checkout(reference).await?;
         if self.config.payments.provider != provider::DEV {
-            return Err(AppError::NotFound("the development provider is not in use".into()));
+            return Err(AppError::NotFound(
+                "the development provider is not in use".into(),
+            ));
         }
         let dev = DevProvider::open(&self.config)?;
         let reference = reference.to_string();
@@ -801,10 +820,17 @@ impl App {
     pub async fn address_delete(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
         let mut tx = self.store.begin().await?;
         if !Store::address_delete(&mut tx, &actor.name, id).await? {
-            return Err(AppError::NotFound(format!("no shipping address {id} of yours")));
+            return Err(AppError::NotFound(format!(
+                "no shipping address {id} of yours"
+            )));
         }
         self.audit
-            .append(&mut tx, &actor.name, "address.delete", json!({"address": id}))
+            .append(
+                &mut tx,
+                &actor.name,
+                "address.delete",
+                json!({"address": id}),
+            )
             .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
@@ -813,10 +839,17 @@ impl App {
     pub async fn address_set_default(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
         let mut tx = self.store.begin().await?;
         if !Store::address_set_default(&mut tx, &actor.name, id).await? {
-            return Err(AppError::NotFound(format!("no shipping address {id} of yours")));
+            return Err(AppError::NotFound(format!(
+                "no shipping address {id} of yours"
+            )));
         }
         self.audit
-            .append(&mut tx, &actor.name, "address.default", json!({"address": id}))
+            .append(
+                &mut tx,
+                &actor.name,
+                "address.default",
+                json!({"address": id}),
+            )
             .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
@@ -892,7 +925,11 @@ impl App {
         &self,
         actor: &Actor,
     ) -> Result<Vec<UnifiedPayerView>, AppError> {
-        may(&Principal::platform(actor), Action::ReadSeals, Resource::Platform)?;
+        may(
+            &Principal::platform(actor),
+            Action::ReadSeals,
+            Resource::Platform,
+        )?;
         Ok(self
             .store
             .unified_payers()

@@ -315,7 +315,11 @@ impl Store {
     }
 
     /// Delete one of the owner's addresses; false when the owner has no such address.
-    pub async fn address_delete(tx: &mut Tx<'_>, owner: &str, id: &str) -> Result<bool, StoreError> {
+    pub async fn address_delete(
+        tx: &mut Tx<'_>,
+        owner: &str,
+        id: &str,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM shipping_addresses WHERE id = $1 AND owner = $2")
             .bind(id)
             .bind(owner)

@@ -51,7 +51,13 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> Response {
     match app
-        .orders(&who.actor(), OrderScope::Mine, None, q.cursor.as_deref(), None)
+        .orders(
+            &who.actor(),
+            OrderScope::Mine,
+            None,
+            q.cursor.as_deref(),
+            None,
+        )
         .await
     {
         Ok(p) => html(
