@@ -473,6 +473,48 @@ fn journey(env: &Env) {
     let (s, v) = j.event(&id2, &app_tok, "submit", 3, json!({}));
     assert_eq!(s, 200, "{v}");
 
+    // Withdrawing an application cancels its unpaid order; a late callback is refused. (An
+    // organisation outside the bureau's city: self-paid.)
+    let (s, v) = j.post(
+        "/unified-payers",
+        &admin,
+        json!({"payer_org_id": bureau, "region": "330100"}),
+    );
+    assert_eq!(s, 409, "registered once: {v}");
+    let sz = org(
+        &j,
+        &admin,
+        "914403001922038216",
+        "深圳示例有限公司",
+        "enterprise",
+        "440300",
+    );
+    member(&j, &admin, &sz, &applicant, "applicant");
+    let mut form3 = form.clone();
+    form3["org_id"] = json!(sz);
+    form3["seal_name"] = json!("深圳示例有限公司财务专用章");
+    form3["seal_type"] = json!("finance");
+    let (s, a3) = j.post("/seal-applications", &app_tok, form3);
+    assert_eq!(s, 201, "{a3}");
+    let id3 = a3["id"].as_str().unwrap().to_string();
+    let (s, o3) = j.post(
+        &format!("/seal-applications/{id3}/order"),
+        &app_tok,
+        json!({"invoice_title": "深圳示例有限公司", "taxpayer": "914403001922038216"}),
+    );
+    assert_eq!(s, 201, "{o3}");
+    assert_eq!(o3["payer"], "self", "{o3}");
+    let url3 = o3["checkout_url"].as_str().unwrap();
+    let ref3 = &url3[prefix.len()..];
+    let (s, v) = j.event(&id3, &app_tok, "withdraw", 1, json!({}));
+    assert_eq!(s, 200, "{v}");
+    let (_, v) = j.get(&format!("/orders/{}", o3["id"].as_str().unwrap()), &app_tok);
+    assert_eq!(v["state"], "cancelled", "{v}");
+    let body3 = json!({"reference": ref3, "amount_fen": o3["amount_fen"]}).to_string();
+    let t = now();
+    let (s, v) = j.callback(t, &sign(secret, t, &body3), &body3);
+    assert_eq!(s, 409, "a cancelled order is not paid: {v}");
+
     // Deleting an address: the owner's own; the order keeps where it was sent.
     assert_eq!(j.delete(&format!("/addresses/{aid}"), &app_tok), 204);
     assert_eq!(j.delete(&format!("/addresses/{aid}"), &app_tok), 404);

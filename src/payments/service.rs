@@ -448,6 +448,38 @@ impl App {
         self.order_view(o)
     }
 
+    /// An application was withdrawn: its unpaid order is cancelled in the same transaction (a
+    /// paid one stays paid: refunds are the operators' matter).
+    pub async fn order_cancel_for(
+        &self,
+        tx: &mut crate::store::Tx<'_>,
+        application_id: &str,
+        by: &str,
+    ) -> Result<(), AppError> {
+        let Some(o) = self.store.order_by_application(application_id).await? else {
+            return Ok(());
+        };
+        let Some(to) = order_state(&o)?.on(OrderEvent::Cancel) else {
+            return Ok(());
+        };
+        let now = crate::store::now();
+        if !Store::order_set_state(tx, &o.id, o.version, to.name(), None, now).await? {
+            return Err(AppError::Conflict(format!(
+                "order {} changed meanwhile: try again",
+                o.id
+            )));
+        }
+        self.audit
+            .append(
+                tx,
+                by,
+                "order.cancel",
+                json!({"order": o.id, "application": application_id}),
+            )
+            .await?;
+        Ok(())
+    }
+
     /// A provider's callback: verified by the provider, then the order paid, the application's
     /// history, the audit entry and the payer's notification in one transaction. A repeat for a
     /// paid order changes nothing.

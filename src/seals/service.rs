@@ -432,6 +432,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         if event == application::Event::Withdraw {
             Store::seal_name_release(&mut tx, &fold_name(&d.seal_name), id).await?;
+            self.order_cancel_for(&mut tx, id, &actor.name).await?;
         }
         let v = step.write(self, &mut tx).await?;
         self.notify_decision(&mut tx, &row.created_by, &v, &d.seal_name)
