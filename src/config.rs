@@ -123,6 +123,36 @@ impl Default for PaymentsConfig {
     }
 }
 
+impl PaymentsConfig {
+    /// Known provider; a price for every seal type, none negative or absurd (a billion fen).
+    fn check(&self) -> Result<(), ConfigError> {
+        let bad =
+            |what: &str, why: String| Err(ConfigError::Parse(format!("[payments] {what}"), why));
+        if self.provider != "development" {
+            return bad("provider", format!("{:?}: development", self.provider));
+        }
+        const MAX: i64 = 1_000_000_000;
+        for t in [
+            "legal-name",
+            "finance",
+            "invoice",
+            "contract",
+            "business",
+            "personal",
+        ] {
+            match self.price_per_year_fen.get(t) {
+                Some(p) if (0..=MAX).contains(p) => {}
+                Some(_) => return bad("price_per_year_fen", format!("{t}: 0-{MAX} fen")),
+                None => return bad("price_per_year_fen", format!("needs a price for {t}")),
+            }
+        }
+        if !(0..=MAX).contains(&self.ukey_fen) {
+            return bad("ukey_fen", format!("0-{MAX} fen"));
+        }
+        Ok(())
+    }
+}
+
 /// `[accounts]`: people, staff and their sessions.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -724,6 +754,7 @@ impl Config {
         }
         cfg.limits.check()?;
         cfg.jobs.check()?;
+        cfg.payments.check()?;
         Ok(cfg)
     }
 

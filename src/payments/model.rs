@@ -195,6 +195,13 @@ mod tests {
     #[test]
     fn prices_and_yuan() {
         let cfg = PaymentsConfig::default();
+        for t in SealType::ALL {
+            assert!(
+                cfg.price_per_year_fen.contains_key(t.name()),
+                "{}",
+                t.name()
+            );
+        }
         assert_eq!(
             price_fen(&cfg, SealType::Contract, 2, SigningMode::Cloud).unwrap(),
             40000

@@ -265,7 +265,12 @@ impl App {
             )));
         }
         let org = self.org(org_id).await?;
-        if self.unified_payer_for(&org.region).await?.is_some() {
+        // A UKey is posted: its order carries the address, so it needs one even when unified.
+        let ukey = match self.store.workflow_get(application_id).await? {
+            Some(r) => application_data(&r)?.mode() == crate::seals::SigningMode::Ukey,
+            None => false,
+        };
+        if !ukey && self.unified_payer_for(&org.region).await?.is_some() {
             return Ok(());
         }
         Err(AppError::Policy(format!(
