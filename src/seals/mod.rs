@@ -6,6 +6,9 @@
 //! the public seal status (`status`).
 
 pub mod application;
+pub mod expiry;
+pub mod font;
+pub mod form;
 pub mod maker;
 pub mod model;
 pub mod operation;
