@@ -55,6 +55,8 @@ pub struct Config {
     pub accounts: AccountsConfig,
     #[serde(default)]
     pub seals: SealsConfig,
+    #[serde(default)]
+    pub payments: PaymentsConfig,
     /// Set when no config file was given: dev CA on first start, loud warnings.
     #[serde(skip)]
     pub development: bool,
@@ -85,6 +87,72 @@ impl Default for SealsConfig {
             font: None,
             expiry_check_seconds: 3600,
         }
+    }
+}
+
+/// `[payments]`: prices of seals and the payment provider.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentsConfig {
+    /// `development` (the only one so far): a checkout page on this server whose "pay" button
+    /// makes the provider send a signed callback, as a real provider would.
+    pub provider: String,
+    /// The development provider's HMAC secret; unset: `DATA_DIR/dev-payment-secret`, generated
+    /// on first use.
+    pub dev_secret_file: Option<PathBuf>,
+    /// Price of one year of a seal, in fen (0.01 yuan), by seal type (legal-name, finance,
+    /// invoice, contract, business, personal).
+    pub price_per_year_fen: std::collections::BTreeMap<String, i64>,
+    /// Added once for a UKey seal (the token and its posting), in fen.
+    pub ukey_fen: i64,
+}
+
+impl Default for PaymentsConfig {
+    fn default() -> Self {
+        let prices = [
+            ("legal-name", 30000),
+            ("finance", 20000),
+            ("invoice", 20000),
+            ("contract", 20000),
+            ("business", 20000),
+            ("personal", 10000),
+        ];
+        PaymentsConfig {
+            provider: "development".into(),
+            dev_secret_file: None,
+            price_per_year_fen: prices.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            ukey_fen: 10000,
+        }
+    }
+}
+
+impl PaymentsConfig {
+    /// Known provider; a price for every seal type, none negative or absurd (a billion fen).
+    fn check(&self) -> Result<(), ConfigError> {
+        let bad =
+            |what: &str, why: String| Err(ConfigError::Parse(format!("[payments] {what}"), why));
+        if self.provider != "development" {
+            return bad("provider", format!("{:?}: development", self.provider));
+        }
+        const MAX: i64 = 1_000_000_000;
+        for t in [
+            "legal-name",
+            "finance",
+            "invoice",
+            "contract",
+            "business",
+            "personal",
+        ] {
+            match self.price_per_year_fen.get(t) {
+                Some(p) if (0..=MAX).contains(p) => {}
+                Some(_) => return bad("price_per_year_fen", format!("{t}: 0-{MAX} fen")),
+                None => return bad("price_per_year_fen", format!("needs a price for {t}")),
+            }
+        }
+        if !(0..=MAX).contains(&self.ukey_fen) {
+            return bad("ukey_fen", format!("0-{MAX} fen"));
+        }
+        Ok(())
     }
 }
 
@@ -689,6 +757,7 @@ impl Config {
         }
         cfg.limits.check()?;
         cfg.jobs.check()?;
+        cfg.payments.check()?;
         Ok(cfg)
     }
 

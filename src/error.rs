@@ -35,6 +35,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("invalid username or password")]
     BadCredentials,
+    /// A signed callback whose signature or timestamp does not verify: HTTP 401, nothing changed.
+    #[error("{0}")]
+    BadSignature(String),
     #[error("role {role} may not {} (needs permission {})", permission.action(), permission.name())]
     Forbidden {
         role: &'static str,

@@ -150,6 +150,20 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
         (("post", "/api/v1/notifications/{id}/read"), LOGGED_IN),
         (("post", "/api/v1/notifications/read-all"), LOGGED_IN),
         (("post", "/api/v1/notifications/test"), ADMIN),
+        (
+            ("post", "/api/v1/seal-applications/{id}/order"),
+            SEAL_HOLDERS,
+        ),
+        (("get", "/api/v1/orders"), LOGGED_IN),
+        (("get", "/api/v1/orders/{id}"), LOGGED_IN),
+        (("post", "/api/v1/orders/{id}/logistics"), OPERATORS),
+        (("post", "/api/v1/payments/dev/callback"), EVERYONE),
+        (("get", "/api/v1/addresses"), LOGGED_IN),
+        (("post", "/api/v1/addresses"), LOGGED_IN),
+        (("delete", "/api/v1/addresses/{id}"), LOGGED_IN),
+        (("post", "/api/v1/addresses/{id}/default"), LOGGED_IN),
+        (("get", "/api/v1/unified-payers"), OPERATORS),
+        (("post", "/api/v1/unified-payers"), OPERATORS),
     ])
 }
 
@@ -265,6 +279,24 @@ fn suite(env: &Env) {
     }
     // A seal of A (an application approved by the platform's staff, who may review when nobody
     // else does): its routes are called with real ids, so the organisation's policy decides.
+    // Beijing pays for its region's applications (unified payment), so A's may be submitted.
+    let bureau = {
+        let (s, v, _) = post(
+            &format!("{api}/organisations"),
+            Some(&admin),
+            &json!({"credit_code": "11330100002482154U", "name": "北京市某局",
+                    "kind": "government", "region": "110000"})
+            .to_string(),
+        );
+        assert_eq!(s, 201, "{v}");
+        v["id"].as_str().unwrap().to_string()
+    };
+    let (s, v, _) = post(
+        &format!("{api}/unified-payers"),
+        Some(&admin),
+        &json!({"payer_org_id": bureau, "region": "110000"}).to_string(),
+    );
+    assert_eq!(s, 201, "{v}");
     let (application, seal) = seal_of(&api, &applicant_tok, &admin, &a, &b);
     let tokens: BTreeMap<Who, Option<String>> = BTreeMap::from([
         (Who::Nobody, None),

@@ -185,6 +185,14 @@ fn journey(env: &Env) {
     );
     member(&j, &admin, &unit, &applicant, "applicant");
     member(&j, &admin, &bureau, &reviewer, "reviewer");
+    // The bureau pays for its city's applications (unified payment): no checkout in this journey
+    // (tests/payments.rs covers paying).
+    let (s, v) = j.post(
+        "/unified-payers",
+        &admin,
+        json!({"payer_org_id": bureau, "region": "330100"}),
+    );
+    assert_eq!(s, 201, "{v}");
     let seal_name = "杭州示例科技有限公司合同专用章";
     let form = json!({"org_id": unit, "seal_name": seal_name, "seal_type": "contract",
                       "mode": "cloud", "years": 2, "authority_id": bureau});
@@ -639,6 +647,12 @@ fn chromium_seal_journey() {
     );
     member(&j, &admin, &unit, &applicant, "applicant");
     member(&j, &admin, &bureau, &reviewer, "reviewer");
+    let (s, v) = j.post(
+        "/unified-payers",
+        &admin,
+        json!({"payer_org_id": bureau, "region": "330100"}),
+    );
+    assert_eq!(s, 201, "{v}");
     let scan = env.path("scan.png");
     let mut png = Vec::new();
     {

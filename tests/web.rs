@@ -832,6 +832,13 @@ fn account_pages_html() {
             &["name=\"credit_code\"", "name=\"region\"", "name=\"kind\""][..],
         ),
         ("/notifications", "消息中心", "Notifications", &[][..]),
+        ("/orders", "我的订单", "My orders", &[][..]),
+        (
+            "/addresses",
+            "收货地址",
+            "Shipping addresses",
+            &["name=\"mobile\"", "name=\"region\"", "name=\"is_default\""][..],
+        ),
     ] {
         for (lang, title) in [("zh-CN", zh), ("en", en)] {
             let p = fetch(

@@ -16,6 +16,7 @@ impl AppError {
             AppError::Conflict(_) | AppError::StateConflict { .. } => StatusCode::CONFLICT,
             AppError::Unauthenticated
             | AppError::BadCredentials
+            | AppError::BadSignature(_)
             | AppError::TotpRequired
             | AppError::BadTotp => StatusCode::UNAUTHORIZED,
             AppError::Invalid { .. } | AppError::BadCode(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -63,6 +64,7 @@ impl AppError {
             AppError::StateConflict { reason, .. } => reason,
             AppError::Unauthenticated => "unauthenticated",
             AppError::BadCredentials => "bad-credentials",
+            AppError::BadSignature(_) => "bad-signature",
             AppError::Forbidden { .. } | AppError::Denied(_) => "forbidden",
             AppError::Unavailable(_) => "unavailable",
             AppError::RateLimited { .. } => "rate-limited",

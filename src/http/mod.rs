@@ -15,6 +15,7 @@ pub mod mtls;
 mod notifications;
 pub mod openapi;
 mod orgs;
+mod payments;
 mod pdf;
 mod seals;
 mod ses;
@@ -185,6 +186,23 @@ fn table() -> Vec<Route> {
         Route::new(Api, routes!(seals::seal_file)),
         Route::new(Api, routes!(seals::status)),
         Route::new(Pdf, routes!(seals::sign)).body_limit(seals::MAX_PDF),
+        Route::new(Api, routes!(payments::create_order)).body_limit(payments::MAX_BODY),
+        Route::new(Api, routes!(payments::list_orders)),
+        Route::new(Api, routes!(payments::get_order)),
+        Route::new(Api, routes!(payments::set_logistics)).body_limit(payments::MAX_BODY),
+        Route::new(Api, routes!(payments::dev_callback)).body_limit(payments::MAX_BODY),
+        Route::new(
+            Api,
+            routes!(payments::list_addresses, payments::add_address),
+        )
+        .body_limit(payments::MAX_BODY),
+        Route::new(Api, routes!(payments::delete_address)),
+        Route::new(Api, routes!(payments::default_address)),
+        Route::new(
+            Api,
+            routes!(payments::list_unified_payers, payments::add_unified_payer),
+        )
+        .body_limit(payments::MAX_BODY),
         Route::new(Api, routes!(files::get_one)),
         Route::new(Api, routes!(files::content)),
         Route::new(Api, routes!(jobs::list)),

@@ -54,6 +54,9 @@ named_enum! {
         Ship = "ship",
         /// The holder confirmed receipt with the token.
         ConfirmReceipt = "confirm-receipt",
+        /// The order was paid (sent by `system` from the payment provider's callback, or when
+        /// a unified payer covers the application): history only, the state stays.
+        RecordPayment = "record-payment",
     }
 }
 
@@ -241,6 +244,8 @@ impl Kind for SealApplication {
         let next = match (state, event) {
             (S::Draft, E::AttachScan) => S::Draft,
             (S::Returned, E::AttachScan) => S::Returned,
+            (S::Draft, E::RecordPayment) => S::Draft,
+            (S::Returned, E::RecordPayment) => S::Returned,
             (S::Draft, E::Submit) => S::PendingReview,
             (S::Draft | S::PendingReview | S::Returned, E::Withdraw) => S::Withdrawn,
             (S::PendingReview, E::Return) => S::Returned,
@@ -251,6 +256,11 @@ impl Kind for SealApplication {
             (S::Shipped, E::ConfirmReceipt) => S::Complete,
             _ => return Err(Refusal::OutOfOrder),
         };
+        if event == E::RecordPayment && who.actor.name != "system" {
+            return Err(Refusal::NotForYou(
+                "record-payment is sent by the payment service when an order is paid",
+            ));
+        }
         if event.by_reviewer() && who.is_creator {
             return Err(Refusal::NotForYou(
                 "the applicant may not decide their own seal application (a reviewer of the \

@@ -354,6 +354,11 @@ impl App {
                     .join(", ")
             ))
         })?;
+        if event == application::Event::RecordPayment {
+            return Err(AppError::Denied(
+                "record-payment is sent by the payment service when an order is paid".into(),
+            ));
+        }
         let p = self.principal(actor).await?;
         let row = match self.store.workflow_get(id).await? {
             Some(r) if r.kind == APP_KIND => r,
@@ -416,6 +421,9 @@ impl App {
                             .into(),
                     ));
                 }
+                if event == application::Event::Submit {
+                    self.payment_settled(id, &d.org_id).await?;
+                }
             }
             _ => {}
         }
@@ -436,6 +444,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         if event == application::Event::Withdraw {
             Store::seal_name_release(&mut tx, &fold_name(&d.seal_name), id).await?;
+            self.order_cancel_for(&mut tx, id, &actor.name).await?;
         }
         let v = step.write(self, &mut tx).await?;
         self.notify_decision(&mut tx, &row.created_by, &v, &d.seal_name)

@@ -13,6 +13,7 @@ pub mod i18n;
 mod notifications;
 mod orgs;
 mod seals;
+mod payments;
 mod verify;
 
 use std::sync::Arc;
@@ -48,7 +49,8 @@ pub fn routers(app: Arc<App>) -> (Router<Arc<App>>, Router<Arc<App>>) {
         .merge(account::router())
         .merge(orgs::router())
         .merge(seals::router())
-        .merge(notifications::router());
+        .merge(notifications::router())
+        .merge(payments::router());
     let uploads = Router::new()
         .route(
             "/verify/upload",
