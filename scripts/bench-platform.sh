@@ -2,12 +2,16 @@
 # Platform figures on SQLite and on PostgreSQL (a throw-away cluster, as scripts/test.sh starts one),
 # same run, same machine: logins per second beside bare Argon2id verifications (`bench login`),
 # console page render times under 100 concurrent browser sessions beside /healthz (`bench pages`),
-# workflow transitions per second (`bench workflow`). Prints one JSON line per figure.
+# workflow transitions per second (`bench workflow`), seal applications taken to produced cloud
+# seals beside bare certificate issuance and seal-status answers beside credential signing
+# (`bench seals`). Prints one JSON document per figure. ONLY="seals workflow" runs just those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 SESSIONS=${SESSIONS:-100}
 SECONDS_EACH=${SECONDS_EACH:-10}
+ONLY=${ONLY:-"login pages workflow seals"}
+want() { case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 cargo build --release -q
 BIN=$ROOT/target/release/sealpki
 W=$(mktemp -d /tmp/sealpki-bench-platform.XXXXXX)
@@ -35,7 +39,8 @@ for db in sqlite postgres; do
     unset SEALPKI_DATABASE_URL
   fi
   "$BIN" --data "$D" init --ceremony fixtures/ceremony-dev.toml >/dev/null
-  "$BIN" --data "$D" --json bench login --count 200 --concurrency 4
-  "$BIN" --data "$D" --json bench pages --sessions "$SESSIONS" --seconds "$SECONDS_EACH" --path /home
-  "$BIN" --data "$D" --json bench workflow --count 2000 --concurrency 8
+  if want login; then "$BIN" --data "$D" --json bench login --count 200 --concurrency 4; fi
+  if want pages; then "$BIN" --data "$D" --json bench pages --sessions "$SESSIONS" --seconds "$SECONDS_EACH" --path /home; fi
+  if want workflow; then "$BIN" --data "$D" --json bench workflow --count 2000 --concurrency 8; fi
+  if want seals; then "$BIN" --data "$D" --json bench seals --count 300 --concurrency 8; fi
 done

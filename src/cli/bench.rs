@@ -996,3 +996,307 @@ pub async fn pages(
     }
     Ok(0)
 }
+
+/// A valid unified social credit code (GB 32100) with a random organisation code, for benchmark
+/// organisations that must not collide with earlier runs.
+fn random_credit_code(prefix: &str) -> String {
+    const A: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    let mut b = [0u8; 8];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
+    let body: String = b.iter().map(|x| char::from(b'0' + x % 10)).collect();
+    let w11714 = [3u32, 7, 9, 10, 5, 8, 4, 2];
+    let s: u32 = body
+        .bytes()
+        .zip(w11714)
+        .map(|(c, w)| u32::from(c - b'0') * w)
+        .sum();
+    let c = 11 - s % 11;
+    let check = match c {
+        10 => 'X',
+        11 => '0',
+        c => char::from(b'0' + c as u8),
+    };
+    let s17 = format!("{prefix}{body}{check}");
+    let w = [1u32, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    let sum: u32 = s17
+        .bytes()
+        .zip(w)
+        .map(|(c, w)| A.iter().position(|a| *a == c).unwrap_or(0) as u32 * w)
+        .sum();
+    let last = A[((31 - sum % 31) % 31) as usize] as char;
+    format!("{s17}{last}")
+}
+
+/// Seal applications taken through review to a produced cloud seal (apply, attach the scan,
+/// submit, approve → key, seal-CA certificate, GB/T 38540 structure, picture, rows), beside bare
+/// certificate issuance for the same number of stored keys in the same run; then seal-status
+/// answers (the JSON and its signed credential) beside signing the credential alone.
+pub async fn seals(
+    app: &Arc<App>,
+    count: usize,
+    concurrency: usize,
+    json_out: bool,
+) -> Result<i32, AppError> {
+    use crate::accounts::orgs::{MemberRole, NewOrg, OrgKind};
+    use crate::accounts::policy::Principal;
+    use crate::workflow::EventRequest;
+    require_development(app, "seals").await?;
+    let admin = crate::access::Actor::cli();
+    let staff = Principal::platform(&admin);
+    let run = crate::accounts::session::random_token(4).to_ascii_lowercase();
+    let bureau = app
+        .create_org(
+            &staff,
+            NewOrg {
+                credit_code: random_credit_code("11330100"),
+                name: format!("基准审批机关{run}"),
+                kind: OrgKind::Government,
+                region: "330100".into(),
+                parent_id: None,
+            },
+        )
+        .await?;
+    let unit = app
+        .create_org(
+            &staff,
+            NewOrg {
+                credit_code: random_credit_code("91330106"),
+                name: format!("基准单位{run}"),
+                kind: OrgKind::Enterprise,
+                region: "330106".into(),
+                parent_id: None,
+            },
+        )
+        .await?;
+    app.unified_payer_add(&admin, &bureau.id, "330100").await?;
+    let applicant = bench_person(app, "bench applicant password").await?;
+    let reviewer = bench_person(app, "bench reviewer password").await?;
+    app.add_member(&staff, &unit.id, &applicant, MemberRole::Applicant)
+        .await?;
+    app.add_member(&staff, &bureau.id, &reviewer, MemberRole::Reviewer)
+        .await?;
+    let person = |name: &str| crate::access::Actor {
+        name: name.to_string(),
+        role: crate::store::Role::Person,
+    };
+    let (applicant, reviewer) = (person(&applicant), person(&reviewer));
+    let scan = app
+        .file_upload(
+            &applicant,
+            crate::files::Upload {
+                purpose: crate::files::FilePurpose::ApplicationScan,
+                name: crate::files::FileName::parse("scan.png")
+                    .map_err(|e| AppError::Internal(e.to_string()))?,
+                content_type: Some("image/png".into()),
+                data: scan_png()?.into(),
+            },
+        )
+        .await?;
+    eprintln!(
+        "taking {count} seal applications to produced cloud seals with {concurrency} concurrent tasks…"
+    );
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (app, next, applicant, reviewer) = (
+            app.clone(),
+            next.clone(),
+            applicant.clone(),
+            reviewer.clone(),
+        );
+        let (unit, bureau, scan, run) = (
+            unit.id.clone(),
+            bureau.id.clone(),
+            scan.id.clone(),
+            run.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut codes = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= count {
+                    break;
+                }
+                let t = Instant::now();
+                let data = json!({"org_id": unit, "seal_name": format!("基准单位{run}合同专用章{i}"),
+                    "seal_type": "contract", "mode": "cloud", "years": 1, "authority_id": bureau});
+                let v = app.seal_apply(&applicant, &data, None).await?;
+                let steps: [(&crate::access::Actor, &str, i64, &[String]); 3] = [
+                    (&applicant, "attach-scan", 1, std::slice::from_ref(&scan)),
+                    (&applicant, "submit", 2, &[]),
+                    (&reviewer, "approve", 3, &[]),
+                ];
+                let mut last = None;
+                for (who, event, version, attachments) in steps {
+                    let req = EventRequest {
+                        event,
+                        version,
+                        comment: None,
+                        attachments,
+                    };
+                    last = Some(app.seal_application_event(who, &v.id, &req, None).await?);
+                }
+                if last.map(|l| l.state) != Some("complete") {
+                    return Err(AppError::Internal(format!("application {} was not produced", v.id)));
+                }
+                lat.push(t.elapsed());
+                if let Some(s) = app.store.seal_by_application(&v.id).await? {
+                    codes.push(s.code);
+                }
+            }
+            Ok::<_, AppError>((lat, codes))
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut codes = Vec::new();
+    for t in tasks {
+        let (l, c) = t.await.map_err(|e| AppError::Internal(e.to_string()))??;
+        lat.extend(l);
+        codes.extend(c);
+    }
+    let produced = start.elapsed();
+    lat.sort();
+    // The peer in the same run: issuing the seal-signing certificates alone, for fresh software
+    // keys, with the same concurrency.
+    eprintln!("issuing {count} seal-signing certificates alone (the peer)…");
+    let store = app.keyring.store(&app.config.seals.key_store)?;
+    let mut reqs = Vec::with_capacity(count);
+    for i in 0..count {
+        let signer = store.generate(
+            &format!("bench-seal-{run}-{i}"),
+            sealpki_pki::KeyAlgorithm::P256,
+        )?;
+        let name = sealpki_pki::name::parse_dn(&format!(
+            "CN=Bench Seal {i},O=Bench,C=CN,organizationIdentifier=NTRCN-{}",
+            unit.credit_code
+        ))
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        reqs.push(sealpki_pki::CertRequest::for_own_key(signer.as_ref(), name));
+    }
+    let queue = Arc::new(std::sync::Mutex::new(reqs));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (app, queue) = (app.clone(), queue.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Some(r) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop() else {
+                    break;
+                };
+                app.issue("bench", "seal-signing", r, None).await?;
+            }
+            Ok::<_, AppError>(())
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| AppError::Internal(e.to_string()))??;
+    }
+    let issued = start.elapsed();
+    // Seal status: answers (lookup + history + signed credential), then the credential alone.
+    let answers = (count * 10).max(1000);
+    eprintln!("answering {answers} seal-status questions…");
+    let codes = Arc::new(codes);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (app, next, codes) = (app.clone(), next.clone(), codes.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= answers || codes.is_empty() {
+                    break;
+                }
+                app.seal_status(Some(&codes[i % codes.len()]), None).await?;
+            }
+            Ok::<_, AppError>(())
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| AppError::Internal(e.to_string()))??;
+    }
+    let statused = start.elapsed();
+    let key = app
+        .platform_key(crate::seals::maker::PlatformKey::StatusSigner)
+        .await?;
+    let mut chain = vec![key.cert.clone()];
+    chain.extend(key.chain.iter().cloned());
+    let claims = sealpki_pki::credential::Claims::new(
+        "bench",
+        "0000000000000",
+        crate::store::now() as u64,
+        600,
+        sealpki_pki::credential::Body::SealStatus(sealpki_pki::credential::SealStatus {
+            seal_code: "0000000000000".into(),
+            seal_name: "bench".into(),
+            state: sealpki_pki::credential::SealState::Active,
+            cert_serial: vec![1],
+            cert_sha256: [0; 32],
+            issued_at: 0,
+            changed_at: 0,
+            valid_until: 0,
+            checked_at: 0,
+        }),
+    )
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let start = Instant::now();
+    for _ in 0..answers {
+        sealpki_pki::credential::issue(&claims, key.signer.as_ref(), &chain)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    let signed = start.elapsed();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
+    let (p50, p99) = (
+        percentile(&lat, 0.50).as_secs_f64() * 1e3,
+        percentile(&lat, 0.99).as_secs_f64() * 1e3,
+    );
+    let report = json!({
+        "machine": {"cpus": threads, "cpu": cpu_model()},
+        "database": format!("{:?}", app.store.backend()),
+        "key_store": app.config.seals.key_store,
+        "concurrency": concurrency,
+        "applications": count,
+        "produced_per_second": per(count, produced),
+        "application_p50_ms": p50,
+        "application_p99_ms": p99,
+        "peer_certificates_issued_per_second": per(count, issued),
+        "seal_status_answers": answers,
+        "seal_status_per_second": per(answers, statused),
+        "peer_credentials_signed_per_second_one_core": per(answers, signed),
+    });
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        println!("machine: {threads} CPUs, {}", cpu_model());
+        println!("database {:?}, seal keys in {}", app.store.backend(), app.config.seals.key_store);
+        println!(
+            "applications → produced seals: {:>8.1}/s ({count}, {concurrency} concurrent; p50 {p50:.1} ms, p99 {p99:.1} ms per application)",
+            per(count, produced)
+        );
+        println!(
+            "peer: certificates issued:     {:>8.1}/s (seal-signing, same keys store and concurrency)",
+            per(count, issued)
+        );
+        println!(
+            "seal-status answers:           {:>8.1}/s ({answers}, signed credential each)",
+            per(answers, statused)
+        );
+        println!(
+            "peer: credentials signed:      {:>8.1}/s (one core, no lookup)",
+            per(answers, signed)
+        );
+    }
+    Ok(0)
+}
+
+/// A small PNG, as the stamped scan of the benchmark's applications.
+fn scan_png() -> Result<Vec<u8>, AppError> {
+    let mut png = Vec::new();
+    image::RgbImage::from_pixel(16, 16, image::Rgb([220, 220, 220]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(png)
+}

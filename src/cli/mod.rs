@@ -289,6 +289,15 @@ pub enum AuditCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCmd {
+    /// Seal applications per second taken through review to a produced cloud seal, beside bare
+    /// certificate issuance in the same run; then seal-status answers per second beside signing
+    /// the credential alone. Development data only.
+    Seals {
+        #[arg(long, default_value_t = 200)]
+        count: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
     /// Workflow transitions per second: authority-certificate requests created, then submitted and
     /// approved through the workflow runner (state, history and audit in one transaction each).
     /// Development data only.
@@ -884,6 +893,10 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
         }) => {
             let app = App::open(config).await?;
             crate::cli::bench::pages(app, sessions, seconds, path, json).await
+        }
+        Command::Bench(BenchCmd::Seals { count, concurrency }) => {
+            let app = App::open(config).await?;
+            crate::cli::bench::seals(&app, count, concurrency, json).await
         }
         Command::Bench(BenchCmd::Workflow { count, concurrency }) => {
             let app = App::open(config).await?;
