@@ -130,6 +130,16 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
         (("post", "/api/v1/notifications/{id}/read"), LOGGED_IN),
         (("post", "/api/v1/notifications/read-all"), LOGGED_IN),
         (("post", "/api/v1/notifications/test"), ADMIN),
+        // Any account may try; the application's organisation decides (seals.apply), and an
+        // unknown application is a 404 to everyone.
+        (
+            ("post", "/api/v1/seal-applications/{id}/ukey/csr"),
+            LOGGED_IN,
+        ),
+        (
+            ("post", "/api/v1/seal-applications/{id}/ukey/receipt"),
+            LOGGED_IN,
+        ),
     ])
 }
 
