@@ -278,8 +278,7 @@ fn seal_picture_of(
     use sealpki_pki::der::Encode;
     use sealpki_pki::ses::{self, CertList, Decoded};
     let bad = |m: String| AppError::BadRequest(format!("{p}: {m}"));
-    let Decoded::Seal(seal, _) = ses::decode(der_in).map_err(|e| bad(e.to_string()))?
-    else {
+    let Decoded::Seal(seal, _) = ses::decode(der_in).map_err(|e| bad(e.to_string()))? else {
         return Err(bad("a seal signature, not a seal".into()));
     };
     let now = SystemTime::now();

@@ -22,6 +22,9 @@ pub enum UkeyCmd {
     /// Make the seal's key on the token, have the server certify it, write the certificate and
     /// seal onto the token and confirm receipt with the token's signature.
     Enrol(EnrolArgs),
+    /// Confirm receipt of an enrolled UKey (after `enrol --no-confirm`): the token signs the
+    /// server's challenge, kept on the token since enrolment.
+    Confirm(ServerArgs),
     /// What the token holds: keys, certificates, data objects and the seals they make up.
     Show(TokenArgs),
     /// Seal a PDF with the token's key and its seal (picture and certificate from the token).
@@ -43,6 +46,15 @@ pub struct TokenArgs {
 
 #[derive(Args, Debug)]
 pub struct EnrolArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Stop after writing the seal onto the token; confirm receipt later with `ukey confirm`.
+    #[arg(long)]
+    no_confirm: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ServerArgs {
     #[command(flatten)]
     token: TokenArgs,
     /// The sealpki server, e.g. http://127.0.0.1:8080.
@@ -109,14 +121,14 @@ fn open(t: &TokenArgs) -> Result<HolderToken, AppError> {
             "wrong PIN for token {l:?}: nothing was changed (the token locks after too many \
              wrong PINs)"
         )),
-        KeyError::TokenNotFound(l, m) => {
-            AppError::NotFound(format!("no token labelled {l:?} in {m}: is the UKey plugged in?"))
-        }
+        KeyError::TokenNotFound(l, m) => AppError::NotFound(format!(
+            "no token labelled {l:?} in {m}: is the UKey plugged in?"
+        )),
         other => AppError::from(other),
     })
 }
 
-fn bearer(a: &EnrolArgs) -> Result<String, AppError> {
+fn bearer(a: &ServerArgs) -> Result<String, AppError> {
     match &a.token_file {
         Some(f) => first_line(f, "--token-file"),
         None => std::env::var("SEALPKI_TOKEN")
@@ -173,14 +185,19 @@ fn b64(v: &[u8]) -> String {
     base64::Engine::encode(&base64::engine::general_purpose::STANDARD, v)
 }
 
-fn enrol(a: &EnrolArgs) -> Result<Value, AppError> {
-    let bearer = bearer(a)?;
-    let token = open(&a.token)?;
-    let api = format!(
+fn api(a: &ServerArgs) -> String {
+    format!(
         "{}/api/v1/seal-applications/{}",
         a.server.trim_end_matches('/'),
         a.application
-    );
+    )
+}
+
+fn enrol(e_args: &EnrolArgs) -> Result<Value, AppError> {
+    let a = &e_args.server;
+    let bearer = bearer(a)?;
+    let token = open(&a.token)?;
+    let api = api(a);
     // Checked before the token is touched, for a plain answer; the server checks again.
     let app = call("GET", &api, &bearer, None)?;
     if app["data"]["mode"] != "ukey" {
@@ -241,12 +258,45 @@ fn enrol(a: &EnrolArgs) -> Result<Value, AppError> {
             return Err(err);
         }
     };
+    token.put_receipt(&a.application, &code, &challenge)?;
+    let mut out = json!({"seal_id": e["seal_id"], "code": code, "key": signer.key_ref().to_string(),
+                         "token": token.label(), "application": e["application"]});
+    if !e_args.no_confirm {
+        out["application"] = confirm_on(&token, a, &bearer)?;
+    }
+    Ok(out)
+}
+
+fn confirm(a: &ServerArgs) -> Result<Value, AppError> {
+    let bearer = bearer(a)?;
+    let token = open(&a.token)?;
+    let v = confirm_on(&token, a, &bearer)?;
+    Ok(json!({"token": token.label(), "application": v}))
+}
+
+/// Sign the kept challenge with the seal's key and send it; forget it once accepted.
+fn confirm_on(token: &HolderToken, a: &ServerArgs, bearer: &str) -> Result<Value, AppError> {
+    let (code, challenge) = token.receipt(&a.application)?.ok_or_else(|| {
+        AppError::NotFound(format!(
+            "token {} holds no receipt challenge for application {}: enrol it first",
+            a.token.token, a.application
+        ))
+    })?;
+    let seal = token
+        .seals(Some(&code))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            AppError::NotFound(format!("token {} holds no seal {code}", a.token.token))
+        })?;
     let msg = holder::receipt_message(&a.application, &challenge);
-    let sig = signer.sign(signer.algorithm().default_scheme(), &msg)?;
+    let sig = seal
+        .signer
+        .sign(seal.signer.algorithm().default_scheme(), &msg)?;
     let v = call(
         "POST",
-        &format!("{api}/ukey/receipt"),
-        &bearer,
+        &format!("{}/ukey/receipt", api(a)),
+        bearer,
         Some((
             "application/json",
             json!({"challenge": challenge, "signature": b64(&sig)})
@@ -254,8 +304,8 @@ fn enrol(a: &EnrolArgs) -> Result<Value, AppError> {
                 .as_bytes(),
         )),
     )?;
-    Ok(json!({"seal_id": e["seal_id"], "code": code, "key": signer.key_ref().to_string(),
-              "token": token.label(), "application": v}))
+    token.drop_receipt(&a.application)?;
+    Ok(v)
 }
 
 fn show(t: &TokenArgs) -> Result<Value, AppError> {
@@ -359,16 +409,30 @@ fn holder_key(a: &SignArgs) -> Result<crate::cli::pdf::HolderKey, AppError> {
     })
 }
 
-pub async fn run(cmd: UkeyCmd, config: &crate::config::Config, json: bool) -> Result<i32, AppError> {
+pub async fn run(
+    cmd: UkeyCmd,
+    config: &crate::config::Config,
+    json: bool,
+) -> Result<i32, AppError> {
     match cmd {
         UkeyCmd::Enrol(a) => {
             let v = tokio::task::block_in_place(|| enrol(&a))?;
             crate::cli::out(json, &v, || {
                 format!(
-                    "seal {} enrolled on token {} (key {}); receipt confirmed: application {}\n",
+                    "seal {} enrolled on token {} (key {}); application {}\n",
                     v["code"].as_str().unwrap_or(""),
                     v["token"].as_str().unwrap_or(""),
                     v["key"].as_str().unwrap_or(""),
+                    v["application"]["state"].as_str().unwrap_or("")
+                )
+            });
+            Ok(0)
+        }
+        UkeyCmd::Confirm(a) => {
+            let v = tokio::task::block_in_place(|| confirm(&a))?;
+            crate::cli::out(json, &v, || {
+                format!(
+                    "receipt confirmed: application {}\n",
                     v["application"]["state"].as_str().unwrap_or("")
                 )
             });
@@ -389,8 +453,7 @@ pub async fn run(cmd: UkeyCmd, config: &crate::config::Config, json: bool) -> Re
                 a.tsa,
                 key,
             );
-            crate::cli::pdf::run(crate::cli::pdf::PdfCmd::Sign(Box::new(args)), config, json)
-                .await
+            crate::cli::pdf::run(crate::cli::pdf::PdfCmd::Sign(Box::new(args)), config, json).await
         }
     }
 }

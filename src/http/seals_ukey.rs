@@ -71,8 +71,11 @@ pub async fn receipt(
     body: axum::body::Bytes,
 ) -> Result<Json<View>, AppError> {
     let b: ReceiptBody = json_body(&body)?;
-    let sig = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b.signature.trim())
-        .map_err(|e| AppError::BadRequest(format!("signature: base64: {e}")))?;
+    let sig = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        b.signature.trim(),
+    )
+    .map_err(|e| AppError::BadRequest(format!("signature: base64: {e}")))?;
     Ok(Json(
         app.ukey_receipt(&op.actor(), &id, &b.challenge, &sig)
             .await?,

@@ -251,13 +251,14 @@ impl App {
                 row.state
             )));
         }
-        let ship = self
-            .store
-            .shipment_get(id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("{APP_KIND} {id}: shipped, no shipment")))?;
+        let ship =
+            self.store.shipment_get(id).await?.ok_or_else(|| {
+                StoreError::Corrupt(format!("{APP_KIND} {id}: shipped, no shipment"))
+            })?;
         if ship.received_at.is_some() {
-            return Err(AppError::Conflict(format!("application {id}: already received")));
+            return Err(AppError::Conflict(format!(
+                "application {id}: already received"
+            )));
         }
         if sealpki_pki::alg::sha256_hex(challenge.as_bytes()) != ship.challenge_sha256 {
             return Err(AppError::Policy(
@@ -278,8 +279,8 @@ impl App {
             .der
             .as_deref()
             .ok_or_else(|| StoreError::Corrupt(format!("seal {}: certificate", seal.id)))?;
-        let cert: sealpki_pki::x509_cert::Certificate =
-            sealpki_pki::der::Decode::from_der(der).map_err(|e: sealpki_pki::der::Error| {
+        let cert: sealpki_pki::x509_cert::Certificate = sealpki_pki::der::Decode::from_der(der)
+            .map_err(|e: sealpki_pki::der::Error| {
                 StoreError::Corrupt(format!("seal {} certificate: {e}", seal.id))
             })?;
         let spki = &cert.tbs_certificate.subject_public_key_info;
@@ -300,9 +301,9 @@ impl App {
             )
         })?;
         let from = seal_state(&seal)?;
-        let to = from.on(SealEvent::ConfirmReceipt).ok_or_else(|| {
-            AppError::Conflict(format!("seal {} is {}", seal.code, from.name()))
-        })?;
+        let to = from
+            .on(SealEvent::ConfirmReceipt)
+            .ok_or_else(|| AppError::Conflict(format!("seal {} is {}", seal.code, from.name())))?;
         let step = Workflow::step(
             self,
             Gate::Scoped(actor, allowed),

@@ -26,6 +26,10 @@ pub fn chain_label(code: &str) -> String {
     format!("chain:{code}")
 }
 
+fn receipt_label(application_id: &str) -> String {
+    format!("receipt:{application_id}")
+}
+
 /// What the holder signs to confirm receipt: a fixed prefix, the application and the server's
 /// challenge. The prefix keeps the message from ever being a document's signed attributes (those
 /// are DER and start with 0x31), so a receipt cannot be turned into a document signature.
@@ -108,6 +112,41 @@ impl HolderToken {
         self.store
             .put_data(APPLICATION, &chain_label(code), chain_pem.as_bytes())?;
         self.store.put_data(APPLICATION, &label, ses_der)
+    }
+
+    /// Keep the receipt challenge of application `application_id` on the token until receipt
+    /// is confirmed (`take_receipt`), so enrolment and confirmation may run apart.
+    pub fn put_receipt(
+        &self,
+        application_id: &str,
+        code: &str,
+        challenge: &str,
+    ) -> Result<(), KeyError> {
+        let value = format!("{code}\n{challenge}");
+        self.store.put_data(
+            APPLICATION,
+            &receipt_label(application_id),
+            value.as_bytes(),
+        )
+    }
+
+    /// The (seal code, challenge) kept for `application_id`.
+    pub fn receipt(&self, application_id: &str) -> Result<Option<(String, String)>, KeyError> {
+        let label = receipt_label(application_id);
+        Ok(self
+            .objects()?
+            .into_iter()
+            .find(|o| o.kind == ObjectKind::Data && o.label == label)
+            .and_then(|o| {
+                let text = String::from_utf8(o.value).ok()?;
+                let (code, challenge) = text.split_once('\n')?;
+                Some((code.to_string(), challenge.to_string()))
+            }))
+    }
+
+    /// Forget the challenge of a confirmed receipt.
+    pub fn drop_receipt(&self, application_id: &str) -> Result<(), KeyError> {
+        self.store.remove_data(&receipt_label(application_id))
     }
 
     /// The private keys on the token.

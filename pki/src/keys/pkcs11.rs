@@ -160,6 +160,16 @@ impl TokenStore {
         self.replace(ObjectClass::DATA, label, attrs)
     }
 
+    /// Remove the data object labelled `label`, if there is one.
+    pub fn remove_data(&self, label: &str) -> Result<(), KeyError> {
+        self.inner.with_session(|s| {
+            if let Some(h) = self.inner.find(s, ObjectClass::DATA, label)? {
+                s.destroy_object(h)?;
+            }
+            Ok(())
+        })
+    }
+
     fn replace(
         &self,
         class: ObjectClass,
@@ -185,7 +195,8 @@ impl TokenStore {
                 let handles = s.find_objects(&[Attribute::Class(class)])?;
                 let mut v = Vec::new();
                 for h in handles {
-                    let attrs = s.get_attributes(h, &[AttributeType::Label, AttributeType::Value])?;
+                    let attrs =
+                        s.get_attributes(h, &[AttributeType::Label, AttributeType::Value])?;
                     let (mut label, mut value) = (Vec::new(), Vec::new());
                     for a in attrs {
                         match a {
