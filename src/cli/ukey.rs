@@ -142,19 +142,43 @@ fn bearer(a: &ServerArgs) -> Result<String, AppError> {
     }
 }
 
-/// One call to the server; problem+json answers become errors carrying their detail.
+/// One call to the server; problem+json answers become errors carrying their detail. POSTs carry
+/// an Idempotency-Key and are sent again (up to three times) when the connection fails, so an
+/// answer lost on the way back is replayed by the server instead of being refused as a repeat.
 fn call(
     method: &str,
     url: &str,
     bearer: &str,
     body: Option<(&str, &[u8])>,
 ) -> Result<Value, AppError> {
-    let req = ureq::request(method, url)
-        .set("Authorization", &format!("Bearer {bearer}"))
-        .timeout(std::time::Duration::from_secs(60));
-    let r = match body {
-        Some((ct, b)) => req.set("Content-Type", ct).send_bytes(b),
-        None => req.call(),
+    let mut k = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut k);
+    let key = hex::encode(k);
+    let mut attempt = 0;
+    let r = loop {
+        attempt += 1;
+        let req = ureq::request(method, url)
+            .set("Authorization", &format!("Bearer {bearer}"))
+            .timeout(std::time::Duration::from_secs(60));
+        let r = match body {
+            Some((ct, b)) => req
+                .set("Content-Type", ct)
+                .set("Idempotency-Key", &key)
+                .send_bytes(b),
+            None => req.call(),
+        };
+        match r {
+            Err(ureq::Error::Transport(_)) if attempt < 3 => {
+                std::thread::sleep(std::time::Duration::from_secs(2));
+            }
+            // The first request still running on the server (409 + Retry-After): wait for it.
+            Err(ureq::Error::Status(409, ref resp))
+                if attempt < 3 && resp.header("Retry-After").is_some() =>
+            {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+            other => break other,
+        }
     };
     match r {
         Ok(r) => r
@@ -250,8 +274,17 @@ fn enrol(e_args: &EnrolArgs) -> Result<Value, AppError> {
     })();
     let (e, code, challenge) = match enrolled {
         Ok(x) => x,
+        Err(AppError::Unavailable(m)) => {
+            // No answer: the server may have certified the key, so it stays on the token.
+            return Err(AppError::Unavailable(format!(
+                "{m}; key {} stays on token {} (the server may have certified it: ask the \
+                 platform before enrolling again)",
+                signer.key_ref(),
+                token.label()
+            )));
+        }
         Err(err) => {
-            // Nothing certified this key (or its certificate could not be kept): remove it.
+            // The server refused (or the token could not keep the seal): remove the unused key.
             if let Err(d) = token.destroy(signer.as_ref()) {
                 tracing::warn!(error = %d, "removing the unused token key");
             }

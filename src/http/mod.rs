@@ -171,8 +171,12 @@ fn table() -> Vec<Route> {
             .body_limit(seals::MAX_BODY)
             .idempotent(),
         Route::new(Api, routes!(seals::application_history)),
-        Route::new(Api, routes!(seals_ukey::csr)).body_limit(seals_ukey::MAX_BODY),
-        Route::new(Api, routes!(seals_ukey::receipt)).body_limit(seals_ukey::MAX_BODY),
+        Route::new(Api, routes!(seals_ukey::csr))
+            .body_limit(seals_ukey::MAX_BODY)
+            .idempotent(),
+        Route::new(Api, routes!(seals_ukey::receipt))
+            .body_limit(seals_ukey::MAX_BODY)
+            .idempotent(),
         Route::new(Api, routes!(seals::apply_operation))
             .body_limit(seals::MAX_BODY)
             .idempotent(),

@@ -5,12 +5,14 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::Json;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::Operator;
 use super::error::json_body;
+use super::idempotency::Claim;
 use super::openapi::{Binary, Guarded, ProblemResponse, Staff, WithBody};
 use crate::app::App;
 use crate::error::AppError;
@@ -23,7 +25,7 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// `POST /api/v1/seal-applications/{id}/ukey/csr`: the token key's request for the seal
 /// certificate of an approved UKey application (pending-production).
 #[utoipa::path(post, path = "/api/v1/seal-applications/{id}/ukey/csr", tag = "seals", security(("bearer" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Done at most once per key and account within 24 h: a retry gets the same certificate and challenge")),
     request_body(content = Binary, content_type = "application/pkcs10",
         description = "PKCS#10 request made with the token key, DER or PEM; its subject is ignored (we choose the seal's)"),
     responses(
@@ -38,9 +40,14 @@ pub async fn csr(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
     op: Operator,
+    claim: Option<Extension<Claim>>,
     body: axum::body::Bytes,
 ) -> Result<Json<Enrolment>, AppError> {
-    Ok(Json(app.ukey_enrol(&op.actor(), &id, &body).await?))
+    let answer = claim.as_ref().map(|c| c.answer(StatusCode::OK));
+    Ok(Json(
+        app.ukey_enrol(&op.actor(), &id, &body, answer.as_ref())
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -54,7 +61,7 @@ pub struct ReceiptBody {
 
 /// `POST /api/v1/seal-applications/{id}/ukey/receipt`: confirm receipt with the token.
 #[utoipa::path(post, path = "/api/v1/seal-applications/{id}/ukey/receipt", tag = "seals", security(("bearer" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Done at most once per key and account within 24 h")),
     request_body(content = ReceiptBody, content_type = "application/json"),
     responses(
         (status = 200, description = "The application, complete; the seal active", body = View),
@@ -68,8 +75,10 @@ pub async fn receipt(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
     op: Operator,
+    claim: Option<Extension<Claim>>,
     body: axum::body::Bytes,
 ) -> Result<Json<View>, AppError> {
+    let answer = claim.as_ref().map(|c| c.answer(StatusCode::OK));
     let b: ReceiptBody = json_body(&body)?;
     let sig = base64::Engine::decode(
         &base64::engine::general_purpose::STANDARD,
@@ -77,7 +86,7 @@ pub async fn receipt(
     )
     .map_err(|e| AppError::BadRequest(format!("signature: base64: {e}")))?;
     Ok(Json(
-        app.ukey_receipt(&op.actor(), &id, &b.challenge, &sig)
+        app.ukey_receipt(&op.actor(), &id, &b.challenge, &sig, answer.as_ref())
             .await?,
     ))
 }

@@ -83,6 +83,7 @@ impl App {
         actor: &Actor,
         id: &str,
         csr: &[u8],
+        answer: Option<&crate::workflow::Answer<'_>>,
     ) -> Result<Enrolment, AppError> {
         let (row, d, allowed) = self.ukey_application(actor, id).await?;
         if row.state != State::PendingProduction.name() {
@@ -147,7 +148,9 @@ impl App {
             None,
             (&c.serial, &c.ses, c.valid_from, c.valid_until),
         );
-        let written: Result<(View, (String, i64)), AppError> = async {
+        let chain: Vec<&[u8]> = c.chain.iter().map(|d| d.as_slice()).collect();
+        let chain = sealpki_pki::pem::chain_pem(chain);
+        let written: Result<(Enrolment, (String, i64)), AppError> = async {
             let cert_row = self
                 .store
                 .cert_get(&c.serial)
@@ -208,11 +211,27 @@ impl App {
             let v = step.write(self, &mut tx).await?;
             self.notify_decision(&mut tx, &row.created_by, &v, &d.seal_name)
                 .await?;
+            let e = Enrolment {
+                seal_id: seal.id.clone(),
+                code: code.clone(),
+                certificate: sealpki_pki::pem::cert_pem(&c.cert),
+                chain,
+                seal: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &c.ses),
+                receipt_message: String::from_utf8_lossy(&holder::receipt_message(id, &challenge))
+                    .into_owned(),
+                challenge: challenge.clone(),
+                application: v,
+            };
+            // A retry with the same Idempotency-Key gets this answer back: the holder's client
+            // may lose it after the commit, and a second enrolment would be refused.
+            if let Some(a) = answer {
+                a.record_json(&mut tx, &e).await?;
+            }
             tx.commit().await.map_err(StoreError::from)?;
-            Ok((v, (cert_row.ca_key, cert_row.crl_part)))
+            Ok((e, (cert_row.ca_key, cert_row.crl_part)))
         }
         .await;
-        let (v, (ca, part)) = match written {
+        let (e, (ca, part)) = match written {
             Ok(w) => w,
             Err(e) => {
                 self.undo_cert(&c.serial, "UKey seal record not written")
@@ -221,18 +240,7 @@ impl App {
             }
         };
         self.after_status_change(&ca, part).await?;
-        let chain: Vec<&[u8]> = c.chain.iter().map(|d| d.as_slice()).collect();
-        Ok(Enrolment {
-            seal_id: seal.id,
-            code,
-            certificate: sealpki_pki::pem::cert_pem(&c.cert),
-            chain: sealpki_pki::pem::chain_pem(chain),
-            seal: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &c.ses),
-            receipt_message: String::from_utf8_lossy(&holder::receipt_message(id, &challenge))
-                .into_owned(),
-            challenge,
-            application: v,
-        })
+        Ok(e)
     }
 
     /// The holder confirms receipt: `signature` (DER ECDSA) by the token key over
@@ -243,6 +251,7 @@ impl App {
         id: &str,
         challenge: &str,
         signature: &[u8],
+        answer: Option<&crate::workflow::Answer<'_>>,
     ) -> Result<View, AppError> {
         let (row, d, allowed) = self.ukey_application(actor, id).await?;
         if row.state != State::Shipped.name() {
@@ -359,6 +368,9 @@ impl App {
         let v = step.write(self, &mut tx).await?;
         self.notify_decision(&mut tx, &row.created_by, &v, &d.seal_name)
             .await?;
+        if let Some(a) = answer {
+            a.record(&mut tx, &v).await?;
+        }
         tx.commit().await.map_err(StoreError::from)?;
         self.after_status_change(&cert_row.ca_key, cert_row.crl_part)
             .await?;
