@@ -23,11 +23,13 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// A fresh token initialised by its holder with their own PIN; its label.
+/// A fresh token initialised by its holder with their own PIN; its label. Two softhsm2-util
+/// runs at once (the tests on both databases run in parallel) can race for the same free slot,
+/// so a failed initialisation is tried again.
 fn holder_token() -> String {
     let label = format!("ukey-{}-{}", std::process::id(), rand_suffix());
-    ok(
-        &run(Command::new("softhsm2-util").args([
+    let init = || {
+        run(Command::new("softhsm2-util").args([
             "--init-token",
             "--free",
             "--label",
@@ -36,9 +38,17 @@ fn holder_token() -> String {
             "31415926",
             "--pin",
             HOLDER_PIN,
-        ])),
-        "softhsm2-util --init-token",
-    );
+        ]))
+    };
+    let mut out = init();
+    for _ in 0..4 {
+        if out.status.success() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        out = init();
+    }
+    ok(&out, "softhsm2-util --init-token");
     label
 }
 
@@ -231,6 +241,52 @@ fn journey(env: &Env) {
         "{}",
         text(&out)
     );
+
+    // A receipt without the token: the wrong challenge, or a signature the seal key did not make.
+    let (s, v) = j(
+        &format!("/seal-applications/{id}/ukey/receipt"),
+        &w.applicant_tok,
+        json!({"challenge": "00", "signature": "MAYCAQECAQE="}),
+    );
+    assert_eq!(s, 422, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("challenge"), "{v}");
+    let kept = run(Command::new("pkcs11-tool")
+        .args([
+            "--module",
+            &module_s,
+            "--token-label",
+            &label,
+            "--login",
+            "--pin",
+        ])
+        .arg(HOLDER_PIN)
+        .args([
+            "--read-object",
+            "--type",
+            "data",
+            "--label",
+            &format!("receipt:{id}"),
+        ]));
+    let kept = String::from_utf8_lossy(&kept.stdout).to_string();
+    let challenge = kept
+        .split_once('\n')
+        .map(|(_, c)| c.trim())
+        .unwrap_or_default();
+    assert_eq!(
+        challenge.len(),
+        64,
+        "the challenge kept on the token: {kept:?}"
+    );
+    // A valid DER ECDSA value, but not the token key's over the receipt message.
+    let forged = "MEQCIFPhC4xuA4a0Ll7y0Z0v0fnvR4nJwH3vGd0s1bYQmY3CAiBv0qB7m8S5kM3Hq0G9o8z0iHc0b8f3Xr5w6m3c3l0b8Q==";
+    let (s, v) = j(
+        &format!("/seal-applications/{id}/ukey/receipt"),
+        &w.applicant_tok,
+        json!({"challenge": challenge, "signature": forged}),
+    );
+    assert_eq!(s, 422, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("signature"), "{v}");
+    assert_eq!(state(), "shipped");
 
     // Confirm receipt with the token: complete, active, OCSP good.
     let t = ok(&ukey("confirm", &pin, &server), "ukey confirm");
