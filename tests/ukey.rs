@@ -148,6 +148,32 @@ fn journey(env: &Env) {
         serde_json::from_slice::<Value>(&b).unwrap()["state"].clone()
     };
 
+    // A cloud application has no token to enrol.
+    let cloud = json!({"org_id": w.unit, "seal_name": "杭州示例科技有限公司业务专用章",
+                       "seal_type": "business", "mode": "cloud", "years": 1,
+                       "authority_id": w.bureau});
+    let (s, c) = j("/seal-applications", &w.applicant_tok, cloud);
+    assert_eq!(s, 201, "{c}");
+    let cloud_id = c["id"].as_str().unwrap().to_string();
+    let out = ukey(
+        "enrol",
+        &pin,
+        &[
+            "--server",
+            &srv.url,
+            "--application",
+            &cloud_id,
+            "--token-file",
+            bearer.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("not a UKey application"),
+        "{}",
+        text(&out)
+    );
+
     // A wrong PIN: a clear error, a failure exit, and nothing changed on either side.
     let out = ukey("enrol", &bad_pin, &server);
     assert!(!out.status.success(), "{}", text(&out));
