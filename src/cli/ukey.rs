@@ -7,10 +7,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use sealpki_pki::der::{Decode, Encode};
 use sealpki_pki::keys::holder::{self, HolderToken};
 use sealpki_pki::keys::pkcs11::ObjectKind;
-use sealpki_pki::x509_cert::Certificate;
 use sealpki_pki::{KeyError, Secret};
 use serde_json::{json, Value};
 
@@ -426,17 +424,9 @@ fn holder_key(a: &SignArgs) -> Result<crate::cli::pdf::HolderKey, AppError> {
             )))
         }
     };
-    // Certificates are compared by DER: re-encode what the token gave (it was parsed from there).
-    let cert = Certificate::from_der(
-        &seal
-            .cert
-            .to_der()
-            .map_err(|e| AppError::Internal(e.to_string()))?,
-    )
-    .map_err(|e| AppError::BadRequest(format!("the token's certificate: {e}")))?;
     Ok(crate::cli::pdf::HolderKey {
         signer: seal.signer,
-        cert,
+        cert: seal.cert,
         chain: seal.chain,
         seal: seal.ses,
     })
