@@ -130,22 +130,6 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
         (("post", "/api/v1/notifications/{id}/read"), LOGGED_IN),
         (("post", "/api/v1/notifications/read-all"), LOGGED_IN),
         (("post", "/api/v1/notifications/test"), ADMIN),
-        // Seal routes: any account may call them; the organisation of the application or seal
-        // decides (accounts::policy), and the unknown ids here are 404s (or bad bodies 400s).
-        (("get", "/api/v1/seal-applications"), LOGGED_IN),
-        (("post", "/api/v1/seal-applications"), LOGGED_IN),
-        (("get", "/api/v1/seal-applications/{id}"), LOGGED_IN),
-        (("post", "/api/v1/seal-applications/{id}/events"), LOGGED_IN),
-        (("get", "/api/v1/seal-applications/{id}/history"), LOGGED_IN),
-        (("post", "/api/v1/seal-operations"), LOGGED_IN),
-        (("get", "/api/v1/seal-operations/{id}"), LOGGED_IN),
-        (("post", "/api/v1/seal-operations/{id}/events"), LOGGED_IN),
-        (("get", "/api/v1/seal-status"), EVERYONE),
-        (("get", "/api/v1/seals"), LOGGED_IN),
-        (("get", "/api/v1/seals/{id}"), LOGGED_IN),
-        (("get", "/api/v1/seals/{id}/file"), LOGGED_IN),
-        (("get", "/api/v1/seals/{id}/history"), LOGGED_IN),
-        (("post", "/api/v1/seals/{id}/sign"), LOGGED_IN),
         // Any account may try; the application's organisation decides (seals.apply), and an
         // unknown application is a 404 to everyone.
         (
