@@ -73,6 +73,8 @@ pub struct SealsConfig {
     /// unset: the first Noto Sans/Serif CJK SC, WenQuanYi or AR PL font found under
     /// /usr/share/fonts (or SEALPKI_SEALS_FONT).
     pub font: Option<PathBuf>,
+    /// How often the server sends expiry reminders and moves seals past their validity to expired.
+    pub expiry_check_seconds: u64,
 }
 
 impl Default for SealsConfig {
@@ -81,6 +83,7 @@ impl Default for SealsConfig {
             key_store: "software".into(),
             algorithm: "p256".into(),
             font: None,
+            expiry_check_seconds: 3600,
         }
     }
 }

@@ -61,6 +61,8 @@ const ORG_READERS: &[Who] = &[
 ];
 /// The seal administrators of A or above it, platform operators and administrators.
 const ORG_MANAGERS: &[Who] = &[Who::SealAdmin, Who::Operator, Who::Admin];
+/// Who holds A's seals: its applicants and the seal administrators of A or above it.
+const SEAL_HOLDERS: &[Who] = &[Who::Applicant, Who::SealAdmin];
 
 /// Who may call each route (others are refused). Every route of the document must be here.
 fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
@@ -119,6 +121,24 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
         (("post", "/api/v1/workflows/{kind}/{id}/events"), OPERATORS),
         (("get", "/api/v1/workflows/{kind}/{id}/history"), STAFF),
         (("post", "/api/v1/pdf/sign"), OPERATORS),
+        (("post", "/api/v1/seal-applications"), LOGGED_IN),
+        (("get", "/api/v1/seal-applications"), LOGGED_IN),
+        (("get", "/api/v1/seal-applications/{id}"), ORG_READERS),
+        (("get", "/api/v1/seal-applications/{id}/form"), ORG_READERS),
+        (("post", "/api/v1/seal-applications/{id}/events"), LOGGED_IN),
+        (
+            ("get", "/api/v1/seal-applications/{id}/history"),
+            ORG_READERS,
+        ),
+        (("post", "/api/v1/seal-operations"), LOGGED_IN),
+        (("get", "/api/v1/seal-operations/{id}"), LOGGED_IN),
+        (("post", "/api/v1/seal-operations/{id}/events"), LOGGED_IN),
+        (("get", "/api/v1/seals"), LOGGED_IN),
+        (("get", "/api/v1/seals/{id}"), ORG_READERS),
+        (("get", "/api/v1/seals/{id}/history"), ORG_READERS),
+        (("get", "/api/v1/seals/{id}/file"), ORG_READERS),
+        (("post", "/api/v1/seals/{id}/sign"), SEAL_HOLDERS),
+        (("get", "/api/v1/seal-status"), EVERYONE),
         (("post", "/api/v1/pdf/verify"), EVERYONE),
         (("post", "/api/v1/files"), LOGGED_IN),
         (("get", "/api/v1/files/{id}"), LOGGED_IN),
@@ -130,17 +150,70 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
         (("post", "/api/v1/notifications/{id}/read"), LOGGED_IN),
         (("post", "/api/v1/notifications/read-all"), LOGGED_IN),
         (("post", "/api/v1/notifications/test"), ADMIN),
-        // Any account may try; the application's organisation decides (seals.apply), and an
-        // unknown application is a 404 to everyone.
+        // The holder's side of A's application (seals.apply); here a cloud one, so those let in
+        // are told there is no token to enrol (422).
         (
             ("post", "/api/v1/seal-applications/{id}/ukey/csr"),
-            LOGGED_IN,
+            SEAL_HOLDERS,
         ),
         (
             ("post", "/api/v1/seal-applications/{id}/ukey/receipt"),
-            LOGGED_IN,
+            SEAL_HOLDERS,
         ),
     ])
+}
+
+/// An application of `org` (approving authority `authority`) taken to a produced cloud seal:
+/// (application id, seal id).
+fn seal_of(
+    api: &str,
+    applicant: &str,
+    admin: &str,
+    org: &str,
+    authority: &str,
+) -> (String, String) {
+    let (s, v, _) = post(
+        &format!("{api}/seal-applications"),
+        Some(applicant),
+        &json!({"org_id": org, "seal_name": "单位甲合同专用章", "seal_type": "contract",
+                "mode": "cloud", "years": 1, "authority_id": authority})
+        .to_string(),
+    );
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let scan = ureq::post(&format!("{api}/files?purpose=application-scan"))
+        .set("Authorization", &format!("Bearer {applicant}"))
+        .set("Content-Type", "application/pdf")
+        .set("X-File-Name", "scan.pdf")
+        .send_bytes(&minimal_pdf())
+        .expect("upload")
+        .into_json::<Value>()
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (who, event, version, extra) in [
+        (applicant, "attach-scan", 1, json!({"attachments": [scan]})),
+        (applicant, "submit", 2, json!({})),
+        (admin, "approve", 3, json!({})),
+    ] {
+        let mut body = json!({"event": event, "version": version});
+        if let Some(m) = extra.as_object() {
+            for (k, x) in m {
+                body[k] = x.clone();
+            }
+        }
+        let (s, v, _) = post(
+            &format!("{api}/seal-applications/{id}/events"),
+            Some(who),
+            &body.to_string(),
+        );
+        assert_eq!(s, 200, "{event}: {v}");
+    }
+    let (s, body) = get(&format!("{api}/seals?scope=applied"), Some(applicant));
+    assert_eq!(s, 200);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    (id, v["items"][0]["id"].as_str().unwrap().to_string())
 }
 
 fn call(method: &str, url: &str, token: Option<&str>) -> (u16, String) {
@@ -200,6 +273,9 @@ fn suite(env: &Env) {
         );
         assert_eq!(s, 201, "{v}");
     }
+    // A seal of A (an application approved by the platform's staff, who may review when nobody
+    // else does): its routes are called with real ids, so the organisation's policy decides.
+    let (application, seal) = seal_of(&api, &applicant_tok, &admin, &a, &b);
     let tokens: BTreeMap<Who, Option<String>> = BTreeMap::from([
         (Who::Nobody, None),
         (Who::Person, Some(person_tok)),
@@ -246,6 +322,11 @@ fn suite(env: &Env) {
     for (method, path) in &routes {
         let url = format!("{}{}", srv.url, path)
             .replace("/organisations/{id}", &format!("/organisations/{a}"))
+            .replace(
+                "/seal-applications/{id}",
+                &format!("/seal-applications/{application}"),
+            )
+            .replace("/seals/{id}", &format!("/seals/{seal}"))
             .replace("{name}/{action}", "nobody/disable")
             .replace("{name}", "nosuch")
             .replace("{username}/{role}", "nobody/applicant")

@@ -298,6 +298,25 @@ fn journey(env: &Env) {
         "ses verify",
     );
     assert!(t.contains("VALID") && t.contains(&code), "{t}");
+    // Online: the platform's signed seal status (its credential checked against the anchors).
+    let online = |expect: i32| {
+        let out = run(env
+            .cmd()
+            .args(["ses", "verify", "--online", "--trust"])
+            .arg(&root)
+            .arg("--trust")
+            .arg(&maker_chain)
+            .arg(&ses));
+        let t = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(expect), "{t}");
+        t
+    };
+    let t = online(0);
+    assert!(t.contains("seal-status") && t.contains("is active"), "{t}");
 
     // Seal a PDF: pyHanko accepts it against our root.
     let (s, pdf) = j.sign(&sid, &app_tok);
@@ -422,6 +441,16 @@ fn journey(env: &Env) {
     assert_eq!(s, 409, "a revoked seal cannot be reported lost: {v}");
     let (_, st) = j.get(&format!("/seal-status?code={code}"), None);
     assert_eq!(st["state"], "revoked", "{st}");
+    assert!(
+        st["credential"].as_str().is_some_and(|c| !c.is_empty()),
+        "{st}"
+    );
+    assert!(
+        st["qr"].as_str().is_some_and(|q| q.starts_with("SP1:")),
+        "{st}"
+    );
+    let t = online(1);
+    assert!(t.contains("is revoked"), "{t}");
     let events: Vec<&str> = st["history"]
         .as_array()
         .unwrap()
@@ -451,6 +480,63 @@ fn journey(env: &Env) {
     assert_eq!(s, 409, "approving a withdrawn application: {v}");
     let (s, v) = j.post("/seal-applications", &app_tok, other);
     assert_eq!(s, 201, "the name is free again: {v}");
+
+    // Expiry: reminders once per threshold, then expired (the sweep run as of later dates).
+    let id2 = v["id"].as_str().unwrap().to_string();
+    let scan = j.upload_scan(&app_tok);
+    for (tok, ev, ver, extra) in [
+        (&app_tok, "attach-scan", 1, json!({"attachments": [scan]})),
+        (&app_tok, "submit", 2, json!({})),
+        (&rev_tok, "approve", 3, json!({})),
+    ] {
+        let (s, v) = j.event(&id2, tok, ev, ver, extra);
+        assert_eq!(s, 200, "{ev}: {v}");
+    }
+    let (_, seals) = j.get("/seals?scope=applied&state=active", Some(&app_tok));
+    let s2 = seals["items"][0].clone();
+    let until = s2["valid_until"].as_i64().unwrap();
+    let at = |t: i64| rfc3339(std::time::UNIX_EPOCH + Duration::from_secs(t as u64));
+    let sweep = |t: i64| {
+        let out = ok(
+            &run(env.cmd().args(["--json", "seals", "sweep", "--at", &at(t)])),
+            "seals sweep",
+        );
+        serde_json::from_str::<Value>(&out).unwrap()
+    };
+    assert_eq!(sweep(until - 40 * 86_400)["reminders"], 0);
+    assert_eq!(
+        sweep(until - 20 * 86_400)["reminders"],
+        1,
+        "the applicant hears once"
+    );
+    assert_eq!(sweep(until - 19 * 86_400)["reminders"], 0, "not twice");
+    assert_eq!(
+        sweep(until - 3 * 86_400)["reminders"],
+        1,
+        "the 7-day reminder"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, n) = j.get("/notifications", Some(&app_tok));
+        let kinds: Vec<&str> = n["items"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x["kind"].as_str()).collect())
+            .unwrap_or_default();
+        if kinds.iter().filter(|k| **k == "seal.expiring").count() == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "reminders not delivered: {n}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(sweep(until + 60)["expired"], 1);
+    assert_eq!(sweep(until + 120)["expired"], 0);
+    let (s, _) = j.sign(s2["id"].as_str().unwrap(), &app_tok);
+    assert_eq!(s, 422, "an expired seal does not sign");
+    let (_, st) = j.get(
+        &format!("/seal-status?code={}", s2["code"].as_str().unwrap()),
+        None,
+    );
+    assert_eq!(st["state"], "expired", "{st}");
 }
 
 #[test]

@@ -89,11 +89,25 @@ pub enum Command {
     /// The seal holder's UKey (a PKCS#11 token): enrol a UKey seal, show, seal PDFs locally.
     #[command(subcommand)]
     Ukey(crate::cli::ukey::UkeyCmd),
+    /// Electronic seals.
+    #[command(subcommand)]
+    Seals(SealsCmd),
     /// Benchmarks on the configured data.
     #[command(subcommand)]
     Bench(BenchCmd),
     /// Print the HTTP API's OpenAPI document (the one served at /api/openapi.json).
     Openapi,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SealsCmd {
+    /// Send due expiry reminders (30, 7, 1 days before) and expire seals past their validity, as
+    /// the server does every `[seals] expiry_check_seconds`; each reminder goes out once.
+    Sweep {
+        /// Sweep as of this time (RFC 3339, e.g. 2027-11-20T00:00:00Z) instead of now.
+        #[arg(long)]
+        at: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -583,6 +597,29 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             );
             Ok(0)
         }
+        Command::Seals(SealsCmd::Sweep { at }) => {
+            let app = App::open(config).await?;
+            let now = match at {
+                Some(t) => sealpki_pki::der::asn1::GeneralizedTime::from_date_time(
+                    t.parse::<sealpki_pki::der::DateTime>().map_err(|e| {
+                        AppError::BadRequest(format!(
+                            "--at {t:?}: an RFC 3339 time such as 2027-11-20T00:00:00Z: {e}"
+                        ))
+                    })?,
+                )
+                .to_unix_duration()
+                .as_secs() as i64,
+                None => crate::store::now(),
+            };
+            let s = app.seal_expiry_sweep(now).await?;
+            out(json, &serde_json::json!(s), || {
+                format!(
+                    "{} reminders queued, {} seals expired\n",
+                    s.reminders, s.expired
+                )
+            });
+            Ok(0)
+        }
         Command::Audit(AuditCmd::Verify) => {
             let app = App::open(config).await?;
             let trusted = app.audit_certs().await?;
@@ -1059,6 +1096,18 @@ async fn serve(config: Config, listen: Option<std::net::SocketAddr>) -> Result<i
     if let Err(e) = app.refresh_crls().await {
         tracing::error!(error = %e, "CRL refresh");
     }
+    let sweeper = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(
+            sweeper.config.seals.expiry_check_seconds.max(1),
+        ));
+        loop {
+            tick.tick().await;
+            if let Err(e) = sweeper.seal_expiry_sweep(crate::store::now()).await {
+                tracing::error!(error = %e, "seal expiry sweep");
+            }
+        }
+    });
     let refresher = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(

@@ -146,6 +146,22 @@ impl App {
         id: &str,
     ) -> Result<(FileRow, Bytes), AppError> {
         let row = self.file_get(actor, id).await?;
+        self.file_bytes(row).await
+    }
+
+    /// A file attached to a record, for a service that decided who may read the record (a seal
+    /// application's scan for its reviewers, an impression for production).
+    pub(crate) async fn attached_file(&self, id: &str) -> Result<(FileRow, Bytes), AppError> {
+        let row = self
+            .store
+            .file_get(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no file {id:?}")))?;
+        self.file_bytes(row).await
+    }
+
+    async fn file_bytes(&self, row: FileRow) -> Result<(FileRow, Bytes), AppError> {
+        let id = row.id.clone();
         let key = ObjectKey::parse(&row.sha256).ok_or_else(|| {
             AppError::Internal(format!(
                 "file {id}: stored sha256 {:?} is not a key",

@@ -167,6 +167,7 @@ fn table() -> Vec<Route> {
             .body_limit(seals::MAX_BODY)
             .idempotent(),
         Route::new(Api, routes!(seals::get_application)),
+        Route::new(Api, routes!(seals::application_form)),
         Route::new(Api, routes!(seals::application_event))
             .body_limit(seals::MAX_BODY)
             .idempotent(),

@@ -128,6 +128,31 @@ pub async fn get_application(
     Ok(Json(app.seal_application(&op.actor(), &id).await?))
 }
 
+/// `GET /api/v1/seal-applications/{id}/form`: the application form to print and stamp (PDF, the
+/// application number in a QR code).
+#[utoipa::path(get, path = "/api/v1/seal-applications/{id}/form", tag = "seals", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "电子印章申请表", content_type = "application/pdf", body = Binary),
+        Staff, (status = 404, response = ProblemResponse), Guarded))]
+pub async fn application_form(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    op: Operator,
+) -> Result<Response, AppError> {
+    let pdf = app.seal_application_form(&op.actor(), &id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"seal-application-{id}.pdf\""),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = SealApplicationEvent)]

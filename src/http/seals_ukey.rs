@@ -79,6 +79,8 @@ pub async fn receipt(
     body: axum::body::Bytes,
 ) -> Result<Json<View>, AppError> {
     let answer = claim.as_ref().map(|c| c.answer(StatusCode::OK));
+    // Who may ask is decided before what they sent is read.
+    app.ukey_may(&op.actor(), &id).await?;
     let b: ReceiptBody = json_body(&body)?;
     let sig = base64::Engine::decode(
         &base64::engine::general_purpose::STANDARD,

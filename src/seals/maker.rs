@@ -1,6 +1,7 @@
-//! The platform's own maker key: GB/T 38540 seals made by this platform are signed by it, under a
-//! `maker-production` certificate from the maker CA. Made on first use in the seal key store and
-//! registered (purpose maker) with its certificate; later uses open it.
+//! The platform's own keys for seals, made on first use in the seal key store and registered with
+//! their certificates: the maker key (GB/T 38540 seals made by this platform are signed by it, under
+//! a `maker-production` certificate from the maker CA) and the seal-status signer (signed seal
+//! status assertions, a `seal-status-signer` certificate from the service CA).
 
 use std::sync::Arc;
 
@@ -12,54 +13,92 @@ use crate::app::App;
 use crate::error::AppError;
 use crate::store::{CertStatusRow, KeyPurpose, KeyRow, Store};
 
-/// The maker key's name in the seal key store.
-pub const MAKER_KEY: &str = "platform-maker";
+/// One of the platform's keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlatformKey {
+    Maker,
+    StatusSigner,
+}
 
-/// One maker made at a time in this process (another instance racing us loses at the key
+impl PlatformKey {
+    fn name(self) -> &'static str {
+        match self {
+            PlatformKey::Maker => "platform-maker",
+            PlatformKey::StatusSigner => "platform-seal-status",
+        }
+    }
+
+    fn profile(self) -> &'static str {
+        match self {
+            PlatformKey::Maker => "maker-production",
+            PlatformKey::StatusSigner => "seal-status-signer",
+        }
+    }
+
+    fn subject(self) -> &'static str {
+        match self {
+            PlatformKey::Maker => "CN=sealpki electronic seal platform,O=sealpki,C=CN",
+            PlatformKey::StatusSigner => "CN=sealpki seal status,O=sealpki,C=CN",
+        }
+    }
+
+    fn purpose(self) -> KeyPurpose {
+        match self {
+            PlatformKey::Maker => KeyPurpose::Maker,
+            // Not a document or seal key: the signing service refuses it for both.
+            PlatformKey::StatusSigner => KeyPurpose::General,
+        }
+    }
+}
+
+/// One key made at a time in this process (another instance racing us loses at the key
 /// registration's primary key and opens the winner's).
 static MAKING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The maker's signer and certificate (DER).
-pub struct Maker {
+/// A platform key's signer, certificate (DER) and the issuing CA's chain (issuer first).
+pub struct Keyed {
     pub signer: Arc<dyn Signer>,
     pub cert: Vec<u8>,
+    pub chain: Vec<Vec<u8>>,
 }
 
 impl App {
-    fn maker_ref(&self) -> Result<KeyRef, AppError> {
+    fn platform_ref(&self, k: PlatformKey) -> Result<KeyRef, AppError> {
         let store = &self.config.seals.key_store;
         let s = match store.strip_prefix("pkcs11:") {
-            Some(label) => format!("pkcs11:token={label};object={MAKER_KEY}"),
-            None => format!("soft:{MAKER_KEY}"),
+            Some(label) => format!("pkcs11:token={label};object={}", k.name()),
+            None => format!("soft:{}", k.name()),
         };
         Ok(s.parse()?)
     }
 
     /// The platform's maker key and certificate, made on first use.
-    pub async fn platform_maker(self: &Arc<Self>) -> Result<Maker, AppError> {
-        let key_ref = self.maker_ref()?;
-        if let Some(m) = self.registered_maker(&key_ref).await? {
+    pub async fn platform_maker(self: &Arc<Self>) -> Result<Keyed, AppError> {
+        self.platform_key(PlatformKey::Maker).await
+    }
+
+    /// The platform's key `k`, made and certified on first use.
+    pub async fn platform_key(self: &Arc<Self>, k: PlatformKey) -> Result<Keyed, AppError> {
+        let key_ref = self.platform_ref(k)?;
+        if let Some(m) = self.registered(&key_ref).await? {
             return Ok(m);
         }
         let _one = MAKING.lock().await;
-        if let Some(m) = self.registered_maker(&key_ref).await? {
+        if let Some(m) = self.registered(&key_ref).await? {
             return Ok(m);
         }
         let store = self.keyring.store(&self.config.seals.key_store)?;
-        let signer = match store.generate(MAKER_KEY, KeyAlgorithm::P256) {
+        let signer = match store.generate(k.name(), KeyAlgorithm::P256) {
             Ok(s) => s,
             // Made by an earlier attempt that did not get as far as registering it.
             Err(sealpki_pki::KeyError::Exists(_)) => self.keyring.open(&key_ref)?,
             Err(e) => return Err(e.into()),
         };
-        let name =
-            sealpki_pki::name::parse_dn("CN=sealpki electronic seal platform,O=sealpki,C=CN")
-                .map_err(|e| AppError::Internal(format!("maker subject: {e}")))?;
+        let name = sealpki_pki::name::parse_dn(k.subject())
+            .map_err(|e| AppError::Internal(format!("{} subject: {e}", k.name())))?;
         let req = CertRequest::for_own_key(signer.as_ref(), name);
         let actor = Actor::system();
-        let issued = self
-            .issue(&actor.name, "maker-production", req, None)
-            .await?;
+        let issued = self.issue(&actor.name, k.profile(), req, None).await?;
         let spki = sealpki_pki::der::Encode::to_der(signer.public_key())
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let mut tx = self.store.begin().await?;
@@ -69,7 +108,7 @@ impl App {
                 key_ref: key_ref.to_string(),
                 algorithm: KeyAlgorithm::P256.name().into(),
                 backend: store.backend().into(),
-                purpose: KeyPurpose::Maker,
+                purpose: k.purpose(),
                 public_key: spki.clone(),
                 cert_serial: Some(issued.serial.clone()),
                 created_at: crate::store::now(),
@@ -81,42 +120,45 @@ impl App {
                 &mut tx,
                 &actor.name,
                 "key.generate",
-                json!({"key": key_ref.to_string(), "algorithm": "p256", "purpose": "maker",
+                json!({"key": key_ref.to_string(), "algorithm": "p256",
+                       "purpose": k.purpose().to_string(), "profile": k.profile(),
                        "certificate": issued.serial,
                        "spki_sha256": sealpki_pki::alg::sha256_hex(&spki)}),
             )
             .await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
-        Ok(Maker {
+        Ok(Keyed {
             signer,
             cert: issued.der,
+            chain: issued.chain,
         })
     }
 
-    async fn registered_maker(&self, key_ref: &KeyRef) -> Result<Option<Maker>, AppError> {
+    async fn registered(&self, key_ref: &KeyRef) -> Result<Option<Keyed>, AppError> {
         let Some(row) = self.store.key_get(&key_ref.to_string()).await? else {
             return Ok(None);
         };
-        let serial = row
-            .cert_serial
-            .ok_or_else(|| AppError::Internal(format!("maker key {key_ref} has no certificate")))?;
+        let serial = row.cert_serial.ok_or_else(|| {
+            AppError::Internal(format!("platform key {key_ref} has no certificate"))
+        })?;
         let cert = self
             .store
             .cert_get(&serial)
             .await?
             .and_then(|c| c.der.map(|d| (c.ca_key, d)))
-            .ok_or_else(|| AppError::Internal(format!("maker certificate {serial} missing")))?;
+            .ok_or_else(|| AppError::Internal(format!("platform certificate {serial} missing")))?;
         if !matches!(
             self.store.cert_status(&cert.0, &serial).await?,
             CertStatusRow::Good
         ) {
             return Err(AppError::Unavailable(format!(
-                "the platform's maker certificate {serial} is revoked or on hold: no seal can \
-                 be made until an administrator replaces the maker key"
+                "the platform's certificate {serial} for {key_ref} is revoked or on hold: an \
+                 administrator must replace the key"
             )));
         }
-        Ok(Some(Maker {
+        Ok(Some(Keyed {
             signer: self.keyring.open(key_ref)?,
+            chain: self.key_chain(&cert.0)?,
             cert: cert.1,
         }))
     }

@@ -7,6 +7,9 @@
 //! (`ukey`).
 
 pub mod application;
+pub mod expiry;
+pub mod font;
+pub mod form;
 pub mod maker;
 pub mod model;
 pub mod operation;

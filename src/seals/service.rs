@@ -170,8 +170,20 @@ impl App {
                 d.authority_id
             ))
         })?;
-        for f in [&d.picture_file, &d.scan_file].into_iter().flatten() {
+        if let Some(f) = &d.scan_file {
             self.file_get(actor, f).await?;
+        }
+        if let Some(f) = &d.picture_file {
+            use crate::files::FilePurpose as P;
+            let row = self.file_get(actor, f).await?;
+            let fits = row.purpose == P::SealImpression
+                || (row.purpose == P::SignatureDrawing && d.seal_type() == SealType::Personal);
+            if !fits {
+                return Err(AppError::BadRequest(format!(
+                    "picture_file: file {f} was uploaded as {}; a seal picture is a                      seal-impression (a hand-drawn signature-drawing only for name seals)",
+                    row.purpose.name()
+                )));
+            }
         }
         let key = fold_name(&d.seal_name);
         let mut tx = self.store.begin().await?;
@@ -619,7 +631,7 @@ impl App {
         written
     }
 
-    /// A new seal's organisation, code and picture (drawn from the face text).
+    /// A new seal's organisation, code and picture.
     pub(super) async fn seal_face(
         &self,
         d: &Data,
@@ -633,14 +645,47 @@ impl App {
     > {
         let org = self.org(&d.org_id).await?;
         let code = super::model::new_code(&org.region);
-        let pic = picture::draw(&Face {
-            seal_type: d.seal_type(),
-            org_name: &org.name,
-            code: &code,
-            taxpayer: d.taxpayer.as_deref(),
-            person_name: d.person_name.as_deref(),
-        })?;
+        let pic = self.seal_picture(d, &org.name, &code).await?;
         Ok((org, code, pic))
+    }
+
+    /// The picture of a new seal: the uploaded impression's red ink, or the face drawn.
+    async fn seal_picture(
+        &self,
+        d: &Data,
+        org_name: &str,
+        code: &str,
+    ) -> Result<picture::SealPicture, AppError> {
+        let t = d.seal_type();
+        let upload = match &d.picture_file {
+            Some(f) => {
+                let (row, bytes) = self.attached_file(f).await?;
+                Some((
+                    row.purpose == crate::files::FilePurpose::SignatureDrawing,
+                    bytes,
+                ))
+            }
+            None => None,
+        };
+        let font = self.config.seals.font.clone();
+        let (org, code) = (org_name.to_string(), code.to_string());
+        let (tp, person) = (d.taxpayer.clone(), d.person_name.clone());
+        tokio::task::spawn_blocking(move || match upload {
+            Some((true, bytes)) => picture::from_drawing(&bytes, t),
+            Some((false, bytes)) => picture::from_impression(&bytes, t),
+            None => picture::draw(
+                font.as_deref(),
+                &Face {
+                    seal_type: t,
+                    org_name: &org,
+                    code: &code,
+                    taxpayer: tp.as_deref(),
+                    person_name: person.as_deref(),
+                },
+            ),
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("seal picture task: {e}")))?
     }
 
     /// Apply for an operation on a seal. A loss report takes effect at once.

@@ -34,7 +34,15 @@ pub struct SealStatus {
     pub history: Vec<StatusEvent>,
     /// When this answer was made.
     pub checked_at: i64,
+    /// The same, signed: a COSE_Sign1 seal-status credential (base64) by the platform's
+    /// seal-status signer (service CA, EKU sealpkiSealStatus), valid for ten minutes.
+    pub credential: String,
+    /// The credential for a QR code (CBOR → zlib → Base45, prefixed `SP1:`).
+    pub qr: String,
 }
+
+/// How long a signed status answer is good for: short-lived, so its expiry is its revocation.
+pub const CREDENTIAL_SECONDS: u64 = 600;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StatusEvent {
@@ -46,7 +54,7 @@ pub struct StatusEvent {
 impl App {
     /// The status of the seal with `code`, or whose certificate (current or earlier) is `serial`.
     pub async fn seal_status(
-        &self,
+        self: &std::sync::Arc<Self>,
         code: Option<&str>,
         serial: Option<&str>,
     ) -> Result<SealStatus, AppError> {
@@ -90,7 +98,50 @@ impl App {
             .find(|h| h.state == row.state)
             .map(|h| h.at)
             .unwrap_or(row.created_at);
+        let now = crate::store::now();
+        let cert_der = self
+            .store
+            .cert_get(&row.cert_serial)
+            .await?
+            .and_then(|c| c.der)
+            .ok_or_else(|| StoreError::Corrupt(format!("seal {}: certificate gone", row.id)))?;
+        let state_c =
+            sealpki_pki::credential::SealState::from_name(state.name()).ok_or_else(|| {
+                AppError::Internal(format!("seal state {} has no claim", state.name()))
+            })?;
+        let sha: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&cert_der).into();
+        let u = |t: i64| u64::try_from(t).unwrap_or(0);
+        let body = sealpki_pki::credential::Body::SealStatus(sealpki_pki::credential::SealStatus {
+            seal_code: row.code.clone(),
+            seal_name: row.name.clone(),
+            state: state_c,
+            cert_serial: hex::decode(&row.cert_serial)
+                .map_err(|e| StoreError::Corrupt(format!("serial {}: {e}", row.cert_serial)))?,
+            cert_sha256: sha,
+            issued_at: u(row.created_at),
+            changed_at: u(state_since),
+            valid_until: u(row.valid_until),
+            checked_at: u(now),
+        });
+        let claims = sealpki_pki::credential::Claims::new(
+            self.config.public_base_url(),
+            row.code.clone(),
+            u(now),
+            CREDENTIAL_SECONDS,
+            body,
+        )
+        .map_err(|e| AppError::Internal(format!("seal status claims: {e}")))?;
+        let key = self
+            .platform_key(super::maker::PlatformKey::StatusSigner)
+            .await?;
+        let mut chain = vec![key.cert.clone()];
+        chain.extend(key.chain.iter().cloned());
+        let cose = sealpki_pki::credential::issue(&claims, key.signer.as_ref(), &chain)
+            .map_err(|e| AppError::Internal(format!("seal status credential: {e}")))?;
+        use base64::Engine;
         Ok(SealStatus {
+            credential: base64::engine::general_purpose::STANDARD.encode(&cose),
+            qr: sealpki_pki::credential::qr::encode(&cose),
             current_certificate: asked.as_deref().is_none_or(|s| s == row.cert_serial),
             asked_serial: asked,
             code: row.code,
@@ -104,7 +155,7 @@ impl App {
             created_at: row.created_at,
             state_since,
             history,
-            checked_at: crate::store::now(),
+            checked_at: now,
         })
     }
 }

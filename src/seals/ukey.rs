@@ -77,6 +77,11 @@ impl App {
         Ok((row, d, allowed))
     }
 
+    /// Refuse a caller who may not act on UKey application `id` (before its body is read).
+    pub async fn ukey_may(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
+        self.ukey_application(actor, id).await.map(|_| ())
+    }
+
     /// The holder's request for the seal certificate of UKey application `id` (see the module).
     pub async fn ukey_enrol(
         self: &Arc<Self>,

@@ -132,40 +132,49 @@ fn gather(certs: &[Certificate], strict: bool) -> Result<ltv::Validation, AppErr
 
 /// A verified OCSP answer for `c` (status, DER, responder URL) from the responder its AIA names, if
 /// one answers: signed by the issuer or its delegated responder, current, with our nonce.
-fn ocsp_lookup(
-    c: &Certificate,
-    issuer: &Certificate,
-) -> Option<(sealpki_pki::revocation::Status, Vec<u8>, String)> {
+/// The OCSP URLs a certificate's authorityInfoAccess names.
+pub(crate) fn ocsp_urls(c: &Certificate) -> Vec<String> {
     use sealpki_pki::der::Decode;
     use sealpki_pki::x509_cert::ext::pkix::name::GeneralName;
-    let aia = c
+    let Some(aia) = c
         .tbs_certificate
         .extensions
         .as_deref()
         .unwrap_or_default()
         .iter()
-        .find(|e| e.extn_id.to_string() == "1.3.6.1.5.5.7.1.1")?;
-    let aia = sealpki_pki::x509_cert::ext::pkix::AuthorityInfoAccessSyntax::from_der(
+        .find(|e| e.extn_id.to_string() == "1.3.6.1.5.5.7.1.1")
+    else {
+        return Vec::new();
+    };
+    let Ok(aia) = sealpki_pki::x509_cert::ext::pkix::AuthorityInfoAccessSyntax::from_der(
         aia.extn_value.as_bytes(),
-    )
-    .ok()?;
+    ) else {
+        return Vec::new();
+    };
+    aia.0
+        .into_iter()
+        .filter(|ad| ad.access_method.to_string() == "1.3.6.1.5.5.7.48.1")
+        .filter_map(|ad| match ad.access_location {
+            GeneralName::UniformResourceIdentifier(u) => Some(u.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ocsp_lookup(
+    c: &Certificate,
+    issuer: &Certificate,
+) -> Option<(sealpki_pki::revocation::Status, Vec<u8>, String)> {
     let req = sealpki_pki::revocation::ocsp_request(c, issuer).ok()?;
     let nonce = sealpki_pki::validate::revocation::request_nonce(&req);
-    for ad in aia.0 {
-        if ad.access_method.to_string() != "1.3.6.1.5.5.7.48.1" {
-            continue;
-        }
-        let GeneralName::UniformResourceIdentifier(u) = ad.access_location else {
-            continue;
-        };
-        let Ok(der) = crate::tsaclient::fetch(u.as_str(), Some(("application/ocsp-request", &req)))
-        else {
+    for u in ocsp_urls(c) {
+        let Ok(der) = crate::tsaclient::fetch(&u, Some(("application/ocsp-request", &req))) else {
             continue;
         };
         match sealpki_pki::revocation::check_ocsp_response(&der, c, issuer, nonce.as_deref()) {
             Ok((s @ sealpki_pki::revocation::Status::Good, _))
             | Ok((s @ sealpki_pki::revocation::Status::Revoked { .. }, _)) => {
-                return Some((s, der, u.to_string()))
+                return Some((s, der, u))
             }
             _ => continue,
         }

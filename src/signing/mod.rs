@@ -14,6 +14,7 @@ pub mod level;
 pub mod ltv;
 pub mod pades;
 pub mod placement;
+pub mod seal_status;
 
 use std::sync::Arc;
 
