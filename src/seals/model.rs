@@ -113,7 +113,8 @@ impl SealState {
             // A reissue replaces a lost seal's key as well as an active one's.
             (S::Active | S::Lost, E::Reissue) => S::Active,
             (S::Active, E::Renew) => S::Active,
-            (S::Active | S::Lost, E::Expire) => S::Expired,
+            // A UKey never received expires too (its certificate stays held until then).
+            (S::Active | S::Lost | S::PendingReceipt, E::Expire) => S::Expired,
             (S::PendingReceipt, E::ConfirmReceipt) => S::Active,
             // A token lost on its way is revoked like any other.
             (S::PendingReceipt, E::Revoke) => S::Revoked,
@@ -170,6 +171,7 @@ mod tests {
             (S::Lost, E::Expire, S::Expired),
             (S::PendingReceipt, E::ConfirmReceipt, S::Active),
             (S::PendingReceipt, E::Revoke, S::Revoked),
+            (S::PendingReceipt, E::Expire, S::Expired),
         ];
         for &s in S::ALL {
             for &e in E::ALL {

@@ -348,7 +348,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<SealRow>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {SEAL_COLUMNS} FROM seals WHERE state IN ('active', 'lost') AND valid_until < $1 \
+            "SELECT {SEAL_COLUMNS} FROM seals WHERE state IN ('active', 'lost', 'pending-receipt') AND valid_until < $1 \
              ORDER BY valid_until LIMIT $2"
         ))
         .bind(before)
