@@ -265,6 +265,26 @@ fn journey(env: &Env) {
     );
     assert_eq!(h["items"][3]["comment"], "有效期请改为一年");
 
+    let (s, csv) = get(
+        &format!("{}/seals?scope=applied&format=csv", j.api),
+        Some(&app_tok),
+    );
+    assert_eq!(s, 200);
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(
+        csv.starts_with("\u{feff}code,name,") && csv.contains(seal_name),
+        "{csv}"
+    );
+    let (s, csv) = get(
+        &format!("{}/seal-applications?format=csv", j.api),
+        Some(&app_tok),
+    );
+    assert_eq!(s, 200);
+    assert_eq!(
+        String::from_utf8(csv).unwrap().lines().count(),
+        2,
+        "a header and one application"
+    );
     let (s, seals) = j.get("/seals?scope=applied", Some(&app_tok));
     assert_eq!(s, 200, "{seals}");
     let seal = seals["items"][0].clone();
@@ -559,4 +579,101 @@ fn agency_journey_on_postgres() {
         extra: "[crl]\nrefresh_seconds = 1\n",
         ..Default::default()
     }));
+}
+
+/// The same journey's main path in headless Chromium through the console
+/// (`tests/seal_console.py`), with screenshots of each page under the test run.
+#[test]
+fn chromium_seal_journey() {
+    if Command::new("chromium").arg("--version").output().is_err() {
+        eprintln!("chromium is not installed (scripts/test.sh installs it): skipped");
+        return;
+    }
+    let env = Env::new(EnvOptions {
+        self_urls: true,
+        ..Default::default()
+    });
+    env.init_dev();
+    let srv = env.serve();
+    let j = J {
+        env: &env,
+        srv: &srv,
+        api: format!("{}/api/v1", srv.url),
+    };
+    let admin = srv.login();
+    let (applicant, _) = register_person(&env, &srv, "13900000011", "33010619800101011");
+    let (reviewer, _) = register_person(&env, &srv, "13900000012", "33010619800101012");
+    let bureau = org(
+        &j,
+        &admin,
+        "11330100002482154U",
+        "杭州市数据资源管理局",
+        "government",
+        "330100",
+    );
+    let unit = org(
+        &j,
+        &admin,
+        "913301061234567887",
+        "杭州示例科技有限公司",
+        "enterprise",
+        "330106",
+    );
+    member(&j, &admin, &unit, &applicant, "applicant");
+    member(&j, &admin, &bureau, &reviewer, "reviewer");
+    let scan = env.path("scan.png");
+    let mut png = Vec::new();
+    {
+        let mut e = png::Encoder::new(&mut png, 16, 16);
+        e.set_color(png::ColorType::Rgb);
+        e.set_depth(png::BitDepth::Eight);
+        e.write_header()
+            .unwrap()
+            .write_image_data(&[220u8; 768])
+            .unwrap();
+    }
+    std::fs::write(&scan, png).unwrap();
+    let pdf = env.path("contract.pdf");
+    std::fs::write(&pdf, minimal_pdf()).unwrap();
+    let sealed = env.path("sealed.pdf");
+    let shots = std::env::var_os("SEALPKI_TEST_RUN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("sealpki-web-test"))
+        .join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = run(Command::new(tool("python3"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/seal_console.py"))
+        .env("BASE", &srv.url)
+        .env("SCREENSHOTS", &shots)
+        .env("APPLICANT", "13900000011")
+        .env("REVIEWER", "13900000012")
+        .env("PASSWORD", "a long enough passphrase")
+        .env("SCAN", &scan)
+        .env("PDF", &pdf)
+        .env("OUT", &sealed));
+    assert!(
+        out.status.success(),
+        "seal console flow:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The PDF sealed through the page is intact for pyHanko against our root, and — the seal
+    // reported lost after it — its certificate is on hold in our OCSP answer.
+    let (_, root) = env.chain("seal");
+    let out = run(Command::new(tool("pyhanko"))
+        .args(["sign", "validate", "--trust"])
+        .arg(&root)
+        .arg("--trust-replace")
+        .arg(&sealed));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("INTACT:REVOKED") && said.contains("certificate hold"),
+        "pyhanko: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

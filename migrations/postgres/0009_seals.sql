@@ -44,6 +44,7 @@ CREATE TABLE seals (
 );
 CREATE INDEX seals_org ON seals (org_id, created_at, id);
 CREATE INDEX seals_cert ON seals (cert_serial);
+CREATE INDEX seals_application ON seals (application_id);
 CREATE INDEX seals_valid_until ON seals (state, valid_until);
 
 -- Every state change of a seal (and each new certificate), in the transaction that makes it.

@@ -32,6 +32,37 @@ impl App {
                 href: None,
             });
         }
+        // Seal applications and operations waiting for this reviewer (or any, for staff).
+        for (kind, key, href) in [
+            (
+                "seal-application",
+                "queue.seal_applications",
+                "/seal-applications?scope=review",
+            ),
+            (
+                "seal-operation",
+                "queue.seal_operations",
+                "/seal-applications?scope=review&kind=seal-operation",
+            ),
+        ] {
+            let page = self
+                .seal_applications(
+                    &who.actor(),
+                    kind,
+                    crate::seals::service::AppScope::Review,
+                    Some("pending-review"),
+                    None,
+                    Some(500),
+                )
+                .await?;
+            if !page.items.is_empty() {
+                out.push(QueueItem {
+                    label_key: key,
+                    count: page.items.len() as i64,
+                    href: Some(href.into()),
+                });
+            }
+        }
         Ok(out)
     }
 }

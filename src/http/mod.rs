@@ -5,6 +5,7 @@ mod auth;
 mod certificates;
 mod certverify;
 mod csrf;
+mod csv;
 pub mod error;
 mod files;
 pub mod idempotency;

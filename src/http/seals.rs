@@ -78,6 +78,8 @@ pub struct ApplicationsQuery {
     state: Option<String>,
     cursor: Option<String>,
     limit: Option<i64>,
+    /// csv: every matching record (up to 10,000) as a CSV download instead of a JSON page.
+    format: Option<String>,
 }
 
 fn app_scope<'a>(scope: Option<&str>, org: Option<&'a str>) -> Result<AppScope<'a>, AppError> {
@@ -95,25 +97,77 @@ fn app_scope<'a>(scope: Option<&str>, org: Option<&'a str>) -> Result<AppScope<'
 /// `GET /api/v1/seal-applications`: applications in a scope, oldest first (keyset pages).
 #[utoipa::path(get, path = "/api/v1/seal-applications", tag = "seals", security(("bearer" = [])),
     params(ApplicationsQuery),
-    responses((status = 200, body = ListPage), Staff, (status = 400, response = ProblemResponse), Guarded))]
+    responses((status = 200, description = "A page of records, or with format=csv a CSV download (text/csv)", body = ListPage),
+        Staff, (status = 400, response = ProblemResponse), Guarded))]
 pub async fn list_applications(
     State(app): State<Arc<App>>,
     q: Result<Query<ApplicationsQuery>, axum::extract::rejection::QueryRejection>,
     op: Operator,
-) -> Result<Json<ListPage>, AppError> {
+) -> Result<Response, AppError> {
     let q = query(q)?;
     let scope = app_scope(q.scope.as_deref(), q.org.as_deref())?;
-    Ok(Json(
-        app.seal_applications(
-            &op.actor(),
-            q.kind.as_deref().unwrap_or("seal-application"),
-            scope,
-            q.state.as_deref(),
-            q.cursor.as_deref(),
-            q.limit,
-        )
-        .await?,
+    let kind = q.kind.as_deref().unwrap_or("seal-application");
+    let csv = csv_wanted(q.format.as_deref())?;
+    let mut cursor = q.cursor.clone();
+    let mut rows = Vec::new();
+    loop {
+        let page = app
+            .seal_applications(
+                &op.actor(),
+                kind,
+                scope,
+                q.state.as_deref(),
+                cursor.as_deref(),
+                if csv { Some(500) } else { q.limit },
+            )
+            .await?;
+        if !csv {
+            return Ok(Json(page).into_response());
+        }
+        for v in &page.items {
+            let d = |k: &str| v.data[k].as_str().unwrap_or_default().to_string();
+            rows.push(vec![
+                v.id.clone(),
+                v.kind.to_string(),
+                v.state.to_string(),
+                d("seal_name"),
+                d("seal_type"),
+                d("operation"),
+                d("org_id"),
+                v.created_by.clone(),
+                super::csv::time(&v.created_at),
+                super::csv::time(&v.updated_at),
+            ]);
+        }
+        match page.next_cursor {
+            Some(c) if rows.len() < super::csv::MAX_ROWS => cursor = Some(c),
+            _ => break,
+        }
+    }
+    Ok(super::csv::response(
+        &format!("{kind}s.csv"),
+        &[
+            "id",
+            "kind",
+            "state",
+            "seal_name",
+            "seal_type",
+            "operation",
+            "org_id",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ],
+        &rows,
     ))
+}
+
+fn csv_wanted(format: Option<&str>) -> Result<bool, AppError> {
+    match format {
+        None | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(f) => Err(AppError::BadRequest(format!("format {f:?}: json or csv"))),
+    }
 }
 
 /// `GET /api/v1/seal-applications/{id}`.
@@ -312,17 +366,20 @@ pub struct SealsQuery {
     q: Option<String>,
     cursor: Option<String>,
     limit: Option<i64>,
+    /// csv: every matching seal (up to 10,000) as a CSV download.
+    format: Option<String>,
 }
 
 /// `GET /api/v1/seals`: seals in a scope, oldest first (keyset pages).
 #[utoipa::path(get, path = "/api/v1/seals", tag = "seals", security(("bearer" = [])),
     params(SealsQuery),
-    responses((status = 200, body = SealPage), Staff, (status = 400, response = ProblemResponse), Guarded))]
+    responses((status = 200, description = "A page of seals, or with format=csv a CSV download (text/csv)", body = SealPage),
+        Staff, (status = 400, response = ProblemResponse), Guarded))]
 pub async fn list_seals(
     State(app): State<Arc<App>>,
     q: Result<Query<SealsQuery>, axum::extract::rejection::QueryRejection>,
     op: Operator,
-) -> Result<Json<SealPage>, AppError> {
+) -> Result<Response, AppError> {
     let q = query(q)?;
     let scope = match (q.scope.as_deref().unwrap_or("applied"), q.org.as_deref()) {
         ("applied", _) => SealScope::Applied,
@@ -335,16 +392,55 @@ pub async fn list_seals(
             )))
         }
     };
-    Ok(Json(
-        app.seals(
-            &op.actor(),
-            scope,
-            q.state.as_deref(),
-            q.q.as_deref(),
-            q.cursor.as_deref(),
-            q.limit,
-        )
-        .await?,
+    let csv = csv_wanted(q.format.as_deref())?;
+    let mut cursor = q.cursor.clone();
+    let mut rows = Vec::new();
+    loop {
+        let page = app
+            .seals(
+                &op.actor(),
+                scope,
+                q.state.as_deref(),
+                q.q.as_deref(),
+                cursor.as_deref(),
+                if csv { Some(500) } else { q.limit },
+            )
+            .await?;
+        if !csv {
+            return Ok(Json(page).into_response());
+        }
+        for v in &page.items {
+            rows.push(vec![
+                v.code.clone(),
+                v.name.clone(),
+                v.seal_type_zh.to_string(),
+                v.mode.clone(),
+                v.state.clone(),
+                v.org_id.clone(),
+                v.cert_serial.clone(),
+                super::csv::time(&v.valid_from),
+                super::csv::time(&v.valid_until),
+            ]);
+        }
+        match page.next_cursor {
+            Some(c) if rows.len() < super::csv::MAX_ROWS => cursor = Some(c),
+            _ => break,
+        }
+    }
+    Ok(super::csv::response(
+        "seals.csv",
+        &[
+            "code",
+            "name",
+            "type",
+            "mode",
+            "state",
+            "org_id",
+            "cert_serial",
+            "valid_from",
+            "valid_until",
+        ],
+        &rows,
     ))
 }
 

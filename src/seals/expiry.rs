@@ -74,28 +74,18 @@ impl App {
         Ok(to)
     }
 
-    // Each argument is a separate part of one reminder; a struct would only rename them.
-    #[allow(clippy::too_many_arguments)]
+    /// `msg` (in-app) to each of `to`, once per `dedupe` key and person.
     async fn tell(
         &self,
         tx: &mut crate::store::Tx<'_>,
-        seal: &SealRow,
         to: &[String],
-        kind: &str,
-        title: crate::notify::Text,
-        body: crate::notify::Text,
+        msg: &crate::notify::Message,
         dedupe: &str,
     ) -> Result<usize, AppError> {
         let mut n = 0;
         for user in to {
             let Some(acct) = self.store.account_get(user).await? else {
                 continue;
-            };
-            let msg = crate::notify::Message {
-                kind: kind.to_string(),
-                title: title.clone(),
-                body: body.clone(),
-                link: Some(format!("/seals/{}", seal.id)),
             };
             let r = crate::notify::Recipient {
                 username: acct.username,
@@ -107,7 +97,7 @@ impl App {
                 tx,
                 &self.config,
                 &r,
-                &msg,
+                msg,
                 &[crate::notify::Channel::InApp],
                 Some(&format!("{dedupe}:{user}")),
             )
@@ -124,20 +114,22 @@ impl App {
         let n = self
             .tell(
                 &mut tx,
-                seal,
                 &to,
-                "seal.expiring",
-                crate::notify::Text::new(
-                    format!("电子印章将在 {days} 天内到期"),
-                    format!("Electronic seal expires within {days} day(s)"),
-                ),
-                crate::notify::Text::new(
-                    format!("电子印章「{}」（{}）将在 {days} 天内到期，请及时申请续期。", seal.name, seal.code),
-                    format!(
-                        "The electronic seal \"{}\" ({}) expires within {days} day(s): apply for its renewal.",
-                        seal.name, seal.code
+                &crate::notify::Message {
+                    kind: "seal.expiring".into(),
+                    title: crate::notify::Text::new(
+                        format!("电子印章将在 {days} 天内到期"),
+                        format!("Electronic seal expires within {days} day(s)"),
                     ),
-                ),
+                    body: crate::notify::Text::new(
+                        format!("电子印章「{}」（{}）将在 {days} 天内到期，请及时申请续期。", seal.name, seal.code),
+                        format!(
+                            "The electronic seal \"{}\" ({}) expires within {days} day(s): apply for its renewal.",
+                            seal.name, seal.code
+                        ),
+                    ),
+                    link: Some(format!("/seals/{}", seal.id)),
+                },
                 &format!("seal-expiry:{}:{}:{days}", seal.id, seal.valid_until),
             )
             .await?;
@@ -186,20 +178,22 @@ impl App {
         .await?;
         self.tell(
             &mut tx,
-            seal,
             &audience,
-            "seal.expired",
-            crate::notify::Text::new("电子印章已到期", "Electronic seal expired"),
-            crate::notify::Text::new(
-                format!(
-                    "电子印章「{}」（{}）已到期，不能再签章。",
-                    seal.name, seal.code
+            &crate::notify::Message {
+                kind: "seal.expired".into(),
+                title: crate::notify::Text::new("电子印章已到期", "Electronic seal expired"),
+                body: crate::notify::Text::new(
+                    format!(
+                        "电子印章「{}」（{}）已到期，不能再签章。",
+                        seal.name, seal.code
+                    ),
+                    format!(
+                        "The electronic seal \"{}\" ({}) has expired and no longer signs.",
+                        seal.name, seal.code
+                    ),
                 ),
-                format!(
-                    "The electronic seal \"{}\" ({}) has expired and no longer signs.",
-                    seal.name, seal.code
-                ),
-            ),
+                link: Some(format!("/seals/{}", seal.id)),
+            },
             &format!("seal-expired:{}:{}", seal.id, seal.valid_until),
         )
         .await?;

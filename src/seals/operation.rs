@@ -35,11 +35,11 @@ named_enum! {
 named_enum! {
     /// What is asked for.
     pub enum Operation {
-        Revoke = "revoke",
         ReportLoss = "report-loss",
         Restore = "restore",
         Reissue = "reissue",
         Renew = "renew",
+        Revoke = "revoke",
     }
 }
 

@@ -987,6 +987,18 @@ impl App {
         Ok((cert.ca_key, cert.crl_part))
     }
 
+    /// The id of the seal an application made, if any.
+    pub async fn seal_of_application(
+        &self,
+        application_id: &str,
+    ) -> Result<Option<String>, AppError> {
+        Ok(self
+            .store
+            .seal_by_application(application_id)
+            .await?
+            .map(|s| s.id))
+    }
+
     /// One seal, if the caller may see it.
     pub async fn seal(&self, actor: &Actor, id: &str) -> Result<SealView, AppError> {
         let row = self.seal_row_for(actor, id).await?;

@@ -181,6 +181,16 @@ impl Store {
         r.as_ref().map(seal_row).transpose()
     }
 
+    pub async fn seal_by_application(&self, id: &str) -> Result<Option<SealRow>, StoreError> {
+        let r = sqlx::query(&format!(
+            "SELECT {SEAL_COLUMNS} FROM seals WHERE application_id = $1 LIMIT 1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        r.as_ref().map(seal_row).transpose()
+    }
+
     /// The seal whose current certificate is `serial`, or which had it before a reissue.
     pub async fn seal_by_cert(&self, serial: &str) -> Result<Option<SealRow>, StoreError> {
         let r = sqlx::query(&format!(

@@ -12,6 +12,7 @@ mod assets;
 pub mod i18n;
 mod notifications;
 mod orgs;
+mod seals;
 mod verify;
 
 use std::sync::Arc;
@@ -46,6 +47,7 @@ pub fn routers(app: Arc<App>) -> (Router<Arc<App>>, Router<Arc<App>>) {
         .with_state(portal.clone())
         .merge(account::router())
         .merge(orgs::router())
+        .merge(seals::router())
         .merge(notifications::router());
     let uploads = Router::new()
         .route(
