@@ -164,6 +164,16 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
         (("post", "/api/v1/addresses/{id}/default"), LOGGED_IN),
         (("get", "/api/v1/unified-payers"), OPERATORS),
         (("post", "/api/v1/unified-payers"), OPERATORS),
+        // The holder's side of A's application (seals.apply); here a cloud one, so those let in
+        // are told there is no token to enrol (422).
+        (
+            ("post", "/api/v1/seal-applications/{id}/ukey/csr"),
+            SEAL_HOLDERS,
+        ),
+        (
+            ("post", "/api/v1/seal-applications/{id}/ukey/receipt"),
+            SEAL_HOLDERS,
+        ),
     ])
 }
 

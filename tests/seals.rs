@@ -51,25 +51,7 @@ impl J<'_> {
     }
 
     fn upload_scan(&self, tok: &str) -> String {
-        // A small PNG standing in for the stamped scan.
-        let mut png = Vec::new();
-        {
-            let mut e = png::Encoder::new(&mut png, 8, 8);
-            e.set_color(png::ColorType::Rgb);
-            e.set_depth(png::BitDepth::Eight);
-            e.write_header()
-                .unwrap()
-                .write_image_data(&[200u8; 192])
-                .unwrap();
-        }
-        let r = ureq::post(&format!("{}/files?purpose=application-scan", self.api))
-            .set("Authorization", &format!("Bearer {tok}"))
-            .set("Content-Type", "image/png")
-            .set("X-File-Name", "scan.png")
-            .send_bytes(&png)
-            .expect("upload");
-        let v: Value = r.into_json().unwrap();
-        v["id"].as_str().unwrap().to_string()
+        upload_scan(&self.api, tok)
     }
 
     fn sign(&self, seal: &str, tok: &str) -> (u16, Vec<u8>) {

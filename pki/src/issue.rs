@@ -85,6 +85,17 @@ impl CertRequest {
         }
     }
 
+    /// Certify the key of a verified request under a subject the CA's registration side chooses
+    /// (the request's own subject and names are ignored: a seal holder proves possession only).
+    pub fn for_verified_key(csr: &VerifiedCsr, subject: Name) -> Self {
+        CertRequest {
+            subject,
+            public_key: csr.public_key().clone(),
+            san: None,
+            validity_days: None,
+        }
+    }
+
     /// Certify a key held in one of our key stores (generated there: possession is ours).
     pub fn for_own_key(signer: &dyn Signer, subject: Name) -> Self {
         CertRequest {

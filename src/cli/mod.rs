@@ -5,6 +5,7 @@ pub mod cert_verify;
 pub mod pdf;
 pub mod progress;
 pub mod ses;
+pub mod ukey;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -85,6 +86,9 @@ pub enum Command {
     /// PDF sealing (PAdES): sign and verify.
     #[command(subcommand)]
     Pdf(crate::cli::pdf::PdfCmd),
+    /// The seal holder's UKey (a PKCS#11 token): enrol a UKey seal, show, seal PDFs locally.
+    #[command(subcommand)]
+    Ukey(crate::cli::ukey::UkeyCmd),
     /// Electronic seals.
     #[command(subcommand)]
     Seals(SealsCmd),
@@ -700,6 +704,7 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
         }
         Command::Ses(cmd) => crate::cli::ses::run(cmd, &config, json).await,
         Command::Pdf(cmd) => crate::cli::pdf::run(cmd, &config, json).await,
+        Command::Ukey(cmd) => crate::cli::ukey::run(cmd, &config, json).await,
         Command::Tsa(TsaCmd::Verify {
             token,
             data,

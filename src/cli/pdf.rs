@@ -125,6 +125,66 @@ pub struct SignArgs {
     /// File holding the password of an encrypted PDF (first line).
     #[arg(long, conflicts_with = "password")]
     password_file: Option<PathBuf>,
+    /// A seal holder's token key with its certificate, chain and seal (`ukey sign`), in place of
+    /// --key / --key-file, --cert, --chain and --seal.
+    #[arg(skip)]
+    holder: Option<HolderKey>,
+}
+
+/// A key on the holder's own token, outside our custody: like a key file, only the match of key
+/// and certificate is checked, and nothing is audited here.
+pub(crate) struct HolderKey {
+    pub signer: Arc<dyn sealpki_pki::Signer>,
+    pub cert: Certificate,
+    pub chain: Vec<Certificate>,
+    /// The GB/T 38540 structure (DER) whose picture is shown.
+    pub seal: Vec<u8>,
+}
+
+impl std::fmt::Debug for HolderKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HolderKey({})", self.signer.key_ref())
+    }
+}
+
+impl SignArgs {
+    /// Arguments for sealing `input` into `out` with a holder's token key at a placement.
+    pub(crate) fn for_holder(
+        input: PathBuf,
+        out: PathBuf,
+        placement: (Option<usize>, Option<String>, Option<String>),
+        level: Level,
+        tsa: Option<String>,
+        holder: HolderKey,
+    ) -> SignArgs {
+        let (page, at, keyword) = placement;
+        SignArgs {
+            input,
+            out,
+            key: None,
+            key_file: None,
+            cert: PathBuf::new(),
+            chain: None,
+            scheme: None,
+            image: None,
+            page,
+            at,
+            size_mm: None,
+            seal: None,
+            keyword,
+            cross_page: false,
+            level,
+            tsa,
+            certify: None,
+            pkcs7: false,
+            field: None,
+            reason: None,
+            location: None,
+            password: None,
+            password_file: None,
+            holder: Some(holder),
+        }
+    }
 }
 
 impl From<PdfError> for AppError {
@@ -206,19 +266,25 @@ fn placement_of(args: &SignArgs) -> Result<Placement, AppError> {
 /// The picture of a GB/T 38540 seal (and its width in mm), after checking that the seal is in its
 /// validity window and lists `cert` (by certificate or digest).
 fn seal_picture(p: &Path, cert: &Certificate) -> Result<(SealImage, f64), AppError> {
+    seal_picture_of(&p.display(), &crate::cli::ses::read(p)?, cert)
+}
+
+/// The same for a seal's DER named `p` in messages.
+fn seal_picture_of(
+    p: &dyn std::fmt::Display,
+    der_in: &[u8],
+    cert: &Certificate,
+) -> Result<(SealImage, f64), AppError> {
     use sealpki_pki::der::Encode;
     use sealpki_pki::ses::{self, CertList, Decoded};
-    let bad = |m: String| AppError::BadRequest(format!("{}: {m}", p.display()));
-    let Decoded::Seal(seal, _) =
-        ses::decode(&crate::cli::ses::read(p)?).map_err(|e| bad(e.to_string()))?
-    else {
+    let bad = |m: String| AppError::BadRequest(format!("{p}: {m}"));
+    let Decoded::Seal(seal, _) = ses::decode(der_in).map_err(|e| bad(e.to_string()))? else {
         return Err(bad("a seal signature, not a seal".into()));
     };
     let now = SystemTime::now();
     if now < seal.info.valid_start || now > seal.info.valid_end {
         return Err(AppError::Policy(format!(
-            "{}: the seal is outside its validity window",
-            p.display()
+            "{p}: the seal is outside its validity window"
         )));
     }
     let der = cert
@@ -232,8 +298,7 @@ fn seal_picture(p: &Path, cert: &Certificate) -> Result<(SealImage, f64), AppErr
     };
     if !listed {
         return Err(AppError::Policy(format!(
-            "{}: the seal does not list the signer's certificate",
-            p.display()
+            "{p}: the seal does not list the signer's certificate"
         )));
     }
     let img = SealImage::from_bytes(&seal.info.picture.data).map_err(|_| {
@@ -306,12 +371,25 @@ fn sign_one(
 
 async fn kit(args: &SignArgs, config: &Config) -> Result<Kit, AppError> {
     let actor = Actor::cli();
-    let mut cert_list = certs(&args.cert)?;
-    let cert = cert_list.remove(0);
-    let mut extra = cert_list;
-    if let Some(c) = &args.chain {
-        extra.extend(certs(c)?);
-    }
+    let holder = args.holder.as_ref();
+    let (cert, extra) = match holder {
+        Some(h) => (h.cert.clone(), h.chain.clone()),
+        None => {
+            let mut cert_list = certs(&args.cert)?;
+            if cert_list.is_empty() {
+                return Err(AppError::BadRequest(format!(
+                    "{}: no certificate",
+                    args.cert.display()
+                )));
+            }
+            let cert = cert_list.remove(0);
+            let mut extra = cert_list;
+            if let Some(c) = &args.chain {
+                extra.extend(certs(c)?);
+            }
+            (cert, extra)
+        }
+    };
     let local = args.key.is_some() || (args.level.needs_tsa() && args.tsa.is_none());
     let app = if local {
         Some(App::open(config.clone()).await?)
@@ -319,6 +397,11 @@ async fn kit(args: &SignArgs, config: &Config) -> Result<Kit, AppError> {
         None
     };
     let key = match (&args.key_file, &args.key, &app) {
+        _ if holder.is_some() => match holder {
+            Some(h) => SigningKey::from_file(h.signer.clone(), cert, extra)
+                .map_err(|e| AppError::BadRequest(format!("the token's certificate: {e}")))?,
+            None => return Err(AppError::Internal("holder key".into())),
+        },
         (Some(f), _, _) => SigningKey::from_file(crate::cli::ses::key_file(f)?, cert, extra)
             .map_err(|e| AppError::BadRequest(format!("{}: {e}", args.cert.display())))?,
         (None, Some(k), Some(app)) => {
@@ -359,7 +442,11 @@ async fn kit(args: &SignArgs, config: &Config) -> Result<Kit, AppError> {
         None => None,
     };
     let mut seal_width = None;
-    if let Some(p) = &args.seal {
+    if let Some(h) = holder {
+        let (img, width_mm) = seal_picture_of(&"the token's seal", &h.seal, &key.cert)?;
+        image = Some(img);
+        seal_width = Some(width_mm);
+    } else if let Some(p) = &args.seal {
         let (img, width_mm) = seal_picture(p, &key.cert)?;
         image = Some(img);
         seal_width = Some(width_mm);

@@ -18,6 +18,7 @@ mod orgs;
 mod payments;
 mod pdf;
 mod seals;
+mod seals_ukey;
 mod ses;
 mod status;
 mod workflow;
@@ -173,6 +174,12 @@ fn table() -> Vec<Route> {
             .body_limit(seals::MAX_BODY)
             .idempotent(),
         Route::new(Api, routes!(seals::application_history)),
+        Route::new(Api, routes!(seals_ukey::csr))
+            .body_limit(seals_ukey::MAX_BODY)
+            .idempotent(),
+        Route::new(Api, routes!(seals_ukey::receipt))
+            .body_limit(seals_ukey::MAX_BODY)
+            .idempotent(),
         Route::new(Api, routes!(seals::apply_operation))
             .body_limit(seals::MAX_BODY)
             .idempotent(),

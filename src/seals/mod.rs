@@ -3,7 +3,8 @@
 //! key, certificate, GB/T 38540 structure and picture (`produce`, `maker`, `picture`), the service
 //! the front ends call (`service`: every decision through `accounts::policy`, every state change
 //! through the workflow runner in the transaction that changes the seal and its certificate), and
-//! the public seal status (`status`).
+//! the public seal status (`status`); UKey seals, whose key the holder makes on a token
+//! (`ukey`).
 
 pub mod application;
 pub mod expiry;
@@ -16,6 +17,7 @@ pub mod picture;
 pub mod produce;
 pub mod service;
 pub mod status;
+pub mod ukey;
 
 pub use model::{SealEvent, SealState, SealType, SigningMode};
 pub use service::{SealHistoryEntry, SealPage, SealView};

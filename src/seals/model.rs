@@ -69,6 +69,9 @@ named_enum! {
 named_enum! {
     /// A seal's life.
     pub enum SealState {
+        /// A UKey seal written to the holder's token: its certificate on hold until the holder
+        /// confirms receipt with the token.
+        PendingReceipt = "pending-receipt",
         /// Signs.
         Active = "active",
         /// 挂失 — reported lost: the certificate is on hold and signing refused until restored.
@@ -93,6 +96,8 @@ named_enum! {
         /// A new validity period (new key and certificate) before expiry.
         Renew = "renew",
         Expire = "expire",
+        /// The holder proved possession of the shipped token.
+        ConfirmReceipt = "confirm-receipt",
     }
 }
 
@@ -108,7 +113,11 @@ impl SealState {
             // A reissue replaces a lost seal's key as well as an active one's.
             (S::Active | S::Lost, E::Reissue) => S::Active,
             (S::Active, E::Renew) => S::Active,
-            (S::Active | S::Lost, E::Expire) => S::Expired,
+            // A UKey never received expires too (its certificate stays held until then).
+            (S::Active | S::Lost | S::PendingReceipt, E::Expire) => S::Expired,
+            (S::PendingReceipt, E::ConfirmReceipt) => S::Active,
+            // A token lost on its way is revoked like any other.
+            (S::PendingReceipt, E::Revoke) => S::Revoked,
             _ => return None,
         })
     }
@@ -160,6 +169,9 @@ mod tests {
             (S::Active, E::Renew, S::Active),
             (S::Active, E::Expire, S::Expired),
             (S::Lost, E::Expire, S::Expired),
+            (S::PendingReceipt, E::ConfirmReceipt, S::Active),
+            (S::PendingReceipt, E::Revoke, S::Revoked),
+            (S::PendingReceipt, E::Expire, S::Expired),
         ];
         for &s in S::ALL {
             for &e in E::ALL {
@@ -171,6 +183,7 @@ mod tests {
             }
         }
         assert!(S::Active.signs() && !S::Lost.signs() && !S::Revoked.signs());
+        assert!(!S::PendingReceipt.signs());
     }
 
     #[test]

@@ -28,6 +28,17 @@ pub struct Material {
     pub valid_until: i64,
 }
 
+/// A certificate and the seal structure listing it, for a key wherever it lives.
+pub struct Certified {
+    pub serial: String,
+    pub cert: Vec<u8>,
+    /// The issuing CA's chain, DER, issuing CA first.
+    pub chain: Vec<Vec<u8>>,
+    pub ses: Vec<u8>,
+    pub valid_from: i64,
+    pub valid_until: i64,
+}
+
 /// What the certificate and structure say.
 pub struct Spec<'a> {
     pub code: &'a str,
@@ -99,6 +110,47 @@ impl App {
         signer: Arc<dyn sealpki_pki::Signer>,
         alg: KeyAlgorithm,
     ) -> Result<Material, (AppError, Option<String>)> {
+        let c = self
+            .certify_key(actor, spec, |name, days| {
+                CertRequest::for_own_key(signer.as_ref(), name).with_validity_days(days)
+            })
+            .await?;
+        let spki = sealpki_pki::der::Encode::to_der(signer.public_key())
+            .map_err(|e| (AppError::Internal(e.to_string()), Some(c.serial.clone())))?;
+        let backend = match signer.key_ref() {
+            KeyRef::Software { .. } => "software",
+            KeyRef::Pkcs11 { .. } => "pkcs11",
+        };
+        Ok(Material {
+            key_ref: signer.key_ref().clone(),
+            key_row: KeyRow {
+                key_ref: signer.key_ref().to_string(),
+                algorithm: alg.name().into(),
+                backend: backend.into(),
+                purpose: KeyPurpose::Seal,
+                public_key: spki,
+                cert_serial: Some(c.serial.clone()),
+                created_at: crate::store::now(),
+            },
+            serial: c.serial,
+            cert: c.cert,
+            ses: c.ses,
+            valid_from: c.valid_from,
+            valid_until: c.valid_until,
+        })
+    }
+
+    /// The part of production shared by cloud and UKey seals: the `seal-signing` certificate for
+    /// the key `request` names, under the subject we choose for `spec` (CN seal name, O, C,
+    /// organizationIdentifier NTRCN-credit code, serialNumber = seal code), then the GB/T 38540
+    /// structure listing it, made by the platform maker. On failure after issuance, the serial
+    /// comes back with the error so the caller can revoke it.
+    pub(crate) async fn certify_key(
+        self: &Arc<Self>,
+        actor: &Actor,
+        spec: &Spec<'_>,
+        request: impl FnOnce(sealpki_pki::x509_cert::name::Name, u32) -> CertRequest,
+    ) -> Result<Certified, (AppError, Option<String>)> {
         let subject = format!(
             "CN={},O={},C=CN,organizationIdentifier=NTRCN-{},serialNumber={}",
             dn_value(spec.seal_name),
@@ -109,9 +161,8 @@ impl App {
         let name = sealpki_pki::name::parse_dn(&subject)
             .map_err(|e| (AppError::BadRequest(format!("seal subject: {e}")), None))?;
         let days = spec.years.saturating_mul(365) + spec.years / 2;
-        let req = CertRequest::for_own_key(signer.as_ref(), name).with_validity_days(days);
         let issued = self
-            .issue(&actor.name, "seal-signing", req, None)
+            .issue(&actor.name, "seal-signing", request(name, days), None)
             .await
             .map_err(|e| (e, None))?;
         let serial = issued.serial.clone();
@@ -142,25 +193,10 @@ impl App {
         };
         let seal = Seal::make(Version::V4, info, &maker.cert, &maker.signer)
             .map_err(|e| fail(AppError::Internal(format!("seal structure: {e}"))))?;
-        let spki = sealpki_pki::der::Encode::to_der(signer.public_key())
-            .map_err(|e| fail(AppError::Internal(e.to_string())))?;
-        let backend = match signer.key_ref() {
-            KeyRef::Software { .. } => "software",
-            KeyRef::Pkcs11 { .. } => "pkcs11",
-        };
-        Ok(Material {
-            key_ref: signer.key_ref().clone(),
-            key_row: KeyRow {
-                key_ref: signer.key_ref().to_string(),
-                algorithm: alg.name().into(),
-                backend: backend.into(),
-                purpose: KeyPurpose::Seal,
-                public_key: spki,
-                cert_serial: Some(issued.serial.clone()),
-                created_at: crate::store::now(),
-            },
+        Ok(Certified {
             serial: issued.serial,
             cert: issued.der,
+            chain: issued.chain,
             ses: seal.der,
             valid_from: unix(from),
             valid_until: unix(until),
@@ -184,7 +220,7 @@ impl App {
     }
 
     /// Revoke a certificate that was made but never put to use (cessationOfOperation).
-    async fn revoke_unused(&self, serial: &str, why: &str) -> Result<(), AppError> {
+    pub(crate) async fn revoke_unused(&self, serial: &str, why: &str) -> Result<(), AppError> {
         let row = self
             .store
             .cert_get(serial)

@@ -144,7 +144,7 @@ fn staff(p: &Principal) -> bool {
 }
 
 impl App {
-    async fn org_allowed(
+    pub(super) async fn org_allowed(
         &self,
         p: &Principal,
         action: Action,
@@ -382,6 +382,13 @@ impl App {
         ) {
             return self.produce_seal(actor, allowed, id, req.version).await;
         }
+        if event == application::Event::ConfirmReceipt {
+            // Only the token can confirm: the signature over the receipt challenge is the proof.
+            return Err(AppError::Policy(format!(
+                "receipt of a UKey is confirmed with the token's signature: POST \
+                 /api/v1/seal-applications/{id}/ukey/receipt (`sealpki ukey enrol`)"
+            )));
+        }
         let mut step =
             Workflow::step(self, Gate::Scoped(actor, allowed), APP_KIND, id, req).await?;
         let mut data = d.clone();
@@ -468,7 +475,7 @@ impl App {
     }
 
     /// Tell the applicant what happened to their application (in-app).
-    async fn notify_decision(
+    pub(super) async fn notify_decision(
         &self,
         tx: &mut crate::store::Tx<'_>,
         to: &str,
@@ -541,11 +548,10 @@ impl App {
                 .map_err(|e| StoreError::Corrupt(format!("{APP_KIND} {id} data: {e}")))?,
         )?;
         if d.mode() == SigningMode::Ukey {
-            return Err(AppError::Policy(
-                "a UKey seal is made on the holder's token: not yet served by this platform \
-                 (choose cloud signing)"
-                    .into(),
-            ));
+            return Err(AppError::Policy(format!(
+                "a UKey seal's key is made on the holder's token: the holder enrols it \
+                 (`sealpki ukey enrol`, POST /api/v1/seal-applications/{id}/ukey/csr)"
+            )));
         }
         let step = Workflow::step(
             self,
@@ -560,9 +566,7 @@ impl App {
             },
         )
         .await?;
-        let org = self.org(&d.org_id).await?;
-        let code = super::model::new_code(&org.region);
-        let pic = self.seal_picture(&d, &org.name, &code).await?;
+        let (org, code, pic) = self.seal_face(&d).await?;
         let m = self
             .make_material(
                 actor,
@@ -577,29 +581,19 @@ impl App {
             )
             .await?;
         let now = crate::store::now();
-        let seal = SealRow {
-            id: workflow_id(),
-            code: code.clone(),
-            name: d.seal_name.clone(),
-            name_key: fold_name(&d.seal_name),
-            seal_type: d.seal_type.clone(),
-            org_id: org.id.clone(),
-            mode: d.mode.clone(),
-            state: SealState::Active.name().into(),
-            version: 1,
-            taxpayer: d.taxpayer.clone(),
-            key_ref: Some(m.key_ref.to_string()),
-            cert_serial: m.serial.clone(),
-            ses_der: m.ses.clone(),
-            picture_png: pic.png.clone(),
-            picture_svg: pic.svg.clone(),
-            valid_from: m.valid_from,
-            valid_until: m.valid_until,
-            application_id: id.to_string(),
-            created_by: actor.name.clone(),
-            created_at: now,
-            updated_at: now,
-        };
+        let seal = new_seal(
+            NewSeal {
+                application_id: id,
+                data: &d,
+                org_id: &org.id,
+                code: &code,
+                picture: &pic,
+                state: SealState::Active,
+            },
+            actor,
+            Some(m.key_ref.to_string()),
+            (&m.serial, &m.ses, m.valid_from, m.valid_until),
+        );
         let written: Result<View, AppError> = async {
             let mut tx = self.store.begin().await?;
             Self::register_material(&mut tx, &m).await?;
@@ -644,6 +638,24 @@ impl App {
                 .await;
         }
         written
+    }
+
+    /// A new seal's organisation, code and picture.
+    pub(super) async fn seal_face(
+        &self,
+        d: &Data,
+    ) -> Result<
+        (
+            crate::accounts::orgs::Organisation,
+            String,
+            picture::SealPicture,
+        ),
+        AppError,
+    > {
+        let org = self.org(&d.org_id).await?;
+        let code = super::model::new_code(&org.region);
+        let pic = self.seal_picture(d, &org.name, &code).await?;
+        Ok((org, code, pic))
     }
 
     /// The picture of a new seal: the uploaded impression's red ink, or the face drawn.
@@ -1144,13 +1156,56 @@ impl App {
     }
 }
 
-fn seal_state(s: &SealRow) -> Result<SealState, AppError> {
+pub(super) fn seal_state(s: &SealRow) -> Result<SealState, AppError> {
     SealState::parse(&s.state)
         .ok_or_else(|| StoreError::Corrupt(format!("seal {} state {:?}", s.id, s.state)).into())
 }
 
-fn workflow_id() -> String {
+pub(super) fn workflow_id() -> String {
     let mut b = [0u8; 16];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
     hex::encode(b)
+}
+
+/// What a new seal row is made of, besides its key and certificate.
+pub(super) struct NewSeal<'a> {
+    pub application_id: &'a str,
+    pub data: &'a Data,
+    pub org_id: &'a str,
+    pub code: &'a str,
+    pub picture: &'a picture::SealPicture,
+    pub state: SealState,
+}
+
+/// The row of a seal just made: `cert` is (serial, structure, valid from, valid until).
+pub(super) fn new_seal(
+    n: NewSeal<'_>,
+    actor: &Actor,
+    key_ref: Option<String>,
+    cert: (&str, &[u8], i64, i64),
+) -> SealRow {
+    let now = crate::store::now();
+    SealRow {
+        id: workflow_id(),
+        code: n.code.to_string(),
+        name: n.data.seal_name.clone(),
+        name_key: fold_name(&n.data.seal_name),
+        seal_type: n.data.seal_type.clone(),
+        org_id: n.org_id.to_string(),
+        mode: n.data.mode.clone(),
+        state: n.state.name().into(),
+        version: 1,
+        taxpayer: n.data.taxpayer.clone(),
+        key_ref,
+        cert_serial: cert.0.to_string(),
+        ses_der: cert.1.to_vec(),
+        picture_png: n.picture.png.clone(),
+        picture_svg: n.picture.svg.clone(),
+        valid_from: cert.2,
+        valid_until: cert.3,
+        application_id: n.application_id.to_string(),
+        created_by: actor.name.clone(),
+        created_at: now,
+        updated_at: now,
+    }
 }

@@ -30,7 +30,7 @@ pub use notifications::NotificationRow;
 pub use orgs::{MembershipRow, OrgRow};
 pub use payments::{AddressRow, OrderFilter, OrderRow, UnifiedPayerRow};
 pub use revocation::{CertStatusRow, CrlRow, RevokedRow};
-pub use seals::{SealFilter, SealHistoryRow, SealMaterial, SealRow};
+pub use seals::{SealFilter, SealHistoryRow, SealMaterial, SealRow, ShipmentRow};
 pub use workflow::{HistoryRow, IdempotencyRow, WorkflowFilter, WorkflowRow};
 
 pub type Tx<'a> = Transaction<'a, Any>;

@@ -358,7 +358,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<SealRow>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {SEAL_COLUMNS} FROM seals WHERE state IN ('active', 'lost') AND valid_until < $1 \
+            "SELECT {SEAL_COLUMNS} FROM seals WHERE state IN ('active', 'lost', 'pending-receipt') AND valid_until < $1 \
              ORDER BY valid_until LIMIT $2"
         ))
         .bind(before)
@@ -366,5 +366,80 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(seal_row).collect()
+    }
+}
+
+/// The shipment of a UKey seal: written with the seal, received once.
+#[derive(Clone, Debug)]
+pub struct ShipmentRow {
+    pub application_id: String,
+    pub seal_id: String,
+    pub challenge_sha256: String,
+    pub shipped_at: i64,
+    pub received_at: Option<i64>,
+    pub carrier: Option<String>,
+    pub tracking: Option<String>,
+}
+
+impl Store {
+    /// Record a shipment; a second one for the application is a `Conflict`.
+    pub async fn shipment_insert(tx: &mut Tx<'_>, s: &ShipmentRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO seal_shipments (application_id, seal_id, challenge_sha256, shipped_at, \
+             received_at, carrier, tracking) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&s.application_id)
+        .bind(&s.seal_id)
+        .bind(&s.challenge_sha256)
+        .bind(s.shipped_at)
+        .bind(s.received_at)
+        .bind(s.carrier.clone())
+        .bind(s.tracking.clone())
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::from_insert)?;
+        Ok(())
+    }
+
+    pub async fn shipment_get(
+        &self,
+        application_id: &str,
+    ) -> Result<Option<ShipmentRow>, StoreError> {
+        let r = sqlx::query(
+            "SELECT application_id, seal_id, challenge_sha256, shipped_at, received_at, carrier, \
+             tracking FROM seal_shipments WHERE application_id = $1",
+        )
+        .bind(application_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        r.map(|r| {
+            Ok(ShipmentRow {
+                application_id: r.try_get(0)?,
+                seal_id: r.try_get(1)?,
+                challenge_sha256: r.try_get(2)?,
+                shipped_at: r.try_get(3)?,
+                received_at: r.try_get(4)?,
+                carrier: r.try_get(5)?,
+                tracking: r.try_get(6)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Mark a shipment received, once; false when it already was.
+    pub async fn shipment_receive(
+        tx: &mut Tx<'_>,
+        application_id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE seal_shipments SET received_at = $1 \
+             WHERE application_id = $2 AND received_at IS NULL",
+        )
+        .bind(now)
+        .bind(application_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

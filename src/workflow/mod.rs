@@ -306,6 +306,15 @@ impl Answer<'_> {
         tx: &mut crate::store::Tx<'_>,
         v: &View,
     ) -> Result<(), AppError> {
+        self.record_json(tx, v).await
+    }
+
+    /// Record an answer other than a record's view (a UKey enrolment's certificate and challenge).
+    pub(crate) async fn record_json<T: serde::Serialize>(
+        &self,
+        tx: &mut crate::store::Tx<'_>,
+        v: &T,
+    ) -> Result<(), AppError> {
         let body = serde_json::to_vec(v).map_err(|e| AppError::Internal(e.to_string()))?;
         Store::idempotency_complete_tx(
             tx,

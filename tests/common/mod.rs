@@ -108,7 +108,7 @@ pub fn pg_database(name_hint: &str) -> Option<String> {
     Some(format!("{}/{db}", base.rsplit_once('/').unwrap().0))
 }
 
-fn rand_suffix() -> String {
+pub fn rand_suffix() -> String {
     let n = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -783,4 +783,91 @@ pub fn register_person(env: &Env, srv: &Server, mobile: &str, rid17: &str) -> (S
     );
     assert_eq!(s, 200, "{v}");
     (username, v["token"].as_str().unwrap().to_string())
+}
+
+/// The parties of a seal application: an approving bureau with a reviewer, a company with an
+/// applicant, an administrator's token (tests/seals.rs, tests/ukey.rs).
+pub struct SealWorld {
+    pub api: String,
+    pub admin: String,
+    pub applicant: String,
+    pub applicant_tok: String,
+    pub reviewer_tok: String,
+    pub bureau: String,
+    pub unit: String,
+}
+
+/// Register the bureau (杭州市数据资源管理局) and the company (杭州示例科技有限公司), a reviewer
+/// of the one and an applicant of the other, from mobile numbers `{prefix}1` and `{prefix}2`.
+pub fn seal_world(env: &Env, srv: &Server, prefix: &str) -> SealWorld {
+    let api = format!("{}/api/v1", srv.url);
+    let admin = srv.login();
+    let (applicant, applicant_tok) =
+        register_person(env, srv, &format!("{prefix}1"), "33010619800101011");
+    let (reviewer, reviewer_tok) =
+        register_person(env, srv, &format!("{prefix}2"), "33010619800101012");
+    let org = |code: &str, name: &str, kind: &str, region: &str| {
+        let (s, v, _) = post(
+            &format!("{api}/organisations"),
+            Some(&admin),
+            &serde_json::json!({"credit_code": code, "name": name, "kind": kind, "region": region})
+                .to_string(),
+        );
+        assert_eq!(s, 201, "{v}");
+        v["id"].as_str().unwrap().to_string()
+    };
+    let bureau = org(
+        "11330100002482154U",
+        "杭州市数据资源管理局",
+        "government",
+        "330100",
+    );
+    let unit = org(
+        "913301061234567887",
+        "杭州示例科技有限公司",
+        "enterprise",
+        "330106",
+    );
+    for (o, user, role) in [
+        (&unit, &applicant, "applicant"),
+        (&bureau, &reviewer, "reviewer"),
+    ] {
+        let (s, v, _) = post(
+            &format!("{api}/organisations/{o}/members"),
+            Some(&admin),
+            &serde_json::json!({"username": user, "role": role}).to_string(),
+        );
+        assert_eq!(s, 201, "{v}");
+    }
+    SealWorld {
+        api,
+        admin,
+        applicant,
+        applicant_tok,
+        reviewer_tok,
+        bureau,
+        unit,
+    }
+}
+
+/// Upload a small PNG standing in for the stamped scan of the printed form; its file id.
+pub fn upload_scan(api: &str, tok: &str) -> String {
+    let mut png = Vec::new();
+    {
+        let mut e = png::Encoder::new(&mut png, 8, 8);
+        e.set_color(png::ColorType::Rgb);
+        e.set_depth(png::BitDepth::Eight);
+        e.write_header()
+            .unwrap()
+            .write_image_data(&[200u8; 192])
+            .unwrap();
+    }
+    let r = ureq::post(&format!("{api}/files?purpose=application-scan"))
+        .set("Authorization", &format!("Bearer {tok}"))
+        .set("Content-Type", "image/png")
+        .set("X-File-Name", "scan.png")
+        .send_bytes(&png)
+        .expect("upload");
+    let v: serde_json::Value = r.into_json().unwrap();
+    v["id"].as_str().unwrap().to_string()
 }

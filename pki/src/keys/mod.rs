@@ -1,6 +1,7 @@
 //! Key custody: the `Signer` and `KeyStore` traits, key references, and the `Keyring` that routes a
 //! reference to its backend (encrypted software store or PKCS#11 token).
 
+pub mod holder;
 mod keyref;
 pub mod pkcs11;
 mod secret;

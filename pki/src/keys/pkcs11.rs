@@ -11,7 +11,9 @@ use cryptoki::context::{CInitializeArgs, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
 use cryptoki::mechanism::{Mechanism, MechanismType};
-use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::object::{
+    Attribute, AttributeType, CertificateType, KeyType, ObjectClass, ObjectHandle,
+};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
@@ -123,10 +125,124 @@ impl TokenStore {
         &self.inner.label
     }
 
+    /// Store an X.509 certificate on the token (CKO_CERTIFICATE), its CKA_ID that of key
+    /// `key_name` so PKCS#11 software pairs them. An object with the same label is replaced.
+    pub fn put_certificate(
+        &self,
+        key_name: &str,
+        label: &str,
+        der: &[u8],
+        subject_der: &[u8],
+    ) -> Result<(), KeyError> {
+        let attrs = vec![
+            Attribute::Class(ObjectClass::CERTIFICATE),
+            Attribute::CertificateType(CertificateType::X_509),
+            Attribute::Token(true),
+            Attribute::Private(false),
+            Attribute::Label(label.as_bytes().to_vec()),
+            Attribute::Id(key_id(key_name)),
+            Attribute::Subject(subject_der.to_vec()),
+            Attribute::Value(der.to_vec()),
+        ];
+        self.replace(ObjectClass::CERTIFICATE, label, attrs)
+    }
+
+    /// Store a data object (CKO_DATA) under `application` and `label`, replacing one of that label.
+    pub fn put_data(&self, application: &str, label: &str, value: &[u8]) -> Result<(), KeyError> {
+        let attrs = vec![
+            Attribute::Class(ObjectClass::DATA),
+            Attribute::Token(true),
+            Attribute::Private(false),
+            Attribute::Application(application.as_bytes().to_vec()),
+            Attribute::Label(label.as_bytes().to_vec()),
+            Attribute::Value(value.to_vec()),
+        ];
+        self.replace(ObjectClass::DATA, label, attrs)
+    }
+
+    /// Remove the data object labelled `label`, if there is one.
+    pub fn remove_data(&self, label: &str) -> Result<(), KeyError> {
+        self.inner.with_session(|s| {
+            if let Some(h) = self.inner.find(s, ObjectClass::DATA, label)? {
+                s.destroy_object(h)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn replace(
+        &self,
+        class: ObjectClass,
+        label: &str,
+        attrs: Vec<Attribute>,
+    ) -> Result<(), KeyError> {
+        self.inner.with_session(|s| {
+            if let Some(h) = self.inner.find(s, class, label)? {
+                s.destroy_object(h)?;
+            }
+            s.create_object(&attrs).map(|_| ())
+        })
+    }
+
+    /// The certificates and data objects on the token: (class, label, value), by label.
+    pub fn objects(&self) -> Result<Vec<StoredObject>, KeyError> {
+        let mut out = Vec::new();
+        for (class, kind) in [
+            (ObjectClass::CERTIFICATE, ObjectKind::Certificate),
+            (ObjectClass::DATA, ObjectKind::Data),
+        ] {
+            let found = self.inner.with_session(|s| {
+                let handles = s.find_objects(&[Attribute::Class(class)])?;
+                let mut v = Vec::new();
+                for h in handles {
+                    let attrs =
+                        s.get_attributes(h, &[AttributeType::Label, AttributeType::Value])?;
+                    let (mut label, mut value) = (Vec::new(), Vec::new());
+                    for a in attrs {
+                        match a {
+                            Attribute::Label(l) => label = l,
+                            Attribute::Value(x) => value = x,
+                            _ => {}
+                        }
+                    }
+                    v.push((label, value));
+                }
+                Ok(v)
+            })?;
+            out.extend(found.into_iter().map(|(l, value)| StoredObject {
+                kind,
+                label: String::from_utf8_lossy(&l).into_owned(),
+                value,
+            }));
+        }
+        out.sort_by(|a, b| a.label.cmp(&b.label));
+        Ok(out)
+    }
+
     /// How many times a lost session was replaced: exported as a metric, checked by tests.
     pub fn sessions_reopened(&self) -> usize {
         self.inner.reopened.load(Ordering::Relaxed)
     }
+}
+
+/// What kind of non-key object a token holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectKind {
+    Certificate,
+    Data,
+}
+
+/// A certificate or data object read back from a token.
+#[derive(Clone, Debug)]
+pub struct StoredObject {
+    pub kind: ObjectKind,
+    pub label: String,
+    pub value: Vec<u8>,
+}
+
+/// The CKA_ID given to key `name` (and to a certificate for it).
+fn key_id(name: &str) -> Vec<u8> {
+    sha2::Sha256::digest(name.as_bytes())[..8].to_vec()
 }
 
 impl Inner {
@@ -270,7 +386,7 @@ impl KeyStore for TokenStore {
             object: name.to_string(),
         };
         let label = name.as_bytes().to_vec();
-        let id = sha2::Sha256::digest(name.as_bytes())[..8].to_vec();
+        let id = key_id(name);
         let (mech, mut public) = match alg {
             KeyAlgorithm::P256 => (
                 Mechanism::EccKeyPairGen,
