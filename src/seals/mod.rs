@@ -3,12 +3,16 @@
 //! key, certificate, GB/T 38540 structure and picture (`produce`, `maker`, `picture`), the service
 //! the front ends call (`service`: every decision through `accounts::policy`, every state change
 //! through the workflow runner in the transaction that changes the seal and its certificate), and
-//! the public seal status (`status`).
+//! the public seal status (`status`); seal-administrator applications and organisation updates
+//! (`admin_application`, `org_update`, decided and applied by `admin_service`).
 
+pub mod admin_application;
+pub mod admin_service;
 pub mod application;
 pub mod maker;
 pub mod model;
 pub mod operation;
+pub mod org_update;
 pub mod picture;
 pub mod produce;
 pub mod service;
