@@ -8,6 +8,7 @@
 //! This module never imports the HTTP API's modules nor the command line's; `http::router` wires it.
 
 mod account;
+mod admin_applications;
 mod assets;
 pub mod i18n;
 mod notifications;
@@ -46,6 +47,7 @@ pub fn routers(app: Arc<App>) -> (Router<Arc<App>>, Router<Arc<App>>) {
         .with_state(portal.clone())
         .merge(account::router())
         .merge(orgs::router())
+        .merge(admin_applications::router())
         .merge(notifications::router());
     let uploads = Router::new()
         .route(
