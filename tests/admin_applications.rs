@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 struct J {
     api: String,
+    site: String,
 }
 
 impl J {
@@ -75,6 +76,38 @@ impl J {
     }
 }
 
+/// A console page as the holder of `tok` sees it (the session cookie carries the token).
+fn page(j: &J, path: &str, tok: &str) -> (u16, String) {
+    let r = ureq::get(&format!("{}{path}", j.site))
+        .set("Cookie", &format!("sealpki_session={tok}; lang=zh-CN"))
+        .set("Accept", "text/html")
+        .call();
+    match r {
+        Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
+        Err(e) => panic!("GET {path}: {e}"),
+    }
+}
+
+/// A console form post (same origin), answered by a redirect when it worked.
+fn form(j: &J, path: &str, tok: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let r = agent
+        .post(&format!("{}{path}", j.site))
+        .set("Cookie", &format!("sealpki_session={tok}; lang=zh-CN"))
+        .set("Origin", &j.site)
+        .set("Accept", "text/html")
+        .send_form(fields);
+    match r {
+        Ok(r) => (
+            r.status(),
+            r.header("location").unwrap_or_default().to_string(),
+        ),
+        Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
+        Err(e) => panic!("POST {path}: {e}"),
+    }
+}
+
 fn denied(s: u16, v: &Value, permission: &str) {
     assert_eq!(s, 403, "{v}");
     assert!(
@@ -88,6 +121,7 @@ fn journey(env: &Env) {
     let srv = env.serve();
     let j = J {
         api: format!("{}/api/v1", srv.url),
+        site: srv.url.clone(),
     };
     let admin = srv.login();
     let operator = srv.new_staff(&admin, "olga", "operator");
@@ -207,8 +241,19 @@ fn journey(env: &Env) {
     let (_, v) = j.get(&format!("/org-updates/{clash}"), &person_tok);
     assert_eq!(v["state"], "pending-review", "{v}");
     assert_eq!(v["version"], 1, "{v}");
-    let (s, v) = j.event("org-updates", &clash, &person_tok, "withdraw", 1);
-    assert_eq!(s, 200, "{v}");
+    // Withdrawn from the console's detail page.
+    let (s, body) = page(&j, &format!("/org-updates/{clash}"), &person_tok);
+    assert_eq!(s, 200, "{body}");
+    assert!(body.contains("待审核") && body.contains("撤回"), "{body}");
+    let (s, to) = form(
+        &j,
+        &format!("/org-updates/{clash}/event"),
+        &person_tok,
+        &[("event", "withdraw"), ("version", "1"), ("comment", "")],
+    );
+    assert_eq!(s, 303, "{to}");
+    let (_, v) = j.get(&format!("/org-updates/{clash}"), &person_tok);
+    assert_eq!(v["state"], "withdrawn", "{v}");
 
     let (s, v) = j.post(
         "/org-updates",
@@ -238,6 +283,27 @@ fn journey(env: &Env) {
     let (s, v) = j.get(&format!("/org-updates/{good}/history"), &person_tok);
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["items"].as_array().unwrap().len(), 2, "{v}");
+
+    // The console: the queue, the detail with its history, the organisation's link to a change.
+    let (s, body) = page(&j, "/seal-admin-applications", &person_tok);
+    assert_eq!(s, 200, "{body}");
+    assert!(body.contains(&id), "my application is listed: {body}");
+    let (s, body) = page(&j, &format!("/seal-admin-applications/{id}"), &reviewer_tok);
+    assert_eq!(s, 200, "{body}");
+    assert!(
+        body.contains("已通过") && body.contains("办理记录"),
+        "{body}"
+    );
+    let (s, body) = page(&j, &format!("/orgs/{a}"), &person_tok);
+    assert_eq!(s, 200, "{body}");
+    assert!(body.contains(&format!("/orgs/{a}/update")), "{body}");
+    let (s, body) = page(&j, &format!("/orgs/{a}/update"), &person_tok);
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = page(&j, "/seal-admin-applications/new", &person_tok);
+    assert_eq!(s, 200, "{body}");
+    assert!(body.contains(&a), "A among my organisations: {body}");
+    let (s, _) = page(&j, &format!("/org-updates/{good}"), &outsider_tok);
+    assert_eq!(s, 200, "a member of A reads A's updates");
 
     // A parent inside A's own subtree, or A itself, is refused; so is a bad code.
     for parent in [&d, &a] {

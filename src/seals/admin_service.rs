@@ -414,6 +414,7 @@ impl App {
             }
             None => {}
         }
+        let org = self.org(&d.org_id).await?;
         let mut tx = self.store.begin().await?;
         if event == Event::Approve {
             let m = MembershipRow {
@@ -443,7 +444,6 @@ impl App {
                 .await?;
         }
         let v = step.write(self, &mut tx).await?;
-        let org = self.org(&d.org_id).await?;
         let what = (
             format!("「{}」印章管理员申请", org.name),
             format!("seal administrator application for \"{}\"", org.name),
