@@ -90,7 +90,7 @@ fn page(j: &J, path: &str, tok: &str) -> (u16, String) {
 }
 
 /// A console form post (same origin), answered by a redirect when it worked.
-fn form(j: &J, path: &str, tok: &str, fields: &[(&str, &str)]) -> (u16, String) {
+fn post_form(j: &J, path: &str, tok: &str, fields: &[(&str, &str)]) -> (u16, String) {
     let agent = ureq::AgentBuilder::new().redirects(0).build();
     let r = agent
         .post(&format!("{}{path}", j.site))
@@ -245,7 +245,7 @@ fn journey(env: &Env) {
     let (s, body) = page(&j, &format!("/org-updates/{clash}"), &person_tok);
     assert_eq!(s, 200, "{body}");
     assert!(body.contains("待审核") && body.contains("撤回"), "{body}");
-    let (s, to) = form(
+    let (s, to) = post_form(
         &j,
         &format!("/org-updates/{clash}/event"),
         &person_tok,
