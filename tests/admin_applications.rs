@@ -173,6 +173,12 @@ fn journey(env: &Env) {
             .any(|i| i["id"] == id.as_str()),
         "{v}"
     );
+    let (s, home) = page(&j, "/home", &reviewer_tok);
+    assert_eq!(s, 200, "{home}");
+    assert!(
+        home.contains("待审核的印章管理员申请"),
+        "the reviewer's work queue: {home}"
+    );
     let (s, v) = j.get("/seal-admin-applications?scope=review", &outsider_tok);
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["items"].as_array().unwrap().len(), 0, "{v}");

@@ -36,6 +36,14 @@ impl AdminKind {
         }
     }
 
+    /// Where the console shows these records.
+    pub fn pages(self) -> &'static str {
+        match self {
+            AdminKind::SealAdmin => "seal-admin-applications",
+            AdminKind::OrgUpdate => "org-updates",
+        }
+    }
+
     fn decide(self) -> Action {
         match self {
             AdminKind::SealAdmin => Action::DecideSealAdmin,
@@ -453,7 +461,7 @@ impl App {
             to.push(applicant);
         }
         for u in &to {
-            self.notify_admin_decision(&mut tx, u, &v, &what, "seal-admin-applications")
+            self.notify_admin_decision(&mut tx, u, &v, &what, AdminKind::SealAdmin.pages())
                 .await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
@@ -554,8 +562,14 @@ impl App {
             format!("「{}」单位信息变更申请", before.name),
             format!("update of organisation \"{}\"", before.name),
         );
-        self.notify_admin_decision(&mut tx, &row.created_by, &v, &what, "org-updates")
-            .await?;
+        self.notify_admin_decision(
+            &mut tx,
+            &row.created_by,
+            &v,
+            &what,
+            AdminKind::OrgUpdate.pages(),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(v)
     }
