@@ -300,6 +300,18 @@ fn journey(env: &Env) {
         body.contains("已通过") && body.contains("办理记录"),
         "{body}"
     );
+    // The decider reads the signed form through the record (not by file id: not the uploader).
+    let (s, _) = j.get(&format!("/files/{form}/content"), &reviewer_tok);
+    assert_eq!(s, 403);
+    let r = ureq::get(&format!("{}/seal-admin-applications/{id}/file", j.site))
+        .set("Cookie", &format!("sealpki_session={reviewer_tok}"))
+        .call()
+        .expect("the form through the record");
+    assert_eq!(r.content_type(), "image/png");
+    assert!(r
+        .header("content-disposition")
+        .unwrap_or("")
+        .starts_with("attachment"));
     let (s, body) = page(&j, &format!("/orgs/{a}"), &person_tok);
     assert_eq!(s, 200, "{body}");
     assert!(body.contains(&format!("/orgs/{a}/update")), "{body}");

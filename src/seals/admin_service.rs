@@ -279,6 +279,45 @@ impl App {
         Workflow::view_of(row, actor)
     }
 
+    /// The file a record carries (the signed form, the licence), for whoever may read the
+    /// record: the deciders must see it, though `files::may_read` lets only its uploader (and
+    /// administrators and auditors) download an upload by id.
+    pub async fn admin_record_file(
+        &self,
+        actor: &Actor,
+        kind: AdminKind,
+        id: &str,
+    ) -> Result<(crate::store::FileRow, axum::body::Bytes), AppError> {
+        let p = self.principal(actor).await?;
+        let row = self.admin_row(kind, id).await?;
+        self.admin_readable(&p, kind, &row).await?;
+        let field = match kind {
+            AdminKind::SealAdmin => "form_file",
+            AdminKind::OrgUpdate => "licence_file",
+        };
+        let file_id = stored_json(&row)?[field]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| StoreError::Corrupt(format!("{} {id}: no {field}", row.kind)))?;
+        let f = self
+            .store
+            .file_get(&file_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no file {file_id:?}")))?;
+        let key = crate::files::ObjectKey::parse(&f.sha256).ok_or_else(|| {
+            AppError::Internal(format!("file {file_id}: stored sha256 is not a key"))
+        })?;
+        let data = self
+            .objects
+            .get(key)
+            .await
+            .map_err(|e| AppError::Internal(format!("file {file_id}: {e}")))?
+            .ok_or_else(|| {
+                AppError::Internal(format!("file {file_id}: object {key} is missing"))
+            })?;
+        Ok((f, data))
+    }
+
     /// A record's history, oldest first.
     pub async fn admin_history(
         &self,

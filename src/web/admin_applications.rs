@@ -40,6 +40,7 @@ pub fn router() -> Router<Arc<App>> {
         )
         .route("/seal-admin-applications/{id}", get(admin_show))
         .route("/seal-admin-applications/{id}/event", post(admin_event))
+        .route("/seal-admin-applications/{id}/file", get(admin_file))
         .route("/org-updates", get(update_list))
         .route(
             "/orgs/{id}/update",
@@ -49,6 +50,7 @@ pub fn router() -> Router<Arc<App>> {
         )
         .route("/org-updates/{id}", get(update_show))
         .route("/org-updates/{id}/event", post(update_event))
+        .route("/org-updates/{id}/file", get(update_file))
 }
 
 fn base(kind: AdminKind) -> &'static str {
@@ -507,4 +509,65 @@ async fn update_apply(
             update_page(&app, lang, &id, Some(msg), status_of(&e)).await
         }
     }
+}
+
+/// The record's file as an attachment, inert if opened (the API's download headers).
+async fn record_file(app: &App, lang: Lang, actor: &Actor, kind: AdminKind, id: &str) -> Response {
+    use axum::http::{header, HeaderValue};
+    use axum::response::IntoResponse;
+    let here = format!("{}/{id}", base(kind));
+    let (row, data) = match app.admin_record_file(actor, kind, id).await {
+        Ok(f) => f,
+        Err(e) => return super::error_page(lang, &here, status_of(&e), None, None),
+    };
+    let name = FileName::parse(&row.original_name)
+        .or_else(|_| FileName::parse("file"))
+        .map(|n| {
+            format!(
+                "attachment; filename=\"{}\"; filename*={}",
+                n.ascii_fallback(),
+                n.rfc8187()
+            )
+        })
+        .unwrap_or_else(|_| "attachment".into());
+    let mut resp = (StatusCode::OK, data).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(row.media_type.mime()),
+    );
+    if let Ok(v) = HeaderValue::from_str(&name) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox"),
+    );
+    resp
+}
+
+async fn admin_file(
+    State(app): State<Arc<App>>,
+    lang: Lang,
+    SignedIn(who): SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    record_file(&app, lang, &who.actor(), AdminKind::SealAdmin, &id).await
+}
+
+async fn update_file(
+    State(app): State<Arc<App>>,
+    lang: Lang,
+    SignedIn(who): SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    record_file(&app, lang, &who.actor(), AdminKind::OrgUpdate, &id).await
 }
