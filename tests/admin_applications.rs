@@ -221,6 +221,22 @@ fn journey(env: &Env) {
     let (s, v) = j.member(&person_tok, &a, &outsider, "applicant");
     assert_eq!(s, 201, "{v}");
 
+    // A seal administrator names someone; the named person never decides their own, even as
+    // a reviewer above; the one who named them withdraws it.
+    let mut named = body.clone();
+    named["applicant"] = json!(reviewer);
+    let (s, v) = j.post("/seal-admin-applications", &person_tok, named);
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["data"]["applicant"], reviewer.as_str(), "{v}");
+    let nid = v["id"].as_str().unwrap().to_string();
+    let (s, v) = j.event("seal-admin-applications", &nid, &reviewer_tok, "approve", 1);
+    denied(s, &v, "seal-admins.decide");
+    let (s, v) = j.get(&format!("/seal-admin-applications/{nid}"), &reviewer_tok);
+    assert_eq!(s, 200, "the named applicant reads it: {v}");
+    let (s, v) = j.event("seal-admin-applications", &nid, &person_tok, "withdraw", 1);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "withdrawn");
+
     // Organisation updates, by A's seal administrator.
     let licence = j.upload(&person_tok, "attachment");
     let (s, v) = j.post(
