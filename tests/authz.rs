@@ -174,6 +174,23 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
             ("post", "/api/v1/seal-applications/{id}/ukey/receipt"),
             SEAL_HOLDERS,
         ),
+        // Bodies of `{}` and ids that do not exist: refused as bad input or not found, whoever asks.
+        (("post", "/api/v1/seal-admin-applications"), LOGGED_IN),
+        (("get", "/api/v1/seal-admin-applications"), LOGGED_IN),
+        (("get", "/api/v1/seal-admin-applications/{id}"), LOGGED_IN),
+        (
+            ("post", "/api/v1/seal-admin-applications/{id}/events"),
+            LOGGED_IN,
+        ),
+        (
+            ("get", "/api/v1/seal-admin-applications/{id}/history"),
+            LOGGED_IN,
+        ),
+        (("post", "/api/v1/org-updates"), LOGGED_IN),
+        (("get", "/api/v1/org-updates"), LOGGED_IN),
+        (("get", "/api/v1/org-updates/{id}"), LOGGED_IN),
+        (("post", "/api/v1/org-updates/{id}/events"), LOGGED_IN),
+        (("get", "/api/v1/org-updates/{id}/history"), LOGGED_IN),
     ])
 }
 

@@ -63,6 +63,34 @@ impl App {
                 });
             }
         }
+        // Seal-administrator applications below what the account reviews or administers, and
+        // (platform staff) organisation updates; listed only when something waits.
+        use crate::seals::admin_service::AdminKind;
+        let actor = who.actor();
+        for (kind, label_key) in [
+            (AdminKind::SealAdmin, "admins.queue_admins"),
+            (AdminKind::OrgUpdate, "admins.queue_updates"),
+        ] {
+            let n = self
+                .admin_records(
+                    &actor,
+                    kind,
+                    crate::seals::service::AppScope::Review,
+                    Some("pending-review"),
+                    None,
+                    Some(500),
+                )
+                .await?
+                .items
+                .len() as i64;
+            if n > 0 {
+                out.push(QueueItem {
+                    label_key,
+                    count: n,
+                    href: Some(format!("/{}", kind.pages())),
+                });
+            }
+        }
         Ok(out)
     }
 }

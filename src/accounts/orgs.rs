@@ -166,7 +166,7 @@ pub struct NewOrg {
 }
 
 /// Check an organisation's name: 2–100 characters, no control characters.
-fn check_org_name(name: &str) -> Result<String, AppError> {
+pub(crate) fn check_org_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
     let n = name.chars().count();
     if !(2..=100).contains(&n) || name.chars().any(char::is_control) {

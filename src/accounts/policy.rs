@@ -34,6 +34,23 @@ pub enum Action {
     ReviewSeal,
     /// Produce seals (make keys, certificates and seal structures): platform staff.
     ProduceSeal,
+    /// Apply to become a seal administrator (印章管理员) of an organisation oneself: any member
+    /// of it.
+    ApplySealAdmin,
+    /// Apply on someone else's behalf for them to become a seal administrator: the
+    /// organisation's seal administrators (and those above it, and regional ones).
+    NominateSealAdmin,
+    /// Decide a seal-administrator application: the superior authority — reviewers and seal
+    /// administrators of the organisation's parent or its ancestors —, or platform
+    /// administrators and operators when the organisation has no parent.
+    DecideSealAdmin,
+    /// Apply to change an organisation's registry data (单位信息变更: credit code, name, parent):
+    /// its seal administrators and those above it (and regional ones).
+    ApplyOrgUpdate,
+    /// Decide an organisation update: platform administrators and operators only (the change
+    /// touches the system-wide registry and may move the organisation to another tree, which
+    /// nobody inside one tree decides alone).
+    DecideOrgUpdate,
 }
 
 impl Action {
@@ -49,6 +66,11 @@ impl Action {
             Action::ReadSeals => "seals.read",
             Action::ReviewSeal => "seals.review",
             Action::ProduceSeal => "seals.produce",
+            Action::ApplySealAdmin => "seal-admins.apply",
+            Action::NominateSealAdmin => "seal-admins.nominate",
+            Action::DecideSealAdmin => "seal-admins.decide",
+            Action::ApplyOrgUpdate => "organisations.update.apply",
+            Action::DecideOrgUpdate => "organisations.update.decide",
         }
     }
 }
@@ -198,10 +220,37 @@ pub fn may(p: &Principal, action: Action, resource: Resource<'_>) -> Result<Allo
             platform_staff || ancestry.iter().any(|o| p.holds(o, MemberRole::Reviewer))
         }
         (Action::ProduceSeal, _) => platform_staff,
+        (Action::ApplySealAdmin, Resource::Org { ancestry, .. }) => {
+            ancestry.first().is_some_and(|own| p.member_of(own))
+        }
+        (
+            Action::NominateSealAdmin | Action::ApplyOrgUpdate,
+            Resource::Org { ancestry, region },
+        ) => {
+            ancestry.iter().any(|o| p.holds(o, MemberRole::SealAdmin))
+                || p.regional_admin_of(region)
+        }
+        (Action::DecideSealAdmin, Resource::Org { ancestry, .. }) => {
+            // The superior authority: never the organisation itself, only what is above it.
+            let above = ancestry.get(1..).unwrap_or(&[]);
+            (above.is_empty() && platform_staff)
+                || above
+                    .iter()
+                    .any(|o| p.holds(o, MemberRole::Reviewer) || p.holds(o, MemberRole::SealAdmin))
+        }
+        (Action::DecideOrgUpdate, _) => platform_staff,
         (Action::ReadMembers | Action::ManageMembers | Action::ReadSeals, Resource::Platform) => {
             platform_staff
         }
-        (Action::ApplySeal | Action::ReviewSeal, Resource::Platform) => false,
+        (
+            Action::ApplySeal
+            | Action::ReviewSeal
+            | Action::ApplySealAdmin
+            | Action::NominateSealAdmin
+            | Action::DecideSealAdmin
+            | Action::ApplyOrgUpdate,
+            Resource::Platform,
+        ) => false,
     };
     if allowed {
         return Ok(Allowed(()));
@@ -374,6 +423,100 @@ mod tests {
         assert!(may(
             &who(Role::Auditor, &[]),
             Action::ApplySeal,
+            org(&chain, "1")
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn seal_admin_applications_go_to_the_superior_authority() {
+        let chain = ["unit".to_string(), "parent".to_string(), "top".to_string()];
+        let top_level = ["lone".to_string()];
+        let member = who(Role::Person, &[("unit", MemberRole::Reviewer, E, "330106")]);
+        assert!(may(&member, Action::ApplySealAdmin, org(&chain, "330106")).is_ok());
+        // A member applies for themselves only; naming someone else is for seal administrators.
+        let e = may(&member, Action::NominateSealAdmin, org(&chain, "330106")).unwrap_err();
+        assert!(e.to_string().contains("seal-admins.nominate"), "{e}");
+        // A reviewer of the unit itself is not its superior authority.
+        let e = may(&member, Action::DecideSealAdmin, org(&chain, "330106")).unwrap_err();
+        assert!(e.to_string().contains("seal-admins.decide"), "{e}");
+        for role in [MemberRole::Reviewer, MemberRole::SealAdmin] {
+            for above in ["parent", "top"] {
+                let p = who(Role::Person, &[(above, role, E, "330106")]);
+                assert!(may(&p, Action::DecideSealAdmin, org(&chain, "330106")).is_ok());
+            }
+        }
+        let unit_admin = who(
+            Role::Person,
+            &[("unit", MemberRole::SealAdmin, E, "330106")],
+        );
+        assert!(may(
+            &unit_admin,
+            Action::NominateSealAdmin,
+            org(&chain, "330106")
+        )
+        .is_ok());
+        assert!(may(&unit_admin, Action::DecideSealAdmin, org(&chain, "330106")).is_err());
+        let parent_applicant = who(
+            Role::Person,
+            &[("parent", MemberRole::Applicant, E, "330106")],
+        );
+        assert!(may(
+            &parent_applicant,
+            Action::DecideSealAdmin,
+            org(&chain, "330106")
+        )
+        .is_err());
+        assert!(may(
+            &parent_applicant,
+            Action::ApplySealAdmin,
+            org(&chain, "330106")
+        )
+        .is_err());
+        // Platform staff decide only where there is no superior organisation.
+        let operator = who(Role::Operator, &[]);
+        assert!(may(
+            &operator,
+            Action::DecideSealAdmin,
+            org(&top_level, "330106")
+        )
+        .is_ok());
+        assert!(may(&operator, Action::DecideSealAdmin, org(&chain, "330106")).is_err());
+        assert!(may(
+            &who(Role::Auditor, &[]),
+            Action::DecideSealAdmin,
+            org(&top_level, "330106")
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn organisation_updates_by_seal_admins_decided_by_platform_staff() {
+        let chain = ["unit".to_string(), "parent".to_string()];
+        let above = who(
+            Role::Person,
+            &[("parent", MemberRole::SealAdmin, E, "330106")],
+        );
+        assert!(may(&above, Action::ApplyOrgUpdate, org(&chain, "330106")).is_ok());
+        let applicant = who(
+            Role::Person,
+            &[("unit", MemberRole::Applicant, E, "330106")],
+        );
+        let e = may(&applicant, Action::ApplyOrgUpdate, org(&chain, "330106")).unwrap_err();
+        assert!(e.to_string().contains("organisations.update.apply"), "{e}");
+        let reviewer = who(
+            Role::Person,
+            &[("parent", MemberRole::Reviewer, E, "330106")],
+        );
+        let e = may(&reviewer, Action::DecideOrgUpdate, org(&chain, "330106")).unwrap_err();
+        assert!(e.to_string().contains("organisations.update.decide"), "{e}");
+        assert!(may(&above, Action::DecideOrgUpdate, org(&chain, "330106")).is_err());
+        for r in [Role::Operator, Role::Admin] {
+            assert!(may(&who(r, &[]), Action::DecideOrgUpdate, org(&chain, "1")).is_ok());
+        }
+        assert!(may(
+            &who(Role::Auditor, &[]),
+            Action::DecideOrgUpdate,
             org(&chain, "1")
         )
         .is_err());

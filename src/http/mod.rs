@@ -1,6 +1,7 @@
 //! The HTTP API (axum): routes, shared state, health, metrics, OpenAPI, and serving over TCP or TLS.
 
 mod account;
+mod admin_applications;
 mod auth;
 mod certificates;
 mod certverify;
@@ -210,6 +211,34 @@ fn table() -> Vec<Route> {
             routes!(payments::list_unified_payers, payments::add_unified_payer),
         )
         .body_limit(payments::MAX_BODY),
+        Route::new(
+            Api,
+            routes!(
+                admin_applications::admin_apply,
+                admin_applications::admin_list
+            ),
+        )
+        .body_limit(admin_applications::MAX_BODY)
+        .idempotent(),
+        Route::new(Api, routes!(admin_applications::admin_get)),
+        Route::new(Api, routes!(admin_applications::admin_event))
+            .body_limit(admin_applications::MAX_BODY)
+            .idempotent(),
+        Route::new(Api, routes!(admin_applications::admin_history)),
+        Route::new(
+            Api,
+            routes!(
+                admin_applications::update_apply,
+                admin_applications::update_list
+            ),
+        )
+        .body_limit(admin_applications::MAX_BODY)
+        .idempotent(),
+        Route::new(Api, routes!(admin_applications::update_get)),
+        Route::new(Api, routes!(admin_applications::update_event))
+            .body_limit(admin_applications::MAX_BODY)
+            .idempotent(),
+        Route::new(Api, routes!(admin_applications::update_history)),
         Route::new(Api, routes!(files::get_one)),
         Route::new(Api, routes!(files::content)),
         Route::new(Api, routes!(jobs::list)),

@@ -5,7 +5,11 @@
 //! through the workflow runner in the transaction that changes the seal and its certificate), and
 //! the public seal status (`status`); UKey seals, whose key the holder makes on a token
 //! (`ukey`).
+//! the public seal status (`status`); seal-administrator applications and organisation updates
+//! (`admin_application`, `org_update`, decided and applied by `admin_service`).
 
+pub mod admin_application;
+pub mod admin_service;
 pub mod application;
 pub mod expiry;
 pub mod font;
@@ -13,6 +17,7 @@ pub mod form;
 pub mod maker;
 pub mod model;
 pub mod operation;
+pub mod org_update;
 pub mod picture;
 pub mod produce;
 pub mod service;

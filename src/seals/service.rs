@@ -120,7 +120,7 @@ pub enum SealScope<'a> {
     Org(&'a str),
 }
 
-fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
+pub(super) fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
     let l = limit.unwrap_or(50);
     if !(1..=500).contains(&l) {
         return Err(AppError::BadRequest("limit is 1-500".into()));
@@ -128,7 +128,7 @@ fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
     Ok(l)
 }
 
-fn cursor(c: Option<&str>) -> Result<Option<(i64, String)>, AppError> {
+pub(super) fn cursor(c: Option<&str>) -> Result<Option<(i64, String)>, AppError> {
     match c {
         None | Some("") => Ok(None),
         Some(c) => c

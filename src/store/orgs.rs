@@ -79,6 +79,31 @@ impl Store {
         Ok(())
     }
 
+    /// Change an organisation's registry data in `tx` (an approved organisation update). A
+    /// unique clash of the code or folded name is a `Conflict` naming the column.
+    pub async fn org_update_tx(
+        tx: &mut Tx<'_>,
+        id: &str,
+        credit_code: &str,
+        name: &str,
+        name_key: &str,
+        parent_id: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "UPDATE organisations SET credit_code = $1, name = $2, name_key = $3, parent_id = $4 \
+             WHERE id = $5",
+        )
+        .bind(credit_code)
+        .bind(name)
+        .bind(name_key)
+        .bind(parent_id.map(str::to_string))
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::from_insert)?;
+        Ok(r.rows_affected() > 0)
+    }
+
     pub async fn org_get(&self, id: &str) -> Result<Option<OrgRow>, StoreError> {
         let r = sqlx::query(&format!(
             "SELECT {ORG_COLUMNS} FROM organisations o WHERE o.id = $1"

@@ -8,6 +8,7 @@
 //! This module never imports the HTTP API's modules nor the command line's; `http::router` wires it.
 
 mod account;
+mod admin_applications;
 mod assets;
 pub mod i18n;
 mod notifications;
@@ -49,6 +50,7 @@ pub fn routers(app: Arc<App>) -> (Router<Arc<App>>, Router<Arc<App>>) {
         .merge(account::router())
         .merge(orgs::router())
         .merge(seals::router())
+        .merge(admin_applications::router())
         .merge(notifications::router())
         .merge(payments::router());
     let uploads = Router::new()

@@ -87,6 +87,9 @@ struct OrgPage {
     /// None when the viewer may not see them.
     members: Option<Vec<MembershipRow>>,
     may_manage: bool,
+    /// Links to the applications the viewer may make here (seal administrator, a change).
+    may_apply_admin: bool,
+    may_apply_update: bool,
     roles: Vec<&'static str>,
     error: Option<String>,
 }
@@ -110,6 +113,14 @@ async fn org_page(
     };
     let members = app.members(&principal, id).await.ok();
     let may_manage = app.may_manage_members(&principal, id).await.is_ok();
+    let may_apply_admin = app
+        .may_on_org(&principal, Action::ApplySealAdmin, id)
+        .await
+        .is_ok();
+    let may_apply_update = app
+        .may_on_org(&principal, Action::ApplyOrgUpdate, id)
+        .await
+        .is_ok();
     let parent = match &org.parent_id {
         Some(p) => app.org(p).await.ok(),
         None => None,
@@ -129,6 +140,8 @@ async fn org_page(
             children,
             members,
             may_manage,
+            may_apply_admin,
+            may_apply_update,
             roles,
             error,
         },

@@ -168,6 +168,8 @@ static KINDS: &[&dyn Erased] = &[
     &Of::<authority_request::AuthorityRequest>(PhantomData),
     &Of::<crate::seals::application::SealApplication>(PhantomData),
     &Of::<crate::seals::operation::SealOperation>(PhantomData),
+    &Of::<crate::seals::admin_application::SealAdminApplication>(PhantomData),
+    &Of::<crate::seals::org_update::OrgUpdate>(PhantomData),
 ];
 
 /// How a caller was let in.
