@@ -1017,7 +1017,9 @@ fn random_credit_code(prefix: &str) -> String {
         c => char::from(b'0' + c as u8),
     };
     let s17 = format!("{prefix}{body}{check}");
-    let w = [1u32, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    let w = [
+        1u32, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
     let sum: u32 = s17
         .bytes()
         .zip(w)
@@ -1268,10 +1270,17 @@ pub async fn seals(
         "peer_credentials_signed_per_second_one_core": per(answers, signed),
     });
     if json_out {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
     } else {
         println!("machine: {threads} CPUs, {}", cpu_model());
-        println!("database {:?}, seal keys in {}", app.store.backend(), app.config.seals.key_store);
+        println!(
+            "database {:?}, seal keys in {}",
+            app.store.backend(),
+            app.config.seals.key_store
+        );
         println!(
             "applications → produced seals: {:>8.1}/s ({count}, {concurrency} concurrent; p50 {p50:.1} ms, p99 {p99:.1} ms per application)",
             per(count, produced)

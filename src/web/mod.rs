@@ -13,8 +13,8 @@ mod assets;
 pub mod i18n;
 mod notifications;
 mod orgs;
-mod seals;
 mod payments;
+mod seals;
 mod verify;
 
 use std::sync::Arc;
