@@ -80,6 +80,27 @@ fn journey(env: &Env) {
     let (s, a) = j("/seal-applications", &w.applicant_tok, form);
     assert_eq!(s, 201, "{a}");
     let id = a["id"].as_str().unwrap().to_string();
+    // Paid by the bureau (unified payment); a UKey is shipped, so the order names an address.
+    let (s, v) = j(
+        "/unified-payers",
+        &w.admin,
+        json!({"payer_org_id": w.bureau, "region": "330100"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (s, addr) = j(
+        "/addresses",
+        &w.applicant_tok,
+        json!({"recipient": "张三", "mobile": "13900000109", "region": "330106",
+               "detail": "文三路 1 号"}),
+    );
+    assert_eq!(s, 201, "{addr}");
+    let (s, o) = j(
+        &format!("/seal-applications/{id}/order"),
+        &w.applicant_tok,
+        json!({"address_id": addr["id"]}),
+    );
+    assert_eq!(s, 201, "{o}");
+    assert_eq!(o["state"], "paid", "{o}");
     let scan = upload_scan(&w.api, &w.applicant_tok);
     let ev = |tok: &str, event: &str, version: i64, extra: Value| {
         let mut body = json!({"event": event, "version": version});
@@ -93,20 +114,20 @@ fn journey(env: &Env) {
     let (s, v) = ev(
         &w.applicant_tok,
         "attach-scan",
-        1,
+        2,
         json!({"attachments": [scan]}),
     );
     assert_eq!(s, 200, "{v}");
-    let (s, v) = ev(&w.applicant_tok, "submit", 2, json!({}));
+    let (s, v) = ev(&w.applicant_tok, "submit", 3, json!({}));
     assert_eq!(s, 200, "{v}");
-    let (s, v) = ev(&w.reviewer_tok, "approve", 3, json!({}));
+    let (s, v) = ev(&w.reviewer_tok, "approve", 4, json!({}));
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         v["state"], "pending-production",
         "a UKey seal waits for the token: {v}"
     );
     // Receipt is the token's to confirm, not an event anyone may send.
-    let (s, v) = ev(&w.applicant_tok, "confirm-receipt", 4, json!({}));
+    let (s, v) = ev(&w.applicant_tok, "confirm-receipt", 5, json!({}));
     assert!(s == 409 || s == 422, "{s} {v}");
 
     let label = holder_token();
@@ -341,6 +362,7 @@ fn journey(env: &Env) {
         events,
         [
             "create",
+            "record-payment",
             "attach-scan",
             "submit",
             "approve",

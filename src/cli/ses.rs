@@ -451,7 +451,8 @@ pub async fn run(cmd: SesCmd, config: &Config, json: bool) -> Result<i32, AppErr
 }
 
 /// `--online`: ask the seal's platform for its signed seal status and add the answer to the report
-/// (a lost or revoked seal makes it invalid; no trusted answer, indeterminate).
+/// (a trusted answer that the seal is lost, revoked or expired makes it invalid; no trusted answer
+/// is a warning).
 fn seal_status(report: &mut ses::Report, decoded: &Decoded, anchors: &[Certificate]) {
     use sealpki_pki::report::{CheckState, Verdict};
     let (seal, signer) = match decoded {
@@ -471,12 +472,9 @@ fn seal_status(report: &mut ses::Report, decoded: &Decoded, anchors: &[Certifica
             report.verdict = Verdict::Invalid;
             report.reasons.push(c.detail.clone());
         }
-        CheckState::Unknown => {
-            if report.verdict == Verdict::Valid {
-                report.verdict = Verdict::Indeterminate;
-            }
-            report.reasons.push(c.detail.clone());
-        }
+        // A platform that keeps no seal status (another vendor's, or a seal made outside its
+        // records) leaves the verdict to the certificates' own revocation: said, not decided.
+        CheckState::Unknown => report.warnings.push(c.detail.clone()),
         CheckState::Pass => {}
     }
     report.checks.push(c);
