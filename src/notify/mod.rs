@@ -144,6 +144,32 @@ pub enum NotifyError {
     Store(#[from] StoreError),
 }
 
+/// Tell account `username` `message` in the console, in the account's language, inside the
+/// caller's transaction (with the change it tells of); nothing for an account that is gone. With
+/// `dedupe_key`, once per key. Returns the number of jobs made.
+pub async fn in_app(
+    tx: &mut Tx<'_>,
+    config: &Config,
+    store: &crate::store::Store,
+    username: &str,
+    message: &Message,
+    dedupe_key: Option<&str>,
+) -> Result<usize, crate::error::AppError> {
+    let Some(acct) = store.account_get(username).await? else {
+        return Ok(0);
+    };
+    let to = Recipient {
+        username: acct.username,
+        email: None,
+        mobile: None,
+        lang: Lang::parse(&acct.lang),
+    };
+    Ok(enqueue(tx, config, &to, message, &[Channel::InApp], dedupe_key)
+        .await
+        .map_err(|e| crate::error::AppError::Internal(e.to_string()))?
+        .len())
+}
+
 /// Enqueue `message` for `to` over each of `channels`, in `to`'s language, inside the caller's
 /// transaction. With `dedupe_key`, a channel's job is made once per key (the key is suffixed by
 /// the channel). Returns the ids of the jobs made. Addresses are checked first, so either every

@@ -588,9 +588,6 @@ impl App {
         en: &str,
         version: i64,
     ) -> Result<(), AppError> {
-        let Some(acct) = self.store.account_get(&o.created_by).await? else {
-            return Ok(());
-        };
         let msg = crate::notify::Message {
             kind: kind.to_string(),
             title: crate::notify::Text::new(zh.to_string(), en.to_string()),
@@ -600,22 +597,15 @@ impl App {
             ),
             link: Some(format!("/orders/{}", o.id)),
         };
-        let to = crate::notify::Recipient {
-            username: acct.username,
-            email: None,
-            mobile: None,
-            lang: crate::notify::Lang::parse(&acct.lang),
-        };
-        crate::notify::enqueue(
+        crate::notify::in_app(
             tx,
             &self.config,
-            &to,
+            &self.store,
+            &o.created_by,
             &msg,
-            &[crate::notify::Channel::InApp],
             Some(&format!("order:{}:{version}", o.id)),
         )
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .await?;
         Ok(())
     }
 

@@ -630,9 +630,6 @@ impl App {
             "approved" => ("已审核通过", "was approved"),
             _ => return Ok(()),
         };
-        let Some(acct) = self.store.account_get(to).await? else {
-            return Ok(());
-        };
         let msg = crate::notify::Message {
             kind: format!("{}.{}", v.kind, v.state),
             title: crate::notify::Text::new(
@@ -645,22 +642,15 @@ impl App {
             ),
             link: Some(format!("/{pages}/{}", v.id)),
         };
-        let r = crate::notify::Recipient {
-            username: acct.username,
-            email: None,
-            mobile: None,
-            lang: crate::notify::Lang::parse(&acct.lang),
-        };
-        crate::notify::enqueue(
+        crate::notify::in_app(
             tx,
             &self.config,
-            &r,
+            &self.store,
+            to,
             &msg,
-            &[crate::notify::Channel::InApp],
             Some(&format!("{}:{}:{to}", v.id, v.version)),
         )
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .await?;
         Ok(())
     }
 }

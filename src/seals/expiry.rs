@@ -84,26 +84,15 @@ impl App {
     ) -> Result<usize, AppError> {
         let mut n = 0;
         for user in to {
-            let Some(acct) = self.store.account_get(user).await? else {
-                continue;
-            };
-            let r = crate::notify::Recipient {
-                username: acct.username,
-                email: None,
-                mobile: None,
-                lang: crate::notify::Lang::parse(&acct.lang),
-            };
-            n += crate::notify::enqueue(
+            n += crate::notify::in_app(
                 tx,
                 &self.config,
-                &r,
+                &self.store,
+                user,
                 msg,
-                &[crate::notify::Channel::InApp],
                 Some(&format!("{dedupe}:{user}")),
             )
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?
-            .len();
+            .await?;
         }
         Ok(n)
     }

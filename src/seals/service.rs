@@ -495,9 +495,6 @@ impl App {
             ),
             _ => return Ok(()),
         };
-        let Some(acct) = self.store.account_get(to).await? else {
-            return Ok(());
-        };
         let msg = crate::notify::Message {
             kind: format!("seal-application.{}", v.state),
             title: crate::notify::Text::new(
@@ -510,22 +507,15 @@ impl App {
             ),
             link: Some(format!("/seal-applications/{}", v.id)),
         };
-        let to = crate::notify::Recipient {
-            username: acct.username,
-            email: None,
-            mobile: None,
-            lang: crate::notify::Lang::parse(&acct.lang),
-        };
-        crate::notify::enqueue(
+        crate::notify::in_app(
             tx,
             &self.config,
-            &to,
+            &self.store,
+            to,
             &msg,
-            &[crate::notify::Channel::InApp],
             Some(&format!("{}:{}", v.id, v.version)),
         )
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .await?;
         Ok(())
     }
 

@@ -87,6 +87,31 @@ pub struct Store {
     backend: Backend,
 }
 
+/// The optimistic update every versioned record uses: `UPDATE table SET column = value, version =
+/// version + 1, updated_at = now WHERE id AND version`; false when the row changed meanwhile.
+/// `table` and `column` are this module's constants, never input.
+async fn versioned_set(
+    tx: &mut Tx<'_>,
+    table: &'static str,
+    column: &'static str,
+    id: &str,
+    version: i64,
+    value: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(&format!(
+        "UPDATE {table} SET {column} = $1, version = version + 1, updated_at = $2 \
+         WHERE id = $3 AND version = $4"
+    ))
+    .bind(value)
+    .bind(now)
+    .bind(id)
+    .bind(version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -251,17 +251,7 @@ impl Store {
         number: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE orders SET logistics_no = $1, version = version + 1, updated_at = $2 \
-             WHERE id = $3 AND version = $4",
-        )
-        .bind(number)
-        .bind(now)
-        .bind(id)
-        .bind(version)
-        .execute(&mut **tx)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        super::versioned_set(tx, "orders", "logistics_no", id, version, number, now).await
     }
 
     /// A new address; when it is the default, the owner's others stop being.

@@ -260,17 +260,7 @@ impl Store {
         state: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE seals SET state = $1, version = version + 1, updated_at = $2 \
-             WHERE id = $3 AND version = $4",
-        )
-        .bind(state)
-        .bind(now)
-        .bind(id)
-        .bind(version)
-        .execute(&mut **tx)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        super::versioned_set(tx, "seals", "state", id, version, state, now).await
     }
 
     /// Give a seal a new key, certificate and structure (reissue, renewal), if still at `version`.

@@ -183,17 +183,7 @@ impl Store {
         state: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE workflows SET state = $1, version = version + 1, updated_at = $2 \
-             WHERE id = $3 AND version = $4",
-        )
-        .bind(state)
-        .bind(now)
-        .bind(id)
-        .bind(version)
-        .execute(&mut **tx)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        super::versioned_set(tx, "workflows", "state", id, version, state, now).await
     }
 
     /// Replace a record's data (an edited application sent again), in the transaction of its event.
