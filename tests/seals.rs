@@ -200,6 +200,35 @@ fn journey(env: &Env) {
     let (s, v) = j.post("/seal-applications", &app_tok, dup);
     assert_eq!(s, 409, "{v}");
 
+    // The printed form: pdftotext finds the seal name and the application number, zbarimg
+    // reads the number from the QR code (both tools we did not write).
+    let (s, form_pdf) = get(
+        &format!("{}/seal-applications/{id}/form", j.api),
+        Some(&app_tok),
+    );
+    assert_eq!(s, 200);
+    let fp = env.path("form.pdf");
+    std::fs::write(&fp, &form_pdf).unwrap();
+    let text = ok(
+        &run(Command::new("pdftotext").arg(&fp).arg("-")),
+        "pdftotext",
+    );
+    assert!(text.contains(seal_name) && text.contains(&id), "{text}");
+    ok(
+        &run(Command::new("pdftoppm")
+            .args(["-r", "200", "-png", "-singlefile"])
+            .arg(&fp)
+            .arg(env.path("form"))),
+        "pdftoppm",
+    );
+    let qr = ok(
+        &run(Command::new("zbarimg")
+            .args(["--raw", "-q"])
+            .arg(env.path("form.png"))),
+        "zbarimg",
+    );
+    assert_eq!(qr.trim(), id, "the QR code holds the application number");
+
     // Submitting without the stamped scan is refused; attach it, then submit.
     let (s, v) = j.event(&id, &app_tok, "submit", 1, json!({}));
     assert_eq!(s, 422, "{v}");
@@ -361,6 +390,28 @@ fn journey(env: &Env) {
         "pyhanko: {}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+    // pdfsig (poppler with NSS) trusts it too, with our root in its database.
+    let nss = env.path("nss");
+    std::fs::create_dir_all(&nss).unwrap();
+    let db = format!("sql:{}", nss.display());
+    ok(
+        &run(Command::new("certutil").args(["-N", "-d", &db, "--empty-password"])),
+        "certutil -N",
+    );
+    ok(
+        &run(Command::new("certutil")
+            .args(["-A", "-d", &db, "-n", "root", "-t", "CT,C,C", "-i"])
+            .arg(&root)),
+        "certutil -A",
+    );
+    let t = String::from_utf8_lossy(
+        &run(Command::new("pdfsig").arg("-nssdir").arg(&db).arg(&signed)).stdout,
+    )
+    .to_string();
+    assert!(
+        t.contains("Signature is Valid.") && t.contains("Certificate is Trusted."),
+        "pdfsig: {t}"
     );
     let (s, v) = j.sign(&sid, &outsider_tok);
     assert_eq!(s, 403, "{}", String::from_utf8_lossy(&v));

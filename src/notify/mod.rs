@@ -164,10 +164,12 @@ pub async fn in_app(
         mobile: None,
         lang: Lang::parse(&acct.lang),
     };
-    Ok(enqueue(tx, config, &to, message, &[Channel::InApp], dedupe_key)
-        .await
-        .map_err(|e| crate::error::AppError::Internal(e.to_string()))?
-        .len())
+    Ok(
+        enqueue(tx, config, &to, message, &[Channel::InApp], dedupe_key)
+            .await
+            .map_err(|e| crate::error::AppError::Internal(e.to_string()))?
+            .len(),
+    )
 }
 
 /// Enqueue `message` for `to` over each of `channels`, in `to`'s language, inside the caller's
