@@ -742,3 +742,126 @@ fn chromium_seal_journey() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A production that fails midway — here the platform's maker certificate revoked, so the seal
+/// structure cannot be made after the seal's key and certificate exist — leaves nothing usable:
+/// the application stays pending-production, no seal row, the key destroyed and unregistered, the
+/// certificate revoked (cessationOfOperation, as `openssl ocsp` tells).
+#[test]
+fn a_failed_production_leaves_nothing_half_made() {
+    let env = Env::new(EnvOptions {
+        self_urls: true,
+        ..Default::default()
+    });
+    env.init_dev();
+    let srv = env.serve();
+    let j = J {
+        env: &env,
+        srv: &srv,
+        api: format!("{}/api/v1", srv.url),
+    };
+    let admin = srv.login();
+    let (applicant, app_tok) = register_person(&env, &srv, "13900000021", "33010619800101021");
+    let (reviewer, rev_tok) = register_person(&env, &srv, "13900000022", "33010619800101022");
+    let bureau = org(
+        &j,
+        &admin,
+        "11330100002482154U",
+        "杭州市数据资源管理局",
+        "government",
+        "330100",
+    );
+    let unit = org(
+        &j,
+        &admin,
+        "913301061234567887",
+        "杭州示例科技有限公司",
+        "enterprise",
+        "330106",
+    );
+    member(&j, &admin, &unit, &applicant, "applicant");
+    member(&j, &admin, &bureau, &reviewer, "reviewer");
+    let (s, v) = j.post(
+        "/unified-payers",
+        &admin,
+        json!({"payer_org_id": bureau, "region": "330100"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let apply = |name: &str| {
+        let (s, a) = j.post(
+            "/seal-applications",
+            &app_tok,
+            json!({"org_id": unit, "seal_name": name, "seal_type": "contract", "mode": "cloud",
+                   "years": 1, "authority_id": bureau}),
+        );
+        assert_eq!(s, 201, "{a}");
+        let id = a["id"].as_str().unwrap().to_string();
+        let (_, o) = j.post(
+            &format!("/seal-applications/{id}/order"),
+            &app_tok,
+            json!({}),
+        );
+        let mut version = o["state"].as_str().map_or(1, |_| 2);
+        let scan = j.upload_scan(&app_tok);
+        for (tok, ev, extra) in [
+            (&app_tok, "attach-scan", json!({"attachments": [scan]})),
+            (&app_tok, "submit", json!({})),
+        ] {
+            let (s, v) = j.event(&id, tok, ev, version, extra);
+            assert_eq!(s, 200, "{ev}: {v}");
+            version += 1;
+        }
+        (id, version)
+    };
+    // A first seal makes the platform's maker key; then its certificate is revoked.
+    let (first, version) = apply("杭州示例科技有限公司合同专用章");
+    let (s, v) = j.event(&first, &rev_tok, "approve", version, json!({}));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "complete", "{v}");
+    let seal_keys = || {
+        let out = ok(&env.sealpki(&["--json", "keys", "list"]), "keys list");
+        out.matches("soft:seal-").count()
+    };
+    let keys_before = seal_keys();
+    let (_, makers) = j.get("/certificates?profile=maker-production", Some(&admin));
+    let maker = makers["items"][0]["serial"].as_str().unwrap().to_string();
+    let (s, v) = j.post(
+        &format!("/certificates/{maker}/revoke"),
+        &admin,
+        json!({"reason": "keyCompromise"}),
+    );
+    assert_eq!(s, 200, "{v}");
+
+    let name = "杭州示例科技有限公司业务专用章";
+    let (second, version) = apply(name);
+    let (s, v) = j.event(&second, &rev_tok, "approve", version, json!({}));
+    assert_eq!(s, 200, "the approval itself stands: {v}");
+    assert_eq!(v["state"], "pending-production", "{v}");
+    let (_, seals) = j.get("/seals?scope=applied", Some(&app_tok));
+    assert_eq!(
+        seals["items"].as_array().unwrap().len(),
+        1,
+        "no second seal: {seals}"
+    );
+    assert_eq!(
+        seal_keys(),
+        keys_before,
+        "the new key is destroyed and forgotten"
+    );
+    let (_, certs) = j.get(
+        &format!(
+            "/certificates?profile=seal-signing&subject={}",
+            name.bytes()
+                .map(|b| format!("%{b:02X}"))
+                .collect::<String>()
+        ),
+        Some(&admin),
+    );
+    let orphan = certs["items"][0]["serial"].as_str().unwrap().to_string();
+    let (chain, _) = env.chain("seal");
+    let t = j.ocsp(&j.cert_pem(&orphan, &admin), &first_cert(&chain), &chain);
+    assert!(
+        t.contains("Cert Status: revoked") && t.contains("cessationOfOperation"),
+        "{t}"
+    );
+}
