@@ -654,38 +654,8 @@ fn chromium_seal_journey() {
     });
     env.init_dev();
     let srv = env.serve();
-    let j = J {
-        env: &env,
-        srv: &srv,
-        api: format!("{}/api/v1", srv.url),
-    };
-    let admin = srv.login();
-    let (applicant, _) = register_person(&env, &srv, "13900000011", "33010619800101011");
-    let (reviewer, _) = register_person(&env, &srv, "13900000012", "33010619800101012");
-    let bureau = org(
-        &j,
-        &admin,
-        "11330100002482154U",
-        "杭州市数据资源管理局",
-        "government",
-        "330100",
-    );
-    let unit = org(
-        &j,
-        &admin,
-        "913301061234567887",
-        "杭州示例科技有限公司",
-        "enterprise",
-        "330106",
-    );
-    member(&j, &admin, &unit, &applicant, "applicant");
-    member(&j, &admin, &bureau, &reviewer, "reviewer");
-    let (s, v) = j.post(
-        "/unified-payers",
-        &admin,
-        json!({"payer_org_id": bureau, "region": "330100"}),
-    );
-    assert_eq!(s, 201, "{v}");
+    let w = seal_world(&env, &srv, "1390000001");
+    w.unified_payment();
     let scan = env.path("scan.png");
     let mut png = Vec::new();
     {
@@ -755,42 +725,19 @@ fn a_failed_production_leaves_nothing_half_made() {
     });
     env.init_dev();
     let srv = env.serve();
+    let w = seal_world(&env, &srv, "1390000002");
+    w.unified_payment();
     let j = J {
         env: &env,
         srv: &srv,
-        api: format!("{}/api/v1", srv.url),
+        api: w.api.clone(),
     };
-    let admin = srv.login();
-    let (applicant, app_tok) = register_person(&env, &srv, "13900000021", "33010619800101021");
-    let (reviewer, rev_tok) = register_person(&env, &srv, "13900000022", "33010619800101022");
-    let bureau = org(
-        &j,
-        &admin,
-        "11330100002482154U",
-        "杭州市数据资源管理局",
-        "government",
-        "330100",
-    );
-    let unit = org(
-        &j,
-        &admin,
-        "913301061234567887",
-        "杭州示例科技有限公司",
-        "enterprise",
-        "330106",
-    );
-    member(&j, &admin, &unit, &applicant, "applicant");
-    member(&j, &admin, &bureau, &reviewer, "reviewer");
-    let (s, v) = j.post(
-        "/unified-payers",
-        &admin,
-        json!({"payer_org_id": bureau, "region": "330100"}),
-    );
-    assert_eq!(s, 201, "{v}");
+    let (admin, app_tok, rev_tok) = (&w.admin, &w.applicant_tok, &w.reviewer_tok);
+    let (unit, bureau) = (&w.unit, &w.bureau);
     let apply = |name: &str| {
         let (s, a) = j.post(
             "/seal-applications",
-            &app_tok,
+            app_tok,
             json!({"org_id": unit, "seal_name": name, "seal_type": "contract", "mode": "cloud",
                    "years": 1, "authority_id": bureau}),
         );
@@ -798,11 +745,11 @@ fn a_failed_production_leaves_nothing_half_made() {
         let id = a["id"].as_str().unwrap().to_string();
         let (_, o) = j.post(
             &format!("/seal-applications/{id}/order"),
-            &app_tok,
+            app_tok,
             json!({}),
         );
         let mut version = o["state"].as_str().map_or(1, |_| 2);
-        let scan = j.upload_scan(&app_tok);
+        let scan = j.upload_scan(app_tok);
         for (tok, ev, extra) in [
             (&app_tok, "attach-scan", json!({"attachments": [scan]})),
             (&app_tok, "submit", json!({})),
@@ -815,7 +762,7 @@ fn a_failed_production_leaves_nothing_half_made() {
     };
     // A first seal makes the platform's maker key; then its certificate is revoked.
     let (first, version) = apply("杭州示例科技有限公司合同专用章");
-    let (s, v) = j.event(&first, &rev_tok, "approve", version, json!({}));
+    let (s, v) = j.event(&first, rev_tok, "approve", version, json!({}));
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["state"], "complete", "{v}");
     let seal_keys = || {
@@ -823,21 +770,21 @@ fn a_failed_production_leaves_nothing_half_made() {
         out.matches("soft:seal-").count()
     };
     let keys_before = seal_keys();
-    let (_, makers) = j.get("/certificates?profile=maker-production", Some(&admin));
+    let (_, makers) = j.get("/certificates?profile=maker-production", Some(admin));
     let maker = makers["items"][0]["serial"].as_str().unwrap().to_string();
     let (s, v) = j.post(
         &format!("/certificates/{maker}/revoke"),
-        &admin,
+        admin,
         json!({"reason": "keyCompromise"}),
     );
     assert_eq!(s, 200, "{v}");
 
     let name = "杭州示例科技有限公司业务专用章";
     let (second, version) = apply(name);
-    let (s, v) = j.event(&second, &rev_tok, "approve", version, json!({}));
+    let (s, v) = j.event(&second, rev_tok, "approve", version, json!({}));
     assert_eq!(s, 200, "the approval itself stands: {v}");
     assert_eq!(v["state"], "pending-production", "{v}");
-    let (_, seals) = j.get("/seals?scope=applied", Some(&app_tok));
+    let (_, seals) = j.get("/seals?scope=applied", Some(app_tok));
     assert_eq!(
         seals["items"].as_array().unwrap().len(),
         1,
@@ -855,11 +802,11 @@ fn a_failed_production_leaves_nothing_half_made() {
                 .map(|b| format!("%{b:02X}"))
                 .collect::<String>()
         ),
-        Some(&admin),
+        Some(admin),
     );
     let orphan = certs["items"][0]["serial"].as_str().unwrap().to_string();
     let (chain, _) = env.chain("seal");
-    let t = j.ocsp(&j.cert_pem(&orphan, &admin), &first_cert(&chain), &chain);
+    let t = j.ocsp(&j.cert_pem(&orphan, admin), &first_cert(&chain), &chain);
     assert!(
         t.contains("Cert Status: revoked") && t.contains("cessationOfOperation"),
         "{t}"

@@ -81,12 +81,7 @@ fn journey(env: &Env) {
     assert_eq!(s, 201, "{a}");
     let id = a["id"].as_str().unwrap().to_string();
     // Paid by the bureau (unified payment); a UKey is shipped, so the order names an address.
-    let (s, v) = j(
-        "/unified-payers",
-        &w.admin,
-        json!({"payer_org_id": w.bureau, "region": "330100"}),
-    );
-    assert_eq!(s, 201, "{v}");
+    w.unified_payment();
     let (s, addr) = j(
         "/addresses",
         &w.applicant_tok,

@@ -797,6 +797,18 @@ pub struct SealWorld {
     pub unit: String,
 }
 
+impl SealWorld {
+    /// The bureau pays for its city's applications (unified payment): no checkout.
+    pub fn unified_payment(&self) {
+        let (s, v, _) = post(
+            &format!("{}/unified-payers", self.api),
+            Some(&self.admin),
+            &serde_json::json!({"payer_org_id": self.bureau, "region": "330100"}).to_string(),
+        );
+        assert_eq!(s, 201, "{v}");
+    }
+}
+
 /// Register the bureau (杭州市数据资源管理局) and the company (杭州示例科技有限公司), a reviewer
 /// of the one and an applicant of the other, from mobile numbers `{prefix}1` and `{prefix}2`.
 pub fn seal_world(env: &Env, srv: &Server, prefix: &str) -> SealWorld {
