@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod limits;
 pub mod metrics;
 pub mod notify;
+pub mod paging;
 pub mod payments;
 pub mod public;
 pub mod seals;

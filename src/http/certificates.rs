@@ -290,12 +290,7 @@ pub async fn list(
             limit,
         })
         .await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| {
-            rows.last()
-                .map(|r| format!("{}.{}", r.created_at, r.serial))
-        })
-        .flatten();
+    let next = crate::paging::next(&rows, limit, |r| (r.created_at, &r.serial));
     Ok(Json(CertificatePage {
         items: rows,
         next_cursor: next,

@@ -350,27 +350,6 @@ impl From<JobError> for crate::error::AppError {
     }
 }
 
-/// Parse a page size: 1-1000, default 100.
-pub fn page_limit(limit: Option<i64>) -> Result<i64, crate::error::AppError> {
-    let limit = limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(crate::error::AppError::BadRequest("limit is 1-1000".into()));
-    }
-    Ok(limit)
-}
-
-/// Parse a `CREATED_AT.ID` cursor (the `next_cursor` of the page before).
-pub fn page_cursor(cursor: Option<&str>) -> Result<Option<(i64, &str)>, crate::error::AppError> {
-    match cursor {
-        None | Some("") => Ok(None),
-        Some(c) => c
-            .split_once('.')
-            .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id)))
-            .map(Some)
-            .ok_or_else(|| crate::error::AppError::BadRequest(format!("bad cursor {c:?}"))),
-    }
-}
-
 /// The operators' list: jobs in `state` (all when None), newest first.
 pub async fn list(
     app: &crate::app::App,
@@ -388,15 +367,13 @@ pub async fn list(
             ))
         })?),
     };
-    let before = page_cursor(cursor)?;
-    let limit = page_limit(limit)?;
+    let before = crate::paging::cursor(cursor)?;
+    let limit = crate::paging::limit(limit, 100, 1000)?;
     let rows = app
         .store
         .job_list(state.map(JobState::as_str), before, limit)
         .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| format!("{}.{}", r.created_at, r.id)))
-        .flatten();
+    let next_cursor = crate::paging::next(&rows, limit, |r| (r.created_at, &r.id));
     let items = rows.into_iter().map(view).collect::<Result<_, _>>()?;
     Ok(JobPage { items, next_cursor })
 }

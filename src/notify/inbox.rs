@@ -8,7 +8,6 @@ use super::{enqueue, Channel, Lang, Message, NotifyError, Recipient};
 use crate::access::{Actor, Permission};
 use crate::app::App;
 use crate::error::AppError;
-use crate::jobs::{page_cursor, page_limit};
 use crate::store::{NotificationRow, StoreError};
 
 /// One notification as its recipient sees it.
@@ -56,15 +55,13 @@ pub async fn list(
     cursor: Option<&str>,
     limit: Option<i64>,
 ) -> Result<NotificationPage, AppError> {
-    let before = page_cursor(cursor)?;
-    let limit = page_limit(limit)?;
+    let before = crate::paging::cursor(cursor)?;
+    let limit = crate::paging::limit(limit, 100, 1000)?;
     let rows = app
         .store
         .notification_list(&me.name, unread_only, before, limit)
         .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| format!("{}.{}", r.created_at, r.id)))
-        .flatten();
+    let next_cursor = crate::paging::next(&rows, limit, |r| (r.created_at, &r.id));
     Ok(NotificationPage {
         items: rows.into_iter().map(Into::into).collect(),
         next_cursor,

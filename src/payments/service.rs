@@ -150,25 +150,6 @@ fn order_state(o: &OrderRow) -> Result<OrderState, AppError> {
         .ok_or_else(|| StoreError::Corrupt(format!("order {} state {:?}", o.id, o.state)).into())
 }
 
-fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
-    let l = limit.unwrap_or(50);
-    if !(1..=500).contains(&l) {
-        return Err(AppError::BadRequest("limit is 1-500".into()));
-    }
-    Ok(l)
-}
-
-fn cursor(c: Option<&str>) -> Result<Option<(i64, String)>, AppError> {
-    match c {
-        None | Some("") => Ok(None),
-        Some(c) => c
-            .split_once('.')
-            .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id.to_string())))
-            .map(Some)
-            .ok_or_else(|| AppError::BadRequest(format!("bad cursor {c:?}"))),
-    }
-}
-
 fn application_data(row: &WorkflowRow) -> Result<Data, AppError> {
     Data::stored(
         &serde_json::from_str(&row.data)
@@ -653,7 +634,7 @@ impl App {
         cursor_s: Option<&str>,
         limit: Option<i64>,
     ) -> Result<OrderPage, AppError> {
-        let limit = page_limit(limit)?;
+        let limit = crate::paging::limit(limit, 50, 500)?;
         let state = state.filter(|s| !s.is_empty());
         if let Some(s) = state {
             if OrderState::parse(s).is_none() {
@@ -679,10 +660,11 @@ impl App {
                 may(&p, Action::ReadSeals, Resource::Platform)?;
             }
         }
-        let rows = self.store.order_find(&f, cursor(cursor_s)?, limit).await?;
-        let next_cursor = (rows.len() as i64 == limit)
-            .then(|| rows.last().map(|r| format!("{}.{}", r.created_at, r.id)))
-            .flatten();
+        let rows = self
+            .store
+            .order_find(&f, crate::paging::cursor_owned(cursor_s)?, limit)
+            .await?;
+        let next_cursor = crate::paging::next(&rows, limit, |r| (r.created_at, &r.id));
         let items = rows
             .into_iter()
             .map(|o| self.order_view(o))

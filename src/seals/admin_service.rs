@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::admin_application::{self as admin, Event, SealAdminApplication};
 use super::org_update::{self, OrgUpdate};
-use super::service::{cursor, page_limit, AppScope};
+use super::service::{page_limit, AppScope};
 use crate::access::Actor;
 use crate::accounts::orgs::{fold_name, MemberRole};
 use crate::accounts::policy::{may, Action, Allowed, Principal, Resource};
@@ -392,11 +392,14 @@ impl App {
         }
         let rows = self
             .store
-            .workflow_find(kind.name(), &f, cursor(cursor_s)?, limit)
+            .workflow_find(
+                kind.name(),
+                &f,
+                crate::paging::cursor_owned(cursor_s)?,
+                limit,
+            )
             .await?;
-        let next_cursor = (rows.len() as i64 == limit)
-            .then(|| rows.last().map(|r| format!("{}.{}", r.created_at, r.id)))
-            .flatten();
+        let next_cursor = crate::paging::next(&rows, limit, |r| (r.created_at, &r.id));
         let items = rows
             .into_iter()
             .map(|r| Workflow::view_of(r, actor))

@@ -120,23 +120,9 @@ pub enum SealScope<'a> {
     Org(&'a str),
 }
 
+/// Seal lists: 50 a page by default, at most 500.
 pub(super) fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
-    let l = limit.unwrap_or(50);
-    if !(1..=500).contains(&l) {
-        return Err(AppError::BadRequest("limit is 1-500".into()));
-    }
-    Ok(l)
-}
-
-pub(super) fn cursor(c: Option<&str>) -> Result<Option<(i64, String)>, AppError> {
-    match c {
-        None | Some("") => Ok(None),
-        Some(c) => c
-            .split_once('.')
-            .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id.to_string())))
-            .map(Some)
-            .ok_or_else(|| AppError::BadRequest(format!("bad cursor {c:?}"))),
-    }
+    crate::paging::limit(limit, 50, 500)
 }
 
 fn staff(p: &Principal) -> bool {
@@ -323,11 +309,9 @@ impl App {
         }
         let rows = self
             .store
-            .workflow_find(kind, &f, cursor(cursor_s)?, limit)
+            .workflow_find(kind, &f, crate::paging::cursor_owned(cursor_s)?, limit)
             .await?;
-        let next_cursor = (rows.len() as i64 == limit)
-            .then(|| rows.last().map(|r| format!("{}.{}", r.created_at, r.id)))
-            .flatten();
+        let next_cursor = crate::paging::next(&rows, limit, |r| (r.created_at, &r.id));
         let items = rows
             .into_iter()
             .map(|r| Workflow::view_of(r, actor))
@@ -1095,10 +1079,11 @@ impl App {
                 f.orgs = Some(&orgs);
             }
         }
-        let rows = self.store.seal_find(&f, cursor(cursor_s)?, limit).await?;
-        let next_cursor = (rows.len() as i64 == limit)
-            .then(|| rows.last().map(|r| format!("{}.{}", r.created_at, r.id)))
-            .flatten();
+        let rows = self
+            .store
+            .seal_find(&f, crate::paging::cursor_owned(cursor_s)?, limit)
+            .await?;
+        let next_cursor = crate::paging::next(&rows, limit, |r| (r.created_at, &r.id));
         let items = rows
             .into_iter()
             .map(SealView::of)

@@ -364,11 +364,7 @@ fn check_attachments(a: &[String]) -> Result<serde_json::Value, AppError> {
 }
 
 fn check_limit(limit: Option<i64>) -> Result<i64, AppError> {
-    let limit = limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(AppError::BadRequest("limit is 1-1000".into()));
-    }
-    Ok(limit)
+    crate::paging::limit(limit, 100, 1000)
 }
 
 fn new_id() -> String {
@@ -548,22 +544,13 @@ impl Workflow {
                 ))
             })?),
         };
-        let after = match cursor {
-            None | Some("") => None,
-            Some(c) => Some(
-                c.split_once('.')
-                    .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id)))
-                    .ok_or_else(|| AppError::BadRequest(format!("bad cursor {c:?}")))?,
-            ),
-        };
+        let after = crate::paging::cursor(cursor)?;
         let limit = check_limit(limit)?;
         let rows = app
             .store
             .workflow_list(k.name(), state, after, limit)
             .await?;
-        let next_cursor = (rows.len() as i64 == limit)
-            .then(|| rows.last().map(|r| format!("{}.{}", r.created_at, r.id)))
-            .flatten();
+        let next_cursor = crate::paging::next(&rows, limit, |r| (r.created_at, &r.id));
         let items = rows
             .into_iter()
             .map(|r| view(k, r, actor))
