@@ -9,12 +9,29 @@ use std::process::Command;
 use sealpki_pki::keys::pkcs11::{TokenConfig, TokenStore};
 use sealpki_pki::{KeyAlgorithm, KeyStore, Secret};
 
+/// The tokens every test here uses, made together before any test loads the module in this
+/// process: SoftHSM reads its token directory at C_Initialize, so a token created after another
+/// test initialised the library is invisible to this process's in-process checks.
+fn token(hint: &str) -> String {
+    static TOKENS: std::sync::OnceLock<Vec<(&'static str, String)>> = std::sync::OnceLock::new();
+    let all = TOKENS.get_or_init(|| {
+        ["ca", "pin", "loss"]
+            .into_iter()
+            .map(|h| (h, softhsm_token(h)))
+            .collect()
+    });
+    all.iter()
+        .find(|(h, _)| *h == hint)
+        .map(|(_, l)| l.clone())
+        .expect("a token hint listed in token()")
+}
+
 #[test]
 fn hierarchy_on_softhsm_with_non_extractable_keys() {
     let Some(module) = softhsm_module() else {
         return;
     };
-    let label = softhsm_token("ca");
+    let label = token("ca");
     let env = Env::new(EnvOptions {
         tokens: &[&label],
         ..Default::default()
@@ -219,7 +236,7 @@ fn wrong_pin_and_missing_token_are_named() {
     if softhsm_module().is_none() {
         return;
     }
-    let label = softhsm_token("pin");
+    let label = token("pin");
     let env = Env::new(EnvOptions {
         tokens: &[&label],
         pin: "9999",
@@ -258,7 +275,7 @@ fn session_pool_recovers_when_the_token_drops_every_session() {
     let Some(module) = softhsm_module() else {
         return;
     };
-    let label = softhsm_token("loss");
+    let label = token("loss");
     let store = TokenStore::open(TokenConfig {
         module: module.clone(),
         label: label.clone(),
