@@ -9,6 +9,7 @@
 pub mod access;
 pub mod accounts;
 pub mod app;
+pub mod apps;
 pub mod audit;
 pub mod ca;
 pub mod cli;
