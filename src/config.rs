@@ -77,6 +77,9 @@ pub struct SealsConfig {
     pub font: Option<PathBuf>,
     /// How often the server sends expiry reminders and moves seals past their validity to expired.
     pub expiry_check_seconds: u64,
+    /// A seal production unfinished after this long was interrupted (the process died): the
+    /// sweep revokes its certificate and destroys its key. Keep it above the request timeout.
+    pub production_grace_seconds: u64,
 }
 
 impl Default for SealsConfig {
@@ -86,6 +89,7 @@ impl Default for SealsConfig {
             algorithm: "p256".into(),
             font: None,
             expiry_check_seconds: 3600,
+            production_grace_seconds: 600,
         }
     }
 }

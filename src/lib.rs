@@ -15,6 +15,7 @@ pub mod ca;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod failpoint;
 pub mod files;
 pub mod http;
 pub mod jobs;

@@ -812,3 +812,137 @@ fn a_failed_production_leaves_nothing_half_made() {
         "{t}"
     );
 }
+
+/// A process killed between a seal's key and its record (a crash point right after the
+/// certificate is issued) leaves a trail: at the next start the sweep revokes the certificate
+/// (openssl ocsp: cessationOfOperation), destroys the key and forgets the production; the
+/// application is still pending production, and producing it again makes the seal.
+#[test]
+fn a_crash_mid_production_is_undone_at_the_next_start() {
+    let env = Env::new(EnvOptions {
+        self_urls: true,
+        extra: "[seals]\nproduction_grace_seconds = 1\n",
+        ..Default::default()
+    });
+    env.init_dev();
+    let mut srv = env.serve_with(&[("SEALPKI_FAILPOINT", "seal-production-certified")]);
+    let w = seal_world(&env, &srv, "1390000003");
+    w.unified_payment();
+    let api = w.api.clone();
+    let (admin, app_tok, rev_tok) = (
+        w.admin.clone(),
+        w.applicant_tok.clone(),
+        w.reviewer_tok.clone(),
+    );
+    let name = "杭州示例科技有限公司合同专用章";
+    let (id, version) = {
+        let j = J {
+            env: &env,
+            srv: &srv,
+            api: api.clone(),
+        };
+        let (s, a) = j.post(
+            "/seal-applications",
+            &app_tok,
+            json!({"org_id": w.unit, "seal_name": name, "seal_type": "contract", "mode": "cloud",
+                   "years": 1, "authority_id": w.bureau}),
+        );
+        assert_eq!(s, 201, "{a}");
+        let id = a["id"].as_str().unwrap().to_string();
+        let (_, o) = j.post(
+            &format!("/seal-applications/{id}/order"),
+            &app_tok,
+            json!({}),
+        );
+        let mut version = o["state"].as_str().map_or(1, |_| 2);
+        let scan = j.upload_scan(&app_tok);
+        for (ev, extra) in [
+            ("attach-scan", json!({"attachments": [scan]})),
+            ("submit", json!({})),
+        ] {
+            let (s, v) = j.event(&id, &app_tok, ev, version, extra);
+            assert_eq!(s, 200, "{ev}: {v}");
+            version += 1;
+        }
+        (id, version)
+    };
+    let keys_dir = env.path("keys");
+    let seal_key_files = || {
+        std::fs::read_dir(&keys_dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("seal-"))
+            .count()
+    };
+    // The approval produces the seal at once; the process dies right after the certificate.
+    let before = seal_key_files();
+    let r = ureq::post(&format!("{api}/seal-applications/{id}/events"))
+        .set("Authorization", &format!("Bearer {rev_tok}"))
+        .set("Content-Type", "application/json")
+        .send_string(&json!({"event": "approve", "version": version}).to_string());
+    assert!(
+        matches!(r, Err(ureq::Error::Transport(_))),
+        "the server died mid-production"
+    );
+    let status = srv.child.wait().unwrap();
+    assert!(!status.success(), "aborted: {status:?}");
+    assert_eq!(
+        seal_key_files(),
+        before + 1,
+        "the crash left the new key behind"
+    );
+    std::thread::sleep(Duration::from_millis(1100)); // past production_grace_seconds
+
+    let srv = env.serve();
+    let j = J {
+        env: &env,
+        srv: &srv,
+        api: api.clone(),
+    };
+    // The sweep runs at start (and then every expiry_check_seconds).
+    let (_, a) = j.get(&format!("/seal-applications/{id}"), Some(&app_tok));
+    assert_eq!(a["state"], "pending-production", "{a}");
+    let (_, seals) = j.get("/seals?scope=applied", Some(&app_tok));
+    assert_eq!(
+        seals["items"].as_array().unwrap().len(),
+        0,
+        "no seal: {seals}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while seal_key_files() != before {
+        assert!(
+            Instant::now() < deadline,
+            "the orphan key was not destroyed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, certs) = j.get(
+        &format!(
+            "/certificates?profile=seal-signing&subject={}",
+            name.bytes()
+                .map(|b| format!("%{b:02X}"))
+                .collect::<String>()
+        ),
+        Some(&admin),
+    );
+    let orphan = certs["items"][0]["serial"].as_str().unwrap().to_string();
+    let (chain, _) = env.chain("seal");
+    let t = j.ocsp(&j.cert_pem(&orphan, &admin), &first_cert(&chain), &chain);
+    assert!(
+        t.contains("Cert Status: revoked") && t.contains("cessationOfOperation"),
+        "{t}"
+    );
+    let out = ok(&env.sealpki(&["audit", "verify"]), "audit verify");
+    assert!(!out.is_empty());
+
+    // Production again, by platform staff: a new key and certificate, the seal made.
+    let version = a["version"].as_i64().unwrap();
+    let (s, v) = j.event(&id, &admin, "produce", version, json!({}));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "complete", "{v}");
+    let (_, seals) = j.get("/seals?scope=applied", Some(&app_tok));
+    assert_eq!(seals["items"][0]["state"], "active", "{seals}");
+    assert_eq!(seal_key_files(), before + 1);
+    let (s, pdf) = j.sign(seals["items"][0]["id"].as_str().unwrap(), &app_tok);
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&pdf));
+}

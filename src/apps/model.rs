@@ -73,11 +73,12 @@ pub struct AppCaller {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workflow::Named;
 
     #[test]
     fn transitions() {
-        for s in AppState::ALL {
-            for e in AppEvent::ALL {
+        for &s in AppState::ALL {
+            for &e in AppEvent::ALL {
                 let want = match (s, e) {
                     (AppState::Active, AppEvent::Suspend) => Some(AppState::Suspended),
                     (AppState::Suspended, AppEvent::Resume) => Some(AppState::Active),

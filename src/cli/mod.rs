@@ -623,8 +623,8 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             let s = app.seal_expiry_sweep(now).await?;
             out(json, &serde_json::json!(s), || {
                 format!(
-                    "{} reminders queued, {} seals expired\n",
-                    s.reminders, s.expired
+                    "{} reminders queued, {} seals expired, {} interrupted productions undone\n",
+                    s.reminders, s.expired, s.recovered_productions
                 )
             });
             Ok(0)

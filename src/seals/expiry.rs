@@ -23,6 +23,8 @@ const BATCH: i64 = 500;
 pub struct Sweep {
     pub reminders: usize,
     pub expired: usize,
+    /// Interrupted productions undone (see `recover_productions`).
+    pub recovered_productions: usize,
 }
 
 /// The reminder threshold a seal ending at `until` has reached at `now`, if any.
@@ -39,9 +41,14 @@ pub fn threshold(now: i64, until: i64) -> Option<i64> {
 }
 
 impl App {
-    /// Remind and expire as of `now` (Unix seconds).
+    /// Remind and expire as of `now` (Unix seconds), and undo productions a crash interrupted
+    /// (judged by the clock, not `now`: a sweep "as of next year" must not take productions
+    /// running right now for abandoned ones).
     pub async fn seal_expiry_sweep(&self, now: i64) -> Result<Sweep, AppError> {
-        let mut out = Sweep::default();
+        let mut out = Sweep {
+            recovered_productions: self.recover_productions(crate::store::now()).await?,
+            ..Sweep::default()
+        };
         let horizon = now.saturating_add(REMINDER_DAYS[0] * 86_400);
         for seal in self.store.seals_expiring(horizon, BATCH).await? {
             if seal.valid_until <= now {

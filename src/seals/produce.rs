@@ -19,6 +19,8 @@ use crate::store::{KeyPurpose, KeyRow, Store};
 
 /// What production makes for one seal period.
 pub struct Material {
+    /// The `seal_productions` row, ended in the transaction that registers the key.
+    pub production: String,
     pub key_ref: KeyRef,
     pub key_row: KeyRow,
     pub serial: String,
@@ -41,6 +43,8 @@ pub struct Certified {
 
 /// What the certificate and structure say.
 pub struct Spec<'a> {
+    /// The application the seal comes from (its first production, a reissue or a renewal).
+    pub application_id: &'a str,
     pub code: &'a str,
     pub seal_name: &'a str,
     pub seal_type: super::SealType,
@@ -59,6 +63,22 @@ fn dn_value(v: &str) -> String {
         out.push(c);
     }
     out.trim().to_string()
+}
+
+/// The reference a key named `name` gets in the store `backend` (`[seals] key_store`) names.
+fn key_ref_in(backend: &str, name: &str) -> Result<KeyRef, AppError> {
+    match backend.strip_prefix("pkcs11:") {
+        Some(token) => Ok(KeyRef::Pkcs11 {
+            token: token.to_string(),
+            object: name.to_string(),
+        }),
+        None if backend == "software" || backend == "soft" => Ok(KeyRef::Software {
+            name: name.to_string(),
+        }),
+        None => Err(AppError::Internal(format!(
+            "[seals] key_store {backend:?}: software or pkcs11:TOKEN_LABEL"
+        ))),
+    }
 }
 
 fn unix(t: SystemTime) -> i64 {
@@ -83,24 +103,115 @@ impl App {
         let mut rnd = [0u8; 6];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut rnd);
         let name = format!("seal-{}-{}", spec.code, hex::encode(rnd));
+        let key_ref = key_ref_in(&self.config.seals.key_store, &name)?;
+        let production = self
+            .production_begin(spec.code, Some(&key_ref), spec.application_id)
+            .await?;
         let app = self.clone();
         let key_name = name.clone();
-        let signer = tokio::task::spawn_blocking(move || {
+        let generated = tokio::task::spawn_blocking(move || {
             app.keyring
                 .store(&app.config.seals.key_store)?
                 .generate(&key_name, alg)
         })
         .await
-        .map_err(|e| AppError::Internal(format!("key generation task: {e}")))??;
-        let key_ref = signer.key_ref().clone();
-        match self.certify(actor, spec, signer, alg).await {
-            Ok(m) => Ok(m),
-            Err((e, serial)) => {
-                self.undo_material(&key_ref, serial.as_deref(), "production failed")
+        .map_err(|e| AppError::Internal(format!("key generation task: {e}")));
+        let signer = match generated {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                self.undo_material(&key_ref, None, &production, "key generation failed")
                     .await;
+                return Err(e.into());
+            }
+            Err(e) => {
+                self.undo_material(&key_ref, None, &production, "key generation failed")
+                    .await;
+                return Err(e);
+            }
+        };
+        match self.certify(actor, spec, signer, alg, &production).await {
+            Ok(m) => {
+                crate::failpoint::hit("seal-production-certified");
+                Ok(m)
+            }
+            Err((e, serial)) => {
+                self.undo_material(
+                    &key_ref,
+                    serial.as_deref(),
+                    &production,
+                    "production failed",
+                )
+                .await;
                 Err(e)
             }
         }
+    }
+
+    /// Record a production before anything exists, so a crash leaves a trail
+    /// (`recover_productions`).
+    pub(crate) async fn production_begin(
+        &self,
+        code: &str,
+        key_ref: Option<&KeyRef>,
+        application_id: &str,
+    ) -> Result<String, AppError> {
+        let id = crate::jobs::new_id();
+        self.store
+            .production_insert(&crate::store::ProductionRow {
+                id: id.clone(),
+                seal_code: code.to_string(),
+                key_ref: key_ref.map(|k| k.to_string()),
+                application_id: application_id.to_string(),
+                started_at: crate::store::now(),
+            })
+            .await?;
+        Ok(id)
+    }
+
+    /// Undo what productions that started more than `[seals] production_grace_seconds` before
+    /// `now` and never finished left behind — a process killed between the key and the seal record: certificates
+    /// made for their seal codes and used by no seal are revoked (cessationOfOperation), their
+    /// keys destroyed. Returns how many were recovered.
+    pub async fn recover_productions(&self, now: i64) -> Result<usize, AppError> {
+        let rows = self
+            .store
+            .productions_started_before(now.saturating_sub(
+                i64::try_from(self.config.seals.production_grace_seconds).unwrap_or(i64::MAX),
+            ))
+            .await?;
+        for r in &rows {
+            let serials = self.store.seal_certs_unattached(&r.seal_code).await?;
+            for serial in &serials {
+                self.revoke_unused(serial, "seal production interrupted")
+                    .await?;
+            }
+            if let Some(k) = &r.key_ref {
+                let key: KeyRef = k.parse().map_err(|e| {
+                    crate::store::StoreError::Corrupt(format!("production {}: {e}", r.id))
+                })?;
+                match self.keyring.destroy(&key) {
+                    Ok(()) | Err(sealpki_pki::KeyError::NotFound(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                self.store.key_delete(k).await?;
+            }
+            let mut tx = self.store.begin().await?;
+            Store::production_end(&mut tx, &r.id).await?;
+            self.audit
+                .append(
+                    &mut tx,
+                    "system",
+                    "seal.production-recovered",
+                    serde_json::json!({"application": r.application_id, "code": r.seal_code,
+                                       "key": r.key_ref, "certificates": serials,
+                                       "started_at": r.started_at}),
+                )
+                .await?;
+            tx.commit().await.map_err(crate::store::StoreError::from)?;
+            tracing::warn!(application = %r.application_id, code = %r.seal_code,
+                           "an interrupted seal production was undone");
+        }
+        Ok(rows.len())
     }
 
     async fn certify(
@@ -109,6 +220,7 @@ impl App {
         spec: &Spec<'_>,
         signer: Arc<dyn sealpki_pki::Signer>,
         alg: KeyAlgorithm,
+        production: &str,
     ) -> Result<Material, (AppError, Option<String>)> {
         let c = self
             .certify_key(actor, spec, |name, days| {
@@ -122,6 +234,7 @@ impl App {
             KeyRef::Pkcs11 { .. } => "pkcs11",
         };
         Ok(Material {
+            production: production.to_string(),
             key_ref: signer.key_ref().clone(),
             key_row: KeyRow {
                 key_ref: signer.key_ref().to_string(),
@@ -205,7 +318,13 @@ impl App {
 
     /// Undo a production: revoke the certificate if one was made, destroy and forget the key.
     /// Best effort — each step is logged when it fails; an operator sees the revoked certificate.
-    pub async fn undo_material(&self, key: &KeyRef, serial: Option<&str>, why: &str) {
+    pub async fn undo_material(
+        &self,
+        key: &KeyRef,
+        serial: Option<&str>,
+        production: &str,
+        why: &str,
+    ) {
         if let Some(serial) = serial {
             if let Err(e) = self.revoke_unused(serial, why).await {
                 tracing::error!(serial, error = %e, "undoing a seal production: revoke");
@@ -216,6 +335,10 @@ impl App {
         }
         if let Err(e) = self.store.key_delete(&key.to_string()).await {
             tracing::error!(key = %key, error = %e, "undoing a seal production: forget key");
+        }
+        // Left in place on failure: the sweep then finds it and tries again.
+        if let Err(e) = self.store.production_forget(production).await {
+            tracing::error!(production, error = %e, "undoing a seal production: forget it");
         }
     }
 
@@ -245,6 +368,7 @@ impl App {
         m: &Material,
     ) -> Result<(), AppError> {
         Store::key_insert(tx, &m.key_row).await?;
+        Store::production_end(tx, &m.production).await?;
         Ok(())
     }
 }

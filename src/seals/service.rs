@@ -545,6 +545,7 @@ impl App {
             .make_material(
                 actor,
                 &Spec {
+                    application_id: id,
                     code: &code,
                     seal_name: &d.seal_name,
                     seal_type: d.seal_type(),
@@ -608,8 +609,13 @@ impl App {
         }
         .await;
         if written.is_err() {
-            self.undo_material(&m.key_ref, Some(&m.serial), "seal record not written")
-                .await;
+            self.undo_material(
+                &m.key_ref,
+                Some(&m.serial),
+                &m.production,
+                "seal record not written",
+            )
+            .await;
         }
         written
     }
@@ -811,8 +817,13 @@ impl App {
             }
             Err(e) => {
                 if let Some(m) = &material {
-                    self.undo_material(&m.key_ref, Some(&m.serial), "seal operation not written")
-                        .await;
+                    self.undo_material(
+                        &m.key_ref,
+                        Some(&m.serial),
+                        &m.production,
+                        "seal operation not written",
+                    )
+                    .await;
                 }
                 Err(e)
             }
@@ -843,6 +854,7 @@ impl App {
         self.make_material(
             actor,
             &Spec {
+                application_id: &seal.application_id,
                 code: &seal.code,
                 seal_name: &seal.name,
                 seal_type: t,

@@ -116,6 +116,7 @@ impl App {
         .await?;
         let (org, code, pic) = self.seal_face(&d).await?;
         let spec = Spec {
+            application_id: id,
             code: &code,
             seal_name: &d.seal_name,
             seal_type: d.seal_type(),
@@ -123,6 +124,7 @@ impl App {
             org: &org,
             picture: &pic,
         };
+        let production = self.production_begin(&code, None, id).await?;
         let c = match self
             .certify_key(actor, &spec, |name, days| {
                 CertRequest::for_verified_key(&csr, name).with_validity_days(days)
@@ -134,6 +136,7 @@ impl App {
                 if let Some(s) = serial {
                     self.undo_cert(&s, "UKey enrolment failed").await;
                 }
+                self.forget_production(&production).await;
                 return Err(e);
             }
         };
@@ -214,6 +217,7 @@ impl App {
             )
             .await?;
             let v = step.write(self, &mut tx).await?;
+            Store::production_end(&mut tx, &production).await?;
             self.notify_decision(&mut tx, &row.created_by, &v, &d.seal_name)
                 .await?;
             let e = Enrolment {
@@ -241,6 +245,7 @@ impl App {
             Err(e) => {
                 self.undo_cert(&c.serial, "UKey seal record not written")
                     .await;
+                self.forget_production(&production).await;
                 return Err(e);
             }
         };
@@ -383,6 +388,12 @@ impl App {
     }
 
     /// Revoke a certificate an enrolment made but could not record (best effort, logged).
+    async fn forget_production(&self, id: &str) {
+        if let Err(e) = self.store.production_forget(id).await {
+            tracing::error!(production = id, error = %e, "undoing a UKey enrolment: forget it");
+        }
+    }
+
     async fn undo_cert(&self, serial: &str, why: &str) {
         if let Err(e) = self.revoke_unused(serial, why).await {
             tracing::error!(serial, error = %e, "undoing a UKey enrolment: revoke");

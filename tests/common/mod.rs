@@ -284,6 +284,11 @@ impl Env {
     pub fn serve(&self) -> Server {
         Server::start(self)
     }
+
+    /// `serve` with extra environment variables (e.g. `SEALPKI_FAILPOINT`).
+    pub fn serve_with(&self, vars: &[(&str, &str)]) -> Server {
+        Server::start_with(self, vars)
+    }
 }
 
 /// A running `sealpki serve`; killed on drop.
@@ -296,9 +301,14 @@ pub struct Server {
 
 impl Server {
     pub fn start(env: &Env) -> Server {
+        Server::start_with(env, &[])
+    }
+
+    pub fn start_with(env: &Env, vars: &[(&str, &str)]) -> Server {
         let log = std::fs::File::create(env.path(&format!("serve-{}.log", rand_suffix()))).unwrap();
         let child = env
             .cmd()
+            .envs(vars.iter().copied())
             .arg("serve")
             .stdout(Stdio::null())
             .stderr(log)
