@@ -325,24 +325,43 @@ pub fn http_load(
     connections: usize,
     seconds: f64,
 ) -> Result<serde_json::Value, AppError> {
-    use std::io::{Read, Write};
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| AppError::BadRequest("only http:// URLs".into()))?;
-    let (host, path) = rest
-        .split_once('/')
-        .map(|(h, p)| (h.to_string(), format!("/{p}")))
-        .unwrap_or((rest.to_string(), "/".into()));
+    let (host, path) = split_url(url)?;
     let request = [
         format!("POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes(),
         body.to_vec(),
     ]
     .concat();
+    http_load_with(url, connections, seconds, |_| request.clone())
+}
+
+/// `http://HOST:PORT/PATH` → (HOST:PORT, /PATH).
+pub(crate) fn split_url(url: &str) -> Result<(String, String), AppError> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| AppError::BadRequest("only http:// URLs".into()))?;
+    Ok(rest
+        .split_once('/')
+        .map(|(h, p)| (h.to_string(), format!("/{p}")))
+        .unwrap_or((rest.to_string(), "/".into())))
+}
+
+/// The load loop: each of `connections` keep-alive connections sends `request(n)` (whole HTTP/1.1
+/// requests, so each may carry its own nonce and signature) and reads the answer, for `seconds`.
+/// Any answer but 200 stops the run with an error: the figures count only good answers.
+pub(crate) fn http_load_with(
+    url: &str,
+    connections: usize,
+    seconds: f64,
+    request: impl Fn(u64) -> Vec<u8> + Sync,
+) -> Result<serde_json::Value, AppError> {
+    use std::io::{Read, Write};
+    let (host, _) = split_url(url)?;
+    let counter = std::sync::atomic::AtomicU64::new(0);
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let results: Vec<Result<ConnectionTally, String>> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..connections.max(1))
             .map(|_| {
-                let (host, request) = (&host, &request);
+                let (host, request, counter) = (&host, &request, &counter);
                 s.spawn(move || {
                     let (mut ok, mut reconnects, mut lat) = (0u64, 0u64, Vec::new());
                     let mut conn: Option<std::net::TcpStream> = None;
@@ -356,8 +375,10 @@ pub fn http_load(
                             reconnects += 1;
                         }
                         let c = conn.as_mut().expect("connected");
+                        let req =
+                            request(counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
                         let t = Instant::now();
-                        if c.write_all(request).is_err() {
+                        if c.write_all(&req).is_err() {
                             conn = None;
                             continue;
                         }

@@ -252,9 +252,15 @@ impl App {
         if let (Some(m), Some(extra)) = (d.as_object_mut(), detail.as_object()) {
             m.extend(extra.clone());
         }
-        let mut tx = self.store.begin().await?;
-        self.audit.append(&mut tx, &actor.name, action, d).await?;
-        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        // Group-committed with every other signature and issuance record in flight: one
+        // transaction and one fsync for many, each caller answered once its entry is durable.
+        self.committer
+            .commit(crate::ca::committer::Record::Audit {
+                actor: actor.name.clone(),
+                action,
+                detail: d,
+            })
+            .await?;
         Ok(())
     }
 }
