@@ -1132,13 +1132,14 @@ fn renewal_makes_a_new_certificate_and_keeps_the_seal() {
 
     // The history lists it.
     let (_, h) = j.get(&format!("/seals/{sid}/history"), Some(app_tok));
-    let events: Vec<&str> = h["items"]
+    let events: Vec<&str> = h
         .as_array()
-        .expect("history items")
+        .expect("history entries")
         .iter()
         .filter_map(|e| e["event"].as_str())
         .collect();
     assert_eq!(events, ["produce", "renew"], "{h}");
+    assert_eq!(h[1]["cert_serial"], json!(new_serial), "{h}");
 }
 
 /// A hand-drawn personal name seal through the console (`tests/seal_drawing.py`: the drawing pad
