@@ -146,13 +146,17 @@ fn journey(env: &Env, prefix: &str, screenshots: bool) {
         app_tok,
         json!({}),
     );
-    let mut version = o["state"].as_str().map_or(1, |_| 2);
+    let first = o["state"].as_str().map_or(1, |_| 2);
     let scan = upload_scan(api, app_tok);
-    for (tok, ev, extra) in [
+    for (step, (tok, ev, extra)) in [
         (app_tok, "attach-scan", json!({"attachments": [scan]})),
         (app_tok, "submit", json!({})),
         (rev_tok, "approve", json!({})),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let version = first + step as i64;
         let mut body = json!({"event": ev, "version": version});
         if let Some(m) = extra.as_object() {
             for (k, v) in m {
@@ -161,7 +165,6 @@ fn journey(env: &Env, prefix: &str, screenshots: bool) {
         }
         let (s, v) = p(&format!("/seal-applications/{id}/events"), tok, body);
         assert_eq!(s, 200, "{ev}: {v}");
-        version += 1;
     }
     let (_, seals) = get(&format!("{api}/seals?scope=applied"), Some(app_tok));
     let seals: Value = serde_json::from_slice(&seals).unwrap();

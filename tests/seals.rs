@@ -893,16 +893,19 @@ fn cloud_seal(j: &J<'_>, w: &SealWorld, name: &str) -> Value {
         app_tok,
         json!({}),
     );
-    let mut version = o["state"].as_str().map_or(1, |_| 2);
+    let first = o["state"].as_str().map_or(1, |_| 2);
     let scan = j.upload_scan(app_tok);
-    for (tok, ev, extra) in [
+    for (step, (tok, ev, extra)) in [
         (app_tok, "attach-scan", json!({"attachments": [scan]})),
         (app_tok, "submit", json!({})),
         (rev_tok, "approve", json!({})),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let version = first + step as i64;
         let (s, v) = j.event(&id, tok, ev, version, extra);
         assert_eq!(s, 200, "{ev}: {v}");
-        version += 1;
     }
     let (_, seals) = j.get("/seals?scope=applied", Some(app_tok));
     let seal = seals["items"]

@@ -50,6 +50,10 @@
     last = at(e);
     dot(last);
     drawn = true;
+    var out = document.getElementById("pad-message");
+    if (out) {
+      out.hidden = true;
+    }
   });
   pad.addEventListener("pointermove", function (e) {
     if (!last) {
