@@ -157,6 +157,7 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
         (("get", "/api/v1/orders"), LOGGED_IN),
         (("get", "/api/v1/orders/{id}"), LOGGED_IN),
         (("post", "/api/v1/orders/{id}/logistics"), OPERATORS),
+        (("get", "/api/v1/platform-keys"), OPERATORS),
         (("post", "/api/v1/payments/dev/callback"), EVERYONE),
         (("get", "/api/v1/addresses"), LOGGED_IN),
         (("post", "/api/v1/addresses"), LOGGED_IN),

@@ -811,6 +811,454 @@ fn a_failed_production_leaves_nothing_half_made() {
         t.contains("Cert Status: revoked") && t.contains("cessationOfOperation"),
         "{t}"
     );
+
+    // The operators' production page lists it with a button that runs the production again;
+    // the platform keys show the maker's certificate revoked.
+    let (s, keys) = j.get("/platform-keys", Some(admin));
+    assert_eq!(s, 200, "{keys}");
+    let maker_key = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "platform-maker")
+        .unwrap();
+    assert_eq!(maker_key["status"], "revoked", "{keys}");
+    assert_eq!(maker_key["cert_serial"], json!(maker), "{keys}");
+    assert_eq!(maker_key["reason"], "keyCompromise", "{keys}");
+    let (s, v) = j.get("/platform-keys", Some(app_tok));
+    assert_eq!(s, 403, "applicants do not see the platform keys: {v}");
+    let operator = srv.new_staff(admin, "producer", "operator");
+    let page = |tok: &str, lang: &str| {
+        let r = ureq::get(&format!("{}/seals/production", srv.url))
+            .set("Cookie", &format!("sealpki_session={tok}"))
+            .set("Accept", "text/html")
+            .set("Accept-Language", lang)
+            .call();
+        match r {
+            Ok(r) => (r.status(), r.into_string().unwrap()),
+            Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
+            Err(e) => panic!("GET /seals/production: {e}"),
+        }
+    };
+    let (s, html) = page(&operator, "zh-CN");
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains(name) && html.contains("制作"), "{html}");
+    assert!(
+        html.contains(&format!("/seal-applications/{second}/event")),
+        "a produce button: {html}"
+    );
+    assert!(html.contains(&maker) && html.contains("已吊销"), "{html}");
+    let (s, html) = page(&operator, "en");
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("Platform keys") && html.contains("Revoked"),
+        "{html}"
+    );
+    let (s, _) = page(app_tok, "en");
+    assert_eq!(s, 403, "not for applicants");
+    let (_, a) = j.get(&format!("/seal-applications/{second}"), Some(admin));
+    let r = ureq::post(&format!("{}/seal-applications/{second}/event", srv.url))
+        .set("Cookie", &format!("sealpki_session={operator}"))
+        .set("Origin", &srv.url)
+        .send_form(&[
+            ("event", "produce"),
+            ("version", &a["version"].to_string()),
+            ("next", "/seals/production"),
+        ]);
+    let (s, body) = match r {
+        Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
+        Err(e) => panic!("produce: {e}"),
+    };
+    assert!(s >= 400, "producing again fails the same way: {s} {body}");
+    let (_, a) = j.get(&format!("/seal-applications/{second}"), Some(admin));
+    assert_eq!(a["state"], "pending-production", "{a}");
+    let (_, html) = page(&operator, "en");
+    assert!(html.contains(name), "still waiting: {html}");
+}
+
+/// A cloud seal of the world's company, applied for, paid by the bureau and approved: its JSON.
+fn cloud_seal(j: &J<'_>, w: &SealWorld, name: &str) -> Value {
+    let (app_tok, rev_tok) = (&w.applicant_tok, &w.reviewer_tok);
+    let (s, a) = j.post(
+        "/seal-applications",
+        app_tok,
+        json!({"org_id": w.unit, "seal_name": name, "seal_type": "contract", "mode": "cloud",
+               "years": 1, "authority_id": w.bureau}),
+    );
+    assert_eq!(s, 201, "{a}");
+    let id = a["id"].as_str().unwrap().to_string();
+    let (_, o) = j.post(
+        &format!("/seal-applications/{id}/order"),
+        app_tok,
+        json!({}),
+    );
+    let first = o["state"].as_str().map_or(1, |_| 2);
+    let scan = j.upload_scan(app_tok);
+    for (step, (tok, ev, extra)) in [
+        (app_tok, "attach-scan", json!({"attachments": [scan]})),
+        (app_tok, "submit", json!({})),
+        (rev_tok, "approve", json!({})),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let version = first + step as i64;
+        let (s, v) = j.event(&id, tok, ev, version, extra);
+        assert_eq!(s, 200, "{ev}: {v}");
+    }
+    let (_, seals) = j.get("/seals?scope=applied", Some(app_tok));
+    let seal = seals["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no seal {name}: {seals}"));
+    assert_eq!(seal["state"], "active", "{seal}");
+    seal
+}
+
+/// "Seals I manage" for a government body's seal administrator covers the organisations of its
+/// region, not only its own subtree (the company of district 330106 lies in the city bureau's
+/// region 330100, outside its tree); one of another city's body sees none of them; a company's
+/// own seal administrator sees its seals. The API and the console page alike.
+#[test]
+fn regional_seal_admins_manage_the_seals_of_their_region() {
+    let env = Env::new(EnvOptions {
+        self_urls: true,
+        ..Default::default()
+    });
+    env.init_dev();
+    let srv = env.serve();
+    let w = seal_world(&env, &srv, "1390000007");
+    w.unified_payment();
+    let j = J {
+        env: &env,
+        srv: &srv,
+        api: w.api.clone(),
+    };
+    let seal = cloud_seal(&j, &w, "杭州示例科技有限公司合同专用章");
+    let code = seal["code"].as_str().unwrap();
+    let ningbo = org(
+        &j,
+        &w.admin,
+        "113302000024821541",
+        "宁波市数据管理中心",
+        "government",
+        "330200",
+    );
+    let (city, city_tok) = register_person(&env, &srv, "13900000073", "33010619800101073");
+    let (other, other_tok) = register_person(&env, &srv, "13900000074", "33010619800101074");
+    let (own, own_tok) = register_person(&env, &srv, "13900000075", "33010619800101075");
+    member(&j, &w.admin, &w.bureau, &city, "seal-admin");
+    member(&j, &w.admin, &ningbo, &other, "seal-admin");
+    member(&j, &w.admin, &w.unit, &own, "seal-admin");
+    let managed = |tok: &str| -> Vec<String> {
+        let (s, v) = j.get("/seals?scope=managed", Some(tok));
+        assert_eq!(s, 200, "{v}");
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(managed(&city_tok), [code], "the city's seal administrator");
+    assert!(managed(&other_tok).is_empty(), "another city's");
+    assert_eq!(managed(&own_tok), [code], "the company's own");
+    let page = |tok: &str| {
+        let r = ureq::get(&format!("{}/seals?scope=managed", srv.url))
+            .set("Cookie", &format!("sealpki_session={tok}"))
+            .set("Accept", "text/html")
+            .call()
+            .expect("GET /seals?scope=managed");
+        r.into_string().unwrap()
+    };
+    let html = page(&city_tok);
+    assert!(
+        html.contains(code) && html.contains("杭州示例科技有限公司合同专用章"),
+        "{html}"
+    );
+    assert!(!page(&other_tok).contains(code));
+    // And the policy agrees: the regional administrator reads the seal itself.
+    let sid = seal["id"].as_str().unwrap();
+    let (s, v) = j.get(&format!("/seals/{sid}"), Some(&city_tok));
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = j.get(&format!("/seals/{sid}"), Some(&other_tok));
+    assert_eq!(s, 403, "{v}");
+}
+
+/// Renewal before expiry (seal operation `renew`, reviewed): a new certificate with a new
+/// validity, the old one revoked as superseded (`openssl ocsp`), the seal code and picture kept,
+/// pyHanko accepts a PDF sealed with the new certificate, and the history lists the renewal.
+#[test]
+fn renewal_makes_a_new_certificate_and_keeps_the_seal() {
+    let env = Env::new(EnvOptions {
+        self_urls: true,
+        ..Default::default()
+    });
+    env.init_dev();
+    let srv = env.serve();
+    let w = seal_world(&env, &srv, "1390000004");
+    w.unified_payment();
+    let j = J {
+        env: &env,
+        srv: &srv,
+        api: w.api.clone(),
+    };
+    let (admin, app_tok, rev_tok) = (&w.admin, &w.applicant_tok, &w.reviewer_tok);
+    let old = cloud_seal(&j, &w, "杭州示例科技有限公司合同专用章");
+    assert_eq!(old["state"], "active", "{old}");
+    let sid = old["id"].as_str().unwrap().to_string();
+    let old_serial = old["cert_serial"].as_str().unwrap().to_string();
+    let picture = |tok: &str| {
+        let (s, b) = get(
+            &format!("{}/seals/{sid}/file?part=picture.png", j.api),
+            Some(tok),
+        );
+        assert_eq!(s, 200);
+        b
+    };
+    let old_picture = picture(app_tok);
+    let old_cert = j.cert_pem(&old_serial, admin);
+    // The certificate's own dates, as openssl reads them.
+    let dates = |p: &Path| {
+        ok(
+            &run(Command::new("openssl")
+                .args(["x509", "-noout", "-startdate", "-enddate", "-in"])
+                .arg(p)),
+            "openssl x509",
+        )
+    };
+    let old_dates = dates(&old_cert);
+    // The validity's start moves on with the renewal; a second apart at least.
+    std::thread::sleep(Duration::from_millis(1100));
+
+    let (s, r) = j.post(
+        "/seal-operations",
+        app_tok,
+        json!({"seal_id": sid, "operation": "renew", "reason": "有效期将满"}),
+    );
+    assert_eq!(s, 201, "{r}");
+    let (_, still) = j.get(&format!("/seals/{sid}"), Some(app_tok));
+    assert_eq!(
+        still["cert_serial"],
+        json!(old_serial),
+        "nothing changes before the review"
+    );
+    let (s, v) = j.op_event(r["id"].as_str().unwrap(), app_tok, "approve", 1);
+    assert_eq!(s, 403, "the applicant does not approve their own: {v}");
+    let (s, v) = j.op_event(r["id"].as_str().unwrap(), rev_tok, "approve", 1);
+    assert_eq!(s, 200, "{v}");
+
+    let (_, new) = j.get(&format!("/seals/{sid}"), Some(app_tok));
+    assert_eq!(new["state"], "active", "{new}");
+    assert_eq!(new["code"], old["code"], "the seal code is kept");
+    assert_eq!(new["name"], old["name"]);
+    let new_serial = new["cert_serial"].as_str().unwrap().to_string();
+    assert_ne!(new_serial, old_serial, "a new certificate");
+    assert!(
+        new["valid_from"].as_i64().unwrap() > old["valid_from"].as_i64().unwrap()
+            && new["valid_until"].as_i64().unwrap() > old["valid_until"].as_i64().unwrap(),
+        "a new validity: {old} → {new}"
+    );
+    assert_eq!(picture(app_tok), old_picture, "the picture is kept");
+    let new_cert = j.cert_pem(&new_serial, admin);
+    assert_ne!(
+        dates(&new_cert),
+        old_dates,
+        "the certificate's dates are new"
+    );
+
+    // The old certificate superseded, the new one good.
+    let (chain, root) = env.chain("seal");
+    let issuer = first_cert(&chain);
+    let t = j.ocsp(&old_cert, &issuer, &chain);
+    assert!(
+        t.contains("Cert Status: revoked") && t.contains("superseded"),
+        "{t}"
+    );
+    let t = j.ocsp(&new_cert, &issuer, &chain);
+    assert!(t.contains("Cert Status: good"), "{t}");
+
+    // A PDF sealed now carries the new certificate, and pyHanko trusts it.
+    let (s, pdf) = j.sign(&sid, app_tok);
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&pdf));
+    let signed = env.path("renewed.pdf");
+    std::fs::write(&signed, &pdf).unwrap();
+    let out = run(Command::new(tool("pyhanko"))
+        .args(["sign", "validate", "--trust"])
+        .arg(&root)
+        .arg("--trust-replace")
+        .arg(&signed));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("INTACT:TRUSTED"), "pyhanko: {said}");
+    // The signature's CMS carries the renewed certificate (openssl reads it from /Contents).
+    let text = String::from_utf8_lossy(&pdf).to_string();
+    let at = text.rfind("/Contents <").expect("a signature's /Contents") + "/Contents <".len();
+    let hex_end = at + text[at..].find('>').unwrap();
+    let padded = hex::decode(&text[at..hex_end]).unwrap();
+    // The DER's own length (the gap is padded with zeros after it).
+    let len = match padded[1] {
+        n if n < 0x80 => 2 + n as usize,
+        n => {
+            let k = (n & 0x7f) as usize;
+            2 + k
+                + padded[2..2 + k]
+                    .iter()
+                    .fold(0usize, |a, b| a * 256 + *b as usize)
+        }
+    };
+    let cms = &padded[..len];
+    let cms_file = env.path("renewed.p7s");
+    std::fs::write(&cms_file, cms).unwrap();
+    let certs = ok(
+        &run(Command::new("openssl")
+            .args(["pkcs7", "-inform", "DER", "-print_certs", "-in"])
+            .arg(&cms_file)),
+        "openssl pkcs7",
+    );
+    let body = |pem: &str| -> String {
+        pem.lines()
+            .filter(|l| !l.starts_with("-----") && !l.contains(':') && !l.trim().is_empty())
+            .collect()
+    };
+    let new_pem = std::fs::read_to_string(&new_cert).unwrap();
+    let old_pem = std::fs::read_to_string(&old_cert).unwrap();
+    assert!(body(&certs).contains(&body(&new_pem)), "{certs}");
+    assert!(!body(&certs).contains(&body(&old_pem)), "{certs}");
+
+    // The history lists it.
+    let (_, h) = j.get(&format!("/seals/{sid}/history"), Some(app_tok));
+    let events: Vec<&str> = h
+        .as_array()
+        .expect("history entries")
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    assert_eq!(events, ["produce", "renew"], "{h}");
+    assert_eq!(h[1]["cert_serial"], json!(new_serial), "{h}");
+}
+
+/// A hand-drawn personal name seal through the console (`tests/seal_drawing.py`: the drawing pad
+/// drawn on with synthetic touches on a phone and the mouse on a desktop, screenshots of both),
+/// approved here; the produced seal's picture has seal-red ink where the stroke crossed the pad —
+/// a horizontal line through the middle — and none above or below it.
+#[test]
+fn chromium_hand_drawn_name_seal() {
+    if Command::new("chromium").arg("--version").output().is_err() {
+        eprintln!("chromium is not installed (scripts/test.sh installs it): skipped");
+        return;
+    }
+    let env = Env::new(EnvOptions {
+        self_urls: true,
+        ..Default::default()
+    });
+    env.init_dev();
+    let srv = env.serve();
+    let w = seal_world(&env, &srv, "1390000008");
+    w.unified_payment();
+    let j = J {
+        env: &env,
+        srv: &srv,
+        api: w.api.clone(),
+    };
+    let scan = env.path("scan.png");
+    let mut png_bytes = Vec::new();
+    {
+        let mut e = png::Encoder::new(&mut png_bytes, 16, 16);
+        e.set_color(png::ColorType::Rgb);
+        e.set_depth(png::BitDepth::Eight);
+        e.write_header()
+            .unwrap()
+            .write_image_data(&[220u8; 768])
+            .unwrap();
+    }
+    std::fs::write(&scan, png_bytes).unwrap();
+    let shots = std::env::var_os("SEALPKI_TEST_RUN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("sealpki-web-test"))
+        .join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = run(Command::new(tool("python3"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/seal_drawing.py"))
+        .env("BASE", &srv.url)
+        .env("SCREENSHOTS", &shots)
+        .env("APPLICANT", "13900000081")
+        .env("PASSWORD", "a long enough passphrase")
+        .env("SCAN", &scan));
+    assert!(
+        out.status.success(),
+        "drawing flow:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+    let (s, a) = j.get(&format!("/seal-applications/{id}"), Some(&w.applicant_tok));
+    assert_eq!(s, 200, "{a}");
+    assert_eq!(a["data"]["seal_type"], "personal", "{a}");
+    let drawing = a["data"]["picture_file"].as_str().unwrap().to_string();
+    let (s, f) = j.get(&format!("/files/{drawing}"), Some(&w.applicant_tok));
+    assert_eq!(s, 200, "{f}");
+    assert_eq!(f["purpose"], "signature-drawing", "{f}");
+    let (s, v) = j.event(
+        &id,
+        &w.reviewer_tok,
+        "approve",
+        a["version"].as_i64().unwrap(),
+        json!({}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "complete", "{v}");
+    let (_, seals) = j.get("/seals?scope=applied", Some(&w.applicant_tok));
+    let seal = &seals["items"][0];
+    assert_eq!(seal["seal_type"], "personal", "{seal}");
+    let (s, pic) = get(
+        &format!(
+            "{}/seals/{}/file?part=picture.png",
+            j.api,
+            seal["id"].as_str().unwrap()
+        ),
+        Some(&w.applicant_tok),
+    );
+    assert_eq!(s, 200);
+    let dec = png::Decoder::new(std::io::Cursor::new(pic));
+    let mut reader = dec.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(
+        info.color_type,
+        png::ColorType::Rgba,
+        "a transparent picture"
+    );
+    let (wd, ht) = (info.width as usize, info.height as usize);
+    let px = |x: usize, y: usize| {
+        let i = (y * wd + x) * 4;
+        [buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]
+    };
+    // Seal red (more red than green or blue) and opaque along the stroke …
+    for fx in [0.3, 0.5, 0.7] {
+        let p = px((wd as f64 * fx) as usize, ht / 2);
+        assert!(
+            p[3] > 128 && p[0] > 150 && p[1] < 80 && p[2] < 80,
+            "ink at {fx} of the width: {p:?}"
+        );
+    }
+    // … and nothing above, below or beside it.
+    for (fx, fy) in [(0.5, 0.2), (0.5, 0.8), (0.05, 0.5), (0.95, 0.5), (0.1, 0.1)] {
+        let p = px((wd as f64 * fx) as usize, (ht as f64 * fy) as usize);
+        assert!(p[3] < 16, "no ink at ({fx}, {fy}): {p:?}");
+    }
 }
 
 /// A process killed between a seal's key and its record (a crash point right after the

@@ -137,17 +137,22 @@ impl Principal {
 /// Whether region `inner` lies within region `outer` (GB/T 2260: `xx0000` a province, `xxxx00` a
 /// prefecture, otherwise a county).
 pub fn region_within(inner: &str, outer: &str) -> bool {
-    if outer.len() != 6 || inner.len() != 6 {
-        return false;
+    inner.len() == 6 && region_prefix(outer).is_some_and(|p| inner.starts_with(p))
+}
+
+/// The prefix every region within `outer` starts with (`33` for 330000, `3301` for 330100, the
+/// county itself otherwise); None for what is not a 6-digit code.
+pub fn region_prefix(outer: &str) -> Option<&str> {
+    if outer.len() != 6 || !outer.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
-    let prefix = if outer.ends_with("0000") {
+    Some(if outer.ends_with("0000") {
         &outer[..2]
     } else if outer.ends_with("00") {
         &outer[..4]
     } else {
         outer
-    };
-    inner.starts_with(prefix)
+    })
 }
 
 /// The platform permissions of each staff role; people have none (they act through memberships).

@@ -47,6 +47,11 @@ pub struct VerifyArgs {
     /// Write each signature's seal picture here (FIELD-N.png or .jpg).
     #[arg(long)]
     extract_images: Option<PathBuf>,
+    /// Ask the issuing platform of each seal certificate for the seal's signed status (国办发
+    /// 〔2025〕33号): a lost, revoked or expired seal makes its signature invalid; a platform
+    /// without seal status is a warning.
+    #[arg(long)]
+    online: bool,
 }
 
 #[derive(Args, Debug)]
@@ -499,12 +504,18 @@ fn verify_file(
     path: &Path,
     opts: &VerifyOptions,
     password: Option<&[u8]>,
+    online: bool,
 ) -> Result<Report, AppError> {
     let file = std::fs::File::open(path)
         .map_err(|e| AppError::BadRequest(format!("cannot read {}: {e}", path.display())))?;
     let doc = Document::open(Box::new(file), password)
         .map_err(|e| AppError::BadRequest(format!("{}: {e}", path.display())))?;
-    verify::verify(&doc, opts).map_err(|e| AppError::BadRequest(format!("{}: {e}", path.display())))
+    let mut r = verify::verify(&doc, opts)
+        .map_err(|e| AppError::BadRequest(format!("{}: {e}", path.display())))?;
+    if online {
+        crate::signing::seal_status::check_pdf(&mut r, &opts.trust);
+    }
+    Ok(r)
 }
 
 /// Write the seal pictures of every signature into `dir`.
@@ -622,7 +633,9 @@ pub async fn run(cmd: PdfCmd, config: &Config, json: bool) -> Result<i32, AppErr
                 let mut text = String::new();
                 for f in &files {
                     progress.step(&f.file_name().unwrap_or_default().to_string_lossy());
-                    match tokio::task::block_in_place(|| verify_file(f, &opts, pw.as_deref())) {
+                    match tokio::task::block_in_place(|| {
+                        verify_file(f, &opts, pw.as_deref(), args.online)
+                    }) {
                         Ok(r) => {
                             worst = worst.max(r.verdict.exit_code());
                             text.push_str(&report_text(f, &r));
@@ -650,7 +663,9 @@ pub async fn run(cmd: PdfCmd, config: &Config, json: bool) -> Result<i32, AppErr
                 });
                 return Ok(worst);
             }
-            let r = tokio::task::block_in_place(|| verify_file(&args.file, &opts, pw.as_deref()))?;
+            let r = tokio::task::block_in_place(|| {
+                verify_file(&args.file, &opts, pw.as_deref(), args.online)
+            })?;
             if let Some(dir) = &args.extract_images {
                 extract_images(&args.file, pw.as_deref(), &r, dir)?;
             }

@@ -427,7 +427,9 @@ pub async fn run(cmd: SesCmd, config: &Config, json: bool) -> Result<i32, AppErr
             );
             let mut report = report;
             if online {
-                seal_status(&mut report, &decoded, &anchors);
+                // A trusted answer that the seal is lost, revoked or expired makes it invalid;
+                // no trusted answer is a warning.
+                crate::signing::seal_status::check_ses(&mut report, &decoded, &anchors);
             }
             crate::cli::out(json, &serde_json::json!(report), || report.to_text());
             Ok(report.verdict.exit_code())
@@ -448,34 +450,4 @@ pub async fn run(cmd: SesCmd, config: &Config, json: bool) -> Result<i32, AppErr
             Ok(0)
         }
     }
-}
-
-/// `--online`: ask the seal's platform for its signed seal status and add the answer to the report
-/// (a trusted answer that the seal is lost, revoked or expired makes it invalid; no trusted answer
-/// is a warning).
-fn seal_status(report: &mut ses::Report, decoded: &Decoded, anchors: &[Certificate]) {
-    use sealpki_pki::report::{CheckState, Verdict};
-    let (seal, signer) = match decoded {
-        Decoded::Seal(s, _) => (&**s, None),
-        Decoded::Signature(s, _) => (&s.seal, Some(&s.signer_cert)),
-    };
-    let listed = match &seal.info.certs {
-        sealpki_pki::ses::CertList::Certs(c) => c.first(),
-        sealpki_pki::ses::CertList::Digests(_) => None,
-    };
-    let Some(cert) = signer.or(listed) else {
-        return;
-    };
-    let c = crate::signing::seal_status::check(cert, &seal.info.es_id, anchors);
-    match c.state {
-        CheckState::Fail => {
-            report.verdict = Verdict::Invalid;
-            report.reasons.push(c.detail.clone());
-        }
-        // A platform that keeps no seal status (another vendor's, or a seal made outside its
-        // records) leaves the verdict to the certificates' own revocation: said, not decided.
-        CheckState::Unknown => report.warnings.push(c.detail.clone()),
-        CheckState::Pass => {}
-    }
-    report.checks.push(c);
 }

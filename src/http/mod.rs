@@ -193,6 +193,7 @@ fn table() -> Vec<Route> {
         Route::new(Api, routes!(seals::seal_history)),
         Route::new(Api, routes!(seals::seal_file)),
         Route::new(Api, routes!(seals::status)),
+        Route::new(Api, routes!(seals::platform_keys)),
         Route::new(Pdf, routes!(seals::sign)).body_limit(seals::MAX_PDF),
         Route::new(Api, routes!(payments::create_order)).body_limit(payments::MAX_BODY),
         Route::new(Api, routes!(payments::list_orders)),

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -14,7 +14,7 @@ use sealpki_pki::pdf::reader::Document;
 use sealpki_pki::pdf::verify::{self, VerifyOptions};
 use serde::Deserialize;
 use serde_json::json;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Operator;
 use super::error::json_body;
@@ -32,12 +32,23 @@ fn password(headers: &HeaderMap) -> Option<Vec<u8>> {
     headers.get("x-pdf-password").map(|v| v.as_bytes().to_vec())
 }
 
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct VerifyQuery {
+    /// true: ask each seal certificate's issuing platform for the seal's signed status (a
+    /// `seal-status` check per seal signature; lost, revoked or expired makes it invalid).
+    online: Option<bool>,
+}
+
 /// `POST /api/v1/pdf/verify`: the body is the PDF; `X-PDF-Password` opens an encrypted one.
 #[utoipa::path(post, path = "/api/v1/pdf/verify", tag = "documents",
     description = "Public: verify every signature of an uploaded PDF against this deployment's root: \
         coverage, integrity, CMS signature, chain, timestamps, what later revisions changed, seal \
-        images. One verdict per signature (valid, invalid, indeterminate) with reasons.",
-    params(("X-PDF-Password" = Option<String>, Header, description = "Password of an encrypted PDF")),
+        images. One verdict per signature (valid, invalid, indeterminate) with reasons. With \
+        `online=true`, each signature made with a seal certificate is also checked against the \
+        seal status of the platform that issued it (its signed credential).",
+    params(("X-PDF-Password" = Option<String>, Header, description = "Password of an encrypted PDF"), VerifyQuery),
     request_body(content = Binary, content_type = "application/pdf", description = "The PDF, at most 64 MB"),
     responses(
         (status = 200, description = "The report: bytes, revisions, verdict, reasons, signatures[] (field, \
@@ -47,14 +58,30 @@ fn password(headers: &HeaderMap) -> Option<Vec<u8>> {
     ))]
 pub async fn verify(
     State(app): State<Arc<App>>,
+    q: Result<Query<VerifyQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
+    let online = q
+        .map_err(|e| AppError::BadRequest(format!("query: {e}")))?
+        .0
+        .online
+        .unwrap_or(false);
     let trust = crate::public::pdf(&app)?;
     let pw = password(&headers);
     let report = tokio::task::spawn_blocking(move || {
         let doc = Document::open(Box::new(body.to_vec()), pw.as_deref())?;
-        verify::verify(&doc, &VerifyOptions { trust, now: None }).map_err(AppError::from)
+        let mut r = verify::verify(
+            &doc,
+            &VerifyOptions {
+                trust: trust.clone(),
+                now: None,
+            },
+        )?;
+        if online {
+            crate::signing::seal_status::check_pdf(&mut r, &trust);
+        }
+        Ok::<_, AppError>(r)
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;

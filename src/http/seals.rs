@@ -468,6 +468,17 @@ pub async fn seal_history(
     Ok(Json(app.seal_history(&op.actor(), &id).await?))
 }
 
+/// `GET /api/v1/platform-keys`: the platform's own seal keys (maker, seal-status signer) with their
+/// certificates' serial, validity and status — platform operators (`seals.produce`).
+#[utoipa::path(get, path = "/api/v1/platform-keys", tag = "seals", security(("bearer" = [])),
+    responses((status = 200, body = Vec<crate::seals::maker::PlatformKeyView>), Staff, Guarded))]
+pub async fn platform_keys(
+    State(app): State<Arc<App>>,
+    op: Operator,
+) -> Result<Json<Vec<crate::seals::maker::PlatformKeyView>>, AppError> {
+    Ok(Json(app.platform_keys(&op.actor()).await?))
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FileQuery {

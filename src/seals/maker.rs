@@ -163,3 +163,76 @@ impl App {
         }))
     }
 }
+
+/// A platform key as the operators' pages and `GET /api/v1/platform-keys` show it (never made:
+/// no reference, no certificate, status `not-made`).
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PlatformKeyView {
+    /// platform-maker or platform-seal-status.
+    pub name: &'static str,
+    /// The certificate profile it is certified under.
+    pub profile: &'static str,
+    pub key_ref: Option<String>,
+    pub cert_serial: Option<String>,
+    /// Unix seconds.
+    pub not_before: Option<i64>,
+    pub not_after: Option<i64>,
+    /// not-made, good, held, revoked, expired or unknown.
+    pub status: &'static str,
+    /// The revocation reason, when revoked or held.
+    pub reason: Option<String>,
+}
+
+impl App {
+    /// The platform's keys and their certificates' status, for platform staff (`seals.produce`);
+    /// read only: nothing is made here.
+    pub async fn platform_keys(&self, actor: &Actor) -> Result<Vec<PlatformKeyView>, AppError> {
+        let p = self.principal(actor).await?;
+        crate::accounts::policy::may(
+            &p,
+            crate::accounts::policy::Action::ProduceSeal,
+            crate::accounts::policy::Resource::Platform,
+        )?;
+        let mut out = Vec::new();
+        for k in [PlatformKey::Maker, PlatformKey::StatusSigner] {
+            let key_ref = self.platform_ref(k)?.to_string();
+            let mut v = PlatformKeyView {
+                name: k.name(),
+                profile: k.profile(),
+                key_ref: None,
+                cert_serial: None,
+                not_before: None,
+                not_after: None,
+                status: "not-made",
+                reason: None,
+            };
+            if let Some(row) = self.store.key_get(&key_ref).await? {
+                v.key_ref = Some(key_ref);
+                if let Some(serial) = row.cert_serial {
+                    if let Some(c) = self.store.cert_get(&serial).await? {
+                        v.not_before = Some(c.not_before);
+                        v.not_after = Some(c.not_after);
+                        v.status = match self.store.cert_status(&c.ca_key, &serial).await? {
+                            CertStatusRow::Revoked { reason, .. } => {
+                                let held = reason
+                                    == sealpki_pki::revocation::Reason::CertificateHold.name();
+                                v.reason = Some(reason);
+                                if held {
+                                    "held"
+                                } else {
+                                    "revoked"
+                                }
+                            }
+                            CertStatusRow::Unknown => "unknown",
+                            _ if c.not_after < crate::store::now() => "expired",
+                            _ => "good",
+                        };
+                    }
+                    v.cert_serial = Some(serial);
+                }
+            }
+            out.push(v);
+        }
+        Ok(out)
+    }
+}

@@ -20,7 +20,7 @@ use crate::error::AppError;
 use crate::store::{SealFilter, SealHistoryRow, SealMaterial, SealRow, Store, StoreError};
 use crate::workflow::{self, EventRequest, Gate, Kind, ListPage, Named, NewRecord, View, Workflow};
 
-const APP_KIND: &str = SealApplication::NAME;
+pub const APP_KIND: &str = SealApplication::NAME;
 const OP_KIND: &str = SealOperation::NAME;
 
 /// A seal as the API shows it.
@@ -1081,13 +1081,27 @@ impl App {
             }
             SealScope::Managed if staff(&p) => {}
             SealScope::Managed => {
-                let roots: Vec<String> = p
+                use crate::accounts::orgs::{MemberRole, OrgKind};
+                let admin_of: Vec<_> = p
                     .memberships
                     .iter()
-                    .filter(|m| m.role == crate::accounts::orgs::MemberRole::SealAdmin)
-                    .map(|m| m.org_id.clone())
+                    .filter(|m| m.role == MemberRole::SealAdmin)
                     .collect();
-                orgs = self.store.org_subtrees(&roots).await?;
+                let roots: Vec<String> = admin_of.iter().map(|m| m.org_id.clone()).collect();
+                let mut all = self.store.org_subtrees(&roots).await?;
+                // A government body's seal administrator also covers the organisations of its
+                // region (as `accounts::policy` lets it read and operate their seals).
+                for m in admin_of.iter().filter(|m| m.kind == OrgKind::Government) {
+                    let Some(prefix) = crate::accounts::policy::region_prefix(&m.region) else {
+                        continue;
+                    };
+                    for id in self.store.org_ids_in_region(prefix).await? {
+                        if !all.contains(&id) {
+                            all.push(id);
+                        }
+                    }
+                }
+                orgs = all;
                 f.orgs = Some(&orgs);
             }
         }

@@ -225,6 +225,21 @@ impl Store {
         Ok(out)
     }
 
+    /// The organisations whose region starts with `prefix` (GB/T 2260 digits only: the caller
+    /// gives a region prefix, never user text with LIKE metacharacters).
+    pub async fn org_ids_in_region(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        if !prefix.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query("SELECT id FROM organisations WHERE region LIKE $1 ORDER BY id")
+            .bind(format!("{prefix}%"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).map_err(StoreError::from))
+            .collect()
+    }
+
     /// The organisation and its ancestors, itself first.
     pub async fn org_ancestry(&self, id: &str) -> Result<Vec<OrgRow>, StoreError> {
         let mut out: Vec<OrgRow> = Vec::new();

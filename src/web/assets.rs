@@ -1,4 +1,5 @@
-//! Static assets embedded in the binary (the hand-written CSS and vendored htmx 2.0.11), served at
+//! Static assets embedded in the binary (the hand-written CSS, vendored htmx 2.0.11 and the
+//! drawing pad's script), served at
 //! `/static/NAME.HASH.EXT` — the hash of the content in the URL, so they can be cached for a year.
 
 use std::sync::LazyLock;
@@ -23,7 +24,7 @@ fn asset(stem: &str, ext: &str, mime: &'static str, bytes: &'static [u8]) -> Ass
     }
 }
 
-static ASSETS: LazyLock<[Asset; 2]> = LazyLock::new(|| {
+static ASSETS: LazyLock<[Asset; 3]> = LazyLock::new(|| {
     [
         asset(
             "style",
@@ -37,6 +38,12 @@ static ASSETS: LazyLock<[Asset; 2]> = LazyLock::new(|| {
             "text/javascript; charset=utf-8",
             include_bytes!("static/htmx-2.0.11.min.js"),
         ),
+        asset(
+            "drawing-pad",
+            "js",
+            "text/javascript; charset=utf-8",
+            include_bytes!("static/drawing-pad.js"),
+        ),
     ]
 });
 
@@ -48,6 +55,11 @@ pub fn css() -> &'static str {
 /// The URL of htmx.
 pub fn htmx() -> &'static str {
     &ASSETS[1].url
+}
+
+/// The URL of the drawing pad's script (hand-drawn name seals).
+pub fn drawing_pad() -> &'static str {
+    &ASSETS[2].url
 }
 
 /// `GET /static/{file}`: an asset by its hashed name, cached for a year; anything else 404.

@@ -105,6 +105,10 @@ impl Page {
         assets::css()
     }
 
+    pub fn drawing_pad_js(&self) -> &'static str {
+        assets::drawing_pad()
+    }
+
     pub fn htmx(&self) -> &'static str {
         assets::htmx()
     }

@@ -1,7 +1,8 @@
 //! The console's seal pages: my seals and the seals I manage (`/seals`), one seal with its
 //! picture, history, the operations one may apply for and a form to seal a PDF (`/seals/{id}`);
 //! applications — mine and the reviewer's queue (`/seal-applications`), the application form
-//! (`/seal-applications/new`), one application or operation with its history and the actions its
+//! (`/seal-applications/new`, its seal picture generated, an uploaded impression or — name seals —
+//! hand-drawn on the drawing pad of `/seal-pictures/new`), one application or operation with its history and the actions its
 //! state allows (`/seal-applications/{id}`). `seals::service` does the work and the policy decides;
 //! a refusal is a message in the reader's language with the service's reason.
 
@@ -30,6 +31,7 @@ const MAX_UPLOAD: usize = 32 * 1024 * 1024;
 pub fn router() -> Router<Arc<App>> {
     Router::new()
         .route("/seals", get(list))
+        .route("/seals/production", get(production))
         .route("/seals/{id}", get(show))
         .route("/seals/{id}/operations", post(apply_operation))
         .route(
@@ -38,6 +40,11 @@ pub fn router() -> Router<Arc<App>> {
         )
         .route("/seal-applications", get(applications).post(create))
         .route("/seal-applications/new", get(new_form))
+        .route("/seal-pictures/new", get(picture_form))
+        .route(
+            "/seal-pictures",
+            post(picture_upload).layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
         .route("/seal-applications/{id}", get(application))
         .route("/seal-applications/{id}/event", post(event))
         .route(
@@ -72,6 +79,80 @@ fn message(page: &Page, e: &AppError) -> String {
 }
 
 // ---- seals ------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "seal-production.html")]
+struct ProductionPage {
+    page: Page,
+    /// Cloud seals approved and not made (a failed production stays here).
+    cloud: Vec<View>,
+    /// UKey seals approved, awaiting the holder's enrolment with the token.
+    ukey: Vec<View>,
+    keys: Vec<crate::seals::maker::PlatformKeyView>,
+}
+
+impl ProductionPage {
+    fn name(v: &View) -> &str {
+        v.data["seal_name"].as_str().unwrap_or("")
+    }
+    fn seal_type(v: &View) -> &str {
+        v.data["seal_type"].as_str().unwrap_or("")
+    }
+    fn time(t: &Option<i64>) -> String {
+        t.as_ref()
+            .map(crate::web::format_time)
+            .unwrap_or_else(|| "—".into())
+    }
+}
+
+/// `GET /seals/production`: the platform operators' page — applications pending production
+/// (cloud: a button that runs `produce` again; UKey: awaiting the holder's enrolment) and the
+/// platform's own keys with their certificates' status.
+async fn production(State(app): State<Arc<App>>, lang: Lang, SignedIn(who): SignedIn) -> Response {
+    let actor = who.actor();
+    let here = "/seals/production";
+    let keys = match app.platform_keys(&actor).await {
+        Ok(k) => k,
+        Err(e) => return super::error_page(lang, here, status_of(&e), None, None),
+    };
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    // Everything pending, a few pages at most (a backlog longer than this is an incident).
+    for _ in 0..10 {
+        let r = app
+            .seal_applications(
+                &actor,
+                crate::seals::service::APP_KIND,
+                AppScope::Review,
+                Some("pending-production"),
+                cursor.as_deref(),
+                Some(200),
+            )
+            .await;
+        match r {
+            Ok(p) => {
+                items.extend(p.items);
+                cursor = p.next_cursor;
+                if cursor.is_none() {
+                    break;
+                }
+            }
+            Err(e) => return super::error_page(lang, here, status_of(&e), None, None),
+        }
+    }
+    let (ukey, cloud): (Vec<View>, Vec<View>) = items
+        .into_iter()
+        .partition(|v| v.data["mode"].as_str() == Some("ukey"));
+    html(
+        StatusCode::OK,
+        &ProductionPage {
+            page: Page::new(lang, here),
+            cloud,
+            ukey,
+            keys,
+        },
+    )
+}
 
 #[derive(Template)]
 #[template(path = "seals.html")]
@@ -387,6 +468,11 @@ struct NewForm {
     taxpayer: String,
     #[serde(default)]
     person_name: String,
+    /// An uploaded seal picture (`/seal-pictures`): its file id, and `drawing` or `impression`.
+    #[serde(default)]
+    picture_file: String,
+    #[serde(default)]
+    picture_kind: String,
 }
 
 async fn new_page(
@@ -446,14 +532,150 @@ async fn new_page(
     )
 }
 
-async fn new_form(State(app): State<Arc<App>>, lang: Lang, SignedIn(who): SignedIn) -> Response {
+#[derive(Deserialize, Default)]
+struct NewQuery {
+    #[serde(default)]
+    picture_file: String,
+    #[serde(default)]
+    picture_kind: String,
+}
+
+async fn new_form(
+    State(app): State<Arc<App>>,
+    lang: Lang,
+    SignedIn(who): SignedIn,
+    q: Result<Query<NewQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    // Back from `/seal-pictures` with a picture: a drawing is a personal name seal's.
+    let kind = match q.picture_kind.as_str() {
+        "drawing" => "drawing",
+        "impression" => "impression",
+        _ => "",
+    };
+    let picture = !kind.is_empty() && !q.picture_file.is_empty();
     let f = NewForm {
         mode: "cloud".into(),
         years: "2".into(),
-        seal_type: "contract".into(),
+        seal_type: if picture && kind == "drawing" {
+            "personal".into()
+        } else {
+            "contract".into()
+        },
+        picture_file: if picture {
+            q.picture_file
+        } else {
+            String::new()
+        },
+        picture_kind: if picture { kind.into() } else { String::new() },
         ..Default::default()
     };
     new_page(&app, lang, &who, f, None, StatusCode::OK).await
+}
+
+#[derive(Template)]
+#[template(path = "seal-picture.html")]
+struct PicturePage {
+    page: Page,
+    /// `drawing` (the drawing pad) or `impression` (an uploaded stamped impression).
+    kind: &'static str,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct PictureQuery {
+    #[serde(default)]
+    kind: String,
+}
+
+fn picture_kind(k: &str) -> &'static str {
+    if k == "drawing" {
+        "drawing"
+    } else {
+        "impression"
+    }
+}
+
+fn picture_page(
+    lang: Lang,
+    kind: &'static str,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    html(
+        status,
+        &PicturePage {
+            page: Page::new(lang, &format!("/seal-pictures/new?kind={kind}")),
+            kind,
+            error,
+        },
+    )
+}
+
+/// `GET /seal-pictures/new?kind=drawing|impression`: the drawing pad (hand-drawn name seals), or
+/// the upload of a stamped impression; either comes back to the application form.
+async fn picture_form(
+    lang: Lang,
+    SignedIn(_who): SignedIn,
+    q: Result<Query<PictureQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let kind = picture_kind(&q.map(|Query(q)| q.kind).unwrap_or_default());
+    picture_page(lang, kind, None, StatusCode::OK)
+}
+
+/// `POST /seal-pictures` (multipart: `kind`, `file`): the picture stored as a `signature-drawing`
+/// (a PNG) or a `seal-impression`, then 303 to the application form holding it.
+async fn picture_upload(
+    State(app): State<Arc<App>>,
+    lang: Lang,
+    SignedIn(who): SignedIn,
+    mut form: Multipart,
+) -> Response {
+    let (mut kind, mut file) = ("impression", None);
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("kind") => kind = picture_kind(&field.text().await.unwrap_or_default()),
+            Some("file") => {
+                let name = field.file_name().unwrap_or("picture.png").to_string();
+                let ct = field.content_type().map(str::to_string);
+                file = field.bytes().await.ok().map(|b| (name, ct, b));
+            }
+            _ => {}
+        }
+    }
+    let page = Page::new(lang, "/seal-pictures/new");
+    let result = async {
+        let (name, ct, data) = file
+            .filter(|(_, _, b)| !b.is_empty())
+            .ok_or_else(|| AppError::BadRequest(page.tr("spic.empty").to_string()))?;
+        let purpose = if kind == "drawing" {
+            crate::files::FilePurpose::SignatureDrawing
+        } else {
+            crate::files::FilePurpose::SealImpression
+        };
+        app.file_upload(
+            &who.actor(),
+            crate::files::Upload {
+                purpose,
+                name: crate::files::FileName::parse(&name)
+                    .map_err(|e| AppError::BadRequest(e.to_string()))?,
+                content_type: ct,
+                data,
+            },
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(row) => see_other(&format!(
+            "/seal-applications/new?picture_file={}&picture_kind={kind}",
+            row.id
+        )),
+        Err(e) => {
+            let msg = message(&page, &e);
+            picture_page(lang, kind, Some(msg), status_of(&e))
+        }
+    }
 }
 
 async fn create(
@@ -471,6 +693,9 @@ async fn create(
     }
     if !f.person_name.trim().is_empty() {
         body["person_name"] = serde_json::json!(f.person_name.trim());
+    }
+    if !f.picture_file.trim().is_empty() {
+        body["picture_file"] = serde_json::json!(f.picture_file.trim());
     }
     match app.seal_apply(&who.actor(), &body, None).await {
         Ok(v) => see_other(&format!("/seal-applications/{}", v.id)),
@@ -565,6 +790,9 @@ struct EventForm {
     comment: String,
     #[serde(default)]
     kind: String,
+    /// Where to go afterwards: only the production page is honoured (else the record's page).
+    #[serde(default)]
+    next: String,
 }
 
 async fn event(
@@ -588,6 +816,7 @@ async fn event(
         app.seal_application_event(&actor, &id, &req, None).await
     };
     match r {
+        Ok(_) if f.next == "/seals/production" => see_other("/seals/production"),
         Ok(_) => see_other(&format!("/seal-applications/{id}")),
         Err(e) => {
             let msg = message(&Page::new(lang, "/seal-applications"), &e);

@@ -8,7 +8,9 @@
 //! `POST /api/v1/pdf/verify`, and are never stored: the upload is answered with 303 to
 //! `/verify/report/{id}`, a report kept in memory only — at most `KEPT` reports for `KEPT_FOR`,
 //! least recently used dropped first — so that it can be reloaded, switched to the other language,
-//! and fetched as JSON (`…/json`, the API's own report).
+//! and fetched as JSON (`…/json`, the API's own report). With the box "check the seal's status
+//! online" ticked, each seal signature is also checked against its issuing platform's seal status
+//! (`signing::seal_status`), shown in the reader's language.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -108,6 +110,8 @@ pub struct SigView {
     timestamp: Option<String>,
     claimed_time: Option<String>,
     revocation: Option<CheckView>,
+    /// The issuing platform's seal status, when asked online.
+    seal_status: Option<SealStatusView>,
     covers_whole: Option<bool>,
     /// Changes after signing that the signature's rules allow (validation data, timestamps, …).
     allowed_changes: Vec<String>,
@@ -119,6 +123,28 @@ pub struct SigView {
     /// data: URLs of the seal pictures.
     pictures: Vec<String>,
     picture_too_large: bool,
+}
+
+/// The online seal status as the page shows it.
+pub struct SealStatusView {
+    /// pass, fail or unknown (the check's state, for the badge).
+    class: &'static str,
+    /// Message key of what the platform said (`sealstate.…`), or of no trusted answer.
+    said: String,
+    detail: String,
+}
+
+impl SealStatusView {
+    fn of(a: &crate::signing::seal_status::Answer) -> SealStatusView {
+        SealStatusView {
+            class: check_view(&a.check).state,
+            said: match &a.state {
+                Some(st) => format!("sealstate.{st}"),
+                None => "report.seal_status_unknown".into(),
+            },
+            detail: a.check.detail.clone(),
+        }
+    }
 }
 
 pub struct CheckView {
@@ -215,11 +241,13 @@ fn pdf_view(
     bytes: usize,
     doc: &Document<Vec<u8>>,
     r: &pdfverify::Report,
+    online: &[(usize, crate::signing::seal_status::Answer)],
 ) -> ReportView {
     let sigs = r
         .signatures
         .iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
             let find = |n: &str| s.checks.iter().find(|c| c.name == n);
             let mut pictures = Vec::new();
             let mut too_large = false;
@@ -250,6 +278,10 @@ fn pdf_view(
                 timestamp: s.timestamp.clone(),
                 claimed_time: s.claimed_time.as_deref().map(pdf_date),
                 revocation: find("revocation").map(check_view),
+                seal_status: online
+                    .iter()
+                    .find(|(j, _)| *j == i)
+                    .map(|(_, a)| SealStatusView::of(a)),
                 covers_whole: Some(s.covers_whole_file),
                 allowed_changes: changes(&s.modifications, "allowed: "),
                 refused_changes: changes(&s.modifications, "not allowed: "),
@@ -276,6 +308,7 @@ fn ses_view(
     bytes: usize,
     decoded: &ses::Decoded,
     r: &ses::verify::Report,
+    online: Option<&crate::signing::seal_status::Answer>,
 ) -> ReportView {
     let seal = match decoded {
         ses::Decoded::Seal(s, _) => &**s,
@@ -314,6 +347,7 @@ fn ses_view(
             .map(|c| c.detail.clone()),
         claimed_time: r.signed_at.map(unix_rfc3339),
         revocation: find(revocation).map(check_view),
+        seal_status: online.map(SealStatusView::of),
         covers_whole: None,
         allowed_changes: Vec::new(),
         refused_changes: Vec::new(),
@@ -487,7 +521,7 @@ pub async fn upload(
     let mut mp = <Multipart as axum::extract::FromRequest<()>>::from_request(req, &())
         .await
         .map_err(|e| AppError::BadRequest(e.body_text()))?;
-    let (mut file, mut name, mut data) = (None, String::new(), None);
+    let (mut file, mut name, mut data, mut online) = (None, String::new(), None, false);
     loop {
         let field = match mp.next_field().await {
             Ok(Some(f)) => f,
@@ -503,6 +537,8 @@ pub async fn upload(
                 name = fname;
             }
             "data" if !bytes.is_empty() => data = Some(bytes),
+            // The checkbox "check the seal's status online" (any value: browsers send "on").
+            "online" => online = true,
             _ => {}
         }
     }
@@ -516,10 +552,21 @@ pub async fn upload(
         tokio::task::spawn_blocking(move || -> Result<Stored, AppError> {
             let len = file.len();
             let doc = Document::open(Box::new(file.to_vec()), None)?;
-            let report = pdfverify::verify(&doc, &pdfverify::VerifyOptions { trust, now: None })?;
+            let mut report = pdfverify::verify(
+                &doc,
+                &pdfverify::VerifyOptions {
+                    trust: trust.clone(),
+                    now: None,
+                },
+            )?;
+            let answers = if online {
+                crate::signing::seal_status::check_pdf(&mut report, &trust)
+            } else {
+                Vec::new()
+            };
             Ok(Stored {
                 created: Instant::now(),
-                view: pdf_view(name, len, &doc, &report),
+                view: pdf_view(name, len, &doc, &report, &answers),
                 json: serde_json::json!(report),
             })
         })
@@ -535,7 +582,7 @@ pub async fn upload(
             // The maker's and signer's revocation from our status services, as the API's
             // `"online": true` (lookups only for certificates our CAs signed).
             let fetched = crate::signing::ltv::ses_revocation_data(&decoded, &trust);
-            let report = ses::verify(
+            let mut report = ses::verify(
                 &decoded,
                 &ses::VerifyInput {
                     data: data.as_deref(),
@@ -547,9 +594,12 @@ pub async fn upload(
                     }),
                 },
             );
+            let answer = online
+                .then(|| crate::signing::seal_status::check_ses(&mut report, &decoded, &trust))
+                .flatten();
             Stored {
                 created: Instant::now(),
-                view: ses_view(name, file.len(), &decoded, &report),
+                view: ses_view(name, file.len(), &decoded, &report, answer.as_ref()),
                 json: serde_json::json!(report),
             }
         })

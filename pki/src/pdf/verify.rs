@@ -108,6 +108,10 @@ pub struct SigReport {
     pub kind: &'static str,
     pub sub_filter: String,
     pub signer: Option<String>,
+    /// The signer's certificate once the CMS signature checked out, for checks the caller adds
+    /// (the online seal status); not part of the serialized report.
+    #[serde(skip)]
+    pub signer_cert: Option<Certificate>,
     /// The claimed signing time (`/M`), not proof of anything.
     pub claimed_time: Option<String>,
     pub timestamp: Option<String>,
@@ -431,6 +435,7 @@ fn verify_one<S: Source + ?Sized>(
         },
         sub_filter: sub_filter.clone(),
         signer: None,
+        signer_cert: None,
         claimed_time: sig
             .get(b"M")
             .and_then(Object::as_str_bytes)
@@ -639,6 +644,7 @@ fn verify_one<S: Source + ?Sized>(
                     ),
                 );
                 report.signer = Some(crate::name::display(&v.signer.tbs_certificate.subject));
+                report.signer_cert = Some(v.signer.clone());
                 if sub_filter == "ETSI.CAdES.detached" {
                     if v.ess != Some("signing-certificate-v2")
                         && v.ess != Some("signing-certificate")
