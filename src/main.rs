@@ -50,5 +50,9 @@ fn main() {
             }
         }
     };
+    // Stop every task (the server's, the committer) so the stores they hold are dropped, then
+    // finalise PKCS#11 modules before the process's exit handlers run.
+    rt.shutdown_timeout(std::time::Duration::from_secs(5));
+    sealpki_pki::keys::pkcs11::finalize_all();
     std::process::exit(code);
 }

@@ -25,9 +25,21 @@ use spki::{EncodePublicKey, SubjectPublicKeyInfoOwned};
 use super::{check_name, KeyError, KeyInfo, KeyRef, KeyStore, Secret, Signer};
 use crate::alg::{oid, raw_rs_to_der, KeyAlgorithm, SignatureScheme};
 
+static CONTEXTS: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
+
+/// Let go of every module this process initialised: once the stores using them are dropped too,
+/// the last handle's drop calls C_Finalize. A program calls it before exiting, because a module
+/// left initialised may crash in its own exit-time destructors (seen with SoftHSM: a command that
+/// had printed its answer died by signal on the way out).
+pub fn finalize_all() {
+    if let Some(m) = CONTEXTS.get() {
+        let taken = std::mem::take(&mut *m.lock().unwrap_or_else(|p| p.into_inner()));
+        drop(taken);
+    }
+}
+
 /// One initialised context per module path: C_Initialize may run only once per process.
 fn context(module: &Path) -> Result<Pkcs11, KeyError> {
-    static CONTEXTS: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
     let mut map = CONTEXTS
         .get_or_init(Default::default)
         .lock()
