@@ -1339,7 +1339,8 @@ fn a_crash_mid_production_is_undone_at_the_next_start() {
         before + 1,
         "the crash left the new key behind"
     );
-    std::thread::sleep(Duration::from_millis(1100)); // past production_grace_seconds
+    // Past production_grace_seconds, in whole seconds as stored.
+    std::thread::sleep(Duration::from_millis(2100));
 
     let srv = env.serve();
     let j = J {
