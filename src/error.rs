@@ -46,6 +46,13 @@ pub enum AppError {
     /// Refused whoever asks (a disabled account, a key whose purpose forbids the use): HTTP 403.
     #[error("{0}")]
     Denied(String),
+    /// An app may not seal with a seal now (no grant, withdrawn, expired, its use limit reached,
+    /// the seal not active): HTTP 403 with `reason`, a stable word (`no-grant`, `seal-lost`, …).
+    #[error("{message}")]
+    GrantRefused {
+        reason: &'static str,
+        message: String,
+    },
     /// A dependency (database, token) is unreachable or refused us.
     #[error("{0}")]
     Unavailable(String),

@@ -51,6 +51,10 @@ pub enum Action {
     /// touches the system-wide registry and may move the organisation to another tree, which
     /// nobody inside one tree decides alone).
     DecideOrgUpdate,
+    /// Authorize apps to seal with an organisation's seals and withdraw those authorizations
+    /// (应用授权): its seal administrators and those above it (and regional ones) — the manual's
+    /// administrators; platform staff and the seals' applicants do not.
+    AuthorizeApps,
 }
 
 impl Action {
@@ -71,6 +75,7 @@ impl Action {
             Action::DecideSealAdmin => "seal-admins.decide",
             Action::ApplyOrgUpdate => "organisations.update.apply",
             Action::DecideOrgUpdate => "organisations.update.decide",
+            Action::AuthorizeApps => "apps.authorize",
         }
     }
 }
@@ -229,7 +234,7 @@ pub fn may(p: &Principal, action: Action, resource: Resource<'_>) -> Result<Allo
             ancestry.first().is_some_and(|own| p.member_of(own))
         }
         (
-            Action::NominateSealAdmin | Action::ApplyOrgUpdate,
+            Action::NominateSealAdmin | Action::ApplyOrgUpdate | Action::AuthorizeApps,
             Resource::Org { ancestry, region },
         ) => {
             ancestry.iter().any(|o| p.holds(o, MemberRole::SealAdmin))
@@ -253,7 +258,8 @@ pub fn may(p: &Principal, action: Action, resource: Resource<'_>) -> Result<Allo
             | Action::ApplySealAdmin
             | Action::NominateSealAdmin
             | Action::DecideSealAdmin
-            | Action::ApplyOrgUpdate,
+            | Action::ApplyOrgUpdate
+            | Action::AuthorizeApps,
             Resource::Platform,
         ) => false,
     };
@@ -351,6 +357,33 @@ mod tests {
             org(&other, "110108")
         )
         .is_ok());
+    }
+
+    #[test]
+    fn seal_admins_authorize_apps_for_their_subtree_and_region() {
+        let chain = ["child".to_string(), "parent".to_string()];
+        let admin = who(
+            Role::Person,
+            &[("parent", MemberRole::SealAdmin, E, "330106")],
+        );
+        assert!(may(&admin, Action::AuthorizeApps, org(&chain, "330106")).is_ok());
+        let regional = who(
+            Role::Person,
+            &[("b", MemberRole::SealAdmin, OrgKind::Government, "330100")],
+        );
+        assert!(may(&regional, Action::AuthorizeApps, org(&chain, "330106")).is_ok());
+        for nobody in [
+            who(
+                Role::Person,
+                &[("child", MemberRole::Applicant, E, "330106")],
+            ),
+            who(Role::Person, &[("x", MemberRole::SealAdmin, E, "330106")]),
+            who(Role::Admin, &[]),
+            who(Role::Operator, &[]),
+        ] {
+            let e = may(&nobody, Action::AuthorizeApps, org(&chain, "330106")).unwrap_err();
+            assert!(e.to_string().contains("apps.authorize"), "{e}");
+        }
     }
 
     #[test]

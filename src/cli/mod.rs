@@ -101,8 +101,9 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum SealsCmd {
-    /// Send due expiry reminders (30, 7, 1 days before) and expire seals past their validity, as
-    /// the server does every `[seals] expiry_check_seconds`; each reminder goes out once.
+    /// Send due expiry reminders (30, 7, 1 days before) and expire seals past their validity, and
+    /// make app authorizations effective, remind (15, 7, 1 days before) and expire them, as the
+    /// server does every `[seals] expiry_check_seconds`; each reminder goes out once.
     Sweep {
         /// Sweep as of this time (RFC 3339, e.g. 2027-11-20T00:00:00Z) instead of now.
         #[arg(long)]
@@ -621,12 +622,26 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
                 None => crate::store::now(),
             };
             let s = app.seal_expiry_sweep(now).await?;
-            out(json, &serde_json::json!(s), || {
-                format!(
-                    "{} reminders queued, {} seals expired, {} interrupted productions undone\n",
-                    s.reminders, s.expired, s.recovered_productions
-                )
-            });
+            let g = app.app_grant_sweep(now).await?;
+            // The seals' figures stay at the top level; the grants' sit beside them.
+            let mut v = serde_json::json!(s);
+            v["app_grants"] = serde_json::json!(g);
+            out(
+                json,
+                &v,
+                || {
+                    format!(
+                        "{} reminders queued, {} seals expired, {} interrupted productions undone; \
+                         app authorizations: {} effective, {} reminders, {} expired\n",
+                        s.reminders,
+                        s.expired,
+                        s.recovered_productions,
+                        g.effective,
+                        g.reminders,
+                        g.expired
+                    )
+                },
+            );
             Ok(0)
         }
         Command::Audit(AuditCmd::Verify) => {
@@ -1118,6 +1133,9 @@ async fn serve(config: Config, listen: Option<std::net::SocketAddr>) -> Result<i
             tick.tick().await;
             if let Err(e) = sweeper.seal_expiry_sweep(crate::store::now()).await {
                 tracing::error!(error = %e, "seal expiry sweep");
+            }
+            if let Err(e) = sweeper.app_grant_sweep(crate::store::now()).await {
+                tracing::error!(error = %e, "app authorization sweep");
             }
         }
     });

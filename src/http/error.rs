@@ -22,7 +22,9 @@ impl AppError {
             AppError::Invalid { .. } | AppError::BadCode(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TotpEnrolmentRequired | AppError::CrossSite(_) => StatusCode::FORBIDDEN,
             AppError::CodeThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Forbidden { .. } | AppError::Denied(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden { .. } | AppError::Denied(_) | AppError::GrantRefused { .. } => {
+                StatusCode::FORBIDDEN
+            }
             AppError::Unavailable(_) | AppError::Overloaded { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -66,6 +68,7 @@ impl AppError {
             AppError::BadCredentials => "bad-credentials",
             AppError::BadSignature(_) => "bad-signature",
             AppError::Forbidden { .. } | AppError::Denied(_) => "forbidden",
+            AppError::GrantRefused { .. } => "grant-refused",
             AppError::Unavailable(_) => "unavailable",
             AppError::RateLimited { .. } => "rate-limited",
             AppError::LoginThrottled { .. } => "login-throttled",
@@ -110,6 +113,9 @@ impl IntoResponse for AppError {
             body["state"] = json!(state);
             body["version"] = json!(version);
             body["allowed_events"] = json!(allowed_events);
+        }
+        if let AppError::GrantRefused { reason, .. } = &self {
+            body["reason"] = json!(reason);
         }
         if let AppError::Invalid { field, .. } = &self {
             body["field"] = json!(field);

@@ -2,6 +2,7 @@
 
 mod account;
 mod admin_applications;
+mod app_grants;
 mod auth;
 mod certificates;
 mod certverify;
@@ -195,6 +196,24 @@ fn table() -> Vec<Route> {
         Route::new(Api, routes!(seals::status)),
         Route::new(Api, routes!(seals::platform_keys)),
         Route::new(Pdf, routes!(seals::sign)).body_limit(seals::MAX_PDF),
+        Route::new(Api, routes!(app_grants::create))
+            .body_limit(app_grants::MAX_BODY)
+            .idempotent(),
+        Route::new(Api, routes!(app_grants::withdraw))
+            .body_limit(app_grants::MAX_BODY)
+            .idempotent(),
+        Route::new(Api, routes!(app_grants::sync))
+            .body_limit(app_grants::MAX_BODY)
+            .idempotent(),
+        Route::new(Api, routes!(app_grants::verify))
+            .body_limit(sealpki_pki::credential::MAX_CREDENTIAL)
+            .limited(Limited::SesVerify),
+        Route::new(Api, routes!(app_grants::granted_apps)),
+        Route::new(Api, routes!(app_grants::get_one)),
+        Route::new(Api, routes!(app_grants::credential)),
+        Route::new(Api, routes!(app_grants::app_seals)),
+        Route::new(Api, routes!(app_grants::app_events)),
+        Route::new(Api, routes!(app_grants::seal_apps)),
         Route::new(Api, routes!(payments::create_order)).body_limit(payments::MAX_BODY),
         Route::new(Api, routes!(payments::list_orders)),
         Route::new(Api, routes!(payments::get_order)),

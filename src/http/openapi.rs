@@ -43,6 +43,9 @@ use utoipa::{IntoResponses, Modify, OpenApi, PartialSchema, ToResponse, ToSchema
         (name = "files", description = "Uploads: checked by content, stored by SHA-256"),
         (name = "accounts", description = "Registration, password reset, the caller's account and sessions"),
         (name = "organisations", description = "Organisations and their members"),
+        (name = "app-grants", description = "Seal administrators' authorizations of cloud-signing apps: \
+            grants (one seal, a batch, an organisation subtree), withdrawal, sync to other apps, lists both \
+            ways, each grant's signed credential (COSE_Sign1) and its verification"),
         (name = "jobs", description = "The outbox of background jobs"),
         (name = "notifications", description = "The caller's notifications"),
         (name = "operations", description = "Health, readiness, metrics, this document"),

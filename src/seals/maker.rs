@@ -1,7 +1,9 @@
 //! The platform's own keys for seals, made on first use in the seal key store and registered with
 //! their certificates: the maker key (GB/T 38540 seals made by this platform are signed by it, under
-//! a `maker-production` certificate from the maker CA) and the seal-status signer (signed seal
-//! status assertions, a `seal-status-signer` certificate from the service CA).
+//! a `maker-production` certificate from the maker CA), the seal-status signer (signed seal
+//! status assertions, a `seal-status-signer` certificate from the service CA) and the grant
+//! signer (signed app authorizations, a `credential-signer` certificate from the service CA with
+//! EKU sealpkiGrant).
 
 use std::sync::Arc;
 
@@ -18,6 +20,17 @@ use crate::store::{CertStatusRow, KeyPurpose, KeyRow, Store};
 pub enum PlatformKey {
     Maker,
     StatusSigner,
+    /// Signs grants of authority (app authorizations): kept apart from the status signer, which
+    /// answers every verifier online.
+    GrantSigner,
+}
+
+impl PlatformKey {
+    pub const ALL: [PlatformKey; 3] = [
+        PlatformKey::Maker,
+        PlatformKey::StatusSigner,
+        PlatformKey::GrantSigner,
+    ];
 }
 
 impl PlatformKey {
@@ -25,6 +38,7 @@ impl PlatformKey {
         match self {
             PlatformKey::Maker => "platform-maker",
             PlatformKey::StatusSigner => "platform-seal-status",
+            PlatformKey::GrantSigner => "platform-grant-signer",
         }
     }
 
@@ -32,6 +46,7 @@ impl PlatformKey {
         match self {
             PlatformKey::Maker => "maker-production",
             PlatformKey::StatusSigner => "seal-status-signer",
+            PlatformKey::GrantSigner => "credential-signer",
         }
     }
 
@@ -39,6 +54,7 @@ impl PlatformKey {
         match self {
             PlatformKey::Maker => "CN=sealpki electronic seal platform,O=sealpki,C=CN",
             PlatformKey::StatusSigner => "CN=sealpki seal status,O=sealpki,C=CN",
+            PlatformKey::GrantSigner => "CN=sealpki grants,O=sealpki,C=CN",
         }
     }
 
@@ -46,7 +62,7 @@ impl PlatformKey {
         match self {
             PlatformKey::Maker => KeyPurpose::Maker,
             // Not a document or seal key: the signing service refuses it for both.
-            PlatformKey::StatusSigner => KeyPurpose::General,
+            PlatformKey::StatusSigner | PlatformKey::GrantSigner => KeyPurpose::General,
         }
     }
 }
@@ -168,7 +184,7 @@ impl App {
 /// no reference, no certificate, status `not-made`).
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct PlatformKeyView {
-    /// platform-maker or platform-seal-status.
+    /// platform-maker, platform-seal-status or platform-grant-signer.
     pub name: &'static str,
     /// The certificate profile it is certified under.
     pub profile: &'static str,
@@ -194,7 +210,7 @@ impl App {
             crate::accounts::policy::Resource::Platform,
         )?;
         let mut out = Vec::new();
-        for k in [PlatformKey::Maker, PlatformKey::StatusSigner] {
+        for k in PlatformKey::ALL {
             let key_ref = self.platform_ref(k)?.to_string();
             let mut v = PlatformKeyView {
                 name: k.name(),

@@ -79,7 +79,9 @@ pub(super) fn problem(page: &Page, e: &AppError) -> String {
         AppError::LoginThrottled { .. } | AppError::CodeThrottled { .. } => "err.throttled",
         AppError::BadCode(_) => "err.code",
         AppError::Conflict(_) => "err.exists",
-        AppError::Denied(_) | AppError::Forbidden { .. } => "err.denied",
+        AppError::Denied(_) | AppError::Forbidden { .. } | AppError::GrantRefused { .. } => {
+            "err.denied"
+        }
         AppError::NotFound(_) => "err.not_found",
         AppError::Invalid { field, rule } => {
             return format!(
@@ -107,7 +109,9 @@ pub(super) fn status_of(e: &AppError) -> StatusCode {
         }
         AppError::Invalid { .. } | AppError::BadCode(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::Conflict(_) => StatusCode::CONFLICT,
-        AppError::Denied(_) | AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
+        AppError::Denied(_) | AppError::Forbidden { .. } | AppError::GrantRefused { .. } => {
+            StatusCode::FORBIDDEN
+        }
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         _ => StatusCode::BAD_REQUEST,
     }

@@ -176,6 +176,10 @@ pub const KINDS: [KindSpec; 8] = [
             c(2, "org-code", Text, true),
             c(3, "seal-code", Text, true),
             c(4, "role", Text, true),
+            // At most this many sealings (the platform counts them); absent: no limit.
+            c(5, "use-limit", Uint, false),
+            // The platform's id of the grant, to find it again.
+            c(6, "grant-id", Text, false),
         ],
         issuer: SERVICE_GRANT,
         revocation: Revocation::RevocationEntry,
