@@ -55,6 +55,20 @@ pub enum Action {
     /// (应用授权): its seal administrators and those above it (and regional ones) — the manual's
     /// administrators; platform staff and the seals' applicants do not.
     AuthorizeApps,
+    /// Register a cloud-signing application, and suspend, resume or revoke one: platform
+    /// administrators and operators.
+    ManageApps,
+    /// See an app's registry entry and credentials (never their secrets): platform staff and the
+    /// app's owner.
+    ReadApp,
+    /// Change an app's contacts and callback URL: its owner and platform administrators and
+    /// operators.
+    UpdateApp,
+    /// Make an app's credentials (API keys, client certificates): its owner alone — the secret
+    /// is shown to whoever makes it.
+    MakeAppCredential,
+    /// Revoke one of an app's credentials: its owner, and platform administrators and operators.
+    RevokeAppCredential,
 }
 
 impl Action {
@@ -76,6 +90,11 @@ impl Action {
             Action::ApplyOrgUpdate => "organisations.update.apply",
             Action::DecideOrgUpdate => "organisations.update.decide",
             Action::AuthorizeApps => "apps.authorize",
+            Action::ManageApps => "apps.manage",
+            Action::ReadApp => "apps.read",
+            Action::UpdateApp => "apps.update",
+            Action::MakeAppCredential => "apps.credentials.create",
+            Action::RevokeAppCredential => "apps.credentials.revoke",
         }
     }
 }
@@ -91,6 +110,8 @@ pub enum Resource<'a> {
         ancestry: &'a [String],
         region: &'a str,
     },
+    /// One registered application, by its owner (an account's username).
+    App { owner: &'a str },
 }
 
 /// One role the caller holds, with what the policy needs of its organisation.
@@ -249,6 +270,20 @@ pub fn may(p: &Principal, action: Action, resource: Resource<'_>) -> Result<Allo
                     .any(|o| p.holds(o, MemberRole::Reviewer) || p.holds(o, MemberRole::SealAdmin))
         }
         (Action::DecideOrgUpdate, _) => platform_staff,
+        (Action::ManageApps, _) => platform_staff,
+        (Action::ReadApp, Resource::App { owner }) => role != Role::Person || owner == p.actor.name,
+        (Action::UpdateApp | Action::RevokeAppCredential, Resource::App { owner }) => {
+            platform_staff || owner == p.actor.name
+        }
+        (Action::MakeAppCredential, Resource::App { owner }) => owner == p.actor.name,
+        (
+            Action::ReadApp
+            | Action::UpdateApp
+            | Action::MakeAppCredential
+            | Action::RevokeAppCredential,
+            Resource::Platform | Resource::Org { .. },
+        ) => false,
+        (_, Resource::App { .. }) => false,
         (Action::ReadMembers | Action::ManageMembers | Action::ReadSeals, Resource::Platform) => {
             platform_staff
         }
@@ -268,6 +303,7 @@ pub fn may(p: &Principal, action: Action, resource: Resource<'_>) -> Result<Allo
     }
     let scope = match resource {
         Resource::Platform => "the platform".to_string(),
+        Resource::App { owner } => format!("an app owned by {owner}"),
         Resource::Org { ancestry, region } => format!(
             "organisation {} (in its tree or its region {region})",
             ancestry.first().map(String::as_str).unwrap_or("?")
