@@ -9,6 +9,7 @@
 
 mod account;
 mod admin_applications;
+mod app_grants;
 mod assets;
 pub mod i18n;
 mod notifications;
@@ -51,6 +52,7 @@ pub fn routers(app: Arc<App>) -> (Router<Arc<App>>, Router<Arc<App>>) {
         .merge(orgs::router())
         .merge(seals::router())
         .merge(admin_applications::router())
+        .merge(app_grants::router())
         .merge(notifications::router())
         .merge(payments::router());
     let uploads = Router::new()
