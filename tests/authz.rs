@@ -63,6 +63,14 @@ const ORG_READERS: &[Who] = &[
 const ORG_MANAGERS: &[Who] = &[Who::SealAdmin, Who::Operator, Who::Admin];
 /// Who holds A's seals: its applicants and the seal administrators of A or above it.
 const SEAL_HOLDERS: &[Who] = &[Who::Applicant, Who::SealAdmin];
+/// Who sees app authorizations: seal administrators (of their own subtrees) and platform staff.
+const GRANT_READERS: &[Who] = &[
+    Who::SealAdmin,
+    Who::OtherSealAdmin,
+    Who::Operator,
+    Who::Auditor,
+    Who::Admin,
+];
 
 /// Who may call each route (others are refused). Every route of the document must be here.
 fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
@@ -192,6 +200,18 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
         (("get", "/api/v1/org-updates/{id}"), LOGGED_IN),
         (("post", "/api/v1/org-updates/{id}/events"), LOGGED_IN),
         (("get", "/api/v1/org-updates/{id}/history"), LOGGED_IN),
+        // App authorizations: bodies of `{}` are refused as bad input whoever asks; the lists are
+        // a seal administrator's (or staff's); the verifier is public.
+        (("post", "/api/v1/app-grants"), LOGGED_IN),
+        (("post", "/api/v1/app-grants/withdraw"), LOGGED_IN),
+        (("post", "/api/v1/app-grants/sync"), LOGGED_IN),
+        (("post", "/api/v1/app-grants/verify"), EVERYONE),
+        (("get", "/api/v1/app-grants/apps"), GRANT_READERS),
+        (("get", "/api/v1/app-grants/{id}"), LOGGED_IN),
+        (("get", "/api/v1/app-grants/{id}/credential"), LOGGED_IN),
+        (("get", "/api/v1/apps/{id}/grants"), GRANT_READERS),
+        (("get", "/api/v1/apps/{id}/grant-events"), LOGGED_IN),
+        (("get", "/api/v1/seals/{id}/grants"), ORG_READERS),
     ])
 }
 
