@@ -491,7 +491,7 @@ impl App {
         self.may_on_org(p, Action::AuthorizeApps, org_id).await?;
         let orgs = self.store.org_subtrees(&[org_id.to_string()]).await?;
         let limit = i64::try_from(MAX_SEALS).unwrap_or(500) + 1;
-        let ids = self.store.seal_ids_of(Some(&orgs), "", mode, limit).await?;
+        let ids = self.store.seal_ids_of(Some(orgs.as_slice()), "", mode, limit).await?;
         if ids.len() > MAX_SEALS {
             return Err(AppError::Invalid {
                 field: "org_id",
@@ -554,14 +554,14 @@ impl App {
         use sealpki_pki::credential::{self, Body, Claims, Kind};
         let u = |t: i64| u64::try_from(t).unwrap_or(0);
         let mut claims = BTreeMap::from([
-            (1, ciborium::Value::Text(g.app_id.clone())),
-            (2, ciborium::Value::Text(org_code.to_string())),
-            (3, ciborium::Value::Text(seal_code.to_string())),
-            (4, ciborium::Value::Text(g.role.clone())),
-            (6, ciborium::Value::Text(g.id.clone())),
+            (1, sealpki_pki::credential::CborValue::Text(g.app_id.clone())),
+            (2, sealpki_pki::credential::CborValue::Text(org_code.to_string())),
+            (3, sealpki_pki::credential::CborValue::Text(seal_code.to_string())),
+            (4, sealpki_pki::credential::CborValue::Text(g.role.clone())),
+            (6, sealpki_pki::credential::CborValue::Text(g.id.clone())),
         ]);
         if let Some(n) = g.use_limit {
-            claims.insert(5, ciborium::Value::Integer(u(n).into()));
+            claims.insert(5, sealpki_pki::credential::CborValue::Integer(u(n).into()));
         }
         let claims = Claims {
             iss: self.config.public_base_url(),
@@ -947,7 +947,7 @@ impl App {
             });
         }
         if event == GrantEvent::Withdraw {
-            Store::credential_revoke(
+            Store::credential_revocation_insert(
                 tx,
                 &g.grant.cti,
                 sealpki_pki::credential::Kind::AppAuthorization.name(),
@@ -1183,8 +1183,8 @@ impl App {
             .grant_find(
                 &GrantFilter {
                     app_id: Some(&from.id),
-                    orgs: Some(&orgs),
-                    states: Some(&live),
+                    orgs: Some(orgs.as_slice()),
+                    states: Some(&live[..]),
                     ..Default::default()
                 },
                 None,
@@ -1235,8 +1235,8 @@ impl App {
                     .grant_find(
                         &GrantFilter {
                             app_id: Some(&app.id),
-                            orgs: Some(&orgs),
-                            states: Some(&live),
+                            orgs: Some(orgs.as_slice()),
+                            states: Some(&live[..]),
                             ..Default::default()
                         },
                         None,
@@ -1590,7 +1590,7 @@ impl App {
         };
         let ids = self
             .store
-            .seal_ids_of(Some(&orgs), "", "", i64::try_from(MAX_SEALS).unwrap_or(500))
+            .seal_ids_of(Some(orgs.as_slice()), "", "", i64::try_from(MAX_SEALS).unwrap_or(500))
             .await?;
         let mut out = Vec::new();
         for id in &ids {

@@ -479,7 +479,7 @@ impl Store {
     }
 
     /// A revocation entry for the credential `cti` (hex) of `kind`; a second one is a `Conflict`.
-    pub async fn credential_revoke(
+    pub async fn credential_revocation_insert(
         tx: &mut Tx<'_>,
         cti: &str,
         kind: &str,
