@@ -13,6 +13,7 @@ pub mod grant_service;
 pub mod grants;
 pub mod model;
 pub mod registry;
+pub mod sealing;
 pub mod secret_box;
 pub mod signature;
 

@@ -35,9 +35,17 @@ pub fn may_read(actor: &Actor, file: &FileRow) -> bool {
 }
 
 fn object_error(e: ObjectError) -> AppError {
-    match e {
-        ObjectError::Io { .. } | ObjectError::Remote(_) => AppError::Unavailable(e.to_string()),
-        other => AppError::Internal(other.to_string()),
+    e.into()
+}
+
+impl From<ObjectError> for AppError {
+    fn from(e: ObjectError) -> Self {
+        match e {
+            ObjectError::Io { .. } | ObjectError::Remote(_) => {
+                AppError::Unavailable(e.to_string())
+            }
+            other => AppError::Internal(other.to_string()),
+        }
     }
 }
 

@@ -50,7 +50,7 @@ impl Claim {
     }
 }
 
-fn check_key(v: &HeaderValue) -> Result<String, AppError> {
+pub(super) fn check_key(v: &HeaderValue) -> Result<String, AppError> {
     let k = v.to_str().unwrap_or("");
     if k.is_empty() || k.len() > MAX_KEY || !k.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(AppError::BadRequest(format!(

@@ -4,6 +4,7 @@ mod account;
 mod admin_applications;
 mod app_auth;
 mod app_grants;
+mod app_sign;
 mod apps;
 mod auth;
 mod certificates;
@@ -198,6 +199,10 @@ fn table() -> Vec<Route> {
         Route::new(Api, routes!(seals::status)),
         Route::new(Api, routes!(seals::platform_keys)),
         Route::new(Pdf, routes!(seals::sign)).body_limit(seals::MAX_PDF),
+        Route::new(Pdf, routes!(app_sign::seal)).body_limit(app_sign::MAX_PDF),
+        Route::new(Pdf, routes!(app_sign::keywords)).body_limit(app_sign::MAX_PDF),
+        Route::new(Api, routes!(app_sign::evidence)),
+        Route::new(Api, routes!(app_sign::usage)),
         Route::new(Api, routes!(app_grants::create))
             .body_limit(app_grants::MAX_BODY)
             .idempotent(),

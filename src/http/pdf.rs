@@ -212,6 +212,7 @@ pub async fn sign(
                 password: req.password.map(String::into_bytes),
                 image,
                 placement,
+                spots: Vec::new(),
                 field: req.field,
                 level,
                 certify: req.certify,

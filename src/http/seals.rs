@@ -597,6 +597,7 @@ pub async fn sign(
                 password: None,
                 image: Some(image),
                 placement,
+                spots: Vec::new(),
                 field: None,
                 level,
                 certify: None,

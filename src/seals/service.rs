@@ -1132,6 +1132,28 @@ impl App {
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no seal with id {id}")))?;
         self.org_allowed(&p, Action::ApplySeal, &row.org_id).await?;
+        self.seal_key_of(row).await
+    }
+
+    /// The key and picture for an app's sealing under `grant`, which `app_grant_in_force` found
+    /// in force just before: the authority is the seal administrator's grant, not a person's
+    /// membership. The seal's current state and the signing service's checks still apply.
+    pub async fn seal_signing_key_granted(
+        &self,
+        grant: &crate::apps::grant_service::GrantInForce,
+    ) -> Result<(crate::signing::SigningKey, SealRow), AppError> {
+        let row = self
+            .store
+            .seal_get(&grant.seal_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no seal with id {}", grant.seal_id)))?;
+        self.seal_key_of(row).await
+    }
+
+    async fn seal_key_of(
+        &self,
+        row: SealRow,
+    ) -> Result<(crate::signing::SigningKey, SealRow), AppError> {
         let state = seal_state(&row)?;
         if !state.signs() {
             return Err(AppError::Policy(format!(

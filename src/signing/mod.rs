@@ -272,6 +272,9 @@ pub struct PdfJob {
     /// The seal picture; without it the signature is invisible.
     pub image: Option<sealpki_pki::pdf::image::SealImage>,
     pub placement: placement::Placement,
+    /// Several places for the one signature (the apps' API); when given, `placement` only
+    /// supplies the seal's size.
+    pub spots: Vec<placement::Spot>,
     pub field: Option<String>,
     pub level: Level,
     pub certify: Option<u8>,
@@ -305,7 +308,13 @@ impl App {
             let doc = Document::open(Box::new(job.pdf), job.password.as_deref())?;
             let appearance = job
                 .image
-                .map(|i| placement::appearance(&doc, &job.placement, &i))
+                .map(|i| {
+                    if job.spots.is_empty() {
+                        placement::appearance(&doc, &job.placement, &i)
+                    } else {
+                        placement::appearance_at(&doc, &job.spots, job.placement.size_mm, &i)
+                    }
+                })
                 .transpose()?;
             let opts = SignOptions {
                 field_name: job.field,

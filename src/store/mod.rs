@@ -2,6 +2,7 @@
 //! one set of queries for both through sqlx's `Any` driver (`$N` placeholders work in both).
 
 mod accounts;
+mod app_sealing;
 mod apps;
 mod audit;
 mod certs;
@@ -24,6 +25,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use accounts::{AccountRow, CodePurpose, SessionKind, SessionRow, SessionStage, SmsCodeRow};
+pub use app_sealing::{day_of, Claimed, EvidenceRow, UsageRow};
 pub use apps::{AppFilter, AppRow, CredentialRow};
 pub use audit::{AuditRow, CheckpointRow};
 pub use certs::{CertFilter, CertRow, CertState, PendingCert};

@@ -338,6 +338,7 @@ async fn sign(
                 password: None,
                 image: Some(image),
                 placement,
+                spots: Vec::new(),
                 field: None,
                 level: crate::signing::Level::BB,
                 certify: None,

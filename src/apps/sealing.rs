@@ -1,0 +1,261 @@
+//! The apps' signing API, service side: an app seals a PDF with a seal a seal administrator
+//! authorized to it, at one or several places of one signature. Every sealing checks the grant
+//! in force and the seal's current state, is audited (`pdf.sign` in the audit chain, with the
+//! app, seal, grant, hashes, placements and client address), and in one transaction counts the
+//! grant's use, writes the evidence row and the day's usage, and records the Idempotency-Key's
+//! answer — so a retry with the key gets the same bytes and the document is sealed once.
+
+use axum::body::Bytes;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::access::Actor;
+use crate::app::App;
+use crate::apps::AppCaller;
+use crate::error::AppError;
+use crate::files::ObjectKey;
+use crate::signing::placement::{Placement, Spot};
+use crate::signing::{Level, PdfJob};
+use crate::store::{Claimed, EvidenceRow, Role, Store, StoreError};
+use crate::workflow::Named;
+
+/// A running claim older than this was left by a crash (the longest a sealing may take, with
+/// room): a retry takes it over.
+const STALE_CLAIM_SECONDS: i64 = 600;
+
+/// What an app asks for.
+#[derive(Clone, Debug, Serialize)]
+pub struct SealOrder {
+    pub seal_id: String,
+    pub spots: Vec<Spot>,
+    /// Seal width in mm; default the seal type's physical size.
+    pub size_mm: Option<f64>,
+    pub level: Level,
+    pub reason: Option<String>,
+    pub location: Option<String>,
+}
+
+/// A sealed document and its evidence.
+pub struct Sealed {
+    pub pdf: Bytes,
+    pub evidence: EvidenceRow,
+    /// The answer of an earlier request with the same Idempotency-Key.
+    pub replayed: bool,
+}
+
+fn app_actor(caller: &AppCaller) -> Actor {
+    Actor {
+        name: format!("app:{}", caller.app_id),
+        role: Role::Person,
+    }
+}
+
+fn new_id() -> String {
+    let mut b = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
+    hex::encode(b)
+}
+
+impl App {
+    /// Seal `pdf` as `order` says for the calling app; with `idempotency_key`, once per key.
+    pub async fn app_seal(
+        &self,
+        caller: &AppCaller,
+        pdf: Bytes,
+        order: SealOrder,
+        idempotency_key: Option<&str>,
+    ) -> Result<Sealed, AppError> {
+        if pdf.is_empty() {
+            return Err(AppError::BadRequest("the request has no PDF".into()));
+        }
+        let Some(key) = idempotency_key else {
+            return self.app_seal_once(caller, pdf, &order, None).await;
+        };
+        let request = sealpki_pki::alg::sha256_hex(
+            format!(
+                "{}\n{}",
+                serde_json::to_string(&order).unwrap_or_default(),
+                sealpki_pki::alg::sha256_hex(&pdf)
+            )
+            .as_bytes(),
+        );
+        let now = crate::store::now();
+        let claim = self
+            .store
+            .app_idempotency_claim(
+                &caller.app_id,
+                key,
+                &request,
+                now,
+                now - STALE_CLAIM_SECONDS,
+            )
+            .await?;
+        let reused = || {
+            AppError::Policy(
+                "Idempotency-Key was used for another request: use a new key for a new request"
+                    .into(),
+            )
+        };
+        match claim {
+            Claimed::Fresh => {}
+            Claimed::Running { request_sha256 } if request_sha256 == request => {
+                return Err(AppError::Conflict(
+                    "a request with this Idempotency-Key is still running: retry shortly".into(),
+                ))
+            }
+            Claimed::Done {
+                request_sha256,
+                evidence_id,
+            } if request_sha256 == request => {
+                let evidence = self.store.app_evidence_get(&evidence_id).await?.ok_or_else(|| {
+                    StoreError::Corrupt(format!("idempotency answer {evidence_id} has no evidence"))
+                })?;
+                let okey = ObjectKey::parse(&evidence.output_sha256).ok_or_else(|| {
+                    StoreError::Corrupt(format!("evidence {evidence_id} output hash"))
+                })?;
+                let pdf = self.objects.get(okey).await?.ok_or_else(|| {
+                    StoreError::Corrupt(format!("sealed document of evidence {evidence_id} is gone"))
+                })?;
+                return Ok(Sealed {
+                    pdf,
+                    evidence,
+                    replayed: true,
+                });
+            }
+            _ => return Err(reused()),
+        }
+        let r = self.app_seal_once(caller, pdf, &order, Some(key)).await;
+        if r.is_err() {
+            // Nothing was sealed for the key: a retry runs again.
+            self.store
+                .app_idempotency_release(&caller.app_id, key)
+                .await?;
+        }
+        r
+    }
+
+    async fn app_seal_once(
+        &self,
+        caller: &AppCaller,
+        pdf: Bytes,
+        order: &SealOrder,
+        idempotency_key: Option<&str>,
+    ) -> Result<Sealed, AppError> {
+        let grant = self
+            .app_grant_in_force(&caller.app_id, &order.seal_id)
+            .await?;
+        let (key, seal) = self.seal_signing_key_granted(&grant).await?;
+        let cert_serial = seal.cert_serial.clone();
+        let image = sealpki_pki::pdf::image::SealImage::from_bytes(&seal.picture_png)
+            .map_err(|e| AppError::Internal(format!("seal picture: {e}")))?;
+        let size_mm = match order.size_mm {
+            Some(s) => s,
+            None => {
+                crate::seals::picture::size_mm(
+                    crate::seals::SealType::parse(&seal.seal_type)
+                        .unwrap_or(crate::seals::SealType::Business),
+                )
+                .0 as f64
+            }
+        };
+        let placements = serde_json::to_string(&order.spots).unwrap_or_default();
+        let input_sha256 = sealpki_pki::alg::sha256_hex(&pdf);
+        let client = caller.client.to_string();
+        let (out, field) = self
+            .sign_pdf_bytes(
+                &app_actor(caller),
+                key,
+                PdfJob {
+                    pdf: pdf.to_vec(),
+                    password: None,
+                    image: Some(image),
+                    placement: Placement {
+                        size_mm,
+                        ..Default::default()
+                    },
+                    spots: order.spots.clone(),
+                    field: None,
+                    level: order.level,
+                    certify: None,
+                    reason: order.reason.clone(),
+                    location: order.location.clone(),
+                },
+                json!({"app": caller.app_id, "seal": seal.id, "seal_code": seal.code,
+                       "grant": grant.grant_id, "placements": order.spots, "client": client}),
+            )
+            .await?;
+        let out = Bytes::from(out);
+        let output_sha256 = sealpki_pki::alg::sha256_hex(&out);
+        if idempotency_key.is_some() {
+            // Kept for retries before the answer is recorded: a recorded answer has its bytes.
+            self.objects.put(ObjectKey::of(&out), out.clone()).await?;
+        }
+        let evidence = EvidenceRow {
+            id: new_id(),
+            app_id: caller.app_id.clone(),
+            seal_id: seal.id.clone(),
+            grant_id: grant.grant_id.clone(),
+            cert_serial,
+            input_sha256,
+            output_sha256,
+            field,
+            level: order.level.name().to_string(),
+            placements,
+            client,
+            bytes: i64::try_from(out.len()).unwrap_or(i64::MAX),
+            created_at: crate::store::now(),
+        };
+        let mut tx = self.store.begin().await?;
+        // A use limit reached by a request running beside this one refuses here; the signed
+        // bytes are then never handed out.
+        self.count_grant_use_in(&mut tx, &grant).await?;
+        Store::app_evidence_insert(&mut tx, &evidence).await?;
+        if let Some(k) = idempotency_key {
+            Store::app_idempotency_done(&mut tx, &caller.app_id, k, &evidence.id).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(Sealed {
+            pdf: out,
+            evidence,
+            replayed: false,
+        })
+    }
+
+    /// The calling app's sealings of a document, by the SHA-256 (hex) of the sealed document or
+    /// of the original.
+    pub async fn app_evidence(
+        &self,
+        caller: &AppCaller,
+        sha256: &str,
+    ) -> Result<Vec<EvidenceRow>, AppError> {
+        let h = sha256.trim().to_ascii_lowercase();
+        if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(AppError::BadRequest(
+                "sha256: give the document's SHA-256 as 64 hex digits".into(),
+            ));
+        }
+        let rows = self.store.app_evidence_by_hash(&caller.app_id, &h).await?;
+        if rows.is_empty() {
+            return Err(AppError::NotFound(format!(
+                "app {} sealed no document with SHA-256 {h}",
+                caller.app_id
+            )));
+        }
+        Ok(rows)
+    }
+
+    /// The calling app's sealings per day and seal over the last `days` days (1 to 366).
+    pub async fn app_usage(
+        &self,
+        caller: &AppCaller,
+        days: u32,
+    ) -> Result<Vec<crate::store::UsageRow>, AppError> {
+        if !(1..=366).contains(&days) {
+            return Err(AppError::BadRequest("days: give 1 to 366".into()));
+        }
+        let now = crate::store::now();
+        let from = crate::store::day_of(now - (i64::from(days) - 1) * 86_400);
+        let to = crate::store::day_of(now);
+        Ok(self.store.app_usage(&caller.app_id, &from, &to).await?)
+    }
+}
