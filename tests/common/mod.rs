@@ -819,6 +819,105 @@ impl SealWorld {
     }
 }
 
+impl SealWorld {
+    /// A cloud seal of `org` named `name` (a contract seal), applied for by `tok` (paid by the
+    /// bureau: call `unified_payment` first), the scan attached, submitted and approved by the
+    /// reviewer, so produced: (seal id, seal code).
+    pub fn cloud_seal(&self, tok: &str, org: &str, name: &str) -> (String, String) {
+        let api = &self.api;
+        let call = |path: &str, t: &str, body: serde_json::Value| {
+            let (s, v, _) = post(&format!("{api}{path}"), Some(t), &body.to_string());
+            (s, v)
+        };
+        let (s, a) = call(
+            "/seal-applications",
+            tok,
+            serde_json::json!({"org_id": org, "seal_name": name, "seal_type": "contract",
+                               "mode": "cloud", "years": 1, "authority_id": self.bureau}),
+        );
+        assert_eq!(s, 201, "{a}");
+        let id = a["id"].as_str().unwrap().to_string();
+        let scan = upload_scan(api, tok);
+        let mut version = a["version"].as_i64().unwrap_or(1);
+        for (t, ev, extra) in [
+            (tok, "attach-scan", serde_json::json!({"attachments": [scan]})),
+            (tok, "submit", serde_json::json!({})),
+            (self.reviewer_tok.as_str(), "approve", serde_json::json!({})),
+        ] {
+            let mut body = serde_json::json!({"event": ev, "version": version});
+            if let Some(m) = extra.as_object() {
+                for (k, v) in m {
+                    body[k] = v.clone();
+                }
+            }
+            let (s, v) = call(&format!("/seal-applications/{id}/events"), t, body);
+            assert_eq!(s, 200, "{ev}: {v}");
+            version = v["version"].as_i64().unwrap_or(version + 1);
+        }
+        let (_, b) = get(
+            &format!("{api}/seals?scope=managed&limit=500"),
+            Some(&self.admin),
+        );
+        let seals: serde_json::Value = serde_json::from_slice(&b).unwrap_or_default();
+        let seal = seals["items"]
+            .as_array()
+            .and_then(|v| v.iter().find(|s| s["application_id"] == id.as_str()))
+            .unwrap_or_else(|| panic!("no seal for {id}: {seals}"))
+            .clone();
+        (
+            seal["id"].as_str().unwrap().to_string(),
+            seal["code"].as_str().unwrap().to_string(),
+        )
+    }
+}
+
+/// A PDF of A4 pages showing Helvetica text: each page a list of (x, y, text) in points from
+/// the lower-left corner.
+pub fn text_pdf(pages: &[Vec<(f64, f64, &str)>]) -> Vec<u8> {
+    let n = pages.len();
+    // 1 catalog, 2 pages, 3 font, then a page and its content per page.
+    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    let mut objects = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    for (i, texts) in pages.iter().enumerate() {
+        let content: String = texts
+            .iter()
+            .map(|(x, y, t)| format!("BT /F1 12 Tf {x} {y} Td ({t}) Tj ET\n"))
+            .collect();
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {} 0 R \
+             /Resources << /Font << /F1 3 0 R >> >> >>",
+            5 + 2 * i
+        ));
+        objects.push(format!(
+            "<< /Length {} >>\nstream\n{content}endstream",
+            content.len()
+        ));
+    }
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
 /// Register the bureau (杭州市数据资源管理局) and the company (杭州示例科技有限公司), a reviewer
 /// of the one and an applicant of the other, from mobile numbers `{prefix}1` and `{prefix}2`.
 pub fn seal_world(env: &Env, srv: &Server, prefix: &str) -> SealWorld {

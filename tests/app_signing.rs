@@ -1,0 +1,427 @@
+//! The apps' signing API (issue 13) over HTTP on SQLite and PostgreSQL, every request signed by
+//! the docs' script (`scripts/app_request.py --dry-run` makes the headers; the test sends them):
+//! keyword look-up; a raw PDF sealed at a position; several placements in one signature
+//! (coordinates, a keyword's second occurrence, a cross-page seal over the odd pages) through
+//! multipart — pdfsig, pyHanko and qpdf read the results; evidence by document hash; an
+//! Idempotency-Key retry gets the same bytes and seals once; bad input (no placement, a keyword
+//! not found, a page out of range, a broken PDF) seals nothing; a lost seal and a withdrawn
+//! grant refuse with their reason; usage per day counts what was sealed.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use serde_json::{json, Value};
+
+struct Caller {
+    app: String,
+    key: String,
+    secret: PathBuf,
+    base: String,
+}
+
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+impl Caller {
+    /// A request signed by the docs' script, sent as signed.
+    fn call(&self, method: &str, path: &str, body: &[u8], extra: &[(&str, &str)]) -> Answer {
+        let url = format!("{}{path}", self.base);
+        let file = self.secret.with_extension(format!("body-{}", rand_suffix()));
+        std::fs::write(&file, body).unwrap();
+        let out = run(Command::new(tool("python3"))
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/app_request.py"))
+            .args(["--url", &url, "--app", &self.app, "--key", &self.key, "-X", method])
+            .arg("--secret-file")
+            .arg(&self.secret)
+            .arg("--data-file")
+            .arg(&file)
+            .arg("--dry-run"));
+        let _ = std::fs::remove_file(&file);
+        let text = ok(&out, "app_request.py --dry-run");
+        let mut req = ureq::request(method, &url);
+        for line in text.lines() {
+            if let Some((k, v)) = line.split_once(": ") {
+                req = req.set(k, v);
+            }
+        }
+        for (k, v) in extra {
+            req = req.set(k, v);
+        }
+        let r = match req.send_bytes(body) {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = r.status();
+        let headers = r
+            .headers_names()
+            .into_iter()
+            .filter_map(|n| r.header(&n).map(|v| (n.clone(), v.to_string())))
+            .collect();
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut r.into_reader(), &mut body).unwrap();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed).to_string()
+}
+
+fn api_post(api: &str, path: &str, tok: &str, body: Value) -> (u16, Value) {
+    let (s, v, _) = post(&format!("{api}{path}"), Some(tok), &body.to_string());
+    (s, v)
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A multipart body with a `pdf` part and a `request` part.
+fn multipart(pdf: &[u8], request: &Value) -> (String, Vec<u8>) {
+    let b = "sealpki-test-boundary-7f3a";
+    let mut body = Vec::new();
+    body.extend(
+        format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"request\"\r\n\
+             Content-Type: application/json\r\n\r\n{request}\r\n--{b}\r\n\
+             Content-Disposition: form-data; name=\"pdf\"; filename=\"contract.pdf\"\r\n\
+             Content-Type: application/pdf\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend(pdf);
+    body.extend(format!("\r\n--{b}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={b}"), body)
+}
+
+/// pdfsig against our roots: every signature valid and trusted.
+fn pdfsig_ok(env: &Env, file: &Path, signatures: usize) {
+    let (_, root) = env.chain("seal");
+    let nss = env.path(&format!("nss-{}", rand_suffix()));
+    std::fs::create_dir_all(&nss).unwrap();
+    let db = format!("sql:{}", nss.display());
+    ok(
+        &run(Command::new("certutil").args(["-N", "-d", &db, "--empty-password"])),
+        "certutil -N",
+    );
+    ok(
+        &run(Command::new("certutil")
+            .args(["-A", "-d", &db, "-n", "root", "-t", "CT,C,C", "-i"])
+            .arg(&root)),
+        "certutil -A",
+    );
+    let out = run(Command::new("pdfsig").args(["-nssdir", &db]).arg(file));
+    let t = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        t.matches("Signature Validation: Signature is Valid.").count(),
+        signatures,
+        "pdfsig: {t}"
+    );
+    let out = run(Command::new(tool("pyhanko"))
+        .args(["sign", "validate", "--trust"])
+        .arg(&root)
+        .arg("--trust-replace")
+        .arg(file));
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success() && said.contains("INTACT:TRUSTED"),
+        "pyhanko: {said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(Command::new("qpdf").arg("--check").arg(file));
+    assert!(out.status.success(), "qpdf --check: {}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// Widget annotations per page (qpdf's JSON).
+fn widgets_per_page(file: &Path) -> Vec<usize> {
+    let out = run(Command::new("qpdf")
+        .args(["--json=2", "--json-key=pages"])
+        .arg(file));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    v["pages"]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .map(|p| p["annotations"].as_array().map_or(0, Vec::len))
+        .collect()
+}
+
+fn journey(env: &Env, prefix: &str) {
+    env.init_dev();
+    let srv = env.serve();
+    let w = seal_world(env, &srv, prefix);
+    w.unified_payment();
+    let api = w.api.clone();
+    let (sa, sa_tok) = register_person(env, &srv, &format!("{prefix}3"), "33010619800101013");
+    let (s, v) = api_post(
+        &api,
+        &format!("/organisations/{}/members", w.unit),
+        &w.admin,
+        json!({"username": sa, "role": "seal-admin"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (seal, _code) = w.cloud_seal(&w.applicant_tok, &w.unit, "杭州示例科技有限公司合同专用章");
+    let (s, v) = api_post(
+        &api,
+        "/apps",
+        &w.admin,
+        json!({"name": "合同管理系统", "kind": "cloud-signing", "supervising_org_id": w.bureau,
+               "developer_org_id": w.unit, "owner": w.applicant}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let app = v["id"].as_str().unwrap().to_string();
+    let (s, v) = api_post(
+        &api,
+        &format!("/apps/{app}/credentials"),
+        &w.applicant_tok,
+        json!({"kind": "hmac-sha256", "label": "production"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let secret = env.path("app.secret");
+    std::fs::write(&secret, v["secret"].as_str().unwrap()).unwrap();
+    let c = Caller {
+        app: app.clone(),
+        key: v["key_id"].as_str().unwrap().to_string(),
+        secret,
+        base: api.clone(),
+    };
+    let pdf = text_pdf(&[
+        vec![(72.0, 760.0, "Contract page 1")],
+        vec![(72.0, 760.0, "Contract page 2"), (100.0, 300.0, "Seal here"), (350.0, 200.0, "Seal here")],
+        vec![(72.0, 760.0, "Contract page 3"), (300.0, 150.0, "Seal here")],
+    ]);
+    let raw = [("Content-Type", "application/pdf")];
+
+    // Not authorized yet: refused with the reason.
+    let a = c.call("POST", &format!("/app/seal?seal_id={seal}&x_mm=150&y_mm=250"), &pdf, &raw);
+    assert_eq!(a.status, 403, "{}", a.text());
+    assert!(a.text().contains("no-grant"), "{}", a.text());
+    let (s, v) = api_post(
+        &api,
+        "/app-grants",
+        &sa_tok,
+        json!({"app_id": app, "seal_ids": [seal], "valid_until": now() + 30 * 86_400}),
+    );
+    assert!(s == 200 || s == 201, "{v}");
+
+    // Keywords: every occurrence, or one page's.
+    let a = c.call("POST", "/app/keywords?keyword=Seal%20here", &pdf, &raw);
+    assert_eq!(a.status, 200, "{}", a.text());
+    let pages: Vec<i64> = a.json()["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["page"].as_i64().unwrap())
+        .collect();
+    assert_eq!(pages, [2, 2, 3], "{}", a.text());
+    let a = c.call("POST", "/app/keywords?keyword=Seal%20here&page=3", &pdf, &raw);
+    assert_eq!(a.json()["occurrences"].as_array().unwrap().len(), 1);
+    let a = c.call("POST", "/app/keywords?keyword=Nowhere", &pdf, &raw);
+    assert_eq!(a.status, 200);
+    assert!(a.json()["occurrences"].as_array().unwrap().is_empty());
+    let a = c.call("POST", "/app/keywords?keyword=x&page=9", &pdf, &raw);
+    assert_eq!(a.status, 400, "{}", a.text());
+
+    // A raw PDF sealed at a position.
+    let a = c.call("POST", &format!("/app/seal?seal_id={seal}&x_mm=150&y_mm=250"), &pdf, &raw);
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(a.header("content-type"), Some("application/pdf"));
+    let one = env.path("one.pdf");
+    std::fs::write(&one, &a.body).unwrap();
+    pdfsig_ok(env, &one, 1);
+    assert_eq!(widgets_per_page(&one), [1, 0, 0]);
+    let sha = a.header("x-sealpki-sha256").unwrap().to_string();
+    assert_eq!(sha, sealpki_pki::alg::sha256_hex(&a.body));
+    let e = c.call("GET", &format!("/app/evidence/{sha}"), b"", &[]);
+    assert_eq!(e.status, 200, "{}", e.text());
+    let ev = &e.json()[0];
+    assert_eq!(ev["app_id"], app.as_str());
+    assert_eq!(ev["seal_id"], seal.as_str());
+    assert_eq!(ev["input_sha256"], sealpki_pki::alg::sha256_hex(&pdf));
+    assert_eq!(ev["id"], a.header("x-sealpki-evidence").unwrap());
+    assert!(ev["client"].as_str().unwrap().starts_with("127.0.0.1"), "{ev}");
+    // The original's hash finds it too; an unknown hash is a 404, a bad one a 400.
+    let e = c.call("GET", &format!("/app/evidence/{}", sealpki_pki::alg::sha256_hex(&pdf)), b"", &[]);
+    assert_eq!(e.status, 200);
+    let e = c.call("GET", &format!("/app/evidence/{}", "0".repeat(64)), b"", &[]);
+    assert_eq!(e.status, 404, "{}", e.text());
+    let e = c.call("GET", "/app/evidence/xyz", b"", &[]);
+    assert_eq!(e.status, 400, "{}", e.text());
+
+    // Several placements in one signature (multipart): a position on page 1, the second
+    // "Seal here" (page 2), a cross-page seal over the odd pages (1 and 3).
+    let request = json!({"seal_id": seal, "level": "b-t", "placements": [
+        {"kind": "at", "page": 1, "x_mm": 60, "y_mm": 200},
+        {"kind": "keyword", "text": "Seal here", "occurrence": 2},
+        {"kind": "cross-page", "pages": "odd", "y_mm": 150}]});
+    let (ct, body) = multipart(&pdf, &request);
+    let a = c.call("POST", "/app/seal", &body, &[("Content-Type", &ct)]);
+    assert_eq!(a.status, 200, "{}", a.text());
+    let many = env.path("many.pdf");
+    std::fs::write(&many, &a.body).unwrap();
+    pdfsig_ok(env, &many, 1);
+    assert_eq!(widgets_per_page(&many), [2, 1, 1]);
+
+    // Idempotency-Key: the retry gets the same bytes and nothing is sealed again.
+    let key = [("Content-Type", "application/pdf"), ("Idempotency-Key", "order-2026-0001")];
+    let path = format!("/app/seal?seal_id={seal}&keyword=Seal%20here&occurrence=3");
+    let first = c.call("POST", &path, &pdf, &key);
+    assert_eq!(first.status, 200, "{}", first.text());
+    let again = c.call("POST", &path, &pdf, &key);
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(again.body, first.body, "the same bytes");
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.header("x-sealpki-evidence"), first.header("x-sealpki-evidence"));
+    let other = c.call("POST", &format!("{path}&size_mm=30"), &pdf, &key);
+    assert_eq!(other.status, 422, "the key with another request: {}", other.text());
+
+    // Bad input seals nothing and says what is wrong.
+    let u = c.call("GET", "/app/usage?days=1", b"", &[]);
+    assert_eq!(u.status, 200, "{}", u.text());
+    let count = |u: &Answer| -> i64 {
+        u.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["seal_id"] == seal.as_str())
+            .map(|r| r["count"].as_i64().unwrap())
+            .sum()
+    };
+    assert_eq!(count(&u), 3, "three sealings: {}", u.text());
+    for (path, body, want, says) in [
+        (format!("/app/seal?seal_id={seal}"), pdf.clone(), 400, "placement"),
+        (format!("/app/seal?seal_id={seal}&keyword=Nowhere"), pdf.clone(), 400, "found 0"),
+        (format!("/app/seal?seal_id={seal}&page=7&x_mm=10&y_mm=10"), pdf.clone(), 400, "3 page"),
+        (format!("/app/seal?seal_id={seal}&x_mm=900&y_mm=10"), pdf.clone(), 400, "outside"),
+        (format!("/app/seal?seal_id={seal}&cross_page=2"), pdf.clone(), 400, "two pages"),
+        (format!("/app/seal?seal_id={seal}&x_mm=10&y_mm=10"), b"%PDF-1.7 broken".to_vec(), 400, ""),
+        (format!("/app/seal?seal_id={seal}&x_mm=10&y_mm=10&level=b-z"), pdf.clone(), 400, "level"),
+        ("/app/seal?seal_id=nosuchseal&x_mm=10&y_mm=10".to_string(), pdf.clone(), 404, "nosuchseal"),
+    ] {
+        let a = c.call("POST", &path, &body, &raw);
+        assert_eq!(a.status, want, "{path}: {}", a.text());
+        assert!(a.text().contains(says), "{path}: {}", a.text());
+        assert_eq!(
+            a.header("content-type"),
+            Some("application/problem+json"),
+            "{path}"
+        );
+    }
+    let (ct, body) = multipart(&pdf, &json!({"seal_id": seal, "placements": []}));
+    let a = c.call("POST", "/app/seal", &body, &[("Content-Type", &ct)]);
+    assert_eq!(a.status, 400, "{}", a.text());
+    let u = c.call("GET", "/app/usage?days=1", b"", &[]);
+    assert_eq!(count(&u), 3, "nothing sealed by bad requests: {}", u.text());
+
+    // A lost seal refuses every sealing at once; restored, it works again.
+    let (s, lost) = api_post(
+        &api,
+        "/seal-operations",
+        &w.applicant_tok,
+        json!({"seal_id": seal, "operation": "report-loss", "reason": "遗失"}),
+    );
+    assert_eq!(s, 201, "{lost}");
+    let at = format!("/app/seal?seal_id={seal}&x_mm=100&y_mm=100");
+    let a = c.call("POST", &at, &pdf, &raw);
+    assert_eq!(a.status, 403, "{}", a.text());
+    assert!(a.text().contains("seal-lost"), "{}", a.text());
+    let lost_id = lost["id"].as_str().unwrap();
+    let (s, v) = api_post(
+        &api,
+        &format!("/seal-operations/{lost_id}/events"),
+        &w.reviewer_tok,
+        json!({"event": "approve", "version": 1, "comment": "核实无误"}),
+    );
+    assert_eq!(s, 200, "{v}");
+    let (s, r) = api_post(
+        &api,
+        "/seal-operations",
+        &w.applicant_tok,
+        json!({"seal_id": seal, "operation": "restore", "reason": "已找回"}),
+    );
+    assert_eq!(s, 201, "{r}");
+    let (s, v) = api_post(
+        &api,
+        &format!("/seal-operations/{}/events", r["id"].as_str().unwrap()),
+        &w.reviewer_tok,
+        json!({"event": "approve", "version": 1, "comment": "核实无误"}),
+    );
+    assert_eq!(s, 200, "{v}");
+    let a = c.call("POST", &at, &pdf, &raw);
+    assert_eq!(a.status, 200, "restored: {}", a.text());
+
+    // Withdrawn: refused with the reason.
+    let (s, v) = api_post(
+        &api,
+        "/app-grants/withdraw",
+        &sa_tok,
+        json!({"app_id": app, "seal_ids": [seal], "reason": "合同到期"}),
+    );
+    assert!(s == 200 || s == 201, "{v}");
+    let a = c.call("POST", &at, &pdf, &raw);
+    assert_eq!(a.status, 403, "{}", a.text());
+    assert!(a.text().contains("grant"), "{}", a.text());
+
+    // The audit chain has every sealing with the app, the seal and the hashes.
+    let log = audit_log(env);
+    let sealings: Vec<_> = log
+        .iter()
+        .filter(|(_, action, d)| action == "pdf.sign" && d["app"] == app.as_str())
+        .collect();
+    assert_eq!(sealings.len(), 4, "four sealings audited");
+    assert!(sealings
+        .iter()
+        .all(|(_, _, d)| d["seal"] == seal.as_str() && d["output_sha256"].is_string()));
+}
+
+#[test]
+fn app_signing_on_sqlite() {
+    journey(&Env::new(EnvOptions::default()), "1391000001");
+}
+
+#[test]
+fn app_signing_on_postgres() {
+    let Some(url) = pg_database("appsign") else {
+        return;
+    };
+    journey(
+        &Env::new(EnvOptions {
+            db: Db::Postgres(url),
+            ..Default::default()
+        }),
+        "1392000001",
+    );
+}
