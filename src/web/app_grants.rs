@@ -149,6 +149,11 @@ pub fn day(unix: &i64) -> String {
     date_of(*unix)
 }
 
+/// The last day of a validity ending at `unix` (its first second that no longer counts).
+pub fn last_day(unix: &i64) -> String {
+    date_of(unix.saturating_sub(1))
+}
+
 #[derive(Template)]
 #[template(path = "app-grants.html")]
 struct ListPage {
@@ -741,6 +746,7 @@ mod tests {
         assert_eq!(end_of_day("2027-12-31").unwrap(), 1_830_268_800);
         assert_eq!(date_of(1_830_268_800 - 1), "2027-12-31");
         assert_eq!(date_of(1_830_268_800), "2028-01-01");
+        assert_eq!(last_day(&1_830_268_800), "2027-12-31");
         for bad in ["", "2027-02-30", "2027-13-01", "x-1-1", "2027-1", "1969-12-31"] {
             assert!(end_of_day(bad).is_err(), "{bad}");
         }
