@@ -349,10 +349,16 @@ impl App {
         })
     }
 
+    /// Refuse unless `actor` may register apps and change their states (apps.manage): asked by
+    /// the API before a body is parsed.
+    pub async fn app_may_manage(&self, actor: &Actor) -> Result<(), AppError> {
+        let p = self.principal(actor).await?;
+        may(&p, Action::ManageApps, Resource::Platform).map(|_| ())
+    }
+
     /// Register an app (apps.manage: platform administrators and operators).
     pub async fn app_register(&self, actor: &Actor, req: &NewApp) -> Result<AppView, AppError> {
-        let p = self.principal(actor).await?;
-        may(&p, Action::ManageApps, Resource::Platform)?;
+        self.app_may_manage(actor).await?;
         let (name, name_key) = check_name(&req.name)?;
         let kind = AppKind::parse(req.kind.trim()).ok_or_else(|| AppError::Invalid {
             field: "kind",
@@ -571,8 +577,7 @@ impl App {
         id: &str,
         change: &AppStateChange,
     ) -> Result<AppView, AppError> {
-        let p = self.principal(actor).await?;
-        may(&p, Action::ManageApps, Resource::Platform)?;
+        self.app_may_manage(actor).await?;
         let row = self
             .store
             .app_get(id)

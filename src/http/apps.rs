@@ -57,6 +57,7 @@ pub async fn register(
     op: Operator,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<AppView>), AppError> {
+    app.app_may_manage(&op.actor()).await?;
     let req: NewApp = json_body(&body)?;
     let v = app.app_register(&op.actor(), &req).await?;
     Ok((StatusCode::CREATED, Json(v)))
@@ -173,6 +174,7 @@ pub async fn event(
     op: Operator,
     body: axum::body::Bytes,
 ) -> Result<Json<AppView>, AppError> {
+    app.app_may_manage(&op.actor()).await?;
     let req: AppStateChange = json_body(&body)?;
     Ok(Json(app.app_change_state(&op.actor(), &id, &req).await?))
 }
