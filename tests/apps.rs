@@ -68,13 +68,7 @@ fn curl(root: &Path, args: &[&str], cert: Option<(&Path, &Path)>) -> (bool, u16,
     )
 }
 
-fn https_json(
-    root: &Path,
-    method: &str,
-    url: &str,
-    token: &str,
-    body: &Value,
-) -> (u16, Value) {
+fn https_json(root: &Path, method: &str, url: &str, token: &str, body: &Value) -> (u16, Value) {
     let auth = format!("Authorization: Bearer {token}");
     let body = body.to_string();
     let (_, code, text, err) = curl(
@@ -178,15 +172,13 @@ fn world(env: &Env, srv: &Server, prefix: &str) -> World {
     let admin = srv.login();
     let operator = srv.new_staff(&admin, "olga", "operator");
     let auditor = srv.new_staff(&admin, "arthur", "auditor");
-    let (owner, owner_tok) =
-        register_person(env, srv, &format!("{prefix}1"), "11010519800101001");
+    let (owner, owner_tok) = register_person(env, srv, &format!("{prefix}1"), "11010519800101001");
     let (_, other_tok) = register_person(env, srv, &format!("{prefix}2"), "11010519800101002");
     let org = |code: &str, name: &str, kind: &str, region: &str| {
         let (s, v, _) = post(
             &format!("{api}/organisations"),
             Some(&admin),
-            &json!({"credit_code": code, "name": name, "kind": kind, "region": region})
-                .to_string(),
+            &json!({"credit_code": code, "name": name, "kind": kind, "region": region}).to_string(),
         );
         assert_eq!(s, 201, "{v}");
         v["id"].as_str().unwrap().to_string()
@@ -415,24 +407,50 @@ fn suite(env: &Env) {
         "hmac-sha256",
         &["--timestamp", &stale],
     );
-    assert!(code == 1 && err.contains("401") && out.contains("timestamp"), "{out}");
+    assert!(
+        code == 1 && err.contains("401") && out.contains("timestamp"),
+        "{out}"
+    );
     let (code, out, err) = signed(
         &whoami,
         &app,
         &sha_key,
         &sha_secret,
         "hmac-sha256",
-        &["-X", "GET", "--data", "{\"n\":1}", "--send-data", "{\"n\":2}"],
+        &[
+            "-X",
+            "GET",
+            "--data",
+            "{\"n\":1}",
+            "--send-data",
+            "{\"n\":2}",
+        ],
     );
-    assert!(code == 1 && err.contains("401") && out.contains("Content-Digest"), "{out}");
+    assert!(
+        code == 1 && err.contains("401") && out.contains("Content-Digest"),
+        "{out}"
+    );
     let wrong = env.path("wrong.secret");
     std::fs::write(&wrong, "A".repeat(43)).unwrap();
     let (code, out, err) = signed(&whoami, &app, &sha_key, &wrong, "hmac-sha256", &[]);
-    assert!(code == 1 && err.contains("401") && out.contains("signature"), "{out}");
+    assert!(
+        code == 1 && err.contains("401") && out.contains("signature"),
+        "{out}"
+    );
     let (code, out, err) = signed(&whoami, &app, "nosuchkey", &sha_secret, "hmac-sha256", &[]);
-    assert!(code == 1 && err.contains("401") && out.contains("unknown"), "{out}");
+    assert!(
+        code == 1 && err.contains("401") && out.contains("unknown"),
+        "{out}"
+    );
     // Another app's id with this key.
-    let (code, _, err) = signed(&whoami, "someotherapp", &sha_key, &sha_secret, "hmac-sha256", &[]);
+    let (code, _, err) = signed(
+        &whoami,
+        "someotherapp",
+        &sha_key,
+        &sha_secret,
+        "hmac-sha256",
+        &[],
+    );
     assert!(code == 1 && err.contains("401"), "{err}");
     // No proof at all, or a bearer token: 401.
     let (s, body) = get(&whoami, Some(&w.admin));
@@ -451,7 +469,10 @@ fn suite(env: &Env) {
         (&sm3_key, &sm3_secret, "hmac-sm3"),
     ] {
         let (code, out, err) = signed(&whoami, &app, key, secret, scheme, &[]);
-        assert!(code == 1 && err.contains("403") && out.contains("suspended"), "{out} {err}");
+        assert!(
+            code == 1 && err.contains("403") && out.contains("suspended"),
+            "{out} {err}"
+        );
     }
     let (s, v) = app_event(&w, &w.operator, &app, "suspend");
     assert_eq!(s, 409, "out of order: {v}");
@@ -487,7 +508,14 @@ fn suite(env: &Env) {
     std::fs::write(&cert, v["certificate"].as_str().unwrap()).unwrap();
     let subject = ok(
         &run(Command::new("openssl")
-            .args(["x509", "-noout", "-subject", "-nameopt", "RFC2253,-esc_msb", "-in"])
+            .args([
+                "x509",
+                "-noout",
+                "-subject",
+                "-nameopt",
+                "RFC2253,-esc_msb",
+                "-in",
+            ])
             .arg(&cert)),
         "subject",
     );
@@ -500,7 +528,12 @@ fn suite(env: &Env) {
         Some(&w.owner_tok),
     );
     assert_eq!(s, 200);
-    assert!(String::from_utf8_lossy(&body).matches("BEGIN CERTIFICATE").count() >= 2);
+    assert!(
+        String::from_utf8_lossy(&body)
+            .matches("BEGIN CERTIFICATE")
+            .count()
+            >= 2
+    );
     // A second certificate, for the app's revocation later.
     let (app_key2, csr2) = app_key_and_csr(env, "gateway2");
     let (s, v, _) = post(
@@ -571,15 +604,19 @@ fn suite(env: &Env) {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["state"], "revoked");
     let mut refused_at_handshake = String::new();
-    wait_until("the revoked certificate refused at the handshake", 20, || {
-        let (ok1, code, body, err) = curl(&root, &[&whoami], Some((&cert, &app_key)));
-        if ok1 {
-            assert_eq!(code, 403, "before the verifier is rebuilt: 403, {body}");
-            return false;
-        }
-        refused_at_handshake = err;
-        true
-    });
+    wait_until(
+        "the revoked certificate refused at the handshake",
+        20,
+        || {
+            let (ok1, code, body, err) = curl(&root, &[&whoami], Some((&cert, &app_key)));
+            if ok1 {
+                assert_eq!(code, 403, "before the verifier is rebuilt: 403, {body}");
+                return false;
+            }
+            refused_at_handshake = err;
+            true
+        },
+    );
     assert!(
         refused_at_handshake.to_lowercase().contains("revoked"),
         "{refused_at_handshake}"
@@ -627,9 +664,11 @@ fn suite(env: &Env) {
         &["--cacert", &root_s],
     );
     assert!(code == 1 && err.contains("403"), "{out} {err}");
-    wait_until("the revoked app's certificate refused at the handshake", 20, || {
-        !curl(&root, &[&whoami], Some((&cert2, &app_key2))).0
-    });
+    wait_until(
+        "the revoked app's certificate refused at the handshake",
+        20,
+        || !curl(&root, &[&whoami], Some((&cert2, &app_key2))).0,
+    );
     let (s, v) = https_json(
         &root,
         "GET",
@@ -688,8 +727,9 @@ fn suite(env: &Env) {
         );
     }
     assert!(
-        !log.iter()
-            .any(|(_, _, d)| d.to_string().contains(std::fs::read_to_string(&sha_secret).unwrap().trim())),
+        !log.iter().any(|(_, _, d)| d
+            .to_string()
+            .contains(std::fs::read_to_string(&sha_secret).unwrap().trim())),
         "no secret in the audit log"
     );
     let _ = w.owner;
@@ -768,7 +808,11 @@ fn apps_console_in_chromium() {
     );
     let items = c["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{c}");
-    assert!(items.iter().any(|c| c["kind"] == "hmac-sm3" && c["state"] == "revoked"));
-    assert!(items.iter().any(|c| c["kind"] == "certificate" && c["state"] == "active"));
+    assert!(items
+        .iter()
+        .any(|c| c["kind"] == "hmac-sm3" && c["state"] == "revoked"));
+    assert!(items
+        .iter()
+        .any(|c| c["kind"] == "certificate" && c["state"] == "active"));
     let _ = (&w.admin, &w.auditor, &w.owner_tok, &w.other_tok);
 }

@@ -205,7 +205,10 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
         (("post", "/api/v1/apps/{id}/credentials"), LOGGED_IN),
         (("post", "/api/v1/apps/{id}/certificates"), LOGGED_IN),
         (
-            ("get", "/api/v1/apps/{id}/credentials/{credential}/certificate"),
+            (
+                "get",
+                "/api/v1/apps/{id}/credentials/{credential}/certificate",
+            ),
             LOGGED_IN,
         ),
         (

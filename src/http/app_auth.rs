@@ -41,7 +41,9 @@ impl FromRequest<Arc<App>> for AppRequest {
             .await
             .map_err(|e| {
                 if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::TooLarge("the request body is larger than this endpoint accepts".into())
+                    AppError::TooLarge(
+                        "the request body is larger than this endpoint accepts".into(),
+                    )
                 } else {
                     AppError::BadRequest(format!("request body: {e}"))
                 }

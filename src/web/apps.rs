@@ -39,17 +39,13 @@ pub fn router() -> Router<Arc<App>> {
         .route("/apps/{id}/keys", post(create_key))
         .route(
             "/apps/{id}/certificates",
-            post(create_certificate)
-                .layer(axum::extract::DefaultBodyLimit::max(MAX_CSR_FORM)),
+            post(create_certificate).layer(axum::extract::DefaultBodyLimit::max(MAX_CSR_FORM)),
         )
         .route(
             "/apps/{id}/credentials/{credential}/certificate.pem",
             get(download),
         )
-        .route(
-            "/apps/{id}/credentials/{credential}/revoke",
-            post(revoke),
-        )
+        .route("/apps/{id}/credentials/{credential}/revoke", post(revoke))
 }
 
 /// An error in the reader's words (app refusals have their own messages).
@@ -108,7 +104,10 @@ impl ListQuery {
 
 fn states() -> Vec<&'static str> {
     use crate::workflow::Named;
-    crate::apps::AppState::ALL.iter().map(|s| s.name()).collect()
+    crate::apps::AppState::ALL
+        .iter()
+        .map(|s| s.name())
+        .collect()
 }
 
 async fn list(
@@ -297,9 +296,8 @@ async fn app_page(
         .unwrap_or_default();
     let p = app.principal(&actor).await.ok();
     let can = |action: Action| {
-        p.as_ref().is_some_and(|p| {
-            may(p, action, Resource::App { owner: &a.owner }).is_ok()
-        })
+        p.as_ref()
+            .is_some_and(|p| may(p, action, Resource::App { owner: &a.owner }).is_ok())
     };
     let may_manage = p
         .as_ref()
@@ -320,10 +318,8 @@ async fn app_page(
             new_cert: extra.new_cert,
         },
     );
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
