@@ -297,6 +297,7 @@ pub async fn certificate(
         WithBody, Staff,
         (status = 404, response = ProblemResponse),
         (status = 409, description = "Revoked already", body = super::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, response = ProblemResponse),
         Guarded,
     ))]
 pub async fn revoke_credential(
@@ -326,6 +327,7 @@ pub async fn revoke_credential(
         unknown key; 403 for a suspended or revoked app or a revoked credential.",
     responses(
         (status = 200, body = Whoami),
+        WithBody,
         (status = 401, response = ProblemResponse),
         (status = 403, response = ProblemResponse),
         Guarded,
