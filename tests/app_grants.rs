@@ -371,12 +371,13 @@ fn journey(env: &Env, prefix: &str) {
     // ---- Lists both ways, with names.
     let (st, v) = api_get(&api, &format!("/seals/{}/grants", s[0]), sa);
     assert_eq!(st, 200, "{v}");
-    let names: Vec<&str> = v["items"]
+    let mut names: Vec<&str> = v["items"]
         .as_array()
         .unwrap()
         .iter()
         .map(|g| g["app_name"].as_str().unwrap())
         .collect();
+    names.sort();
     assert_eq!(names, ["合同管理系统", "电子发票平台"], "{v}");
     let (st, v) = api_get(&api, &format!("/seals/{}/grants", s[0]), &x.w.applicant_tok);
     assert_eq!(st, 200, "the seal's holder sees its apps: {v}");
