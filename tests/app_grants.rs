@@ -58,7 +58,12 @@ fn cloud_seal(w: &SealWorld, tok: &str, org: &str, name: &str) -> (String, Strin
     );
     assert_eq!(s, 201, "{a}");
     let id = a["id"].as_str().unwrap().to_string();
-    let (_, o) = api_post(api, &format!("/seal-applications/{id}/order"), tok, json!({}));
+    let (_, o) = api_post(
+        api,
+        &format!("/seal-applications/{id}/order"),
+        tok,
+        json!({}),
+    );
     let first = o["state"].as_str().map_or(1, |_| 2);
     let scan = upload_scan(api, tok);
     for (step, (t, ev, extra)) in [
@@ -138,7 +143,12 @@ fn world(env: &Env, srv: &Server, prefix: &str) -> World {
             &format!("杭州示例科技有限公司{n}"),
         ));
     }
-    seals.push(cloud_seal(&w, &sa_tok, &branch, "杭州示例科技有限公司滨江分公司合同专用章"));
+    seals.push(cloud_seal(
+        &w,
+        &sa_tok,
+        &branch,
+        "杭州示例科技有限公司滨江分公司合同专用章",
+    ));
     let mut apps = Vec::new();
     for (name, kind) in [
         ("合同管理系统", "cloud-signing"),
@@ -249,10 +259,7 @@ fn journey(env: &Env, prefix: &str) {
     );
     assert_eq!(st, 422, "{v}");
     assert_eq!(v["field"], "seal_ids", "{v}");
-    assert!(
-        v["detail"].as_str().unwrap().contains("nosuchseal"),
-        "{v}"
-    );
+    assert!(v["detail"].as_str().unwrap().contains("nosuchseal"), "{v}");
     assert!(live(&x, &a).is_empty(), "nothing granted");
     let (st, v) = api_post(
         &api,
@@ -318,7 +325,10 @@ fn journey(env: &Env, prefix: &str) {
         json!({"app_id": a, "seal_ids": [s[3], s[0]], "valid_until": until(90)}),
     );
     assert_eq!(st, 409, "{v}");
-    assert!(v["detail"].as_str().unwrap().contains("合同专用章甲"), "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("合同专用章甲"),
+        "{v}"
+    );
     assert_eq!(
         live(&x, &a),
         sorted(vec![s[0].clone(), s[1].clone(), s[2].clone()]),
@@ -361,12 +371,13 @@ fn journey(env: &Env, prefix: &str) {
     // ---- Lists both ways, with names.
     let (st, v) = api_get(&api, &format!("/seals/{}/grants", s[0]), sa);
     assert_eq!(st, 200, "{v}");
-    let names: Vec<&str> = v["items"]
+    let mut names: Vec<&str> = v["items"]
         .as_array()
         .unwrap()
         .iter()
         .map(|g| g["app_name"].as_str().unwrap())
         .collect();
+    names.sort();
     assert_eq!(names, ["合同管理系统", "电子发票平台"], "{v}");
     let (st, v) = api_get(&api, &format!("/seals/{}/grants", s[0]), &x.w.applicant_tok);
     assert_eq!(st, 200, "the seal's holder sees its apps: {v}");
@@ -409,7 +420,11 @@ fn journey(env: &Env, prefix: &str) {
         json!({"from_app_id": a, "to_app_ids": [c]}),
     );
     assert_eq!(st, 200, "{v}");
-    assert_eq!(v["targets"][0]["granted"].as_array().unwrap().len(), 3, "{v}");
+    assert_eq!(
+        v["targets"][0]["granted"].as_array().unwrap().len(),
+        3,
+        "{v}"
+    );
     assert_eq!(live(&x, &c), live(&x, &a));
     let (st, v) = api_post(
         &api,
@@ -488,7 +503,10 @@ fn journey(env: &Env, prefix: &str) {
         .arg(&x.seals[0].1));
     let said = ok(&out, "pycose");
     let claims: Value = serde_json::from_str(said.trim()).unwrap();
-    assert_eq!(claims["claims"]["5"], 2, "the use limit is in the credential: {claims}");
+    assert_eq!(
+        claims["claims"]["5"], 2,
+        "the use limit is in the credential: {claims}"
+    );
     assert_eq!(claims["claims"]["6"], gid.as_str(), "{claims}");
     // openssl agrees the signer's certificate chains to our root.
     let (chain, root) = env.chain("service");
@@ -504,7 +522,10 @@ fn journey(env: &Env, prefix: &str) {
     let (rt, app) = in_process(env);
     let g = rt.block_on(app.app_grant_in_force(&a, &s[0])).unwrap();
     assert_eq!(g.grant_id, gid);
-    assert_eq!(refused(rt.block_on(app.app_grant_in_force(&u, &s[0]))), "ukey-app");
+    assert_eq!(
+        refused(rt.block_on(app.app_grant_in_force(&u, &s[0]))),
+        "ukey-app"
+    );
     // The use limit: two sealings, then refused.
     assert_eq!(rt.block_on(app.count_grant_use(&g)).unwrap(), 1);
     assert_eq!(rt.block_on(app.count_grant_use(&g)).unwrap(), 2);
@@ -617,7 +638,10 @@ fn journey(env: &Env, prefix: &str) {
         json!({"app_id": a, "seal_ids": [s[1], s[2]]}),
     );
     assert_eq!(st, 409, "{v}");
-    assert_eq!(v["type"], "https://sealpki.dev/problems/out-of-order", "{v}");
+    assert_eq!(
+        v["type"], "https://sealpki.dev/problems/out-of-order",
+        "{v}"
+    );
     assert!(
         live(&x, &a).contains(&s[2]),
         "the refused batch left s[2] granted"
@@ -712,14 +736,21 @@ fn journey(env: &Env, prefix: &str) {
     let r = sweep(Some(until(54)));
     assert!(r["reminders"].as_i64().unwrap() >= 1, "{r}");
     // The app's events, for its owner.
-    let (st, ev) = api_get(&api, &format!("/apps/{b}/grant-events?limit=500"), &x.w.applicant_tok);
+    let (st, ev) = api_get(
+        &api,
+        &format!("/apps/{b}/grant-events?limit=500"),
+        &x.w.applicant_tok,
+    );
     assert_eq!(st, 200, "{ev}");
     let kinds: Vec<String> = ev["items"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| {
-            let d = e["payload"]["days"].as_i64().map(|d| format!(":{d}")).unwrap_or_default();
+            let d = e["payload"]["days"]
+                .as_i64()
+                .map(|d| format!(":{d}"))
+                .unwrap_or_default();
             format!("{}{d}", e["kind"].as_str().unwrap())
         })
         .collect();
@@ -739,7 +770,11 @@ fn journey(env: &Env, prefix: &str) {
     );
     let (st, _) = api_get(&api, &format!("/apps/{b}/grant-events"), sa);
     assert_eq!(st, 403, "not the app's owner");
-    let (_, ev) = api_get(&api, &format!("/apps/{a}/grant-events?limit=500"), &x.admin_tok);
+    let (_, ev) = api_get(
+        &api,
+        &format!("/apps/{a}/grant-events?limit=500"),
+        &x.admin_tok,
+    );
     assert!(ev["items"]
         .as_array()
         .unwrap()
@@ -753,9 +788,14 @@ fn journey(env: &Env, prefix: &str) {
             .as_array()
             .map(|a| a.iter().filter_map(|i| i["kind"].as_str()).collect())
             .unwrap_or_default();
-        if ["app-grant.granted", "app-grant.withdrawn", "app-grant.expired", "app-grant.expiring"]
-            .iter()
-            .all(|k| kinds.contains(k))
+        if [
+            "app-grant.granted",
+            "app-grant.withdrawn",
+            "app-grant.expired",
+            "app-grant.expiring",
+        ]
+        .iter()
+        .all(|k| kinds.contains(k))
         {
             break;
         }

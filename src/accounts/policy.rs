@@ -423,6 +423,38 @@ mod tests {
     }
 
     #[test]
+    fn apps_are_registered_by_staff_and_managed_by_their_owner() {
+        let owner = Principal {
+            actor: Actor {
+                name: "owner".into(),
+                role: Role::Person,
+            },
+            memberships: Vec::new(),
+        };
+        let app = Resource::App { owner: "owner" };
+        let other = who(Role::Person, &[]);
+        let (op, auditor) = (who(Role::Operator, &[]), who(Role::Auditor, &[]));
+        assert!(may(&op, Action::ManageApps, Resource::Platform).is_ok());
+        for p in [&owner, &auditor] {
+            assert!(may(p, Action::ManageApps, Resource::Platform).is_err());
+        }
+        assert!(may(&owner, Action::MakeAppCredential, app).is_ok());
+        let e = may(&op, Action::MakeAppCredential, app).unwrap_err();
+        assert!(e.to_string().contains("apps.credentials.create"), "{e}");
+        for a in [
+            Action::ReadApp,
+            Action::UpdateApp,
+            Action::RevokeAppCredential,
+        ] {
+            assert!(may(&owner, a, app).is_ok() && may(&op, a, app).is_ok());
+            assert!(may(&other, a, app).is_err());
+        }
+        assert!(may(&auditor, Action::ReadApp, app).is_ok());
+        assert!(may(&auditor, Action::RevokeAppCredential, app).is_err());
+        assert!(may(&op, Action::ReviewSeal, app).is_err());
+    }
+
+    #[test]
     fn regional_seal_admins_of_government_bodies_cover_their_region() {
         let x = ["x".to_string()];
         let city = who(

@@ -141,14 +141,23 @@ fn corrupt(e: StoreError) -> AppError {
 
 impl App {
     /// The credential `credential_id` of app `app_id` (cached); an unknown one is a 401.
-    async fn resolve_key(&self, app_id: &str, credential_id: &str) -> Result<Arc<Resolved>, AppError> {
+    async fn resolve_key(
+        &self,
+        app_id: &str,
+        credential_id: &str,
+    ) -> Result<Arc<Resolved>, AppError> {
         if let Some(r) = self.apps.cache.get(credential_id) {
             if r.app_id == app_id {
                 return Ok(r);
             }
             return Err(unknown_key());
         }
-        let c = match self.store.credential_get(credential_id).await.map_err(corrupt)? {
+        let c = match self
+            .store
+            .credential_get(credential_id)
+            .await
+            .map_err(corrupt)?
+        {
             Some(c) if c.app_id == app_id => c,
             _ => return Err(unknown_key()),
         };
@@ -171,9 +180,9 @@ impl App {
             .ok_or_else(|| StoreError::Corrupt(format!("credential {} has no app", c.id)))?;
         let kind = CredentialKind::parse(&c.kind)
             .ok_or_else(|| StoreError::Corrupt(format!("credential {} kind {:?}", c.id, c.kind)))?;
-        let active = CredentialState::parse(&c.state)
-            .ok_or_else(|| StoreError::Corrupt(format!("credential {} state {:?}", c.id, c.state)))?
-            == CredentialState::Active;
+        let active = CredentialState::parse(&c.state).ok_or_else(|| {
+            StoreError::Corrupt(format!("credential {} state {:?}", c.id, c.state))
+        })? == CredentialState::Active;
         let secret = match (&c.secret_sealed, kind.scheme()) {
             (Some(s), Some(_)) => Some(self.app_secrets()?.open_secret(&c.app_id, &c.id, s)?),
             (None, Some(_)) => {
@@ -183,8 +192,9 @@ impl App {
         };
         Ok(Resolved {
             app_state: super::registry::app_state(&app)?,
-            app_kind: AppKind::parse(&app.kind)
-                .ok_or_else(|| StoreError::Corrupt(format!("app {} kind {:?}", app.id, app.kind)))?,
+            app_kind: AppKind::parse(&app.kind).ok_or_else(|| {
+                StoreError::Corrupt(format!("app {} kind {:?}", app.id, app.kind))
+            })?,
             app_id: app.id,
             app_name: app.name,
             credential_id: c.id,
@@ -219,8 +229,7 @@ impl App {
         let now = crate::store::now();
         let last = r.touched.load(Ordering::Relaxed);
         if now.saturating_sub(last) < TOUCH_SECONDS
-            || r
-                .touched
+            || r.touched
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_err()
         {
@@ -261,7 +270,9 @@ impl App {
         let r = self.resolve_key(app_id, key_id).await?;
         let scheme: Scheme = r.kind.scheme().ok_or_else(unknown_key)?;
         let secret = r.secret.as_ref().ok_or_else(unknown_key)?;
-        scheme.check_digest(digest, req.body).map_err(unauthorized)?;
+        scheme
+            .check_digest(digest, req.body)
+            .map_err(unauthorized)?;
         let canonical = signature::canonical(&Signed {
             method: req.method,
             path: req.path,
@@ -318,7 +329,9 @@ impl App {
     ) -> Result<(AppCaller, Arc<Resolved>), AppError> {
         use sealpki_pki::der::Decode;
         let cert = sealpki_pki::x509_cert::Certificate::from_der(der).map_err(|_| {
-            AppError::BadSignature("app request refused: the client certificate is not readable".into())
+            AppError::BadSignature(
+                "app request refused: the client certificate is not readable".into(),
+            )
         })?;
         let serial = sealpki_pki::issue::serial_hex(&cert.tbs_certificate.serial_number);
         let key = format!("serial:{serial}");
@@ -377,10 +390,7 @@ impl App {
     pub async fn app_sweep_nonces(&self) -> Result<u64, AppError> {
         let mut total = 0;
         loop {
-            let n = self
-                .store
-                .nonce_sweep(crate::store::now(), 10_000)
-                .await?;
+            let n = self.store.nonce_sweep(crate::store::now(), 10_000).await?;
             total += n;
             if n < 10_000 {
                 return Ok(total);

@@ -242,8 +242,8 @@ impl App {
         self.may_add_credential(&app).await?;
         let id = new_id();
         let mut secret = Zeroizing::new([0u8; SECRET_LEN]);
-        rand_core::OsRng.fill_bytes(secret.as_mut());
-        let sealed = self.app_secrets()?.seal(app_id, &id, secret.as_ref())?;
+        rand_core::OsRng.fill_bytes(&mut secret[..]);
+        let sealed = self.app_secrets()?.seal(app_id, &id, &secret[..])?;
         let now = crate::store::now();
         let row = CredentialRow {
             id: id.clone(),
@@ -274,7 +274,7 @@ impl App {
             credential: self.credential_view(row, None),
             app_id: app_id.to_string(),
             key_id: id,
-            secret: URL_SAFE_NO_PAD.encode(secret.as_ref()),
+            secret: URL_SAFE_NO_PAD.encode(&secret[..]),
         })
     }
 
@@ -433,9 +433,7 @@ impl App {
             Some(r) => {
                 return Err(AppError::Invalid {
                     field: "reason",
-                    rule: format!(
-                        "{r:?}: cessationOfOperation, superseded or keyCompromise"
-                    ),
+                    rule: format!("{r:?}: cessationOfOperation, superseded or keyCompromise"),
                 })
             }
         };

@@ -456,7 +456,9 @@ impl App {
                 app.id,
                 s.name()
             ))),
-            None => Err(StoreError::Corrupt(format!("app {} state {:?}", app.id, app.state)).into()),
+            None => {
+                Err(StoreError::Corrupt(format!("app {} state {:?}", app.id, app.state)).into())
+            }
         }
     }
 
@@ -491,7 +493,10 @@ impl App {
         self.may_on_org(p, Action::AuthorizeApps, org_id).await?;
         let orgs = self.store.org_subtrees(&[org_id.to_string()]).await?;
         let limit = i64::try_from(MAX_SEALS).unwrap_or(500) + 1;
-        let ids = self.store.seal_ids_of(Some(orgs.as_slice()), "", mode, limit).await?;
+        let ids = self
+            .store
+            .seal_ids_of(Some(orgs.as_slice()), "", mode, limit)
+            .await?;
         if ids.len() > MAX_SEALS {
             return Err(AppError::Invalid {
                 field: "org_id",
@@ -554,9 +559,18 @@ impl App {
         use sealpki_pki::credential::{self, Body, Claims, Kind};
         let u = |t: i64| u64::try_from(t).unwrap_or(0);
         let mut claims = BTreeMap::from([
-            (1, sealpki_pki::credential::CborValue::Text(g.app_id.clone())),
-            (2, sealpki_pki::credential::CborValue::Text(org_code.to_string())),
-            (3, sealpki_pki::credential::CborValue::Text(seal_code.to_string())),
+            (
+                1,
+                sealpki_pki::credential::CborValue::Text(g.app_id.clone()),
+            ),
+            (
+                2,
+                sealpki_pki::credential::CborValue::Text(org_code.to_string()),
+            ),
+            (
+                3,
+                sealpki_pki::credential::CborValue::Text(seal_code.to_string()),
+            ),
             (4, sealpki_pki::credential::CborValue::Text(g.role.clone())),
             (6, sealpki_pki::credential::CborValue::Text(g.id.clone())),
         ]);
@@ -604,13 +618,15 @@ impl App {
         let now = crate::store::now();
         let mut out = Vec::with_capacity(signed.len());
         for ((g, cose), seal) in signed.into_iter().zip(seals) {
-            Store::grant_insert(tx, &g, &cose).await.map_err(|e| match e {
-                StoreError::Conflict(_) => AppError::Conflict(format!(
-                    "app {} was authorized for seal {} ({}) meanwhile: nothing was changed",
-                    g.app_id, seal.name, seal.code
-                )),
-                other => other.into(),
-            })?;
+            Store::grant_insert(tx, &g, &cose)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => AppError::Conflict(format!(
+                        "app {} was authorized for seal {} ({}) meanwhile: nothing was changed",
+                        g.app_id, seal.name, seal.code
+                    )),
+                    other => other.into(),
+                })?;
             self.audit
                 .append(
                     tx,
@@ -793,7 +809,11 @@ impl App {
                     kind: "app-grant.granted".into(),
                     title: crate::notify::Text::new(
                         format!("已授权应用「{}」使用 {} 枚印章", app.name, granted.len()),
-                        format!("App \"{}\" authorized for {} seal(s)", app.name, granted.len()),
+                        format!(
+                            "App \"{}\" authorized for {} seal(s)",
+                            app.name,
+                            granted.len()
+                        ),
                     ),
                     body: crate::notify::Text::new(
                         format!(
@@ -924,7 +944,9 @@ impl App {
         let from = GrantState::parse(&g.grant.state).ok_or_else(|| {
             StoreError::Corrupt(format!("grant {} state {:?}", g.grant.id, g.grant.state))
         })?;
-        let to = from.on(event).ok_or_else(|| grant_out_of_order(g, from, event))?;
+        let to = from
+            .on(event)
+            .ok_or_else(|| grant_out_of_order(g, from, event))?;
         if !Store::grant_set_state(
             tx,
             &g.grant.id,
@@ -1006,73 +1028,74 @@ impl App {
             });
         }
         let mut checked = BTreeSet::new();
-        let rows: Vec<GrantListRow> = match (&req.grant_ids, &req.app_id, &req.seal_ids, &req.org_id)
-        {
-            (Some(ids), None, None, None) => {
-                let ids = seal_list(ids).map_err(|_| AppError::Invalid {
-                    field: "grant_ids",
-                    rule: format!("1 to {MAX_SEALS} grants"),
-                })?;
-                let mut rows = Vec::new();
-                let mut unknown = Vec::new();
-                for id in &ids {
-                    match self.store.grant_get(id).await? {
-                        Some(g) => rows.push(g),
-                        None => unknown.push(id.clone()),
-                    }
-                }
-                if !unknown.is_empty() {
-                    return Err(AppError::Invalid {
+        let rows: Vec<GrantListRow> =
+            match (&req.grant_ids, &req.app_id, &req.seal_ids, &req.org_id) {
+                (Some(ids), None, None, None) => {
+                    let ids = seal_list(ids).map_err(|_| AppError::Invalid {
                         field: "grant_ids",
-                        rule: format!(
-                            "no grant with id {}: nothing was changed",
-                            unknown.join(", ")
-                        ),
-                    });
+                        rule: format!("1 to {MAX_SEALS} grants"),
+                    })?;
+                    let mut rows = Vec::new();
+                    let mut unknown = Vec::new();
+                    for id in &ids {
+                        match self.store.grant_get(id).await? {
+                            Some(g) => rows.push(g),
+                            None => unknown.push(id.clone()),
+                        }
+                    }
+                    if !unknown.is_empty() {
+                        return Err(AppError::Invalid {
+                            field: "grant_ids",
+                            rule: format!(
+                                "no grant with id {}: nothing was changed",
+                                unknown.join(", ")
+                            ),
+                        });
+                    }
+                    rows
                 }
-                rows
-            }
-            (None, Some(app), Some(seals), None) => {
-                let seals = self.named_seals(&p, seals, &mut checked).await?;
-                let ids: Vec<String> = seals.iter().map(|s| s.id.clone()).collect();
-                let rows = self.store.grants_live_on(app, &ids).await?;
-                let have: BTreeSet<&str> = rows.iter().map(|g| g.grant.seal_id.as_str()).collect();
-                let missing: Vec<String> = seals
-                    .iter()
-                    .filter(|s| !have.contains(s.id.as_str()))
-                    .map(|s| format!("{} ({})", s.name, s.code))
-                    .collect();
-                if !missing.is_empty() {
+                (None, Some(app), Some(seals), None) => {
+                    let seals = self.named_seals(&p, seals, &mut checked).await?;
+                    let ids: Vec<String> = seals.iter().map(|s| s.id.clone()).collect();
+                    let rows = self.store.grants_live_on(app, &ids).await?;
+                    let have: BTreeSet<&str> =
+                        rows.iter().map(|g| g.grant.seal_id.as_str()).collect();
+                    let missing: Vec<String> = seals
+                        .iter()
+                        .filter(|s| !have.contains(s.id.as_str()))
+                        .map(|s| format!("{} ({})", s.name, s.code))
+                        .collect();
+                    if !missing.is_empty() {
+                        if self.store.app_brief(app).await?.is_none() {
+                            return Err(AppError::NotFound(format!("no app with id {app}")));
+                        }
+                        return Err(AppError::StateConflict {
+                            reason: "out-of-order",
+                            message: format!(
+                                "app {app} holds no grant in force for {}: nothing was changed",
+                                missing.join(", ")
+                            ),
+                            state: "none",
+                            version: 0,
+                            allowed_events: Vec::new(),
+                        });
+                    }
+                    rows
+                }
+                (None, Some(app), None, Some(org)) => {
                     if self.store.app_brief(app).await?.is_none() {
                         return Err(AppError::NotFound(format!("no app with id {app}")));
                     }
-                    return Err(AppError::StateConflict {
-                        reason: "out-of-order",
-                        message: format!(
-                            "app {app} holds no grant in force for {}: nothing was changed",
-                            missing.join(", ")
-                        ),
-                        state: "none",
-                        version: 0,
-                        allowed_events: Vec::new(),
-                    });
+                    let seals = self.subtree_seals(&p, org, "").await?;
+                    let ids: Vec<String> = seals.iter().map(|s| s.id.clone()).collect();
+                    self.store.grants_live_on(app, &ids).await?
                 }
-                rows
-            }
-            (None, Some(app), None, Some(org)) => {
-                if self.store.app_brief(app).await?.is_none() {
-                    return Err(AppError::NotFound(format!("no app with id {app}")));
+                _ => {
+                    return Err(AppError::BadRequest(
+                        "give grant_ids, or app_id with seal_ids or with org_id".into(),
+                    ))
                 }
-                let seals = self.subtree_seals(&p, org, "").await?;
-                let ids: Vec<String> = seals.iter().map(|s| s.id.clone()).collect();
-                self.store.grants_live_on(app, &ids).await?
-            }
-            _ => {
-                return Err(AppError::BadRequest(
-                    "give grant_ids, or app_id with seal_ids or with org_id".into(),
-                ))
-            }
-        };
+            };
         for g in &rows {
             self.may_authorize(&p, &g.org_id, &mut checked).await?;
             let s = GrantState::parse(&g.grant.state).ok_or_else(|| {
@@ -1104,10 +1127,7 @@ impl App {
                         ),
                     ),
                     body: crate::notify::Text::new(
-                        format!(
-                            "应用「{names}」不能再使用这 {} 枚印章签章。",
-                            rows.len()
-                        ),
+                        format!("应用「{names}」不能再使用这 {} 枚印章签章。", rows.len()),
                         format!(
                             "The app \"{names}\" may no longer seal with these {} seal(s).",
                             rows.len()
@@ -1230,7 +1250,8 @@ impl App {
                 rows.push(s);
             }
             let withdraw = if req.exact {
-                let keep: BTreeSet<&str> = source.iter().map(|g| g.grant.seal_id.as_str()).collect();
+                let keep: BTreeSet<&str> =
+                    source.iter().map(|g| g.grant.seal_id.as_str()).collect();
                 self.store
                     .grant_find(
                         &GrantFilter {
@@ -1280,7 +1301,11 @@ impl App {
                 &crate::notify::Message {
                     kind: "app-grant.synced".into(),
                     title: crate::notify::Text::new(
-                        format!("已将应用「{}」的授权印章同步至 {} 个应用", from.name, out.len()),
+                        format!(
+                            "已将应用「{}」的授权印章同步至 {} 个应用",
+                            from.name,
+                            out.len()
+                        ),
                         format!(
                             "Seals of app \"{}\" synced to {} app(s)",
                             from.name,
@@ -1398,8 +1423,7 @@ impl App {
                 limit,
             )
             .await?;
-        let next_cursor =
-            crate::paging::next(&rows, limit, |r| (r.grant.created_at, &r.grant.id));
+        let next_cursor = crate::paging::next(&rows, limit, |r| (r.grant.created_at, &r.grant.id));
         let now = crate::store::now();
         let items = rows
             .into_iter()
@@ -1533,7 +1557,10 @@ impl App {
 
     /// The organisations of the caller's grant scope as a tree (depth, id, name), roots first,
     /// each followed by its descendants; at most 500.
-    pub async fn grant_org_tree(&self, actor: &Actor) -> Result<Vec<(usize, String, String)>, AppError> {
+    pub async fn grant_org_tree(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<(usize, String, String)>, AppError> {
         let p = self.principal(actor).await?;
         let Scope::Orgs(ids) = self.grant_scope(&p).await? else {
             return Ok(Vec::new());
@@ -1558,7 +1585,12 @@ impl App {
         let mut out = Vec::new();
         let mut stack: Vec<(usize, String, String)> = children
             .get(&None)
-            .map(|v| v.iter().rev().map(|(n, i)| (0, i.clone(), n.clone())).collect())
+            .map(|v| {
+                v.iter()
+                    .rev()
+                    .map(|(n, i)| (0, i.clone(), n.clone()))
+                    .collect()
+            })
             .unwrap_or_default();
         while let Some((d, id, name)) = stack.pop() {
             if let Some(kids) = children.get(&Some(id.clone())) {
@@ -1590,7 +1622,12 @@ impl App {
         };
         let ids = self
             .store
-            .seal_ids_of(Some(orgs.as_slice()), "", "", i64::try_from(MAX_SEALS).unwrap_or(500))
+            .seal_ids_of(
+                Some(orgs.as_slice()),
+                "",
+                "",
+                i64::try_from(MAX_SEALS).unwrap_or(500),
+            )
             .await?;
         let mut out = Vec::new();
         for id in &ids {
@@ -1643,9 +1680,7 @@ impl App {
             .ca_keys()
             .into_iter()
             .filter(|k| k.name() == "service")
-            .filter_map(|k| {
-                sealpki_pki::x509_cert::Certificate::from_der(k.issuer.der()).ok()
-            })
+            .filter_map(|k| sealpki_pki::x509_cert::Certificate::from_der(k.issuer.der()).ok())
             .collect();
         sealpki_pki::credential::verify(
             cose,
@@ -1782,8 +1817,9 @@ impl App {
                 ),
             ));
         }
-        let seal_state = SealState::parse(&r.seal_state)
-            .ok_or_else(|| StoreError::Corrupt(format!("seal {seal_id} state {:?}", r.seal_state)))?;
+        let seal_state = SealState::parse(&r.seal_state).ok_or_else(|| {
+            StoreError::Corrupt(format!("seal {seal_id} state {:?}", r.seal_state))
+        })?;
         if seal_state != SealState::Active {
             return Err(refusal(
                 seal_reason(seal_state),
@@ -1802,7 +1838,10 @@ impl App {
         if r.seal_valid_until <= now {
             return Err(refusal(
                 "seal-expired",
-                format!("seal {} is past its validity: no app may seal with it", r.seal_code),
+                format!(
+                    "seal {} is past its validity: no app may seal with it",
+                    r.seal_code
+                ),
             ));
         }
         let Some(g) = r.grant else {
@@ -1989,7 +2028,10 @@ impl App {
                                 kind: "app-grant.effective".into(),
                                 title: crate::notify::Text::new(
                                     format!("应用「{}」的印章授权已生效", g.app_name),
-                                    format!("App \"{}\": a seal authorization took effect", g.app_name),
+                                    format!(
+                                        "App \"{}\": a seal authorization took effect",
+                                        g.app_name
+                                    ),
                                 ),
                                 body: crate::notify::Text::new(
                                     format!(

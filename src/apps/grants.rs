@@ -180,8 +180,8 @@ pub fn seal_reason(state: crate::seals::SealState) -> &'static str {
 
 /// A Unix time in messages: `2026-12-01 12:00:00 UTC`.
 pub fn format_time(unix: &i64) -> String {
-    let t = std::time::UNIX_EPOCH
-        + std::time::Duration::from_secs(u64::try_from(*unix).unwrap_or(0));
+    let t =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(*unix).unwrap_or(0));
     sealpki_pki::der::DateTime::from_system_time(t)
         .map(|d| d.to_string().replace('T', " ").replace('Z', " UTC"))
         .unwrap_or_else(|_| unix.to_string())
@@ -228,10 +228,7 @@ mod tests {
     #[test]
     fn state_at_a_time() {
         let (from, until) = (100, 200);
-        assert_eq!(
-            GrantState::Granted.at(50, from, until),
-            GrantState::Granted
-        );
+        assert_eq!(GrantState::Granted.at(50, from, until), GrantState::Granted);
         assert_eq!(
             GrantState::Granted.at(100, from, until),
             GrantState::Effective
@@ -263,7 +260,13 @@ mod tests {
         assert!(check_validity(now, None, now + MAX_VALIDITY_SECS, None).is_ok());
         let e = check_validity(now, None, now + MAX_VALIDITY_SECS + 1, None).unwrap_err();
         assert!(
-            matches!(e, AppError::Invalid { field: "valid_until", .. }),
+            matches!(
+                e,
+                AppError::Invalid {
+                    field: "valid_until",
+                    ..
+                }
+            ),
             "{e}"
         );
         assert!(e.to_string().contains("three years"), "{e}");

@@ -172,8 +172,7 @@ fn check_contacts(c: &[Contact]) -> Result<Vec<Contact>, AppError> {
     c.iter()
         .map(|c| {
             let name = c.name.trim();
-            if name.is_empty() || name.chars().count() > 40 || name.chars().any(char::is_control)
-            {
+            if name.is_empty() || name.chars().count() > 40 || name.chars().any(char::is_control) {
                 return Err(AppError::Invalid {
                     field: "contacts.name",
                     rule: "1-40 characters, no control characters".into(),
@@ -320,12 +319,7 @@ impl App {
             })
             .collect();
         let org_name = |id: String| async move {
-            self.store
-                .org_get(&id)
-                .await
-                .ok()
-                .flatten()
-                .map(|o| o.name)
+            self.store.org_get(&id).await.ok().flatten().map(|o| o.name)
         };
         Ok(AppView {
             supervising_org_name: org_name(a.supervising_org_id.clone()).await,
@@ -349,10 +343,16 @@ impl App {
         })
     }
 
+    /// Refuse unless `actor` may register apps and change their states (apps.manage): asked by
+    /// the API before a body is parsed.
+    pub async fn app_may_manage(&self, actor: &Actor) -> Result<(), AppError> {
+        let p = self.principal(actor).await?;
+        may(&p, Action::ManageApps, Resource::Platform).map(|_| ())
+    }
+
     /// Register an app (apps.manage: platform administrators and operators).
     pub async fn app_register(&self, actor: &Actor, req: &NewApp) -> Result<AppView, AppError> {
-        let p = self.principal(actor).await?;
-        may(&p, Action::ManageApps, Resource::Platform)?;
+        self.app_may_manage(actor).await?;
         let (name, name_key) = check_name(&req.name)?;
         let kind = AppKind::parse(req.kind.trim()).ok_or_else(|| AppError::Invalid {
             field: "kind",
@@ -474,11 +474,7 @@ impl App {
                 )));
             }
         }
-        let folded = q
-            .name
-            .as_deref()
-            .map(fold_name)
-            .filter(|n| !n.is_empty());
+        let folded = q.name.as_deref().map(fold_name).filter(|n| !n.is_empty());
         let f = AppFilter {
             name_key: folded.as_deref(),
             supervising_org_id: q.supervising_org_id.as_deref().filter(|s| !s.is_empty()),
@@ -571,8 +567,7 @@ impl App {
         id: &str,
         change: &AppStateChange,
     ) -> Result<AppView, AppError> {
-        let p = self.principal(actor).await?;
-        may(&p, Action::ManageApps, Resource::Platform)?;
+        self.app_may_manage(actor).await?;
         let row = self
             .store
             .app_get(id)
@@ -672,7 +667,7 @@ impl App {
             &actor.name,
             &cert,
             Some(reason),
-            Some(&format!("app credential {} of app {}", c.id, c.app_id)),
+            Some(format!("app credential {} of app {}", c.id, c.app_id).as_str()),
         )
         .await?;
         Ok(Some((cert.ca_key.clone(), cert.crl_part)))
@@ -736,7 +731,10 @@ mod tests {
     #[test]
     fn allowed_events_follow_the_table() {
         assert_eq!(allowed_events(AppState::Active), vec!["suspend", "revoke"]);
-        assert_eq!(allowed_events(AppState::Suspended), vec!["resume", "revoke"]);
+        assert_eq!(
+            allowed_events(AppState::Suspended),
+            vec!["resume", "revoke"]
+        );
         assert!(allowed_events(AppState::Revoked).is_empty());
     }
 }

@@ -5,7 +5,7 @@
 //! secret copied to another row does not open.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
+use aes_gcm::Aes256Gcm;
 use rand_core::RngCore;
 use zeroize::Zeroizing;
 
@@ -28,13 +28,13 @@ impl SecretBox {
         let file = config.data_dir.join(KEY_FILE);
         if !file.exists() {
             let mut b = Zeroizing::new([0u8; 32]);
-            rand_core::OsRng.fill_bytes(b.as_mut());
+            rand_core::OsRng.fill_bytes(&mut b[..]);
             let mut tag = [0u8; 4];
             rand_core::OsRng.fill_bytes(&mut tag);
             let tmp = config
                 .data_dir
                 .join(format!("{KEY_FILE}.{}.tmp", hex::encode(tag)));
-            write_private(&tmp, hex::encode(b.as_ref()).as_bytes())
+            write_private(&tmp, hex::encode(&b[..]).as_bytes())
                 .map_err(|e| AppError::Internal(format!("app secret material: {e}")))?;
             // A hard link never replaces material another instance made first.
             let _ = std::fs::hard_link(&tmp, &file);
@@ -59,10 +59,10 @@ impl SecretBox {
     pub fn from_material(ikm: &[u8]) -> SecretBox {
         let hk = hkdf::Hkdf::<sha2::Sha256>::new(Some(b"sealpki"), ikm);
         let mut key = Zeroizing::new([0u8; 32]);
-        hk.expand(b"app-credential-secrets/v1", key.as_mut())
+        hk.expand(b"app-credential-secrets/v1", &mut key[..])
             .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA256 length"));
         SecretBox {
-            cipher: Aes256Gcm::new_from_slice(key.as_ref())
+            cipher: Aes256Gcm::new_from_slice(&key[..])
                 .unwrap_or_else(|_| unreachable!("AES-256 takes 32-byte keys")),
         }
     }
@@ -84,7 +84,7 @@ impl SecretBox {
         let ct = self
             .cipher
             .encrypt(
-                Nonce::from_slice(&nonce),
+                (&nonce).into(),
                 Payload {
                     msg: secret,
                     aad: &aad,
@@ -115,9 +115,11 @@ impl SecretBox {
             return Err(bad());
         }
         let aad = Self::aad(app_id, credential_id);
+        let mut nonce = [0u8; 12];
+        nonce.copy_from_slice(&sealed[1..13]);
         self.cipher
             .decrypt(
-                Nonce::from_slice(&sealed[1..13]),
+                (&nonce).into(),
                 Payload {
                     msg: &sealed[13..],
                     aad: &aad,

@@ -60,7 +60,7 @@ pub enum SigError {
     Missing(&'static str),
     #[error("header {0} is not valid: {1}")]
     Malformed(&'static str, &'static str),
-    #[error("the timestamp is {0} s away from the server's clock (at most {SKEW_SECONDS} s)")]
+    #[error("the timestamp is {0} s away from the server's clock (at most 300 s)")]
     Stale(i64),
     #[error("the Content-Digest does not match the body")]
     DigestMismatch,
@@ -263,8 +263,7 @@ pub fn percent_encode(b: &[u8]) -> String {
 /// A nonce: 16–64 characters of `[A-Za-z0-9_-]`.
 pub fn check_nonce(n: &str) -> Result<(), SigError> {
     if (16..=64).contains(&n.len())
-        && n
-            .bytes()
+        && n.bytes()
             .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
     {
         Ok(())
@@ -284,9 +283,9 @@ pub fn check_timestamp(ts: &str, now: i64) -> Result<i64, SigError> {
             "unix seconds, digits only",
         ));
     }
-    let t: i64 = ts.parse().map_err(|_| {
-        SigError::Malformed("X-Sealpki-Timestamp", "unix seconds, digits only")
-    })?;
+    let t: i64 = ts
+        .parse()
+        .map_err(|_| SigError::Malformed("X-Sealpki-Timestamp", "unix seconds, digits only"))?;
     let off = t.saturating_sub(now);
     if off.saturating_abs() > SKEW_SECONDS {
         return Err(SigError::Stale(off));
@@ -371,7 +370,9 @@ mod tests {
         assert!(Scheme::HmacSm3
             .check_digest(&format!("{sha}, {sm3}"), body)
             .is_ok());
-        assert!(Scheme::HmacSha256.check_digest("sha-256=abc", body).is_err());
+        assert!(Scheme::HmacSha256
+            .check_digest("sha-256=abc", body)
+            .is_err());
     }
 
     #[test]

@@ -626,22 +626,18 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
             // The seals' figures stay at the top level; the grants' sit beside them.
             let mut v = serde_json::json!(s);
             v["app_grants"] = serde_json::json!(g);
-            out(
-                json,
-                &v,
-                || {
-                    format!(
-                        "{} reminders queued, {} seals expired, {} interrupted productions undone; \
+            out(json, &v, || {
+                format!(
+                    "{} reminders queued, {} seals expired, {} interrupted productions undone; \
                          app authorizations: {} effective, {} reminders, {} expired\n",
-                        s.reminders,
-                        s.expired,
-                        s.recovered_productions,
-                        g.effective,
-                        g.reminders,
-                        g.expired
-                    )
-                },
-            );
+                    s.reminders,
+                    s.expired,
+                    s.recovered_productions,
+                    g.effective,
+                    g.reminders,
+                    g.expired
+                )
+            });
             Ok(0)
         }
         Command::Audit(AuditCmd::Verify) => {

@@ -57,6 +57,7 @@ pub async fn register(
     op: Operator,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<AppView>), AppError> {
+    app.app_may_manage(&op.actor()).await?;
     let req: NewApp = json_body(&body)?;
     let v = app.app_register(&op.actor(), &req).await?;
     Ok((StatusCode::CREATED, Json(v)))
@@ -173,6 +174,7 @@ pub async fn event(
     op: Operator,
     body: axum::body::Bytes,
 ) -> Result<Json<AppView>, AppError> {
+    app.app_may_manage(&op.actor()).await?;
     let req: AppStateChange = json_body(&body)?;
     Ok(Json(app.app_change_state(&op.actor(), &id, &req).await?))
 }
@@ -295,6 +297,7 @@ pub async fn certificate(
         WithBody, Staff,
         (status = 404, response = ProblemResponse),
         (status = 409, description = "Revoked already", body = super::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, response = ProblemResponse),
         Guarded,
     ))]
 pub async fn revoke_credential(
@@ -324,6 +327,7 @@ pub async fn revoke_credential(
         unknown key; 403 for a suspended or revoked app or a revoked credential.",
     responses(
         (status = 200, body = Whoami),
+        WithBody,
         (status = 401, response = ProblemResponse),
         (status = 403, response = ProblemResponse),
         Guarded,

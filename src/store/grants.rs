@@ -550,9 +550,10 @@ impl Store {
         &self,
         orgs: Option<&[String]>,
     ) -> Result<Vec<(AppBriefRow, i64)>, StoreError> {
-        let mut sql = "SELECT g.app_id, COUNT(*) FROM app_grants g JOIN seals s ON s.id = g.seal_id \
+        let mut sql =
+            "SELECT g.app_id, COUNT(*) FROM app_grants g JOIN seals s ON s.id = g.seal_id \
                        WHERE g.state IN ('granted', 'effective')"
-            .to_string();
+                .to_string();
         if let Some(set) = orgs {
             if set.is_empty() {
                 return Ok(Vec::new());

@@ -149,6 +149,11 @@ pub fn day(unix: &i64) -> String {
     date_of(*unix)
 }
 
+/// The last day of a validity ending at `unix` (its first second that no longer counts).
+pub fn last_day(unix: &i64) -> String {
+    date_of(unix.saturating_sub(1))
+}
+
 #[derive(Template)]
 #[template(path = "app-grants.html")]
 struct ListPage {
@@ -295,8 +300,7 @@ async fn seals_page(
             org: org.unwrap_or_default().to_string(),
             org_name,
             choices,
-            valid_until: valid_until
-                .unwrap_or_else(|| date_of(crate::store::now() + 365 * 86_400)),
+            valid_until: valid_until.unwrap_or_else(|| date_of(crate::store::now() + 365 * 86_400)),
             use_limit: use_limit.unwrap_or_default(),
             error,
         },
@@ -595,7 +599,10 @@ async fn render_sync(
     status: StatusCode,
 ) -> Response {
     let here = format!("/app-grants/sync?from={}", super::percent_encode(from));
-    let seals = match app.app_seals(actor, from, None, None, None, Some(500)).await {
+    let seals = match app
+        .app_seals(actor, from, None, None, None, Some(500))
+        .await
+    {
         Ok(s) => s,
         Err(e) => return super::error_page(lang, &here, status_of(&e), None, None),
     };
@@ -741,7 +748,15 @@ mod tests {
         assert_eq!(end_of_day("2027-12-31").unwrap(), 1_830_268_800);
         assert_eq!(date_of(1_830_268_800 - 1), "2027-12-31");
         assert_eq!(date_of(1_830_268_800), "2028-01-01");
-        for bad in ["", "2027-02-30", "2027-13-01", "x-1-1", "2027-1", "1969-12-31"] {
+        assert_eq!(last_day(&1_830_268_800), "2027-12-31");
+        for bad in [
+            "",
+            "2027-02-30",
+            "2027-13-01",
+            "x-1-1",
+            "2027-1",
+            "1969-12-31",
+        ] {
             assert!(end_of_day(bad).is_err(), "{bad}");
         }
         assert_eq!(

@@ -10,6 +10,7 @@
 mod account;
 mod admin_applications;
 mod app_grants;
+mod apps;
 mod assets;
 pub mod i18n;
 mod notifications;
@@ -54,7 +55,8 @@ pub fn routers(app: Arc<App>) -> (Router<Arc<App>>, Router<Arc<App>>) {
         .merge(admin_applications::router())
         .merge(app_grants::router())
         .merge(notifications::router())
-        .merge(payments::router());
+        .merge(payments::router())
+        .merge(apps::router());
     let uploads = Router::new()
         .route(
             "/verify/upload",

@@ -28,9 +28,9 @@ use der::Decode;
 
 use crate::alg::{der_to_raw_rs, KeyAlgorithm, SignatureScheme};
 use crate::keys::{KeyError, Signer};
-pub use claims::{Body, Claims, RevocationCheck, SealState, SealStatus, CTI_LEN};
 /// The CBOR value of a claim in a kind's claim map ([`Body::Other`]).
 pub use ciborium::Value as CborValue;
+pub use claims::{Body, Claims, RevocationCheck, SealState, SealStatus, CTI_LEN};
 pub use kind::{ClaimSpec, ClaimType, IssuerRule, Kind, KindSpec, Revocation, KINDS};
 pub use verify::{verify, Check, CheckState, Report, Verdict, VerifyOptions};
 
