@@ -644,7 +644,7 @@ fn agency_journey_on_postgres() {
 /// (`tests/seal_console.py`), with screenshots of each page under the test run.
 #[test]
 fn chromium_seal_journey() {
-    if Command::new("chromium").arg("--version").output().is_err() {
+    if !chromium::installed() {
         eprintln!("chromium is not installed (scripts/test.sh installs it): skipped");
         return;
     }
@@ -1151,7 +1151,7 @@ fn renewal_makes_a_new_certificate_and_keeps_the_seal() {
 /// a horizontal line through the middle — and none above or below it.
 #[test]
 fn chromium_hand_drawn_name_seal() {
-    if Command::new("chromium").arg("--version").output().is_err() {
+    if !chromium::installed() {
         eprintln!("chromium is not installed (scripts/test.sh installs it): skipped");
         return;
     }
