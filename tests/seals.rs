@@ -875,6 +875,11 @@ fn a_failed_production_leaves_nothing_half_made() {
     assert_eq!(a["state"], "pending-production", "{a}");
     let (_, html) = page(&operator, "en");
     assert!(html.contains(name), "still waiting: {html}");
+    chromium::session_shots(
+        &srv.url,
+        &operator,
+        &[("seal-production", "/seals/production", "印章制作", "Seal production")],
+    );
 }
 
 /// A cloud seal of the world's company, applied for, paid by the bureau and approved: its JSON.
