@@ -719,7 +719,10 @@ fn suite(env: &Env) {
     for s in [&serial, &serial2] {
         assert!(text.contains(s.as_str()), "{s} on the CRL: {text}");
     }
-    assert!(text.contains("Key Compromise") && text.contains("Privilege Withdrawn"), "{text}");
+    assert!(
+        text.contains("Key Compromise") && text.contains("Privilege Withdrawn"),
+        "{text}"
+    );
     let _ = child.kill();
     let _ = child.wait();
 

@@ -408,7 +408,11 @@ mod tests {
         assert!(may(&owner, Action::MakeAppCredential, app).is_ok());
         let e = may(&op, Action::MakeAppCredential, app).unwrap_err();
         assert!(e.to_string().contains("apps.credentials.create"), "{e}");
-        for a in [Action::ReadApp, Action::UpdateApp, Action::RevokeAppCredential] {
+        for a in [
+            Action::ReadApp,
+            Action::UpdateApp,
+            Action::RevokeAppCredential,
+        ] {
             assert!(may(&owner, a, app).is_ok() && may(&op, a, app).is_ok());
             assert!(may(&other, a, app).is_err());
         }
