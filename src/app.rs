@@ -31,6 +31,8 @@ pub struct App {
     /// The ways out for the job worker: SMS provider, SMTP sender.
     pub notify: crate::notify::Deliveries,
     pub(crate) loaded: RwLock<crate::ca::hierarchy::Loaded>,
+    /// Apps: the sealed-secret box and the credential cache of request authentication.
+    pub(crate) apps: crate::apps::Runtime,
 }
 
 pub use crate::ca::hierarchy::{CaKey, OcspCa, CA_NAMES};
@@ -80,6 +82,7 @@ impl App {
             crl_cache: Default::default(),
             objects,
             loaded: RwLock::new(Default::default()),
+            apps: Default::default(),
         });
         app.reload().await?;
         Ok(app)

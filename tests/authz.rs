@@ -61,6 +61,8 @@ const ORG_READERS: &[Who] = &[
 ];
 /// The seal administrators of A or above it, platform operators and administrators.
 const ORG_MANAGERS: &[Who] = &[Who::SealAdmin, Who::Operator, Who::Admin];
+/// Routes an app calls with a signed request or its client certificate: no session is enough.
+const APP_PROOF: &[Who] = &[];
 /// Who holds A's seals: its applicants and the seal administrators of A or above it.
 const SEAL_HOLDERS: &[Who] = &[Who::Applicant, Who::SealAdmin];
 
@@ -192,6 +194,29 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
         (("get", "/api/v1/org-updates/{id}"), LOGGED_IN),
         (("post", "/api/v1/org-updates/{id}/events"), LOGGED_IN),
         (("get", "/api/v1/org-updates/{id}/history"), LOGGED_IN),
+        // Apps: the registry is platform staff's (apps.manage, asked before the body); the
+        // rest decide per app, and the app `nosuch` does not exist (404, or 400 for a body).
+        (("post", "/api/v1/apps"), OPERATORS),
+        (("get", "/api/v1/apps"), LOGGED_IN),
+        (("get", "/api/v1/apps/{id}"), LOGGED_IN),
+        (("patch", "/api/v1/apps/{id}"), LOGGED_IN),
+        (("post", "/api/v1/apps/{id}/events"), OPERATORS),
+        (("get", "/api/v1/apps/{id}/credentials"), LOGGED_IN),
+        (("post", "/api/v1/apps/{id}/credentials"), LOGGED_IN),
+        (("post", "/api/v1/apps/{id}/certificates"), LOGGED_IN),
+        (
+            (
+                "get",
+                "/api/v1/apps/{id}/credentials/{credential}/certificate",
+            ),
+            LOGGED_IN,
+        ),
+        (
+            ("post", "/api/v1/apps/{id}/credentials/{credential}/revoke"),
+            LOGGED_IN,
+        ),
+        // Called by apps with their own proof: every person's caller is refused with 401.
+        (("get", "/api/v1/app/whoami"), APP_PROOF),
     ])
 }
 
@@ -386,6 +411,7 @@ fn suite(env: &Env) {
             .replace("{file}", "root.crt")
             .replace("{ca}", "root")
             .replace("{request}", "MAo")
+            .replace("{credential}", "nosuch")
             .replace("{id}", "nosuch");
         let allowed = table[&(method.as_str(), path.as_str())];
         for (who, token) in &tokens {
@@ -393,6 +419,7 @@ fn suite(env: &Env) {
             let refused = status == 401 || status == 403;
             let should = !allowed.contains(who);
             let why_ok = match (should, who) {
+                (true, _) if path.starts_with("/api/v1/app/") => status == 401,
                 (true, Who::Nobody) => status == 401,
                 (true, _) => status == 403 && body.contains("permission"),
                 (false, _) => !refused,

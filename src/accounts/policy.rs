@@ -51,6 +51,20 @@ pub enum Action {
     /// touches the system-wide registry and may move the organisation to another tree, which
     /// nobody inside one tree decides alone).
     DecideOrgUpdate,
+    /// Register a cloud-signing application, and suspend, resume or revoke one: platform
+    /// administrators and operators.
+    ManageApps,
+    /// See an app's registry entry and credentials (never their secrets): platform staff and the
+    /// app's owner.
+    ReadApp,
+    /// Change an app's contacts and callback URL: its owner and platform administrators and
+    /// operators.
+    UpdateApp,
+    /// Make an app's credentials (API keys, client certificates): its owner alone — the secret
+    /// is shown to whoever makes it.
+    MakeAppCredential,
+    /// Revoke one of an app's credentials: its owner, and platform administrators and operators.
+    RevokeAppCredential,
 }
 
 impl Action {
@@ -71,6 +85,11 @@ impl Action {
             Action::DecideSealAdmin => "seal-admins.decide",
             Action::ApplyOrgUpdate => "organisations.update.apply",
             Action::DecideOrgUpdate => "organisations.update.decide",
+            Action::ManageApps => "apps.manage",
+            Action::ReadApp => "apps.read",
+            Action::UpdateApp => "apps.update",
+            Action::MakeAppCredential => "apps.credentials.create",
+            Action::RevokeAppCredential => "apps.credentials.revoke",
         }
     }
 }
@@ -86,6 +105,8 @@ pub enum Resource<'a> {
         ancestry: &'a [String],
         region: &'a str,
     },
+    /// One registered application, by its owner (an account's username).
+    App { owner: &'a str },
 }
 
 /// One role the caller holds, with what the policy needs of its organisation.
@@ -244,6 +265,20 @@ pub fn may(p: &Principal, action: Action, resource: Resource<'_>) -> Result<Allo
                     .any(|o| p.holds(o, MemberRole::Reviewer) || p.holds(o, MemberRole::SealAdmin))
         }
         (Action::DecideOrgUpdate, _) => platform_staff,
+        (Action::ManageApps, _) => platform_staff,
+        (Action::ReadApp, Resource::App { owner }) => role != Role::Person || owner == p.actor.name,
+        (Action::UpdateApp | Action::RevokeAppCredential, Resource::App { owner }) => {
+            platform_staff || owner == p.actor.name
+        }
+        (Action::MakeAppCredential, Resource::App { owner }) => owner == p.actor.name,
+        (
+            Action::ReadApp
+            | Action::UpdateApp
+            | Action::MakeAppCredential
+            | Action::RevokeAppCredential,
+            Resource::Platform | Resource::Org { .. },
+        ) => false,
+        (_, Resource::App { .. }) => false,
         (Action::ReadMembers | Action::ManageMembers | Action::ReadSeals, Resource::Platform) => {
             platform_staff
         }
@@ -262,6 +297,7 @@ pub fn may(p: &Principal, action: Action, resource: Resource<'_>) -> Result<Allo
     }
     let scope = match resource {
         Resource::Platform => "the platform".to_string(),
+        Resource::App { owner } => format!("an app owned by {owner}"),
         Resource::Org { ancestry, region } => format!(
             "organisation {} (in its tree or its region {region})",
             ancestry.first().map(String::as_str).unwrap_or("?")
@@ -351,6 +387,38 @@ mod tests {
             org(&other, "110108")
         )
         .is_ok());
+    }
+
+    #[test]
+    fn apps_are_registered_by_staff_and_managed_by_their_owner() {
+        let owner = Principal {
+            actor: Actor {
+                name: "owner".into(),
+                role: Role::Person,
+            },
+            memberships: Vec::new(),
+        };
+        let app = Resource::App { owner: "owner" };
+        let other = who(Role::Person, &[]);
+        let (op, auditor) = (who(Role::Operator, &[]), who(Role::Auditor, &[]));
+        assert!(may(&op, Action::ManageApps, Resource::Platform).is_ok());
+        for p in [&owner, &auditor] {
+            assert!(may(p, Action::ManageApps, Resource::Platform).is_err());
+        }
+        assert!(may(&owner, Action::MakeAppCredential, app).is_ok());
+        let e = may(&op, Action::MakeAppCredential, app).unwrap_err();
+        assert!(e.to_string().contains("apps.credentials.create"), "{e}");
+        for a in [
+            Action::ReadApp,
+            Action::UpdateApp,
+            Action::RevokeAppCredential,
+        ] {
+            assert!(may(&owner, a, app).is_ok() && may(&op, a, app).is_ok());
+            assert!(may(&other, a, app).is_err());
+        }
+        assert!(may(&auditor, Action::ReadApp, app).is_ok());
+        assert!(may(&auditor, Action::RevokeAppCredential, app).is_err());
+        assert!(may(&op, Action::ReviewSeal, app).is_err());
     }
 
     #[test]

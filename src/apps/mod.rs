@@ -1,7 +1,43 @@
 //! Cloud-signing applications (issue 13): the registry of apps, their credentials and how a
 //! request proves it comes from one, the seal administrators' authorizations, and the signing
-//! API's service side. `model.rs` holds the shared vocabulary; the areas have their own modules.
+//! API's service side. `model.rs` holds the shared vocabulary; the areas have their own modules:
+//! `registry.rs` (apps and their states), `credentials.rs` (API keys and client certificates),
+//! `secret_box.rs` (API-key secrets at rest), `signature.rs` (the request-signing scheme, pure),
+//! `authn.rs` (a request's proof → `AppCaller`, with a short-lived cache of credentials).
 
+pub mod authn;
+pub mod credentials;
 pub mod model;
+pub mod registry;
+pub mod secret_box;
+pub mod signature;
 
+use std::sync::{Arc, OnceLock};
+
+pub use authn::Whoami;
 pub use model::{AppCaller, AppKind, AppState, CallerProof};
+
+/// What the apps area keeps in memory per process (on `App::apps`).
+#[derive(Default)]
+pub struct Runtime {
+    /// The API-key secrets' box, opened on first use.
+    pub(crate) secrets: OnceLock<Arc<secret_box::SecretBox>>,
+    /// Credentials recently used, their secrets opened (a short time to live).
+    pub(crate) cache: authn::Cache,
+}
+
+impl crate::app::App {
+    /// The box of API-key secrets (`DATA_DIR/app-secrets.key`, made on first use).
+    pub(crate) fn app_secrets(&self) -> Result<Arc<secret_box::SecretBox>, crate::error::AppError> {
+        if let Some(b) = self.apps.secrets.get() {
+            return Ok(b.clone());
+        }
+        let b = Arc::new(secret_box::SecretBox::open(&self.config)?);
+        Ok(self.apps.secrets.get_or_init(|| b).clone())
+    }
+
+    /// Forget what the cache holds of app `id` (after a change of its state or credentials).
+    pub(crate) fn app_auth_forget(&self, id: &str) {
+        self.apps.cache.forget_app(id);
+    }
+}

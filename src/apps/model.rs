@@ -55,7 +55,7 @@ impl AppState {
 pub enum CallerProof {
     /// An HMAC-signed request with this API key (credential id).
     ApiKey { credential_id: String },
-    /// A TLS client certificate from the service CA (its serial, lower-case hex).
+    /// A TLS client certificate from the service CA (its serial, upper-case hex as stored).
     ClientCertificate { serial: String },
 }
 

@@ -1,4 +1,4 @@
-//! Group commit of issuance records. One writer task per process takes the intents ("about to sign")
+//! Group commit of issuance records (and of signed app requests' nonces). One writer task per process takes the intents ("about to sign")
 //! and results ("signed") of all concurrent issuances and commits them together: one transaction and
 //! one fsync for many records, each record in its own savepoint so one failure (a repeated serial)
 //! refuses that record alone. A caller is answered only after the commit that holds its record, so
@@ -32,6 +32,14 @@ pub enum Record {
         actor: String,
         action: &'static str,
         detail: Value,
+    },
+    /// A signed app request's nonce, taken until `expires_at`: `Conflict` when the app used it
+    /// already (a replay).
+    Nonce {
+        app_id: String,
+        nonce: String,
+        expires_at: i64,
+        now: i64,
     },
 }
 
@@ -99,6 +107,16 @@ async fn apply(tx: &mut Tx<'_>, audit: &Audit, record: &Record) -> Result<(), St
             detail,
         } => {
             audit.append(tx, actor, action, detail.clone()).await?;
+        }
+        Record::Nonce {
+            app_id,
+            nonce,
+            expires_at,
+            now,
+        } => {
+            if !Store::nonce_insert(tx, app_id, nonce, *expires_at, *now).await? {
+                return Err(StoreError::Conflict("app_nonces".into()));
+            }
         }
     }
     Ok(())

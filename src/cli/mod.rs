@@ -1121,6 +1121,17 @@ async fn serve(config: Config, listen: Option<std::net::SocketAddr>) -> Result<i
             }
         }
     });
+    let sweeper = app.clone();
+    tokio::spawn(async move {
+        // Nonces of signed app requests, once past their window.
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = sweeper.app_sweep_nonces().await {
+                tracing::error!(error = %e, "app nonce sweep");
+            }
+        }
+    });
     let refresher = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(

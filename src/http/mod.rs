@@ -2,6 +2,8 @@
 
 mod account;
 mod admin_applications;
+mod app_auth;
+mod apps;
 mod auth;
 mod certificates;
 mod certverify;
@@ -240,6 +242,18 @@ fn table() -> Vec<Route> {
             .body_limit(admin_applications::MAX_BODY)
             .idempotent(),
         Route::new(Api, routes!(admin_applications::update_history)),
+        Route::new(Api, routes!(apps::register, apps::search))
+            .body_limit(apps::MAX_BODY)
+            .idempotent(),
+        Route::new(Api, routes!(apps::get_one, apps::update)).body_limit(apps::MAX_BODY),
+        Route::new(Api, routes!(apps::event))
+            .body_limit(apps::MAX_BODY)
+            .idempotent(),
+        Route::new(Api, routes!(apps::credentials, apps::create_key)).body_limit(apps::MAX_BODY),
+        Route::new(Api, routes!(apps::create_certificate)).body_limit(apps::MAX_BODY),
+        Route::new(Api, routes!(apps::certificate)),
+        Route::new(Api, routes!(apps::revoke_credential)).body_limit(apps::MAX_BODY),
+        Route::new(Api, routes!(apps::whoami)).body_limit(apps::MAX_BODY),
         Route::new(Api, routes!(files::get_one)),
         Route::new(Api, routes!(files::content)),
         Route::new(Api, routes!(jobs::list)),
@@ -579,11 +593,21 @@ async fn serve_tls(
                 }
             };
             drop(permit);
+            // The client certificate the handshake verified, for every request on the connection.
+            let peer_cert = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .map(|c| mtls::PeerCertificate(Arc::new(c.to_vec())));
             let svc = tower::ServiceExt::map_request(
                 router,
                 move |mut req: axum::http::Request<hyper::body::Incoming>| {
                     req.extensions_mut()
                         .insert(axum::extract::ConnectInfo(peer));
+                    if let Some(c) = &peer_cert {
+                        req.extensions_mut().insert(c.clone());
+                    }
                     req
                 },
             );

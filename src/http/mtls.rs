@@ -1,6 +1,7 @@
 //! Client-certificate TLS: a rustls client verifier trusting our service and device CAs and checking
 //! their CRLs. rustls fixes CRLs when a verifier is built, so `SwappableVerifier` holds the current one
-//! and the server replaces it, atomically, whenever a revocation changes a CRL.
+//! and the server replaces it, atomically, whenever a revocation changes a CRL. The verified
+//! certificate reaches handlers as `PeerCertificate`.
 
 use std::sync::{Arc, RwLock};
 
@@ -12,6 +13,12 @@ use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureS
 
 use crate::app::App;
 use crate::error::AppError;
+
+/// The end-entity certificate (DER) a TLS client presented and the handshake verified: put in
+/// every request's extensions by the TLS accept loop, read by `app_auth::AppRequest`, which
+/// makes an app credential's certificate the acting app.
+#[derive(Clone, Debug)]
+pub struct PeerCertificate(pub Arc<Vec<u8>>);
 
 /// The CAs whose certificates may authenticate clients: applications and seal controllers.
 pub const CLIENT_CAS: [&str; 2] = ["service", "device"];

@@ -43,6 +43,8 @@ use utoipa::{IntoResponses, Modify, OpenApi, PartialSchema, ToResponse, ToSchema
         (name = "files", description = "Uploads: checked by content, stored by SHA-256"),
         (name = "accounts", description = "Registration, password reset, the caller's account and sessions"),
         (name = "organisations", description = "Organisations and their members"),
+        (name = "apps", description = "Cloud-signing applications: the registry, their credentials (API keys, \
+            client certificates), and the routes apps call with a signed request or a client certificate"),
         (name = "jobs", description = "The outbox of background jobs"),
         (name = "notifications", description = "The caller's notifications"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
@@ -80,6 +82,30 @@ impl Modify for Frame {
                     .description(Some("The token from POST /api/v1/login"))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "app-signature",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "X-Sealpki-Signature",
+                    "An app's HMAC-signed request: X-Sealpki-App, X-Sealpki-Key, \
+                     X-Sealpki-Timestamp (unix seconds, ±300 s), X-Sealpki-Nonce (16-64 of \
+                     [A-Za-z0-9_-], once), Content-Digest (sha-256=:…: or sm3=:…:) and \
+                     X-Sealpki-Signature = base64(HMAC(secret, METHOD\\nPATH\\nSORTED-QUERY\\n\
+                     TIMESTAMP\\nNONCE\\nCONTENT-DIGEST\\nAPP-ID)); see docs/apps.md",
+                ),
+            )),
+        );
+        components.add_security_scheme(
+            "app-certificate",
+            SecurityScheme::MutualTls {
+                description: Some(
+                    "The TLS client certificate of an app's certificate credential (service CA, \
+                     profile app-client)"
+                        .into(),
+                ),
+                extensions: None,
+            },
         );
     }
 }

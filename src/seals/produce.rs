@@ -54,7 +54,7 @@ pub struct Spec<'a> {
 }
 
 /// An RFC 4514 attribute value with its special characters escaped.
-fn dn_value(v: &str) -> String {
+pub(crate) fn dn_value(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for (i, c) in v.chars().enumerate() {
         if matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=') || (i == 0 && c == '#') {

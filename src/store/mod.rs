@@ -2,6 +2,7 @@
 //! one set of queries for both through sqlx's `Any` driver (`$N` placeholders work in both).
 
 mod accounts;
+mod apps;
 mod audit;
 mod certs;
 mod directory;
@@ -22,6 +23,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use accounts::{AccountRow, CodePurpose, SessionKind, SessionRow, SessionStage, SmsCodeRow};
+pub use apps::{AppFilter, AppRow, CredentialRow};
 pub use audit::{AuditRow, CheckpointRow};
 pub use certs::{CertFilter, CertRow, CertState, PendingCert};
 pub use directory::{CaRow, KeyPurpose, KeyRow, Role};

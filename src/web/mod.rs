@@ -9,6 +9,7 @@
 
 mod account;
 mod admin_applications;
+mod apps;
 mod assets;
 pub mod i18n;
 mod notifications;
@@ -52,7 +53,8 @@ pub fn routers(app: Arc<App>) -> (Router<Arc<App>>, Router<Arc<App>>) {
         .merge(seals::router())
         .merge(admin_applications::router())
         .merge(notifications::router())
-        .merge(payments::router());
+        .merge(payments::router())
+        .merge(apps::router());
     let uploads = Router::new()
         .route(
             "/verify/upload",
