@@ -878,7 +878,12 @@ fn a_failed_production_leaves_nothing_half_made() {
     chromium::session_shots(
         &srv.url,
         &operator,
-        &[("seal-production", "/seals/production", "印章制作", "Seal production")],
+        &[(
+            "seal-production",
+            "/seals/production",
+            "印章制作",
+            "Seal production",
+        )],
     );
 }
 
