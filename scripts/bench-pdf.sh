@@ -65,6 +65,18 @@ print(f"100 files: sealpki pdf verify DIR {ours:.2f} ms/file, pdfsig per file {p
 PY
 
 echo
+echo "== 2b. a folder of 2,000 one-page PDFs: \`pdf sign --in DIR\` on one core and on all cores"
+mkdir inbox && for i in $(seq 2000); do cp one.pdf "inbox/f$i.pdf"; done
+for jobs in 1 "$(nproc)"; do
+  rm -rf outbox
+  t0=$(date +%s.%N)
+  "$BIN" pdf sign --in inbox --out outbox --key-file leaf.key --cert leaf.pem --image seal.png --jobs "$jobs" >/dev/null 2>&1
+  t1=$(date +%s.%N)
+  python3 -c "import sys; print(f'--jobs {sys.argv[3]}: {2000/(float(sys.argv[2])-float(sys.argv[1])):.0f} files/s')" "$t0" "$t1" "$jobs"
+done
+rm -rf inbox outbox
+
+echo
 echo "== 3. 100 MB PDF: signing streams the file (hash while copying)"
 python3 - <<'PY'
 import os

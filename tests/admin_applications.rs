@@ -338,6 +338,51 @@ fn journey(env: &Env) {
     assert!(body.contains(&a), "A among my organisations: {body}");
     let (s, _) = page(&j, &format!("/org-updates/{good}"), &outsider_tok);
     assert_eq!(s, 200, "a member of A reads A's updates");
+    if matches!(env.db, Db::Sqlite) {
+        let (zh_admins, en_admins) = ("印章管理员申请", "Seal administrator applications");
+        let (zh_updates, en_updates) = ("单位信息变更申请", "Organisation update applications");
+        chromium::session_shots(
+            &srv.url,
+            &person_tok,
+            &[
+                (
+                    "admin-apps",
+                    "/seal-admin-applications",
+                    zh_admins,
+                    en_admins,
+                ),
+                (
+                    "admin-apply",
+                    "/seal-admin-applications/new",
+                    "申请",
+                    "Apply",
+                ),
+                (
+                    "org-update-apply",
+                    &format!("/orgs/{a}/update"),
+                    "变更",
+                    "change",
+                ),
+                (
+                    "org-update",
+                    &format!("/org-updates/{good}"),
+                    zh_updates,
+                    en_updates,
+                ),
+                ("org-updates", "/org-updates", zh_updates, en_updates),
+            ],
+        );
+        chromium::session_shots(
+            &srv.url,
+            &reviewer_tok,
+            &[(
+                "admin-app",
+                &format!("/seal-admin-applications/{id}"),
+                zh_admins,
+                en_admins,
+            )],
+        );
+    }
 
     // A parent inside A's own subtree, or A itself, is refused; so is a bad code.
     for parent in [&d, &a] {

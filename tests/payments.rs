@@ -423,6 +423,17 @@ fn journey(env: &Env) {
     );
     let (s, html) = j.page(&format!("/orders/{oid}"), &other_tok);
     assert_eq!(s, 403, "{html}");
+    if matches!(env.db, Db::Sqlite) {
+        chromium::session_shots(
+            &srv.url,
+            &app_tok,
+            &[
+                ("orders", "/orders", "我的订单", "My orders"),
+                ("order", &format!("/orders/{oid}"), "订单详情", "Order"),
+                ("addresses", "/addresses", "收货地址", "Shipping addresses"),
+            ],
+        );
+    }
 
     // Unified payment: the bureau pays for its city; an application of a district there needs
     // no checkout.

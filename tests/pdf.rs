@@ -386,15 +386,11 @@ fn documents_from_real_producers_are_sealed_and_accepted_by_pdfsig_pyhanko_qpdf(
     )
     .unwrap();
     let chrome = fx.p("chromium.pdf");
-    let out = run(Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-pdf-header-footer",
-        ])
-        .arg(format!("--print-to-pdf={}", chrome.display()))
-        .arg(&html));
+    let out = chromium::run(&[
+        "--no-pdf-header-footer".into(),
+        format!("--print-to-pdf={}", chrome.display()),
+        html.display().to_string(),
+    ]);
     assert!(chrome.exists(), "chromium --print-to-pdf: {}", text(&out));
     let sealed = fx.p("chromium-sealed.pdf");
     fx.sign_ok(

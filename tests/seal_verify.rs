@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -81,44 +79,7 @@ fn portal_report(base: &str, id: &str, lang: &str) -> String {
     b
 }
 
-fn chromium_shot(base: &str, path: &str, lang: &str, size: (u32, u32), file: &Path) {
-    let profile = tempfile::tempdir().unwrap();
-    let out = run(Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--no-first-run",
-            "--run-all-compositor-stages-before-draw",
-            "--virtual-time-budget=3000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("--screenshot={}", file.display()))
-        .arg(format!("--window-size={},{}", size.0, size.1))
-        .arg(format!(
-            "{base}/lang/{lang}?next={}",
-            path.replace('/', "%2F")
-        )));
-    let png = std::fs::read(file).unwrap_or_default();
-    assert!(
-        png.starts_with(b"\x89PNG") && png.len() > 5000,
-        "no screenshot of {path}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn screenshots_dir() -> PathBuf {
-    let d = std::env::var_os("SEALPKI_TEST_RUN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("sealpki-web-test"))
-        .join("screenshots");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use common::chromium::{screenshots_dir, shot as chromium_shot};
 
 fn journey(env: &Env, prefix: &str, screenshots: bool) {
     env.init_dev();
@@ -367,7 +328,7 @@ fn journey(env: &Env, prefix: &str, screenshots: bool) {
 
 #[test]
 fn pdf_verifiers_check_the_seal_status_online_on_sqlite() {
-    let chromium = Command::new("chromium").arg("--version").output().is_ok();
+    let chromium = chromium::installed();
     if !chromium {
         eprintln!("chromium is not installed (scripts/test.sh installs it): no screenshots");
     }

@@ -644,7 +644,7 @@ fn agency_journey_on_postgres() {
 /// (`tests/seal_console.py`), with screenshots of each page under the test run.
 #[test]
 fn chromium_seal_journey() {
-    if Command::new("chromium").arg("--version").output().is_err() {
+    if !chromium::installed() {
         eprintln!("chromium is not installed (scripts/test.sh installs it): skipped");
         return;
     }
@@ -875,6 +875,16 @@ fn a_failed_production_leaves_nothing_half_made() {
     assert_eq!(a["state"], "pending-production", "{a}");
     let (_, html) = page(&operator, "en");
     assert!(html.contains(name), "still waiting: {html}");
+    chromium::session_shots(
+        &srv.url,
+        &operator,
+        &[(
+            "seal-production",
+            "/seals/production",
+            "印章制作",
+            "Seal production",
+        )],
+    );
 }
 
 /// A cloud seal of the world's company, applied for, paid by the bureau and approved: its JSON.
@@ -1151,7 +1161,7 @@ fn renewal_makes_a_new_certificate_and_keeps_the_seal() {
 /// a horizontal line through the middle — and none above or below it.
 #[test]
 fn chromium_hand_drawn_name_seal() {
-    if Command::new("chromium").arg("--version").output().is_err() {
+    if !chromium::installed() {
         eprintln!("chromium is not installed (scripts/test.sh installs it): skipped");
         return;
     }

@@ -508,69 +508,11 @@ fn an_upload_over_64_mb_is_a_localized_413() {
 
 // ---- headless Chromium ---------------------------------------------------------------------------
 
-fn screenshots_dir() -> PathBuf {
-    let base = std::env::var_os("SEALPKI_TEST_RUN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("sealpki-web-test"));
-    let d = base.join("screenshots");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn chromium(args: &[String]) -> std::process::Output {
-    let profile = tempfile::tempdir().unwrap();
-    let mut c = Command::new("chromium");
-    c.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        "--no-first-run",
-        // Let the page settle (style sheet, fonts) before the screenshot or the DOM is taken.
-        "--run-all-compositor-stages-before-draw",
-        "--virtual-time-budget=3000",
-    ])
-    .arg(format!("--user-data-dir={}", profile.path().display()))
-    .args(args);
-    run(&mut c)
-}
-
-fn enc(path: &str) -> String {
-    path.replace('/', "%2F")
-        .replace('?', "%3F")
-        .replace('=', "%3D")
-        .replace('&', "%26")
-}
-
-/// A screenshot of `url` in `lang` (through the language switch, as a reader would choose it).
-fn shot(base: &str, path: &str, lang: &str, size: (u32, u32), file: &Path) {
-    let url = format!("{base}/lang/{lang}?next={}", enc(path));
-    let out = chromium(&[
-        format!("--screenshot={}", file.display()),
-        format!("--window-size={},{}", size.0, size.1),
-        url,
-    ]);
-    let png = std::fs::read(file).unwrap_or_default();
-    assert!(
-        png.starts_with(b"\x89PNG") && png.len() > 5000,
-        "no screenshot of {path}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// The page as Chromium built it (after loading its CSS and script).
-fn dom(base: &str, path: &str, lang: &str) -> String {
-    let url = format!("{base}/lang/{lang}?next={}", enc(path));
-    let out = chromium(&["--dump-dom".into(), url]);
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::chromium::{dom, screenshots_dir, shot};
 
 #[test]
 fn chromium_screenshots_of_every_page() {
-    if Command::new("chromium").arg("--version").output().is_err() {
+    if !chromium::installed() {
         eprintln!("chromium is not installed (scripts/test.sh installs it): skipped");
         return;
     }
@@ -724,7 +666,7 @@ fn certificate_status_by_serial_on_both_databases() {
 /// portal's verdict and seal picture for an uploaded signed PDF; screenshots of each step.
 #[test]
 fn chromium_console_flows() {
-    if Command::new("chromium").arg("--version").output().is_err() {
+    if !chromium::installed() {
         eprintln!("chromium is not installed (scripts/test.sh installs it): skipped");
         return;
     }

@@ -130,6 +130,9 @@ pub struct SignArgs {
     /// File holding the password of an encrypted PDF (first line).
     #[arg(long, conflicts_with = "password")]
     password_file: Option<PathBuf>,
+    /// With a folder: how many files are signed at once (default: one per CPU core).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    jobs: Option<u16>,
     /// A seal holder's token key with its certificate, chain and seal (`ukey sign`), in place of
     /// --key / --key-file, --cert, --chain and --seal.
     #[arg(skip)]
@@ -187,6 +190,8 @@ impl SignArgs {
             location: None,
             password: None,
             password_file: None,
+            // A holder's token signs one document at a time.
+            jobs: Some(1),
             holder: Some(holder),
         }
     }
@@ -490,6 +495,55 @@ async fn kit(args: &SignArgs, config: &Config) -> Result<Kit, AppError> {
     })
 }
 
+/// Sign every file of a folder into `args.out`, `--jobs` at a time (default one per core): each
+/// worker takes the next file until none is left. Outcomes come back in the files' order.
+fn sign_many(kit: &Kit, args: &SignArgs, files: &[PathBuf]) -> Vec<Result<sign::Signed, AppError>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = args
+        .jobs
+        .map_or(cores, usize::from)
+        .clamp(1, files.len().max(1));
+    let next = AtomicUsize::new(0);
+    let progress = Mutex::new(Progress::new(files.len() as u64, "signing"));
+    let outcomes: Mutex<Vec<Option<Result<sign::Signed, AppError>>>> =
+        Mutex::new((0..files.len()).map(|_| None).collect());
+    // Workers are plain threads; the audit of a stored key's signature needs the runtime's handle.
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::block_in_place(|| {
+        std::thread::scope(|s| {
+            for _ in 0..jobs {
+                s.spawn(|| {
+                    let _rt = handle.enter();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(f) = files.get(i) else { break };
+                        let name = f.file_name().unwrap_or_default();
+                        let r = sign_one(kit, args, f, &args.out.join(name));
+                        if let Ok(mut p) = progress.lock() {
+                            p.step(&name.to_string_lossy());
+                        }
+                        if let Some(slot) = outcomes.lock().ok().as_mut().and_then(|o| o.get_mut(i))
+                        {
+                            *slot = Some(r);
+                        }
+                    }
+                });
+            }
+        })
+    });
+    if let Ok(mut p) = progress.lock() {
+        p.finish();
+    }
+    outcomes
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(AppError::Internal("a signing worker stopped".into()))))
+        .collect()
+}
+
 fn pdfs_in(dir: &Path) -> Result<Vec<PathBuf>, AppError> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| AppError::BadRequest(format!("cannot read folder {}: {e}", dir.display())))?
@@ -683,18 +737,15 @@ pub async fn run(cmd: PdfCmd, config: &Config, json: bool) -> Result<i32, AppErr
                 })?;
                 let files = pdfs_in(&args.input)?;
                 let started = Instant::now();
-                let mut progress = Progress::new(files.len() as u64, "signing");
+                let outcomes = sign_many(&kit, &args, &files);
                 let mut failed = Vec::new();
                 let mut results = Vec::new();
-                for f in &files {
-                    let name = f.file_name().unwrap_or_default();
-                    progress.step(&name.to_string_lossy());
-                    match tokio::task::block_in_place(|| sign_one(&kit, &args, f, &args.out.join(name))) {
+                for (f, outcome) in files.iter().zip(outcomes) {
+                    match outcome {
                         Ok(s) => results.push(serde_json::json!({"file": f, "field": s.field_name, "bytes": s.total_len})),
                         Err(e) => failed.push((f.clone(), e.to_string())),
                     }
                 }
-                progress.finish();
                 let summary = serde_json::json!({
                     "signed": results.len(), "failed": failed.len(),
                     "seconds": started.elapsed().as_secs_f64(),

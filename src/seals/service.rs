@@ -166,7 +166,7 @@ impl App {
                 || (row.purpose == P::SignatureDrawing && d.seal_type() == SealType::Personal);
             if !fits {
                 return Err(AppError::BadRequest(format!(
-                    "picture_file: file {f} was uploaded as {}; a seal picture is a                      seal-impression (a hand-drawn signature-drawing only for name seals)",
+                    "picture_file: file {f} was uploaded as {}; a seal picture is a seal-impression (a hand-drawn signature-drawing only for name seals)",
                     row.purpose.name()
                 )));
             }

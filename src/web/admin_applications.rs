@@ -147,7 +147,8 @@ struct DetailPage {
     title: &'static str,
     base: &'static str,
     v: View,
-    data: Vec<(String, String)>,
+    /// (field, value, the organisation's name where the value names one).
+    data: Vec<(String, String, Option<String>)>,
     history: Vec<HistoryEntry>,
     error: Option<String>,
     /// The events the record's state allows (the service still asks the policy).
@@ -170,6 +171,16 @@ async fn detail(
         Ok(v) => v,
         Err(e) => return super::error_page(lang, &here, status_of(&e), None, None),
     };
+    // Organisations are shown by name, their id kept as the link.
+    let mut data = Vec::new();
+    for (k, val) in rows(&v) {
+        let name = if k == "org_id" || k == "parent_id" {
+            app.org(&val).await.ok().map(|o| o.name)
+        } else {
+            None
+        };
+        data.push((k, val, name));
+    }
     let history = app
         .admin_history(actor, kind, id, None, Some(100))
         .await
@@ -181,7 +192,7 @@ async fn detail(
             page: Page::new(lang, &here),
             title: title_key(kind),
             base: base(kind),
-            data: rows(&v),
+            data,
             may_decide: v.allowed_events.contains(&"approve"),
             may_resubmit: v.allowed_events.contains(&"resubmit"),
             may_withdraw: v.allowed_events.contains(&"withdraw"),

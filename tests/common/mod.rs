@@ -28,10 +28,176 @@ pub fn tool(name: &str) -> PathBuf {
     }
 }
 
-/// Run a command and return its output, panicking with context if it cannot start.
+/// How long any one command a test runs may take before it is killed (`SEALPKI_TEST_CMD_TIMEOUT`
+/// seconds, default 600): a hung tool fails its test with its name instead of stalling the suite.
+fn command_deadline() -> Duration {
+    let secs = std::env::var("SEALPKI_TEST_CMD_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600);
+    Duration::from_secs(secs)
+}
+
+/// Run a command and return its output, panicking with context if it cannot start or outlives the
+/// harness's deadline.
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    let limit = command_deadline();
+    run_within(cmd, limit).unwrap_or_else(|| panic!("{cmd:?} ran for more than {limit:?}: killed"))
+}
+
+/// Run a command with stdin closed (as `Command::output` does), killing its whole process group
+/// when it runs past `limit`; `None` means it was killed.
+pub fn run_within(cmd: &mut Command, limit: Duration) -> Option<Output> {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    // Readers drain the pipes so a chatty child cannot block on a full pipe while we wait.
+    let mut out_pipe = child.stdout.take().expect("piped stdout");
+    let mut err_pipe = child.stderr.take().expect("piped stderr");
+    let out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = out_pipe.read_to_end(&mut b);
+        b
+    });
+    let err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = err_pipe.read_to_end(&mut b);
+        b
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => break None,
+        }
+    };
+    let Some(status) = status else {
+        // The group goes too: Chromium's renderers and zygote would otherwise hold the pipes open.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", child.id())])
+            .status();
+        let _ = child.kill();
+        let _ = child.wait();
+        return None;
+    };
+    Some(Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
+}
+
+/// Headless Chromium, as the tests run it: one place for its flags, a fresh profile per run, and a
+/// retry when a run hangs (headless Chromium now and then never finishes a screenshot).
+pub mod chromium {
+    use super::*;
+
+    pub fn installed() -> bool {
+        Command::new("chromium").arg("--version").output().is_ok()
+    }
+
+    /// One Chromium run with `args` after the common flags; retried twice if it hangs.
+    pub fn run(args: &[String]) -> Output {
+        for _ in 0..3 {
+            let profile = tempfile::tempdir().unwrap();
+            let mut c = Command::new("chromium");
+            c.args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+                "--no-first-run",
+                // Let the page settle (style sheet, fonts) before the screenshot or the DOM is taken.
+                "--run-all-compositor-stages-before-draw",
+                "--virtual-time-budget=3000",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(args);
+            if let Some(out) = run_within(&mut c, Duration::from_secs(60)) {
+                return out;
+            }
+            eprintln!("chromium {args:?} hung for 60 s: killed, trying again");
+        }
+        panic!("chromium {args:?} hung three times");
+    }
+
+    /// `path` on `base` through the language switch, as a reader would choose the language.
+    pub fn url(base: &str, path: &str, lang: &str) -> String {
+        let next = path
+            .replace('%', "%25")
+            .replace('/', "%2F")
+            .replace('?', "%3F")
+            .replace('=', "%3D")
+            .replace('&', "%26");
+        format!("{base}/lang/{lang}?next={next}")
+    }
+
+    /// A screenshot of `path` in `lang` at `size` into `file`, which must come out a real PNG.
+    pub fn shot(base: &str, path: &str, lang: &str, size: (u32, u32), file: &Path) {
+        let out = run(&[
+            format!("--screenshot={}", file.display()),
+            format!("--window-size={},{}", size.0, size.1),
+            url(base, path, lang),
+        ]);
+        let png = std::fs::read(file).unwrap_or_default();
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 5000,
+            "no screenshot of {path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The page as Chromium built it (after loading its CSS and script).
+    pub fn dom(base: &str, path: &str, lang: &str) -> String {
+        let out = run(&["--dump-dom".into(), url(base, path, lang)]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Screenshots of console pages as the holder of session `token` sees them
+    /// (`tests/session_shots.py`): each of `pages` — (file name, path, a zh-CN title fragment, an
+    /// English one) — in both languages on a phone and a desktop, checked to be a 200 with that
+    /// title and no wider than the phone. Skipped when Chromium is not installed.
+    pub fn session_shots(base: &str, token: &str, pages: &[(&str, &str, &str, &str)]) {
+        if !installed() {
+            eprintln!("chromium is not installed (scripts/test.sh installs it): no screenshots");
+            return;
+        }
+        let list: Vec<[&str; 4]> = pages.iter().map(|p| [p.0, p.1, p.2, p.3]).collect();
+        let out = super::run(
+            Command::new(tool("python3"))
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/session_shots.py"))
+                .env("BASE", base)
+                .env("SCREENSHOTS", screenshots_dir())
+                .env("TOKEN", token)
+                .env("PAGES", serde_json::to_string(&list).unwrap()),
+        );
+        assert!(
+            out.status.success(),
+            "console screenshots:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Where screenshots go: under the test run, kept after it.
+    pub fn screenshots_dir() -> PathBuf {
+        let d = std::env::var_os("SEALPKI_TEST_RUN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| std::env::temp_dir().join("sealpki-web-test"))
+            .join("screenshots");
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
 }
 
 pub fn ok(out: &Output, what: &str) -> String {
