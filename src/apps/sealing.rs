@@ -68,6 +68,12 @@ impl App {
         if pdf.is_empty() {
             return Err(AppError::BadRequest("the request has no PDF".into()));
         }
+        let most = crate::signing::placement::MAX_SPOTS;
+        if order.spots.is_empty() || order.spots.len() > most {
+            return Err(AppError::BadRequest(format!(
+                "placements: give 1 to {most} places for the seal"
+            )));
+        }
         let Some(key) = idempotency_key else {
             return self.app_seal_once(caller, pdf, &order, None).await;
         };
@@ -107,14 +113,22 @@ impl App {
                 request_sha256,
                 evidence_id,
             } if request_sha256 == request => {
-                let evidence = self.store.app_evidence_get(&evidence_id).await?.ok_or_else(|| {
-                    StoreError::Corrupt(format!("idempotency answer {evidence_id} has no evidence"))
-                })?;
+                let evidence = self
+                    .store
+                    .app_evidence_get(&evidence_id)
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!(
+                            "idempotency answer {evidence_id} has no evidence"
+                        ))
+                    })?;
                 let okey = ObjectKey::parse(&evidence.output_sha256).ok_or_else(|| {
                     StoreError::Corrupt(format!("evidence {evidence_id} output hash"))
                 })?;
                 let pdf = self.objects.get(okey).await?.ok_or_else(|| {
-                    StoreError::Corrupt(format!("sealed document of evidence {evidence_id} is gone"))
+                    StoreError::Corrupt(format!(
+                        "sealed document of evidence {evidence_id} is gone"
+                    ))
                 })?;
                 return Ok(Sealed {
                     pdf,

@@ -41,9 +41,7 @@ fn object_error(e: ObjectError) -> AppError {
 impl From<ObjectError> for AppError {
     fn from(e: ObjectError) -> Self {
         match e {
-            ObjectError::Io { .. } | ObjectError::Remote(_) => {
-                AppError::Unavailable(e.to_string())
-            }
+            ObjectError::Io { .. } | ObjectError::Remote(_) => AppError::Unavailable(e.to_string()),
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -119,29 +119,28 @@ impl SealQuery {
         let seal_id = self
             .seal_id
             .ok_or_else(|| AppError::BadRequest("seal_id: give the seal to seal with".into()))?;
-        let spot = match (self.keyword, self.cross_page, self.x_mm, self.y_mm) {
-            (Some(text), None, None, None) => Spot::Keyword {
-                text,
-                occurrence: self.occurrence.unwrap_or(1),
-                page: self.page,
-            },
-            (None, Some(pages), None, y_mm) => Spot::CrossPage {
-                pages: PageSet::parse(&pages)?,
-                y_mm,
-            },
-            (None, None, Some(x_mm), Some(y_mm)) => Spot::At {
-                page: self.page.unwrap_or(1),
-                x_mm,
-                y_mm,
-            },
-            _ => {
-                return Err(AppError::BadRequest(
+        let spot =
+            match (self.keyword, self.cross_page, self.x_mm, self.y_mm) {
+                (Some(text), None, None, None) => Spot::Keyword {
+                    text,
+                    occurrence: self.occurrence.unwrap_or(1),
+                    page: self.page,
+                },
+                (None, Some(pages), None, y_mm) => Spot::CrossPage {
+                    pages: PageSet::parse(&pages)?,
+                    y_mm,
+                },
+                (None, None, Some(x_mm), Some(y_mm)) => Spot::At {
+                    page: self.page.unwrap_or(1),
+                    x_mm,
+                    y_mm,
+                },
+                _ => return Err(AppError::BadRequest(
                     "placement: give x_mm and y_mm (with page), or keyword (with occurrence), or \
                      cross_page — one of them; several placements go in a multipart request"
                         .into(),
-                ))
-            }
-        };
+                )),
+            };
         Ok(SealOrder {
             seal_id,
             spots: vec![spot],

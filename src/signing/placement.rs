@@ -294,8 +294,7 @@ pub fn appearance_at<S: sealpki_pki::pdf::Source + ?Sized>(
                 occurrence,
                 page,
             } => {
-                let found =
-                    occurrences(doc, text, *page).map_err(|e| at_placement(which, e))?;
+                let found = occurrences(doc, text, *page).map_err(|e| at_placement(which, e))?;
                 let o = occurrence
                     .checked_sub(1)
                     .and_then(|i| found.get(i))
@@ -368,9 +367,15 @@ mod tests {
 
     #[test]
     fn page_sets() {
-        assert_eq!(PageSet::parse("odd").unwrap().indices(5).unwrap(), [0, 2, 4]);
+        assert_eq!(
+            PageSet::parse("odd").unwrap().indices(5).unwrap(),
+            [0, 2, 4]
+        );
         assert_eq!(PageSet::parse("even").unwrap().indices(5).unwrap(), [1, 3]);
-        assert_eq!(PageSet::parse("all").unwrap().indices(3).unwrap(), [0, 1, 2]);
+        assert_eq!(
+            PageSet::parse("all").unwrap().indices(3).unwrap(),
+            [0, 1, 2]
+        );
         assert_eq!(
             PageSet::parse("3-4, 1,4").unwrap(),
             PageSet::List(vec![1, 3, 4])

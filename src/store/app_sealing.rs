@@ -107,7 +107,10 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        r.as_ref().map(evidence).transpose().map_err(StoreError::from)
+        r.as_ref()
+            .map(evidence)
+            .transpose()
+            .map_err(StoreError::from)
     }
 
     /// An app's sealings of a document, by the SHA-256 of the sealed or of the original bytes.

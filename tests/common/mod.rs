@@ -1006,7 +1006,11 @@ impl SealWorld {
         let scan = upload_scan(api, tok);
         let mut version = a["version"].as_i64().unwrap_or(1);
         for (t, ev, extra) in [
-            (tok, "attach-scan", serde_json::json!({"attachments": [scan]})),
+            (
+                tok,
+                "attach-scan",
+                serde_json::json!({"attachments": [scan]}),
+            ),
             (tok, "submit", serde_json::json!({})),
             (self.reviewer_tok.as_str(), "approve", serde_json::json!({})),
         ] {
