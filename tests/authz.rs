@@ -237,6 +237,10 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
         ),
         // Called by apps with their own proof: every person's caller is refused with 401.
         (("get", "/api/v1/app/whoami"), APP_PROOF),
+        (("post", "/api/v1/app/seal"), APP_PROOF),
+        (("post", "/api/v1/app/keywords"), APP_PROOF),
+        (("get", "/api/v1/app/evidence/{sha256}"), APP_PROOF),
+        (("get", "/api/v1/app/usage"), APP_PROOF),
     ])
 }
 
