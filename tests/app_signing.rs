@@ -512,6 +512,37 @@ fn journey(env: &Env, prefix: &str) {
     assert_eq!(a.status, 403, "{}", a.text());
     assert!(a.text().contains("grant"), "{}", a.text());
 
+    // The owner's page: the day's sealings by seal name, the latest sealings with evidence ids.
+    let r = ureq::get(&format!("{}/apps/{app}", srv.url))
+        .set(
+            "Cookie",
+            &format!("sealpki_session={}; lang=zh-CN", w.applicant_tok),
+        )
+        .set("Accept", "text/html")
+        .call()
+        .expect("the app's page");
+    let html = r.into_string().unwrap();
+    assert!(
+        html.contains("盖章用量") && html.contains("杭州示例科技有限公司合同专用章"),
+        "{html}"
+    );
+    assert!(
+        html.contains(first.header("x-sealpki-evidence").unwrap()),
+        "{html}"
+    );
+    if matches!(env.db, Db::Sqlite) {
+        chromium::session_shots(
+            &srv.url,
+            &w.applicant_tok,
+            &[(
+                "app-usage",
+                &format!("/apps/{app}"),
+                "合同管理系统",
+                "合同管理系统",
+            )],
+        );
+    }
+
     // The audit chain has every sealing with the app, the seal and the hashes.
     let log = audit_log(env);
     let sealings: Vec<_> = log

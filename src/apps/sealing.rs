@@ -273,3 +273,28 @@ impl App {
         Ok(self.store.app_usage(&caller.app_id, &from, &to).await?)
     }
 }
+
+impl App {
+    /// What app `id` sealed, for the people who may read the app (its owner, platform staff):
+    /// sealings per day and seal over the last `days` days, and the latest `recent` sealings.
+    pub async fn app_sealing_report(
+        &self,
+        actor: &Actor,
+        id: &str,
+        days: u32,
+        recent: i64,
+    ) -> Result<(Vec<crate::store::UsageRow>, Vec<EvidenceRow>), AppError> {
+        let a = self.app_get(actor, id).await?;
+        let now = crate::store::now();
+        let from = crate::store::day_of(now - (i64::from(days.clamp(1, 366)) - 1) * 86_400);
+        let usage = self
+            .store
+            .app_usage(&a.id, &from, &crate::store::day_of(now))
+            .await?;
+        let latest = self
+            .store
+            .app_evidence_recent(&a.id, recent.clamp(1, 100))
+            .await?;
+        Ok((usage, latest))
+    }
+}

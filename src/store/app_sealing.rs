@@ -41,6 +41,7 @@ pub enum Claimed {
 pub struct UsageRow {
     pub day: String,
     pub seal_id: String,
+    pub seal_name: String,
     pub count: i64,
 }
 
@@ -134,6 +135,26 @@ impl Store {
             .map_err(StoreError::from)
     }
 
+    /// An app's latest sealings, newest first.
+    pub async fn app_evidence_recent(
+        &self,
+        app_id: &str,
+        limit: i64,
+    ) -> Result<Vec<EvidenceRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {EVIDENCE_COLUMNS} FROM app_evidence WHERE app_id = $1 \
+             ORDER BY created_at DESC, id DESC LIMIT $2"
+        ))
+        .bind(app_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(evidence)
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::from)
+    }
+
     /// Sealings per day and seal of one app, days `from`..=`to` (YYYY-MM-DD), newest first.
     pub async fn app_usage(
         &self,
@@ -142,8 +163,10 @@ impl Store {
         to: &str,
     ) -> Result<Vec<UsageRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT day, seal_id, count FROM app_usage \
-             WHERE app_id = $1 AND day >= $2 AND day <= $3 ORDER BY day DESC, seal_id LIMIT 1000",
+            "SELECT u.day, u.seal_id, s.name AS seal_name, u.count FROM app_usage u \
+             JOIN seals s ON s.id = u.seal_id \
+             WHERE u.app_id = $1 AND u.day >= $2 AND u.day <= $3 \
+             ORDER BY u.day DESC, s.name LIMIT 1000",
         )
         .bind(app_id)
         .bind(from)
@@ -155,6 +178,7 @@ impl Store {
                 Ok(UsageRow {
                     day: r.try_get("day")?,
                     seal_id: r.try_get("seal_id")?,
+                    seal_name: r.try_get("seal_name")?,
                     count: r.try_get("count")?,
                 })
             })

@@ -245,6 +245,9 @@ struct AppPage {
     new_key: Option<NewKey>,
     /// The credential a certificate was just issued for.
     new_cert: Option<String>,
+    /// Sealings per day and seal over the last 30 days, and the latest sealings.
+    usage: Vec<crate::store::UsageRow>,
+    sealings: Vec<crate::store::EvidenceRow>,
 }
 
 struct NewKey {
@@ -294,6 +297,10 @@ async fn app_page(
         .await
         .map(|l| l.items)
         .unwrap_or_default();
+    let (usage, sealings) = app
+        .app_sealing_report(&actor, id, 30, 20)
+        .await
+        .unwrap_or_default();
     let p = app.principal(&actor).await.ok();
     let can = |action: Action| {
         p.as_ref()
@@ -316,6 +323,8 @@ async fn app_page(
             error: extra.error,
             new_key: extra.new_key,
             new_cert: extra.new_cert,
+            usage,
+            sealings,
         },
     );
     resp.headers_mut()
