@@ -694,18 +694,35 @@ fn suite(env: &Env) {
         &json!({"kind": "hmac-sha256"}),
     );
     assert_eq!(s, 409, "a revoked app gets no credentials: {v}");
-    // OCSP agrees: the app's certificates are revoked at the CA.
-    let (_, code, body, _) = curl(
-        &root,
-        &[
-            "-H",
-            &format!("Authorization: Bearer {}", w.admin),
-            &format!("{base}/api/v1/certificates/{serial}"),
-        ],
-        None,
+    // The CA's full CRL, as openssl reads it, lists both certificates: revoked at the CA.
+    let crl = env.path("service.crl");
+    let out = run(Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--cacert"])
+        .arg(&root)
+        .arg("-o")
+        .arg(&crl)
+        .arg(format!("{base}/crl/service.crl")));
+    ok(&out, "fetch the CRL");
+    let text = ok(
+        &run(Command::new("openssl")
+            .args(["crl", "-inform", "DER", "-noout", "-text", "-in"])
+            .arg(&crl)),
+        "openssl crl",
     );
-    assert_eq!(code, 200, "{body}");
-    assert!(body.contains("revoked"), "{body}");
+    let serial2 = ok(
+        &run(Command::new("openssl")
+            .args(["x509", "-noout", "-serial", "-in"])
+            .arg(&cert2)),
+        "serial",
+    );
+    let serial2 = serial2.trim().trim_start_matches("serial=").to_string();
+    for s in [&serial, &serial2] {
+        assert!(text.contains(s.as_str()), "{s} on the CRL: {text}");
+    }
+    assert!(
+        text.contains("Key Compromise") && text.contains("Privilege Withdrawn"),
+        "{text}"
+    );
     let _ = child.kill();
     let _ = child.wait();
 
