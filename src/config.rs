@@ -57,6 +57,8 @@ pub struct Config {
     pub seals: SealsConfig,
     #[serde(default)]
     pub payments: PaymentsConfig,
+    #[serde(default)]
+    pub apps: AppsConfig,
     /// Set when no config file was given: dev CA on first start, loud warnings.
     #[serde(skip)]
     pub development: bool,
@@ -92,6 +94,15 @@ impl Default for SealsConfig {
             production_grace_seconds: 600,
         }
     }
+}
+
+/// `[apps]`: the cloud-signing apps' webhooks.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppsConfig {
+    /// PEM certificates the webhook client trusts beside the system's roots: for receivers on an
+    /// intranet whose TLS certificates come from a private CA (this service's, say).
+    pub webhook_roots: Option<PathBuf>,
 }
 
 /// `[payments]`: prices of seals and the payment provider.
@@ -535,6 +546,13 @@ pub struct JobsConfig {
     pub backoff_max_seconds: u64,
     /// Deliveries one worker runs at once.
     pub concurrency: usize,
+    /// Webhooks to apps: attempts and backoff. The defaults keep retrying for more than a day
+    /// (checked: outside development a schedule shorter than 24 hours is refused).
+    pub webhook_max_attempts: u32,
+    pub webhook_backoff_base_seconds: u64,
+    pub webhook_backoff_max_seconds: u64,
+    /// Test set-ups only: accept a webhook schedule that ends within 24 hours.
+    pub allow_short_webhook_retries: bool,
 }
 
 impl Default for JobsConfig {
@@ -546,12 +564,16 @@ impl Default for JobsConfig {
             backoff_base_seconds: 30,
             backoff_max_seconds: 3600,
             concurrency: 4,
+            webhook_max_attempts: 20,
+            webhook_backoff_base_seconds: 60,
+            webhook_backoff_max_seconds: 14_400,
+            allow_short_webhook_retries: false,
         }
     }
 }
 
 impl JobsConfig {
-    fn check(&self) -> Result<(), ConfigError> {
+    fn check(&self, development: bool) -> Result<(), ConfigError> {
         let bad = |what: &str, why: &str| {
             Err(ConfigError::Parse(
                 format!("[jobs] {what}"),
@@ -575,6 +597,33 @@ impl JobsConfig {
         }
         if !(1..=64).contains(&self.concurrency) {
             return bad("concurrency", "1-64");
+        }
+        if !(1..=100).contains(&self.webhook_max_attempts) {
+            return bad("webhook_max_attempts", "1-100");
+        }
+        if self.webhook_backoff_base_seconds == 0
+            || self.webhook_backoff_max_seconds < self.webhook_backoff_base_seconds
+        {
+            return bad(
+                "webhook_backoff_base_seconds",
+                "at least 1 and at most webhook_backoff_max_seconds",
+            );
+        }
+        let policy = crate::jobs::RetryPolicy {
+            max_attempts: self.webhook_max_attempts,
+            backoff_base_seconds: self.webhook_backoff_base_seconds,
+            backoff_max_seconds: self.webhook_backoff_max_seconds,
+        };
+        // Receivers down for a night's maintenance still get their events.
+        if !development
+            && !self.allow_short_webhook_retries
+            && policy.shortest_span_seconds() < 86_400
+        {
+            return bad(
+                "webhook_max_attempts",
+                "with these backoff settings retries end within 24 hours: raise them (or set \
+                 allow_short_webhook_retries = true for a test set-up)",
+            );
         }
         Ok(())
     }
@@ -760,7 +809,7 @@ impl Config {
             }
         }
         cfg.limits.check()?;
-        cfg.jobs.check()?;
+        cfg.jobs.check(cfg.development)?;
         cfg.payments.check()?;
         Ok(cfg)
     }

@@ -56,6 +56,9 @@ pub enum AppError {
     /// A dependency (database, token) is unreachable or refused us.
     #[error("{0}")]
     Unavailable(String),
+    /// An app went past its request rate or daily quota: HTTP 429 with Retry-After.
+    #[error("{what}: retry in {retry_after} s")]
+    AppLimited { what: String, retry_after: u64 },
     /// One client asked for `what` too often: HTTP 429 with Retry-After.
     #[error("too many requests for {what} from this address: retry in {retry_after} s")]
     RateLimited { what: String, retry_after: u64 },

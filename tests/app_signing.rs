@@ -9,177 +9,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::*;
 use serde_json::{json, Value};
-
-struct Caller {
-    app: String,
-    key: String,
-    secret: PathBuf,
-    base: String,
-}
-
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-impl Caller {
-    /// A request signed by the docs' script, sent as signed.
-    fn call(&self, method: &str, path: &str, body: &[u8], extra: &[(&str, &str)]) -> Answer {
-        let url = format!("{}{path}", self.base);
-        let file = self
-            .secret
-            .with_extension(format!("body-{}", rand_suffix()));
-        std::fs::write(&file, body).unwrap();
-        let out = run(Command::new(tool("python3"))
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/app_request.py"))
-            .args([
-                "--url", &url, "--app", &self.app, "--key", &self.key, "-X", method,
-            ])
-            .arg("--secret-file")
-            .arg(&self.secret)
-            .arg("--data-file")
-            .arg(&file)
-            .arg("--dry-run"));
-        let _ = std::fs::remove_file(&file);
-        let text = ok(&out, "app_request.py --dry-run");
-        let mut req = ureq::request(method, &url);
-        for line in text.lines() {
-            if let Some((k, v)) = line.split_once(": ") {
-                req = req.set(k, v);
-            }
-        }
-        for (k, v) in extra {
-            req = req.set(k, v);
-        }
-        let r = match req.send_bytes(body) {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        let status = r.status();
-        let headers = r
-            .headers_names()
-            .into_iter()
-            .filter_map(|n| r.header(&n).map(|v| (n.clone(), v.to_string())))
-            .collect();
-        let mut body = Vec::new();
-        std::io::Read::read_to_end(&mut r.into_reader(), &mut body).unwrap();
-        Answer {
-            status,
-            headers,
-            body,
-        }
-    }
-}
-
-fn rand_suffix() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed).to_string()
-}
-
-fn api_post(api: &str, path: &str, tok: &str, body: Value) -> (u16, Value) {
-    let (s, v, _) = post(&format!("{api}{path}"), Some(tok), &body.to_string());
-    (s, v)
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// A multipart body with a `pdf` part and a `request` part.
-fn multipart(pdf: &[u8], request: &Value) -> (String, Vec<u8>) {
-    let b = "sealpki-test-boundary-7f3a";
-    let mut body = Vec::new();
-    body.extend(
-        format!(
-            "--{b}\r\nContent-Disposition: form-data; name=\"request\"\r\n\
-             Content-Type: application/json\r\n\r\n{request}\r\n--{b}\r\n\
-             Content-Disposition: form-data; name=\"pdf\"; filename=\"contract.pdf\"\r\n\
-             Content-Type: application/pdf\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend(pdf);
-    body.extend(format!("\r\n--{b}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={b}"), body)
-}
-
-/// pdfsig against our roots: every signature valid and trusted.
-fn pdfsig_ok(env: &Env, file: &Path, signatures: usize) {
-    let (_, root) = env.chain("seal");
-    let nss = env.path(&format!("nss-{}", rand_suffix()));
-    std::fs::create_dir_all(&nss).unwrap();
-    let db = format!("sql:{}", nss.display());
-    ok(
-        &run(Command::new("certutil").args(["-N", "-d", &db, "--empty-password"])),
-        "certutil -N",
-    );
-    ok(
-        &run(Command::new("certutil")
-            .args(["-A", "-d", &db, "-n", "root", "-t", "CT,C,C", "-i"])
-            .arg(&root)),
-        "certutil -A",
-    );
-    let out = run(Command::new("pdfsig").args(["-nssdir", &db]).arg(file));
-    let t = String::from_utf8_lossy(&out.stdout).to_string();
-    assert_eq!(
-        t.matches("Signature Validation: Signature is Valid.")
-            .count(),
-        signatures,
-        "pdfsig: {t}"
-    );
-    // pdfsig lists each further widget's field as a signature of its own and checks the
-    // certificate of the first only (the others say "Unknown issue" once NSS has cached the
-    // first's revocation check); pyHanko below checks the one signature's chain fully.
-    assert!(
-        t.contains("Certificate Validation: Certificate is Trusted."),
-        "pdfsig: {t}"
-    );
-    let out = run(Command::new(tool("pyhanko"))
-        .args(["sign", "validate", "--trust"])
-        .arg(&root)
-        .arg("--trust-replace")
-        .arg(file));
-    let said = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success() && said.contains("INTACT:TRUSTED"),
-        "pyhanko: {said}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = run(Command::new("qpdf").arg("--check").arg(file));
-    assert!(
-        out.status.success(),
-        "qpdf --check: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-}
 
 /// Annotations per page, from qpdf's JSON (its pages in order, each page object's /Annots).
 fn widgets_per_page(file: &Path) -> Vec<usize> {
@@ -207,42 +41,16 @@ fn widgets_per_page(file: &Path) -> Vec<usize> {
 fn journey(env: &Env, prefix: &str) {
     env.init_dev();
     let srv = env.serve();
-    let w = seal_world(env, &srv, prefix);
-    w.unified_payment();
-    let api = w.api.clone();
-    let (sa, sa_tok) = register_person(env, &srv, &format!("{prefix}3"), "33010619800101013");
-    let (s, v) = api_post(
-        &api,
-        &format!("/organisations/{}/members", w.unit),
-        &w.admin,
-        json!({"username": sa, "role": "seal-admin"}),
-    );
-    assert_eq!(s, 201, "{v}");
-    let (seal, _code) = w.cloud_seal(&w.applicant_tok, &w.unit, "杭州示例科技有限公司合同专用章");
-    let (s, v) = api_post(
-        &api,
-        "/apps",
-        &w.admin,
-        json!({"name": "合同管理系统", "kind": "cloud-signing", "supervising_org_id": w.bureau,
-               "developer_org_id": w.unit, "owner": w.applicant}),
-    );
-    assert_eq!(s, 201, "{v}");
-    let app = v["id"].as_str().unwrap().to_string();
-    let (s, v) = api_post(
-        &api,
-        &format!("/apps/{app}/credentials"),
-        &w.applicant_tok,
-        json!({"kind": "hmac-sha256", "label": "production"}),
-    );
-    assert_eq!(s, 201, "{v}");
-    let secret = env.path("app.secret");
-    std::fs::write(&secret, v["secret"].as_str().unwrap()).unwrap();
-    let c = Caller {
-        app: app.clone(),
-        key: v["key_id"].as_str().unwrap().to_string(),
-        secret,
-        base: api.clone(),
-    };
+    let aw = app_world(env, &srv, prefix, json!({}));
+    let AppWorld {
+        w,
+        api,
+        sa_tok,
+        seal,
+        app,
+        c,
+        ..
+    } = &aw;
     let pdf = text_pdf(&[
         vec![(72.0, 760.0, "Contract page 1")],
         vec![

@@ -44,6 +44,9 @@ pub struct Resolved {
     pub kind: CredentialKind,
     pub active: bool,
     pub cert_serial: Option<String>,
+    /// The app's limits (`apps::quota`).
+    pub rate_per_second: i64,
+    pub daily_quota: Option<i64>,
     secret: Option<Zeroizing<Vec<u8>>>,
     touched: AtomicI64,
 }
@@ -201,6 +204,8 @@ impl App {
             kind,
             active,
             cert_serial: c.cert_serial,
+            rate_per_second: app.rate_per_second,
+            daily_quota: app.daily_quota,
             secret,
             touched: AtomicI64::new(c.last_used_at.unwrap_or(0)),
         })
@@ -315,6 +320,7 @@ impl App {
                     credential_id: r.credential_id.clone(),
                 },
                 client: req.client,
+                daily_quota: r.daily_quota,
             },
             r,
         ))
@@ -361,6 +367,7 @@ impl App {
                 app_id: r.app_id.clone(),
                 proof: CallerProof::ClientCertificate { serial },
                 client,
+                daily_quota: r.daily_quota,
             },
             r,
         ))

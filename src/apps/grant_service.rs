@@ -914,7 +914,7 @@ impl App {
         if let Some(d) = days {
             payload["days"] = json!(d);
         }
-        Ok(Store::app_event_insert(
+        self.publish_app_event(
             tx,
             &AppEventRow {
                 id: new_id(),
@@ -927,7 +927,7 @@ impl App {
                 created_at: now,
             },
         )
-        .await?)
+        .await
     }
 
     /// End grant `g` by `event` (withdraw or expire) in the caller's transaction: the row at its

@@ -5,17 +5,22 @@
 //! `secret_box.rs` (API-key secrets at rest), `signature.rs` (the request-signing scheme, pure),
 //! `authn.rs` (a request's proof → `AppCaller`, with a short-lived cache of credentials),
 //! `grants.rs` (a seal administrator's authorization: states, validity rules) and
-//! `grant_service.rs` (granting, withdrawing, syncing, lists, the in-force check).
+//! `grant_service.rs` (granting, withdrawing, syncing, lists, the in-force check),
+//! `sealing.rs` (the signing API's service side) and `webhooks.rs` (app events to the callback
+//! URL, the delivery log).
 
 pub mod authn;
+pub mod batch;
 pub mod credentials;
 pub mod grant_service;
 pub mod grants;
 pub mod model;
+pub mod quota;
 pub mod registry;
 pub mod sealing;
 pub mod secret_box;
 pub mod signature;
+pub mod webhooks;
 
 use std::sync::{Arc, OnceLock};
 
@@ -29,6 +34,10 @@ pub struct Runtime {
     pub(crate) secrets: OnceLock<Arc<secret_box::SecretBox>>,
     /// Credentials recently used, their secrets opened (a short time to live).
     pub(crate) cache: authn::Cache,
+    /// The HTTP client of webhook deliveries, made on first use.
+    pub(crate) webhook_client: OnceLock<reqwest::Client>,
+    /// Request-rate buckets per app.
+    pub(crate) buckets: quota::Buckets,
 }
 
 impl crate::app::App {

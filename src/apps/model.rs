@@ -68,6 +68,8 @@ pub struct AppCaller {
     pub proof: CallerProof,
     /// The client's address, for the evidence record.
     pub client: IpAddr,
+    /// The app's daily sealing quota (`apps::quota`), as of authentication.
+    pub daily_quota: Option<i64>,
 }
 
 #[cfg(test)]

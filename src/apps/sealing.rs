@@ -6,7 +6,7 @@
 //! answer — so a retry with the key gets the same bytes and the document is sealed once.
 
 use axum::body::Bytes;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::access::Actor;
@@ -24,7 +24,7 @@ use crate::workflow::Named;
 const STALE_CLAIM_SECONDS: i64 = 600;
 
 /// What an app asks for.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SealOrder {
     pub seal_id: String,
     pub spots: Vec<Spot>,
@@ -75,7 +75,7 @@ impl App {
             )));
         }
         let Some(key) = idempotency_key else {
-            return self.app_seal_once(caller, pdf, &order, None).await;
+            return self.app_seal_once(caller, pdf, &order, None, false).await;
         };
         let request = sealpki_pki::alg::sha256_hex(
             format!(
@@ -138,7 +138,9 @@ impl App {
             }
             _ => return Err(reused()),
         }
-        let r = self.app_seal_once(caller, pdf, &order, Some(key)).await;
+        let r = self
+            .app_seal_once(caller, pdf, &order, Some(key), false)
+            .await;
         if r.is_err() {
             // Nothing was sealed for the key: a retry runs again.
             self.store
@@ -148,15 +150,29 @@ impl App {
         r
     }
 
+    /// Seal once and keep the sealed document in the object store, to be fetched by its hash
+    /// (batches and jobs).
+    pub(crate) async fn app_seal_kept(
+        &self,
+        caller: &AppCaller,
+        pdf: Bytes,
+        order: &SealOrder,
+    ) -> Result<Sealed, AppError> {
+        self.app_seal_once(caller, pdf, order, None, true).await
+    }
+
     async fn app_seal_once(
         &self,
         caller: &AppCaller,
         pdf: Bytes,
         order: &SealOrder,
         idempotency_key: Option<&str>,
+        keep: bool,
     ) -> Result<Sealed, AppError> {
         let grant = self
             .app_grant_in_force(&caller.app_id, &order.seal_id)
+            .await?;
+        self.app_quota_check(&caller.app_id, caller.daily_quota, 1)
             .await?;
         let (key, seal) = self.seal_signing_key_granted(&grant).await?;
         let cert_serial = seal.cert_serial.clone();
@@ -200,7 +216,7 @@ impl App {
             .await?;
         let out = Bytes::from(out);
         let output_sha256 = sealpki_pki::alg::sha256_hex(&out);
-        if idempotency_key.is_some() {
+        if keep || idempotency_key.is_some() {
             // Kept for retries before the answer is recorded: a recorded answer has its bytes.
             self.objects.put(ObjectKey::of(&out), out.clone()).await?;
         }

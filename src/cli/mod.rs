@@ -1137,12 +1137,20 @@ async fn serve(config: Config, listen: Option<std::net::SocketAddr>) -> Result<i
     });
     let sweeper = app.clone();
     tokio::spawn(async move {
-        // Nonces of signed app requests, once past their window.
+        // Nonces of signed app requests, once past their window; day-old Idempotency-Keys.
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
             if let Err(e) = sweeper.app_sweep_nonces().await {
                 tracing::error!(error = %e, "app nonce sweep");
+            }
+            // Idempotency-Keys of the signing API are answered for a day.
+            if let Err(e) = sweeper
+                .store
+                .app_idempotency_sweep(crate::store::now() - 86_400)
+                .await
+            {
+                tracing::error!(error = %e, "app idempotency sweep");
             }
         }
     });

@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Operator;
 use super::error::json_body;
+use super::error::query;
 use super::idempotency::Claim;
 use super::openapi::{Guarded, ProblemResponse, Staff, WithBody};
 use crate::app::App;
@@ -26,11 +27,6 @@ use crate::workflow::{EventRequest, HistoryPage, ListPage, View};
 pub const MAX_BODY: usize = 64 * 1024;
 
 type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
-
-fn query<T>(q: QueryResult<T>) -> Result<T, AppError> {
-    q.map(|Query(q)| q)
-        .map_err(|e| AppError::BadRequest(format!("query: {e}")))
-}
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -24,8 +24,7 @@ use crate::error::AppError;
 pub struct AppRequest {
     pub caller: AppCaller,
     pub app: Arc<Resolved>,
-    /// The bytes the digest covered (the signing routes of issue 13's next part read them).
-    #[allow(dead_code)]
+    /// The bytes the digest covered.
     pub body: Bytes,
 }
 
@@ -69,6 +68,7 @@ impl FromRequest<Arc<App>> for AppRequest {
                     client,
                 })
                 .await?;
+            app.app_rate_check(&caller.app_id, resolved.rate_per_second)?;
             return Ok(AppRequest {
                 caller,
                 app: resolved,
@@ -77,6 +77,7 @@ impl FromRequest<Arc<App>> for AppRequest {
         }
         if let Some(PeerCertificate(der)) = peer {
             let (caller, resolved) = app.app_authenticate_certificate(&der, client).await?;
+            app.app_rate_check(&caller.app_id, resolved.rate_per_second)?;
             return Ok(AppRequest {
                 caller,
                 app: resolved,

@@ -14,6 +14,7 @@ use utoipa::IntoParams;
 
 use super::auth::Operator;
 use super::error::json_body;
+use super::error::query;
 use super::idempotency::Claim;
 use super::openapi::{Binary, Guarded, ProblemResponse, Staff, WithBody};
 use crate::app::App;
@@ -27,11 +28,6 @@ use crate::error::AppError;
 pub const MAX_BODY: usize = 64 * 1024;
 /// The media type of a COSE_Sign1 (RFC 9052 §9).
 const COSE_SIGN1: &str = "application/cose; cose-type=\"cose-sign1\"";
-
-fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, AppError> {
-    q.map(|Query(q)| q)
-        .map_err(|e| AppError::BadRequest(format!("query: {e}")))
-}
 
 /// `POST /api/v1/app-grants`: authorize an app for one seal, a batch, or every seal of an
 /// organisation subtree — one transaction, a bad seal in a batch changes nothing.

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::app_auth::AppRequest;
+use super::error::query;
 use super::openapi::{Binary, Guarded, ProblemResponse};
 use crate::app::App;
 use crate::apps::sealing::SealOrder;
@@ -25,11 +26,6 @@ use crate::store::{EvidenceRow, UsageRow};
 
 /// PDFs up to this size are sealed in one call.
 pub const MAX_PDF: usize = 64 * 1024 * 1024;
-
-fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, AppError> {
-    q.map(|Query(q)| q)
-        .map_err(|e| AppError::BadRequest(format!("query: {e}")))
-}
 
 /// One placement of the seal, in a multipart request's `request` part.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -157,7 +153,7 @@ fn level(s: Option<&str>) -> Result<Level, AppError> {
 }
 
 impl SealRequestBody {
-    fn order(self) -> Result<SealOrder, AppError> {
+    pub(super) fn order(self) -> Result<SealOrder, AppError> {
         let spots = self
             .placements
             .into_iter()

@@ -16,6 +16,7 @@ use utoipa::IntoParams;
 use super::app_auth::AppRequest;
 use super::auth::Operator;
 use super::error::json_body;
+use super::error::query;
 use super::openapi::{Guarded, ProblemResponse, Staff, WithBody};
 use crate::app::App;
 use crate::apps::credentials::{
@@ -28,11 +29,6 @@ use crate::error::AppError;
 
 /// Bodies above this are refused (413) before they are parsed.
 pub const MAX_BODY: usize = 32 * 1024;
-
-fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, AppError> {
-    q.map(|Query(q)| q)
-        .map_err(|e| AppError::BadRequest(format!("query: {e}")))
-}
 
 /// `POST /api/v1/apps`: register an app.
 #[utoipa::path(post, path = "/api/v1/apps", tag = "apps", security(("bearer" = [])),

@@ -28,9 +28,9 @@ impl AppError {
             AppError::Unavailable(_) | AppError::Overloaded { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            AppError::RateLimited { .. } | AppError::LoginThrottled { .. } => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            AppError::RateLimited { .. }
+            | AppError::AppLimited { .. }
+            | AppError::LoginThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::TimedOut {
                 body_received: false,
                 ..
@@ -46,6 +46,7 @@ impl AppError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             AppError::RateLimited { retry_after, .. }
+            | AppError::AppLimited { retry_after, .. }
             | AppError::LoginThrottled { retry_after }
             | AppError::CodeThrottled { retry_after }
             | AppError::Overloaded { retry_after } => Some(*retry_after),
@@ -71,6 +72,7 @@ impl AppError {
             AppError::GrantRefused { .. } => "grant-refused",
             AppError::Unavailable(_) => "unavailable",
             AppError::RateLimited { .. } => "rate-limited",
+            AppError::AppLimited { .. } => "app-limit",
             AppError::LoginThrottled { .. } => "login-throttled",
             AppError::Overloaded { .. } => "overloaded",
             AppError::TimedOut { .. } => "timeout",
@@ -165,4 +167,12 @@ pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppEr
             "request body is not valid JSON for this endpoint: {e}"
         ))
     })
+}
+
+/// A query string as `T`, or the same problem+json answer for every malformed one.
+pub fn query<T>(
+    q: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, AppError> {
+    q.map(|axum::extract::Query(q)| q)
+        .map_err(|e| AppError::BadRequest(format!("query: {e}")))
 }

@@ -3,8 +3,10 @@
 mod account;
 mod admin_applications;
 mod app_auth;
+mod app_batch;
 mod app_grants;
 mod app_sign;
+mod app_webhooks;
 mod apps;
 mod auth;
 mod certificates;
@@ -202,6 +204,11 @@ fn table() -> Vec<Route> {
         Route::new(Pdf, routes!(app_sign::seal)).body_limit(app_sign::MAX_PDF),
         Route::new(Pdf, routes!(app_sign::keywords)).body_limit(app_sign::MAX_PDF),
         Route::new(Api, routes!(app_sign::evidence)),
+        Route::new(Pdf, routes!(app_batch::seal_batch)).body_limit(app_batch::MAX_BATCH_BODY),
+        Route::new(Pdf, routes!(app_batch::submit_job)).body_limit(app_batch::MAX_JOB_BODY),
+        Route::new(Api, routes!(app_batch::jobs)),
+        Route::new(Api, routes!(app_batch::job)),
+        Route::new(Api, routes!(app_batch::document)),
         Route::new(Api, routes!(app_sign::usage)),
         Route::new(Api, routes!(app_grants::create))
             .body_limit(app_grants::MAX_BODY)
@@ -278,6 +285,10 @@ fn table() -> Vec<Route> {
         Route::new(Api, routes!(apps::certificate)),
         Route::new(Api, routes!(apps::revoke_credential)).body_limit(apps::MAX_BODY),
         Route::new(Api, routes!(apps::whoami)).body_limit(apps::MAX_BODY),
+        Route::new(Api, routes!(app_webhooks::rotate_secret)).body_limit(app_webhooks::MAX_BODY),
+        Route::new(Api, routes!(app_webhooks::ping)).body_limit(app_webhooks::MAX_BODY),
+        Route::new(Api, routes!(app_webhooks::deliveries)),
+        Route::new(Api, routes!(app_webhooks::my_deliveries)).body_limit(app_webhooks::MAX_BODY),
         Route::new(Api, routes!(files::get_one)),
         Route::new(Api, routes!(files::content)),
         Route::new(Api, routes!(jobs::list)),

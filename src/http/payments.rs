@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Operator;
 use super::error::json_body;
+use super::error::query;
 use super::openapi::{Guarded, ProblemResponse, Staff, WithBody};
 use crate::app::App;
 use crate::error::AppError;
@@ -24,11 +25,6 @@ use crate::payments::{
 
 /// Bodies above this are refused (413) before they are parsed.
 pub const MAX_BODY: usize = 16 * 1024;
-
-fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, AppError> {
-    q.map(|Query(q)| q)
-        .map_err(|e| AppError::BadRequest(format!("query: {e}")))
-}
 
 /// `POST /api/v1/seal-applications/{id}/order`: the application's order.
 #[utoipa::path(post, path = "/api/v1/seal-applications/{id}/order", tag = "payments", security(("bearer" = [])),

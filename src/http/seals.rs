@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Operator;
 use super::error::json_body;
+use super::error::query;
 use super::idempotency::Claim;
 use super::openapi::{Binary, Guarded, ProblemResponse, Staff, WithBody};
 use crate::app::App;
@@ -32,11 +33,6 @@ use crate::workflow::{EventRequest, HistoryPage, ListPage, View};
 pub const MAX_BODY: usize = 64 * 1024;
 /// PDFs sealed in one call, raw bytes.
 pub const MAX_PDF: usize = 64 * 1024 * 1024;
-
-fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, AppError> {
-    q.map(|Query(q)| q)
-        .map_err(|e| AppError::BadRequest(format!("query: {e}")))
-}
 
 /// `POST /api/v1/seal-applications`: a draft application for a new seal.
 #[utoipa::path(post, path = "/api/v1/seal-applications", tag = "seals", security(("bearer" = [])),

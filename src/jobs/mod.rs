@@ -22,21 +22,55 @@ pub enum JobKind {
     Email,
     Sms,
     Notification,
+    /// An app event to the app's callback URL.
+    Webhook,
+    /// An app's asynchronous sealing job.
+    AppSealing,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [JobKind::Email, JobKind::Sms, JobKind::Notification];
+    pub const ALL: [JobKind; 5] = [
+        JobKind::Email,
+        JobKind::Sms,
+        JobKind::Notification,
+        JobKind::Webhook,
+        JobKind::AppSealing,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Email => "email",
             JobKind::Sms => "sms",
             JobKind::Notification => "notification",
+            JobKind::Webhook => "webhook",
+            JobKind::AppSealing => "app-sealing",
         }
     }
 
     pub fn parse(s: &str) -> Option<JobKind> {
         JobKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Webhooks keep trying for a day or more (receivers go down for maintenance); an app's
+    /// sealing job is tried a few times (a crash mid-job, a busy store); the rest as configured.
+    pub fn retry_policy(self, config: &JobsConfig) -> RetryPolicy {
+        match self {
+            JobKind::Webhook => RetryPolicy {
+                max_attempts: config.webhook_max_attempts.max(1),
+                backoff_base_seconds: config.webhook_backoff_base_seconds,
+                backoff_max_seconds: config.webhook_backoff_max_seconds,
+            },
+            JobKind::AppSealing => RetryPolicy {
+                max_attempts: 3,
+                backoff_base_seconds: config.backoff_base_seconds,
+                backoff_max_seconds: config.backoff_max_seconds,
+            },
+            _ => RetryPolicy {
+                max_attempts: config.max_attempts.max(1),
+                backoff_base_seconds: config.backoff_base_seconds,
+                backoff_max_seconds: config.backoff_max_seconds,
+            },
+        }
     }
 }
 
@@ -165,12 +199,56 @@ pub struct NotificationJob {
     pub link: Option<String>,
 }
 
+/// One app event (`app_events`) to deliver to the app's callback URL; every attempt sends the
+/// same event id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookJob {
+    pub app_id: String,
+    pub event_id: String,
+}
+
+/// An app's asynchronous sealing job (`app_jobs`) to run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSealingJob {
+    pub app_id: String,
+    pub job_id: String,
+}
+
 /// A job's work: its kind and payload together, so one cannot be stored with the other's data.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Job {
     Email(EmailJob),
     Sms(SmsJob),
     Notification(NotificationJob),
+    Webhook(WebhookJob),
+    AppSealing(AppSealingJob),
+}
+
+/// How often and how patiently a kind of job is tried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub backoff_base_seconds: u64,
+    pub backoff_max_seconds: u64,
+}
+
+impl RetryPolicy {
+    /// The shortest time from the first attempt to the last that this policy can give (every
+    /// backoff at the lower edge of its jitter window).
+    pub fn shortest_span_seconds(self) -> u64 {
+        (1..self.max_attempts)
+            .map(|a| {
+                let full = self
+                    .backoff_base_seconds
+                    .saturating_mul(1u64 << a.saturating_sub(1).min(62))
+                    .min(self.backoff_max_seconds)
+                    .max(1);
+                (full.saturating_mul(1000) / 2).div_ceil(1000).max(1)
+            })
+            .fold(0u64, u64::saturating_add)
+    }
 }
 
 impl Job {
@@ -179,7 +257,13 @@ impl Job {
             Job::Email(_) => JobKind::Email,
             Job::Sms(_) => JobKind::Sms,
             Job::Notification(_) => JobKind::Notification,
+            Job::Webhook(_) => JobKind::Webhook,
+            Job::AppSealing(_) => JobKind::AppSealing,
         }
+    }
+
+    pub fn retry_policy(&self, config: &JobsConfig) -> RetryPolicy {
+        self.kind().retry_policy(config)
     }
 
     /// The payload as stored (JSON).
@@ -188,6 +272,8 @@ impl Job {
             Job::Email(j) => serde_json::to_string(j),
             Job::Sms(j) => serde_json::to_string(j),
             Job::Notification(j) => serde_json::to_string(j),
+            Job::Webhook(j) => serde_json::to_string(j),
+            Job::AppSealing(j) => serde_json::to_string(j),
         };
         // Plain structs of strings always serialise.
         v.unwrap_or_default()
@@ -215,6 +301,8 @@ impl Job {
             JobKind::Email => Job::Email(serde_json::from_str(payload).map_err(bad)?),
             JobKind::Sms => Job::Sms(serde_json::from_str(payload).map_err(bad)?),
             JobKind::Notification => Job::Notification(serde_json::from_str(payload).map_err(bad)?),
+            JobKind::Webhook => Job::Webhook(serde_json::from_str(payload).map_err(bad)?),
+            JobKind::AppSealing => Job::AppSealing(serde_json::from_str(payload).map_err(bad)?),
         })
     }
 
@@ -225,6 +313,8 @@ impl Job {
             Job::Email(j) => mask_email(&j.to),
             Job::Sms(j) => crate::notify::sms::mask(&j.to),
             Job::Notification(j) => j.recipient.clone(),
+            Job::Webhook(j) => format!("app:{}", j.app_id),
+            Job::AppSealing(j) => format!("app:{}", j.app_id),
         }
     }
 }
@@ -278,7 +368,7 @@ pub async fn enqueue(
             id: &id,
             kind: job.kind().as_str(),
             payload: &payload,
-            max_attempts: i64::from(config.max_attempts.max(1)),
+            max_attempts: i64::from(job.retry_policy(config).max_attempts),
             next_attempt_at: now,
             created_at: now,
             dedupe_key,
@@ -446,6 +536,25 @@ mod tests {
     }
 
     #[test]
+    fn webhooks_retry_for_at_least_a_day_by_default() {
+        let c = JobsConfig::default();
+        let hook = Job::Webhook(WebhookJob {
+            app_id: "a".into(),
+            event_id: "e".into(),
+        });
+        let p = hook.retry_policy(&c);
+        assert!(p.shortest_span_seconds() >= 86_400, "{p:?}");
+        // The span is what the worker's backoff gives at its lower edge.
+        let by_worker: u64 = (1..p.max_attempts)
+            .map(|a| backoff_seconds(a, p.backoff_base_seconds, p.backoff_max_seconds, 0))
+            .sum();
+        assert_eq!(by_worker, p.shortest_span_seconds());
+        let back = Job::from_stored("j", "webhook", &hook.payload()).unwrap();
+        assert!(back == hook);
+        assert_eq!(back.recipient_masked(), "app:a");
+    }
+
+    #[test]
     fn transitions() {
         use JobEvent as E;
         use JobState as S;
@@ -516,6 +625,7 @@ mod tests {
         assert_eq!(jobs[0].recipient_masked(), "a***@example.com");
         assert_eq!(jobs[1].recipient_masked(), "138****5678");
         assert!(Job::from_stored("x", "webhook", "{}").is_err());
+        assert!(Job::from_stored("x", "fax", "{}").is_err());
         // A payload of another kind is refused, and the error does not echo the content.
         let e = Job::from_stored("x", "email", &jobs[1].payload())
             .err()

@@ -75,17 +75,35 @@ async fn run(app: Arc<App>, me: String) {
     }
 }
 
+/// Hand a job to whoever delivers its kind: apps' webhooks and sealing jobs to `apps`, the rest
+/// to `notify`.
+async fn deliver(
+    app: &Arc<App>,
+    row: &JobRow,
+    job: Job,
+) -> Result<(), crate::notify::DeliveryError> {
+    match job {
+        Job::Webhook(j) => app.deliver_webhook(&row.id, row.attempts, &j).await,
+        Job::AppSealing(j) => app.run_app_job(&j).await,
+        other => app.notify.deliver(&app.store, &row.id, other).await,
+    }
+}
+
 /// One attempt at one claimed job.
 async fn attempt(app: Arc<App>, me: String, row: JobRow) {
     let cfg = &app.config.jobs;
     let lease = i64::try_from(cfg.lease_seconds).unwrap_or(i64::MAX / 4);
-    let result = match Job::from_stored(&row.id, &row.kind, &row.payload) {
+    let parsed = Job::from_stored(&row.id, &row.kind, &row.payload);
+    let policy = super::JobKind::parse(&row.kind)
+        .unwrap_or(super::JobKind::Email)
+        .retry_policy(cfg);
+    let result = match parsed {
         Err(e) => Err(crate::notify::DeliveryError {
             retry: false,
             message: e.to_string(),
         }),
         Ok(job) => {
-            let deliver = app.notify.deliver(&app.store, &row.id, job);
+            let deliver = deliver(&app, &row, job);
             tokio::pin!(deliver);
             let every = Duration::from_secs((cfg.lease_seconds / 3).max(1));
             let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -123,8 +141,8 @@ async fn attempt(app: Arc<App>, me: String, row: JobRow) {
             let random = rand_core::RngCore::next_u64(&mut rand_core::OsRng);
             let d = backoff_seconds(
                 attempt,
-                cfg.backoff_base_seconds,
-                cfg.backoff_max_seconds,
+                policy.backoff_base_seconds,
+                policy.backoff_max_seconds,
                 random,
             );
             let d = i64::try_from(d).unwrap_or(i64::MAX / 4);

@@ -344,6 +344,11 @@ impl Deliveries {
                         message: format!("writing the notification: {e}"),
                     })
             }
+            // The worker hands these to `apps`; one reaching here is a wiring mistake.
+            Job::Webhook(_) | Job::AppSealing(_) => Err(DeliveryError {
+                retry: false,
+                message: "an app job was handed to the people's deliveries".into(),
+            }),
         }
     }
 }

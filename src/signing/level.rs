@@ -4,7 +4,7 @@ use clap::ValueEnum;
 
 use crate::error::AppError;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
 pub enum Level {
     /// The signature alone.
     #[value(name = "b-b")]

@@ -129,7 +129,7 @@ fn page_index(page: Option<usize>, count: usize) -> Result<Option<usize>, AppErr
 
 /// One place of a seal among several in one signature (the apps' signing API): every spot is a
 /// widget of the same signature field, so one signature shows the seal wherever it was asked for.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Spot {
     /// Centred at (x, y) mm from the displayed top-left corner of `page` (from 1).
@@ -147,7 +147,7 @@ pub enum Spot {
 }
 
 /// A choice of pages for a cross-page seal.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PageSet {
     All,

@@ -156,6 +156,19 @@ impl Store {
     }
 
     /// Sealings per day and seal of one app, days `from`..=`to` (YYYY-MM-DD), newest first.
+    /// The app's sealings on `day` (all seals).
+    pub async fn app_usage_on(&self, app_id: &str, day: &str) -> Result<i64, StoreError> {
+        let r = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM app_usage \
+             WHERE app_id = $1 AND day = $2",
+        )
+        .bind(app_id)
+        .bind(day)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(r.try_get(0)?)
+    }
+
     pub async fn app_usage(
         &self,
         app_id: &str,

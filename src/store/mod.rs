@@ -3,6 +3,7 @@
 
 mod accounts;
 mod app_sealing;
+mod app_webhooks;
 mod apps;
 mod audit;
 mod certs;
@@ -26,6 +27,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use accounts::{AccountRow, CodePurpose, SessionKind, SessionRow, SessionStage, SmsCodeRow};
 pub use app_sealing::{day_of, Claimed, EvidenceRow, UsageRow};
+pub use app_webhooks::{AppJobRow, DeliveryRow, WebhookSecrets};
 pub use apps::{AppFilter, AppRow, CredentialRow};
 pub use audit::{AuditRow, CheckpointRow};
 pub use certs::{CertFilter, CertRow, CertState, PendingCert};

@@ -2,6 +2,10 @@
 //! CSRs, SoftHSM2 tokens, throw-away PostgreSQL databases, and a running server.
 #![allow(dead_code)]
 
+pub mod apps;
+#[allow(unused_imports)]
+pub use apps::*;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
