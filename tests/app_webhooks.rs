@@ -253,6 +253,45 @@ fn journey(env: &Env, prefix: &str) {
     assert!(mine.text().contains(&event_id), "{}", mine.text());
     let bad = c.call("GET", "/app/webhook-deliveries?limit=0", b"", &[]);
     assert_eq!(bad.status, 400, "{}", bad.text());
+    // The owner's page shows the log in the reader's language.
+    for (lang, says) in [
+        ("zh-CN", ["回调投递记录", "已送达", "失败（将重试）"]),
+        ("en", ["Delivery log", "Delivered", "Failed (retrying)"]),
+    ] {
+        let html = ureq::get(&format!("{}/apps/{app}", srv.url))
+            .set(
+                "Cookie",
+                &format!("sealpki_session={}; lang={lang}", w.applicant_tok),
+            )
+            .set("Accept", "text/html")
+            .call()
+            .expect("the app's page")
+            .into_string()
+            .unwrap();
+        for s in says {
+            assert!(html.contains(s), "{lang} {s}: {html}");
+        }
+        assert!(
+            html.contains("HTTP 500") && html.contains(&event_id[..12]),
+            "{html}"
+        );
+        assert!(
+            !html.contains(&first_secret),
+            "the secret is shown once only"
+        );
+    }
+    if matches!(env.db, Db::Sqlite) {
+        chromium::session_shots(
+            &srv.url,
+            &w.applicant_tok,
+            &[(
+                "app-webhooks",
+                &format!("/apps/{app}#webhooks"),
+                "合同管理系统",
+                "合同管理系统",
+            )],
+        );
+    }
 
     // Rotation: the new secret signs at once, the old one beside it for a day.
     let (s, v) = api_post(

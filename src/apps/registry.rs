@@ -108,6 +108,8 @@ pub struct AppView {
     /// Mobile numbers masked.
     pub contacts: Vec<Contact>,
     pub callback_url: Option<String>,
+    /// Whether a webhook secret was made (the secret itself is never shown again).
+    pub webhook_secret_set: bool,
     /// active, suspended or revoked.
     pub state: String,
     /// What the state allows: suspend, resume, revoke.
@@ -333,6 +335,7 @@ impl App {
             owner: a.owner,
             contacts,
             callback_url: a.callback_url,
+            webhook_secret_set: a.webhook_secret.is_some(),
             state: a.state,
             rate_per_second: a.rate_per_second,
             daily_quota: a.daily_quota,

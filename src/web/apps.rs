@@ -2,7 +2,7 @@
 //! with pages, `/apps/new` to register, suspend / resume / revoke on the app's page) and the
 //! owner's page of an app (`/apps/{id}`: its credentials — a new API key whose secret is shown
 //! on that one answer, a client certificate from an uploaded CSR and its download, revocation
-//! — and the callback URL). `apps` does the work and `accounts::policy` decides; a refusal is a
+//! — the callback URL, its webhook secret, a test ping and the delivery log). `apps` does the work and `accounts::policy` decides; a refusal is a
 //! page in the reader's language.
 
 use std::sync::Arc;
@@ -46,6 +46,8 @@ pub fn router() -> Router<Arc<App>> {
             get(download),
         )
         .route("/apps/{id}/credentials/{credential}/revoke", post(revoke))
+        .route("/apps/{id}/webhook-secret", post(webhook_secret))
+        .route("/apps/{id}/webhook-test", post(webhook_ping))
 }
 
 /// An error in the reader's words (app refusals have their own messages).
@@ -248,6 +250,12 @@ struct AppPage {
     /// Sealings per day and seal over the last 30 days, and the latest sealings.
     usage: Vec<crate::store::UsageRow>,
     sealings: Vec<crate::store::EvidenceRow>,
+    /// The latest webhook deliveries.
+    deliveries: Vec<crate::store::DeliveryRow>,
+    /// Shown once, on the answer that made it.
+    new_webhook_secret: Option<String>,
+    /// The ping just sent.
+    pinged: Option<String>,
 }
 
 struct NewKey {
@@ -260,6 +268,8 @@ struct Extra {
     error: Option<String>,
     new_key: Option<NewKey>,
     new_cert: Option<String>,
+    new_webhook_secret: Option<String>,
+    pinged: Option<String>,
 }
 
 impl Extra {
@@ -268,6 +278,8 @@ impl Extra {
             error: None,
             new_key: None,
             new_cert: None,
+            new_webhook_secret: None,
+            pinged: None,
         }
     }
     fn error(e: String) -> Extra {
@@ -301,6 +313,11 @@ async fn app_page(
         .app_sealing_report(&actor, id, 30, 20)
         .await
         .unwrap_or_default();
+    let deliveries = app
+        .app_deliveries_for(&actor, id, None, Some(20))
+        .await
+        .map(|d| d.items)
+        .unwrap_or_default();
     let p = app.principal(&actor).await.ok();
     let can = |action: Action| {
         p.as_ref()
@@ -325,6 +342,9 @@ async fn app_page(
             new_cert: extra.new_cert,
             usage,
             sealings,
+            deliveries,
+            new_webhook_secret: extra.new_webhook_secret,
+            pinged: extra.pinged,
         },
     );
     resp.headers_mut()
@@ -386,6 +406,43 @@ async fn event(
         .await
         .map(|_| ());
     after(&app, lang, &who, &id, r).await
+}
+
+/// A new webhook secret, shown on this answer only (no redirect).
+async fn webhook_secret(
+    State(app): State<Arc<App>>,
+    lang: Lang,
+    SignedIn(who): SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    match app.app_webhook_secret_rotate(&who.actor(), &id).await {
+        Ok(s) => {
+            let extra = Extra {
+                new_webhook_secret: Some(s.secret),
+                ..Extra::none()
+            };
+            app_page(&app, lang, &who, &id, extra, StatusCode::CREATED).await
+        }
+        Err(e) => after(&app, lang, &who, &id, Err(e)).await,
+    }
+}
+
+async fn webhook_ping(
+    State(app): State<Arc<App>>,
+    lang: Lang,
+    SignedIn(who): SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    match app.app_webhook_ping(&who.actor(), &id).await {
+        Ok(p) => {
+            let extra = Extra {
+                pinged: Some(p.event_id),
+                ..Extra::none()
+            };
+            app_page(&app, lang, &who, &id, extra, StatusCode::ACCEPTED).await
+        }
+        Err(e) => after(&app, lang, &who, &id, Err(e)).await,
+    }
 }
 
 #[derive(Deserialize)]
