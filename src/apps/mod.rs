@@ -38,7 +38,15 @@ pub struct Runtime {
     pub(crate) webhook_client: OnceLock<reqwest::Client>,
     /// Request-rate buckets per app.
     pub(crate) buckets: quota::Buckets,
+    /// Seal pictures decoded, by the SHA-256 of their PNG (decoding one costs more than the
+    /// signature).
+    pub(crate) pictures: std::sync::Mutex<
+        std::collections::HashMap<[u8; 32], Arc<sealpki_pki::pdf::image::SealImage>>,
+    >,
 }
+
+/// Most decoded seal pictures kept.
+const PICTURES_MAX: usize = 1024;
 
 impl crate::app::App {
     /// The box of API-key secrets (`DATA_DIR/app-secrets.key`, made on first use).
@@ -48,6 +56,34 @@ impl crate::app::App {
         }
         let b = Arc::new(secret_box::SecretBox::open(&self.config)?);
         Ok(self.apps.secrets.get_or_init(|| b).clone())
+    }
+
+    /// A seal picture (PNG) decoded for the PDF appearance, from the cache when seen before.
+    pub(crate) fn seal_image_decoded(
+        &self,
+        png: &[u8],
+    ) -> Result<Arc<sealpki_pki::pdf::image::SealImage>, crate::error::AppError> {
+        use sha2::Digest;
+        let h: [u8; 32] = sha2::Sha256::digest(png).into();
+        if let Some(i) = self
+            .apps
+            .pictures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&h)
+        {
+            return Ok(i.clone());
+        }
+        let image = Arc::new(
+            sealpki_pki::pdf::image::SealImage::from_bytes(png)
+                .map_err(|e| crate::error::AppError::Internal(format!("seal picture: {e}")))?,
+        );
+        let mut map = self.apps.pictures.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= PICTURES_MAX {
+            map.clear();
+        }
+        map.insert(h, image.clone());
+        Ok(image)
     }
 
     /// Forget what the cache holds of app `id` (after a change of its state or credentials).

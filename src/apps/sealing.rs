@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::files::ObjectKey;
 use crate::signing::placement::{Placement, Spot};
 use crate::signing::{Level, PdfJob};
-use crate::store::{Claimed, EvidenceRow, Role, Store, StoreError};
+use crate::store::{Claimed, EvidenceRow, Role, StoreError};
 use crate::workflow::Named;
 
 /// A running claim older than this was left by a crash (the longest a sealing may take, with
@@ -176,8 +176,7 @@ impl App {
             .await?;
         let (key, seal) = self.seal_signing_key_granted(&grant).await?;
         let cert_serial = seal.cert_serial.clone();
-        let image = sealpki_pki::pdf::image::SealImage::from_bytes(&seal.picture_png)
-            .map_err(|e| AppError::Internal(format!("seal picture: {e}")))?;
+        let image = self.seal_image_decoded(&seal.picture_png)?;
         let size_mm = match order.size_mm {
             Some(s) => s,
             None => {
@@ -191,14 +190,13 @@ impl App {
         let placements = serde_json::to_string(&order.spots).unwrap_or_default();
         let input_sha256 = sealpki_pki::alg::sha256_hex(&pdf);
         let client = caller.client.to_string();
-        let (out, field) = self
-            .sign_pdf_bytes(
-                &app_actor(caller),
+        let signed = self
+            .sign_pdf_unrecorded(
                 key,
                 PdfJob {
                     pdf: pdf.to_vec(),
                     password: None,
-                    image: Some(image),
+                    image: Some((*image).clone()),
                     placement: Placement {
                         size_mm,
                         ..Default::default()
@@ -214,7 +212,8 @@ impl App {
                        "grant": grant.grant_id, "placements": order.spots, "client": client}),
             )
             .await?;
-        let out = Bytes::from(out);
+        let out = Bytes::from(signed.pdf);
+        let field = signed.field;
         let output_sha256 = sealpki_pki::alg::sha256_hex(&out);
         if keep || idempotency_key.is_some() {
             // Kept for retries before the answer is recorded: a recorded answer has its bytes.
@@ -235,15 +234,32 @@ impl App {
             bytes: i64::try_from(out.len()).unwrap_or(i64::MAX),
             created_at: crate::store::now(),
         };
-        let mut tx = self.store.begin().await?;
-        // A use limit reached by a request running beside this one refuses here; the signed
-        // bytes are then never handed out.
-        self.count_grant_use_in(&mut tx, &grant).await?;
-        Store::app_evidence_insert(&mut tx, &evidence).await?;
-        if let Some(k) = idempotency_key {
-            Store::app_idempotency_done(&mut tx, &caller.app_id, k, &evidence.id).await?;
+        // One group-committed record: the grant's use, the evidence and usage, the key's answer
+        // and the audit entry. A use limit reached by a request running beside this one refuses
+        // here, and the signed bytes are never handed out.
+        let record = crate::ca::committer::Record::AppSealed {
+            grant_id: grant.grant_id.clone(),
+            evidence: Box::new(evidence.clone()),
+            idempotency_key: idempotency_key.map(str::to_string),
+            actor: app_actor(caller).name,
+            detail: signed.audit.unwrap_or_default(),
+        };
+        match self.committer.commit(record).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                // Say precisely why (withdrawn or expired meanwhile), else the limit.
+                self.app_grant_in_force(&caller.app_id, &order.seal_id)
+                    .await?;
+                return Err(crate::apps::grants::refusal(
+                    "use-limit-reached",
+                    format!(
+                        "app {}'s authorization for seal {} is used up",
+                        caller.app_id, grant.seal_code
+                    ),
+                ));
+            }
+            Err(e) => return Err(e.into()),
         }
-        tx.commit().await.map_err(StoreError::from)?;
         Ok(Sealed {
             pdf: out,
             evidence,

@@ -1,4 +1,4 @@
-//! Group commit of issuance records (and of signed app requests' nonces). One writer task per process takes the intents ("about to sign")
+//! Group commit of issuance records (and of signed app requests' nonces and apps' sealings). One writer task per process takes the intents ("about to sign")
 //! and results ("signed") of all concurrent issuances and commits them together: one transaction and
 //! one fsync for many records, each record in its own savepoint so one failure (a repeated serial)
 //! refuses that record alone. A caller is answered only after the commit that holds its record, so
@@ -31,6 +31,16 @@ pub enum Record {
     Audit {
         actor: String,
         action: &'static str,
+        detail: Value,
+    },
+    /// An app's sealing (the apps' signing API): the grant's use counted (`Conflict("grant-use")`
+    /// when it is used up or no longer in force: nothing of the record stays), the evidence and
+    /// the day's usage, the Idempotency-Key's answer, and the `pdf.sign` audit entry.
+    AppSealed {
+        grant_id: String,
+        evidence: Box<crate::store::EvidenceRow>,
+        idempotency_key: Option<String>,
+        actor: String,
         detail: Value,
     },
     /// A signed app request's nonce, taken until `expires_at`: `Conflict` when the app used it
@@ -107,6 +117,22 @@ async fn apply(tx: &mut Tx<'_>, audit: &Audit, record: &Record) -> Result<(), St
             detail,
         } => {
             audit.append(tx, actor, action, detail.clone()).await?;
+        }
+        Record::AppSealed {
+            grant_id,
+            evidence,
+            idempotency_key,
+            actor,
+            detail,
+        } => {
+            if Store::grant_count_use(tx, grant_id, now).await?.is_none() {
+                return Err(StoreError::Conflict("grant-use".into()));
+            }
+            Store::app_evidence_insert(tx, evidence).await?;
+            if let Some(k) = idempotency_key {
+                Store::app_idempotency_done(tx, &evidence.app_id, k, &evidence.id).await?;
+            }
+            audit.append(tx, actor, "pdf.sign", detail.clone()).await?;
         }
         Record::Nonce {
             app_id,

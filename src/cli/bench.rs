@@ -47,7 +47,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn cpu_model() -> String {
+pub(crate) fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -1060,61 +1060,15 @@ pub async fn seals(
     concurrency: usize,
     json_out: bool,
 ) -> Result<i32, AppError> {
-    use crate::accounts::orgs::{MemberRole, NewOrg, OrgKind};
-    use crate::accounts::policy::Principal;
-    use crate::workflow::EventRequest;
     require_development(app, "seals").await?;
-    let admin = crate::access::Actor::cli();
-    let staff = Principal::platform(&admin);
-    let run = crate::accounts::session::random_token(4).to_ascii_lowercase();
-    let bureau = app
-        .create_org(
-            &staff,
-            NewOrg {
-                credit_code: random_credit_code("11330100"),
-                name: format!("基准审批机关{run}"),
-                kind: OrgKind::Government,
-                region: "330100".into(),
-                parent_id: None,
-            },
-        )
-        .await?;
-    let unit = app
-        .create_org(
-            &staff,
-            NewOrg {
-                credit_code: random_credit_code("91330106"),
-                name: format!("基准单位{run}"),
-                kind: OrgKind::Enterprise,
-                region: "330106".into(),
-                parent_id: None,
-            },
-        )
-        .await?;
-    app.unified_payer_add(&admin, &bureau.id, "330100").await?;
-    let applicant = bench_person(app, "bench applicant password").await?;
-    let reviewer = bench_person(app, "bench reviewer password").await?;
-    app.add_member(&staff, &unit.id, &applicant, MemberRole::Applicant)
-        .await?;
-    app.add_member(&staff, &bureau.id, &reviewer, MemberRole::Reviewer)
-        .await?;
-    let person = |name: &str| crate::access::Actor {
-        name: name.to_string(),
-        role: crate::store::Role::Person,
-    };
-    let (applicant, reviewer) = (person(&applicant), person(&reviewer));
-    let scan = app
-        .file_upload(
-            &applicant,
-            crate::files::Upload {
-                purpose: crate::files::FilePurpose::ApplicationScan,
-                name: crate::files::FileName::parse("scan.png")
-                    .map_err(|e| AppError::Internal(e.to_string()))?,
-                content_type: Some("image/png".into()),
-                data: scan_png()?.into(),
-            },
-        )
-        .await?;
+    let BenchWorld {
+        run,
+        bureau,
+        unit,
+        applicant,
+        reviewer,
+        scan,
+    } = bench_world(app).await?;
     eprintln!(
         "taking {count} seal applications to produced cloud seals with {concurrency} concurrent tasks…"
     );
@@ -1143,29 +1097,18 @@ pub async fn seals(
                     break;
                 }
                 let t = Instant::now();
-                let data = json!({"org_id": unit, "seal_name": format!("基准单位{run}合同专用章{i}"),
-                    "seal_type": "contract", "mode": "cloud", "years": 1, "authority_id": bureau});
-                let v = app.seal_apply(&applicant, &data, None).await?;
-                let steps: [(&crate::access::Actor, &str, i64, &[String]); 3] = [
-                    (&applicant, "attach-scan", 1, std::slice::from_ref(&scan)),
-                    (&applicant, "submit", 2, &[]),
-                    (&reviewer, "approve", 3, &[]),
-                ];
-                let mut last = None;
-                for (who, event, version, attachments) in steps {
-                    let req = EventRequest {
-                        event,
-                        version,
-                        comment: None,
-                        attachments,
-                    };
-                    last = Some(app.seal_application_event(who, &v.id, &req, None).await?);
-                }
-                if last.map(|l| l.state) != Some("complete") {
-                    return Err(AppError::Internal(format!("application {} was not produced", v.id)));
-                }
+                let id = produce_seal(
+                    &app,
+                    &applicant,
+                    &reviewer,
+                    &unit,
+                    &bureau,
+                    &scan,
+                    &format!("基准单位{run}合同专用章{i}"),
+                )
+                .await?;
                 lat.push(t.elapsed());
-                if let Some(s) = app.store.seal_by_application(&v.id).await? {
+                if let Some(s) = app.store.seal_by_application(&id).await? {
                     codes.push(s.code);
                 }
             }
@@ -1320,6 +1263,119 @@ pub async fn seals(
         );
     }
     Ok(0)
+}
+
+/// Organisations and people of a benchmark run: a bureau paying for its city's applications, a
+/// unit, an applicant of the unit, a reviewer of the bureau, and a stamped scan. Development data.
+pub(crate) struct BenchWorld {
+    pub run: String,
+    pub bureau: crate::accounts::orgs::Organisation,
+    pub unit: crate::accounts::orgs::Organisation,
+    pub applicant: crate::access::Actor,
+    pub reviewer: crate::access::Actor,
+    pub scan: crate::store::FileRow,
+}
+
+pub(crate) async fn bench_world(app: &Arc<App>) -> Result<BenchWorld, AppError> {
+    use crate::accounts::orgs::{MemberRole, NewOrg, OrgKind};
+    use crate::accounts::policy::Principal;
+    let admin = crate::access::Actor::cli();
+    let staff = Principal::platform(&admin);
+    let run = crate::accounts::session::random_token(4).to_ascii_lowercase();
+    let bureau = app
+        .create_org(
+            &staff,
+            NewOrg {
+                credit_code: random_credit_code("11330100"),
+                name: format!("基准审批机关{run}"),
+                kind: OrgKind::Government,
+                region: "330100".into(),
+                parent_id: None,
+            },
+        )
+        .await?;
+    let unit = app
+        .create_org(
+            &staff,
+            NewOrg {
+                credit_code: random_credit_code("91330106"),
+                name: format!("基准单位{run}"),
+                kind: OrgKind::Enterprise,
+                region: "330106".into(),
+                parent_id: None,
+            },
+        )
+        .await?;
+    app.unified_payer_add(&admin, &bureau.id, "330100").await?;
+    let applicant = bench_person(app, "bench applicant password").await?;
+    let reviewer = bench_person(app, "bench reviewer password").await?;
+    app.add_member(&staff, &unit.id, &applicant, MemberRole::Applicant)
+        .await?;
+    app.add_member(&staff, &bureau.id, &reviewer, MemberRole::Reviewer)
+        .await?;
+    let person = |name: &str| crate::access::Actor {
+        name: name.to_string(),
+        role: crate::store::Role::Person,
+    };
+    let (applicant, reviewer) = (person(&applicant), person(&reviewer));
+    let scan = app
+        .file_upload(
+            &applicant,
+            crate::files::Upload {
+                purpose: crate::files::FilePurpose::ApplicationScan,
+                name: crate::files::FileName::parse("scan.png")
+                    .map_err(|e| AppError::Internal(e.to_string()))?,
+                content_type: Some("image/png".into()),
+                data: scan_png()?.into(),
+            },
+        )
+        .await?;
+    Ok(BenchWorld {
+        run,
+        bureau,
+        unit,
+        applicant,
+        reviewer,
+        scan,
+    })
+}
+
+/// One cloud seal application taken to a produced seal; the application's id.
+pub(crate) async fn produce_seal(
+    app: &Arc<App>,
+    applicant: &crate::access::Actor,
+    reviewer: &crate::access::Actor,
+    unit_id: &str,
+    bureau_id: &str,
+    scan_id: &str,
+    seal_name: &str,
+) -> Result<String, AppError> {
+    use crate::workflow::EventRequest;
+    let data = json!({"org_id": unit_id, "seal_name": seal_name, "seal_type": "contract",
+        "mode": "cloud", "years": 1, "authority_id": bureau_id});
+    let v = app.seal_apply(applicant, &data, None).await?;
+    let steps: [(&crate::access::Actor, &str, i64, &[String]); 3] = [
+        (applicant, "attach-scan", 1, &[scan_id.to_string()]),
+        (applicant, "submit", 2, &[]),
+        (reviewer, "approve", 3, &[]),
+    ];
+    let mut last = None;
+    for (who, event, version, attachments) in steps {
+        let req = EventRequest {
+            event,
+            version,
+            comment: None,
+            attachments,
+        };
+        last = Some(app.seal_application_event(who, &v.id, &req, None).await?);
+    }
+    if last.map(|l| l.state) != Some("complete") {
+        return Err(AppError::Internal(format!(
+            "application {} was not produced",
+            v.id
+        )));
+    }
+    Ok(v.id)
 }
 
 /// A small PNG, as the stamped scan of the benchmark's applications.

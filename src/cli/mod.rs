@@ -1,6 +1,7 @@
 //! The command line: argument definitions and what each command does, on the same `App` the server uses.
 
 pub mod bench;
+pub mod bench_apps;
 pub mod cert_verify;
 pub mod pdf;
 pub mod progress;
@@ -330,6 +331,15 @@ pub enum BenchCmd {
         seconds: f64,
         #[arg(long, default_value = "/home")]
         path: String,
+    },
+    /// The apps' signing API under load over loopback HTTP: a one-page PDF sealed visibly per
+    /// request, each HMAC-signed with its own nonce; evidence and audit counted against the
+    /// answers; beside the same sealing in-process. Development data only.
+    Apps {
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
     },
     /// HTTP load: POST a body file repeatedly to a URL (any server, e.g. an OCSP or TSA peer).
     Http {
@@ -909,6 +919,13 @@ pub async fn run(cli: Cli) -> Result<i32, AppError> {
         }) => {
             let app = App::open(config).await?;
             crate::cli::bench::pages(app, sessions, seconds, path, json).await
+        }
+        Command::Bench(BenchCmd::Apps {
+            connections,
+            seconds,
+        }) => {
+            let app = App::open(config).await?;
+            crate::cli::bench_apps::apps(&app, connections, seconds, json).await
         }
         Command::Bench(BenchCmd::Seals { count, concurrency }) => {
             let app = App::open(config).await?;

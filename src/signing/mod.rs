@@ -240,18 +240,9 @@ impl App {
         key: &SigningKey,
         detail: serde_json::Value,
     ) -> Result<(), AppError> {
-        let Origin::Stored {
-            key_ref,
-            serial,
-            purpose,
-        } = &key.origin
-        else {
+        let Some(d) = signature_detail(key, detail) else {
             return Ok(());
         };
-        let mut d = json!({"key": key_ref, "certificate": serial, "purpose": purpose.to_string()});
-        if let (Some(m), Some(extra)) = (d.as_object_mut(), detail.as_object()) {
-            m.extend(extra.clone());
-        }
         // Group-committed with every other signature and issuance record in flight: one
         // transaction and one fsync for many, each caller answered once its entry is durable.
         self.committer
@@ -263,6 +254,32 @@ impl App {
             .await?;
         Ok(())
     }
+}
+
+/// The audit detail of a signature made with a stored key (none for key files): the key, its
+/// certificate and purpose, and what the front end adds.
+fn signature_detail(key: &SigningKey, detail: serde_json::Value) -> Option<serde_json::Value> {
+    let Origin::Stored {
+        key_ref,
+        serial,
+        purpose,
+    } = &key.origin
+    else {
+        return None;
+    };
+    let mut d = json!({"key": key_ref, "certificate": serial, "purpose": purpose.to_string()});
+    if let (Some(m), Some(extra)) = (d.as_object_mut(), detail.as_object()) {
+        m.extend(extra.clone());
+    }
+    Some(d)
+}
+
+/// A signed PDF whose audit entry (`pdf.sign`) is still to be committed.
+pub(crate) struct SignedPdf {
+    pub pdf: Vec<u8>,
+    pub field: String,
+    /// None for key files (not audited).
+    pub audit: Option<serde_json::Value>,
 }
 
 /// A PDF to seal in memory, with where and how.
@@ -292,6 +309,28 @@ impl App {
         job: PdfJob,
         detail: serde_json::Value,
     ) -> Result<(Vec<u8>, String), AppError> {
+        let s = self.sign_pdf_unrecorded(key, job, detail).await?;
+        if let Some(d) = s.audit {
+            self.committer
+                .commit(crate::ca::committer::Record::Audit {
+                    actor: actor.name.clone(),
+                    action: "pdf.sign",
+                    detail: d,
+                })
+                .await?;
+        }
+        Ok((s.pdf, s.field))
+    }
+
+    /// [`Self::sign_pdf_bytes`] without the audit entry, which the caller commits together with
+    /// its own records (the apps' signing API: one group-committed record per sealing). The
+    /// caller must commit `audit` before handing the bytes out.
+    pub(crate) async fn sign_pdf_unrecorded(
+        &self,
+        key: SigningKey,
+        job: PdfJob,
+        detail: serde_json::Value,
+    ) -> Result<SignedPdf, AppError> {
         use sealpki_pki::pdf::reader::Document;
         use sealpki_pki::pdf::sign::{SignOptions, SubFilter, Timestamper};
         let tsa: Option<Arc<sealpki_pki::tsa::Tsa>> = if job.level.needs_tsa() {
@@ -350,8 +389,11 @@ impl App {
         if let (Some(m), Some(extra)) = (d.as_object_mut(), detail.as_object()) {
             m.extend(extra.clone());
         }
-        self.record_signature(actor, "pdf.sign", &key, d).await?;
-        Ok((out, signed.field_name))
+        Ok(SignedPdf {
+            audit: signature_detail(&key, d),
+            pdf: out,
+            field: signed.field_name,
+        })
     }
 }
 

@@ -156,6 +156,15 @@ impl Store {
     }
 
     /// Sealings per day and seal of one app, days `from`..=`to` (YYYY-MM-DD), newest first.
+    /// How many sealings app `app_id` has evidence of.
+    pub async fn app_evidence_count(&self, app_id: &str) -> Result<i64, StoreError> {
+        let r = sqlx::query("SELECT COUNT(*) FROM app_evidence WHERE app_id = $1")
+            .bind(app_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(r.try_get(0)?)
+    }
+
     /// The app's sealings on `day` (all seals).
     pub async fn app_usage_on(&self, app_id: &str, day: &str) -> Result<i64, StoreError> {
         let r = sqlx::query(

@@ -104,6 +104,15 @@ impl Store {
             .collect()
     }
 
+    /// How many entries record `action` (benchmarks check durability with it).
+    pub async fn audit_count_action(&self, action: &str) -> Result<i64, StoreError> {
+        let r = sqlx::query("SELECT COUNT(*) FROM audit_log WHERE action = $1")
+            .bind(action)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(r.try_get(0)?)
+    }
+
     pub async fn audit_head(&self) -> Result<(i64, String), StoreError> {
         let r = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
             .fetch_one(&self.pool)
