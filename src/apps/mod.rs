@@ -5,10 +5,13 @@
 //! `secret_box.rs` (API-key secrets at rest), `signature.rs` (the request-signing scheme, pure),
 //! `authn.rs` (a request's proof → `AppCaller`, with a short-lived cache of credentials),
 //! `grants.rs` (a seal administrator's authorization: states, validity rules) and
-//! `grant_service.rs` (granting, withdrawing, syncing, lists, the in-force check).
+//! `grant_service.rs` (granting, withdrawing, syncing, lists, the in-force check); `sealing.rs`
+//! (the signing API) and `evidence.rs` with `evidence_pdf.rs` (the evidence report, 存证报告).
 
 pub mod authn;
 pub mod credentials;
+pub mod evidence;
+mod evidence_pdf;
 pub mod grant_service;
 pub mod grants;
 pub mod model;

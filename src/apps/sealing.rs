@@ -175,8 +175,8 @@ impl App {
         let placements = serde_json::to_string(&order.spots).unwrap_or_default();
         let input_sha256 = sealpki_pki::alg::sha256_hex(&pdf);
         let client = caller.client.to_string();
-        let (out, field) = self
-            .sign_pdf_bytes(
+        let signed = self
+            .sign_pdf_bytes_placed(
                 &app_actor(caller),
                 key,
                 PdfJob {
@@ -198,7 +198,7 @@ impl App {
                        "grant": grant.grant_id, "placements": order.spots, "client": client}),
             )
             .await?;
-        let out = Bytes::from(out);
+        let (out, field) = (Bytes::from(signed.pdf), signed.field);
         let output_sha256 = sealpki_pki::alg::sha256_hex(&out);
         if idempotency_key.is_some() {
             // Kept for retries before the answer is recorded: a recorded answer has its bytes.
@@ -218,6 +218,8 @@ impl App {
             client,
             bytes: i64::try_from(out.len()).unwrap_or(i64::MAX),
             created_at: crate::store::now(),
+            audit_seq: signed.audit.as_ref().map(|a| a.0),
+            audit_hash: signed.audit.map(|a| a.1),
         };
         let mut tx = self.store.begin().await?;
         // A use limit reached by a request running beside this one refuses here; the signed

@@ -43,9 +43,12 @@ pub enum Record {
     },
 }
 
+/// Where an audit entry landed in the chain: its sequence number and hash.
+pub type ChainPlace = (i64, String);
+
 struct Job {
     record: Record,
-    reply: oneshot::Sender<Result<(), StoreError>>,
+    reply: oneshot::Sender<Result<Option<ChainPlace>, StoreError>>,
 }
 
 #[derive(Clone)]
@@ -62,6 +65,12 @@ impl Committer {
 
     /// Commit `record` (with others waiting at the same time) and return when it is durable.
     pub async fn commit(&self, record: Record) -> Result<(), StoreError> {
+        self.commit_placed(record).await.map(|_| ())
+    }
+
+    /// [`Committer::commit`], answering where the record's audit entry is in the chain (none for
+    /// a nonce).
+    pub async fn commit_placed(&self, record: Record) -> Result<Option<ChainPlace>, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Job { record, reply })
@@ -72,18 +81,24 @@ impl Committer {
     }
 }
 
-async fn apply(tx: &mut Tx<'_>, audit: &Audit, record: &Record) -> Result<(), StoreError> {
+async fn apply(
+    tx: &mut Tx<'_>,
+    audit: &Audit,
+    record: &Record,
+) -> Result<Option<ChainPlace>, StoreError> {
     let now = crate::store::now();
-    match record {
+    Ok(match record {
         Record::Intent {
             cert,
             actor,
             detail,
         } => {
             Store::cert_insert_pending(tx, cert, now).await?;
-            audit
-                .append(tx, actor, "certificate.prepare", detail.clone())
-                .await?;
+            Some(
+                audit
+                    .append(tx, actor, "certificate.prepare", detail.clone())
+                    .await?,
+            )
         }
         Record::Issued {
             serial,
@@ -97,17 +112,17 @@ async fn apply(tx: &mut Tx<'_>, audit: &Audit, record: &Record) -> Result<(), St
                     "certificate {serial} was not pending"
                 )));
             }
-            audit
-                .append(tx, actor, "certificate.issue", detail.clone())
-                .await?;
+            Some(
+                audit
+                    .append(tx, actor, "certificate.issue", detail.clone())
+                    .await?,
+            )
         }
         Record::Audit {
             actor,
             action,
             detail,
-        } => {
-            audit.append(tx, actor, action, detail.clone()).await?;
-        }
+        } => Some(audit.append(tx, actor, action, detail.clone()).await?),
         Record::Nonce {
             app_id,
             nonce,
@@ -117,9 +132,9 @@ async fn apply(tx: &mut Tx<'_>, audit: &Audit, record: &Record) -> Result<(), St
             if !Store::nonce_insert(tx, app_id, nonce, *expires_at, *now).await? {
                 return Err(StoreError::Conflict("app_nonces".into()));
             }
+            None
         }
-    }
-    Ok(())
+    })
 }
 
 async fn run(store: Store, audit: Arc<Audit>, mut rx: mpsc::Receiver<Job>) {
@@ -131,14 +146,15 @@ async fn run(store: Store, audit: Arc<Audit>, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let mut outcomes: Vec<Result<(), StoreError>> = Vec::with_capacity(jobs.len());
+        let mut outcomes: Vec<Result<Option<ChainPlace>, StoreError>> =
+            Vec::with_capacity(jobs.len());
         let committed = async {
             let mut tx = store.begin().await?;
             for job in &jobs {
                 let mut sp = Store::savepoint(&mut tx).await?;
                 let r = apply(&mut sp, &audit, &job.record).await;
                 match r {
-                    Ok(()) => sp.commit().await?,
+                    Ok(_) => sp.commit().await?,
                     Err(_) => sp.rollback().await?,
                 }
                 outcomes.push(r);

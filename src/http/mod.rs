@@ -3,6 +3,7 @@
 mod account;
 mod admin_applications;
 mod app_auth;
+mod app_evidence;
 mod app_grants;
 mod app_sign;
 mod apps;
@@ -202,6 +203,7 @@ fn table() -> Vec<Route> {
         Route::new(Pdf, routes!(app_sign::seal)).body_limit(app_sign::MAX_PDF),
         Route::new(Pdf, routes!(app_sign::keywords)).body_limit(app_sign::MAX_PDF),
         Route::new(Api, routes!(app_sign::evidence)),
+        Route::new(Pdf, routes!(app_evidence::report)),
         Route::new(Api, routes!(app_sign::usage)),
         Route::new(Api, routes!(app_grants::create))
             .body_limit(app_grants::MAX_BODY)

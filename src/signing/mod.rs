@@ -240,13 +240,27 @@ impl App {
         key: &SigningKey,
         detail: serde_json::Value,
     ) -> Result<(), AppError> {
+        self.record_signature_placed(actor, action, key, detail)
+            .await
+            .map(|_| ())
+    }
+
+    /// [`App::record_signature`], answering where the entry is in the audit chain (sequence
+    /// number and hash; none for a key file, which is not audited).
+    pub async fn record_signature_placed(
+        &self,
+        actor: &Actor,
+        action: &'static str,
+        key: &SigningKey,
+        detail: serde_json::Value,
+    ) -> Result<Option<crate::ca::committer::ChainPlace>, AppError> {
         let Origin::Stored {
             key_ref,
             serial,
             purpose,
         } = &key.origin
         else {
-            return Ok(());
+            return Ok(None);
         };
         let mut d = json!({"key": key_ref, "certificate": serial, "purpose": purpose.to_string()});
         if let (Some(m), Some(extra)) = (d.as_object_mut(), detail.as_object()) {
@@ -254,14 +268,14 @@ impl App {
         }
         // Group-committed with every other signature and issuance record in flight: one
         // transaction and one fsync for many, each caller answered once its entry is durable.
-        self.committer
-            .commit(crate::ca::committer::Record::Audit {
+        Ok(self
+            .committer
+            .commit_placed(crate::ca::committer::Record::Audit {
                 actor: actor.name.clone(),
                 action,
                 detail: d,
             })
-            .await?;
-        Ok(())
+            .await?)
     }
 }
 
@@ -292,6 +306,18 @@ impl App {
         job: PdfJob,
         detail: serde_json::Value,
     ) -> Result<(Vec<u8>, String), AppError> {
+        let s = self.sign_pdf_bytes_placed(actor, key, job, detail).await?;
+        Ok((s.pdf, s.field))
+    }
+
+    /// [`App::sign_pdf_bytes`], answering also where its `pdf.sign` entry is in the audit chain.
+    pub async fn sign_pdf_bytes_placed(
+        &self,
+        actor: &Actor,
+        key: SigningKey,
+        job: PdfJob,
+        detail: serde_json::Value,
+    ) -> Result<SignedPdf, AppError> {
         use sealpki_pki::pdf::reader::Document;
         use sealpki_pki::pdf::sign::{SignOptions, SubFilter, Timestamper};
         let tsa: Option<Arc<sealpki_pki::tsa::Tsa>> = if job.level.needs_tsa() {
@@ -350,9 +376,24 @@ impl App {
         if let (Some(m), Some(extra)) = (d.as_object_mut(), detail.as_object()) {
             m.extend(extra.clone());
         }
-        self.record_signature(actor, "pdf.sign", &key, d).await?;
-        Ok((out, signed.field_name))
+        let audit = self
+            .record_signature_placed(actor, "pdf.sign", &key, d)
+            .await?;
+        Ok(SignedPdf {
+            pdf: out,
+            field: signed.field_name,
+            audit,
+        })
     }
+}
+
+/// A PDF signed in memory by [`App::sign_pdf_bytes_placed`].
+pub struct SignedPdf {
+    pub pdf: Vec<u8>,
+    /// The signature field's name.
+    pub field: String,
+    /// The `pdf.sign` entry's place in the audit chain (none for a key file).
+    pub audit: Option<crate::ca::committer::ChainPlace>,
 }
 
 /// SHA-256 (hex) of a file, read in 1 MB chunks.
