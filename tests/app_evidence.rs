@@ -209,7 +209,9 @@ fn report_pdf_ok(env: &Env, file: &Path) -> String {
         out.status.success() && t.contains("No syntax or stream encoding errors"),
         "qpdf --check: {t}"
     );
-    let out = run(Command::new("pdfsig").args(["-nssdir", &nss(env)]).arg(file));
+    let out = run(Command::new("pdfsig")
+        .args(["-nssdir", &nss(env)])
+        .arg(file));
     let t = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(
         t.matches("Signature Validation: Signature is Valid.")
@@ -235,6 +237,51 @@ fn report_pdf_ok(env: &Env, file: &Path) -> String {
         "pyhanko: {said}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // poppler 22.12 does not report signature time stamps: openssl reads the CMS signature
+    // (the /Contents between the two signed ranges) and finds the time-stamp token attribute.
+    let bytes = std::fs::read(file).unwrap();
+    let ranges: Vec<usize> = t
+        .split("Signed Ranges: [")
+        .nth(1)
+        .and_then(|r| r.split(']').next())
+        .map(|r| {
+            r.split(" - ")
+                .filter_map(|n| n.trim().parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let gap_end = t
+        .split("], [")
+        .nth(1)
+        .and_then(|r| r.split(" - ").next())
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .unwrap();
+    let hex_sig = String::from_utf8_lossy(&bytes[ranges[1] + 1..gap_end - 1]).to_string();
+    // The placeholder is zero-padded: the DER's own length says where it ends.
+    let padded = hex::decode(hex_sig.trim()).unwrap();
+    let len = match padded[1] {
+        n if n < 0x80 => 2 + usize::from(n),
+        n => {
+            let k = usize::from(n & 0x7f);
+            2 + k
+                + padded[2..2 + k]
+                    .iter()
+                    .fold(0usize, |a, b| (a << 8) | usize::from(*b))
+        }
+    };
+    let der = &padded[..len];
+    let sig = file.with_extension("p7s");
+    std::fs::write(&sig, der).unwrap();
+    let printed = ok(
+        &run(Command::new("openssl")
+            .args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"])
+            .arg(&sig)),
+        "openssl cms -print",
+    );
+    assert!(
+        printed.contains("id-smime-aa-timeStampToken"),
+        "no signature time stamp: {printed}"
+    );
     let out = run(env
         .cmd()
         .args(["--json", "pdf", "verify", "--trust"])
@@ -248,11 +295,11 @@ fn report_pdf_ok(env: &Env, file: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
-/// Page 1 of a report as a PNG beside the console's screenshots (for people to look at).
+/// A report's pages as PNGs beside the console's screenshots (for people to look at).
 fn keep_page_image(file: &Path, name: &str) {
     let dir = chromium::screenshots_dir();
     let out = run(Command::new("pdftoppm")
-        .args(["-png", "-r", "90", "-f", "1", "-l", "1", "-singlefile"])
+        .args(["-png", "-r", "90"])
         .arg(file)
         .arg(dir.join(name)));
     assert!(out.status.success(), "pdftoppm");
@@ -288,7 +335,10 @@ fn journey(env: &Env, prefix: &str) {
     // Two sealings of one original: at a position (B-T), and on a keyword.
     let pdf = text_pdf(&[
         vec![(72.0, 760.0, "Contract page 1")],
-        vec![(72.0, 760.0, "Contract page 2"), (300.0, 150.0, "Seal here")],
+        vec![
+            (72.0, 760.0, "Contract page 2"),
+            (300.0, 150.0, "Seal here"),
+        ],
     ]);
     let original = sealpki_pki::alg::sha256_hex(&pdf);
     let raw = [("Content-Type", "application/pdf")];
@@ -370,10 +420,7 @@ fn journey(env: &Env, prefix: &str) {
     // The certificate, as openssl reads the one the CA issued.
     let serial = s0["certificate"]["serial"].as_str().unwrap();
     assert_eq!(serial, row["cert_serial"].as_str().unwrap());
-    let (st, pem) = get(
-        &format!("{api}/certificates/{serial}/pem"),
-        Some(&w.admin),
-    );
+    let (st, pem) = get(&format!("{api}/certificates/{serial}/pem"), Some(&w.admin));
     assert_eq!(st, 200);
     let pem_file = env.path("seal-cert.pem");
     std::fs::write(&pem_file, pem).unwrap();
@@ -396,9 +443,18 @@ fn journey(env: &Env, prefix: &str) {
     );
     assert!(out.contains(seal_name), "{out}");
     let subject = s0["certificate"]["subject"].as_str().unwrap();
-    assert!(subject.contains(seal_name) && subject.contains("C=CN"), "{subject}");
+    assert!(
+        subject.contains(seal_name) && subject.contains("C=CN"),
+        "{subject}"
+    );
     let issuer = s0["certificate"]["issuer"].as_str().unwrap();
-    let issuer_cn = issuer.split("CN=").nth(1).unwrap().split(',').next().unwrap();
+    let issuer_cn = issuer
+        .split("CN=")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap();
     assert!(out.contains(issuer_cn), "{out} vs {issuer}");
     let nb = s0["certificate"]["not_before_unix"].as_i64().unwrap();
     let na = s0["certificate"]["not_after_unix"].as_i64().unwrap();
@@ -415,7 +471,11 @@ fn journey(env: &Env, prefix: &str) {
     let entry = log.get(&seq).expect("the entry is in the chain");
     assert_eq!(a["hash"], entry.5.as_str());
     assert_eq!(a["prev_hash"], entry.4.as_str());
-    assert_eq!(entry_hash(&entry.4, seq, entry), entry.5, "the entry's hash");
+    assert_eq!(
+        entry_hash(&entry.4, seq, entry),
+        entry.5,
+        "the entry's hash"
+    );
     assert_eq!(log[&(seq - 1)].5, entry.4, "linked to the entry before");
     assert_eq!(a["at_unix"], entry.0);
     assert_eq!(a["actor"], format!("app:{}", c.app));
@@ -459,9 +519,17 @@ fn journey(env: &Env, prefix: &str) {
         (&c, "/app/evidence/xyz/report".to_string(), 400),
         (&c, format!("/app/evidence/{}/report", "a".repeat(65)), 400),
         (&other, format!("/app/evidence/{sealed}/report"), 404),
-        (&other, format!("/app/evidence/{sealed}/report?format=pdf"), 404),
+        (
+            &other,
+            format!("/app/evidence/{sealed}/report?format=pdf"),
+            404,
+        ),
         (&c, format!("/app/evidence/{sealed}/report?format=xml"), 400),
-        (&c, format!("/app/evidence/{sealed}/report?format=pdf&lang=de"), 400),
+        (
+            &c,
+            format!("/app/evidence/{sealed}/report?format=pdf&lang=de"),
+            400,
+        ),
     ] {
         let r = who.call("GET", &path, b"", &[]);
         assert_eq!(r.status, want, "{path}: {}", r.text());
@@ -492,7 +560,13 @@ fn journey(env: &Env, prefix: &str) {
     assert_eq!(zh.header("content-type"), Some("application/pdf"));
     assert_eq!(
         zh.header("content-disposition"),
-        Some(format!("attachment; filename=\"evidence-{}-zh.pdf\"", &original[..16]).as_str())
+        Some(
+            format!(
+                "attachment; filename=\"evidence-{}-zh.pdf\"",
+                &original[..16]
+            )
+            .as_str()
+        )
     );
     let zh_file = env.path("report-zh.pdf");
     std::fs::write(&zh_file, &zh.body).unwrap();
@@ -559,7 +633,8 @@ fn journey(env: &Env, prefix: &str) {
     let html = page.text();
     assert!(
         html.contains("存证报告")
-            && html.contains(&format!("action=\"/apps/{}/evidence-report\"", c.app)),
+            && html.contains(&format!("action=\"/apps/{}/evidence-report\"", c.app))
+            && html.contains(&format!("/apps/{}/evidence-report?sha256={sealed}", c.app)),
         "{html}"
     );
     let d = console(
@@ -583,10 +658,12 @@ fn journey(env: &Env, prefix: &str) {
     let t = {
         let f = env.path("report-console-zh.pdf");
         std::fs::write(&f, &d.body).unwrap();
-        String::from_utf8_lossy(&run(Command::new("pdftotext").arg(&f).arg("-")).stdout)
-            .to_string()
+        String::from_utf8_lossy(&run(Command::new("pdftotext").arg(&f).arg("-")).stdout).to_string()
     };
-    assert!(t.contains("电子印章使用存证报告"), "the reader's language: {t}");
+    assert!(
+        t.contains("电子印章使用存证报告"),
+        "the reader's language: {t}"
+    );
     let bad = console(
         &format!("/apps/{}/evidence-report?sha256=xyz", c.app),
         &cookie,

@@ -173,7 +173,8 @@ pub struct CheckpointRef {
 
 /// A Unix time as RFC 3339 in UTC (`2026-12-01T12:00:00Z`).
 pub fn rfc3339(unix: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(unix).unwrap_or(0));
+    let t =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(unix).unwrap_or(0));
     sealpki_pki::der::DateTime::from_system_time(t)
         .map(|d| d.to_string())
         .unwrap_or_else(|_| unix.to_string())

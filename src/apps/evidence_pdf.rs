@@ -155,7 +155,9 @@ fn placement(lang: ReportLang, p: &serde_json::Value) -> String {
             match (zh, num("y_mm")) {
                 (true, Some(y)) => format!("骑缝章：{pages}，距顶 {} mm", mm(y)),
                 (true, None) => format!("骑缝章：{pages}，页面中部"),
-                (false, Some(y)) => format!("cross-page seal over {pages}, {} mm from the top", mm(y)),
+                (false, Some(y)) => {
+                    format!("cross-page seal over {pages}, {} mm from the top", mm(y))
+                }
                 (false, None) => format!("cross-page seal over {pages}, half-way down"),
             }
         }
@@ -329,8 +331,9 @@ fn sealing_rows(lang: ReportLang, s: &SealingEvidence) -> Vec<(&'static str, Str
             },
         ),
         (w.cert_serial, s.certificate.serial.clone()),
-        (w.cert_subject, s.certificate.subject.clone()),
-        (w.cert_issuer, s.certificate.issuer.clone()),
+        // Room to break a line between attributes (the JSON keeps RFC 4514 as it is).
+        (w.cert_subject, s.certificate.subject.replace(',', ", ")),
+        (w.cert_issuer, s.certificate.issuer.replace(',', ", ")),
         (w.cert_validity, validity),
         (w.input, s.input_sha256.clone()),
         (w.output, s.output_sha256.clone()),
@@ -362,7 +365,10 @@ fn sealing_rows(lang: ReportLang, s: &SealingEvidence) -> Vec<(&'static str, Str
                 },
             ));
             rows.push((w.audit_hash, a.hash.clone()));
-            rows.push((w.audit_prev, a.prev_hash.clone().unwrap_or_else(|| "—".into())));
+            rows.push((
+                w.audit_prev,
+                a.prev_hash.clone().unwrap_or_else(|| "—".into()),
+            ));
             rows.push((
                 w.checkpoint,
                 match &a.checkpoint {
@@ -571,7 +577,11 @@ pub fn compose(
         p.text(
             LEFT,
             foot,
-            &format!("{} · SHA-256 {}…", title(lang), report.document_sha256.get(..16).unwrap_or_default()),
+            &format!(
+                "{} · SHA-256 {}…",
+                title(lang),
+                report.document_sha256.get(..16).unwrap_or_default()
+            ),
             text(7.0).gray(0.4),
         )?;
         p.text(

@@ -57,7 +57,11 @@ pub fn format_of(format: Option<&str>, accept: Option<&str>) -> Result<Format, A
             _ => continue,
         };
         let q = parts
-            .find_map(|p| p.trim().strip_prefix("q=").map(|q| q.parse().unwrap_or(0.0)))
+            .find_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .map(|q| q.parse().unwrap_or(0.0))
+            })
             .unwrap_or(1.0);
         if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
             best = Some((q, f));
@@ -182,8 +186,14 @@ mod tests {
         assert_eq!(f(None, None), Format::Json);
         assert_eq!(f(None, Some("*/*")), Format::Json);
         assert_eq!(f(None, Some("application/pdf")), Format::Pdf);
-        assert_eq!(f(None, Some("application/json, application/pdf")), Format::Json);
-        assert_eq!(f(None, Some("application/json;q=0.5, application/pdf")), Format::Pdf);
+        assert_eq!(
+            f(None, Some("application/json, application/pdf")),
+            Format::Json
+        );
+        assert_eq!(
+            f(None, Some("application/json;q=0.5, application/pdf")),
+            Format::Pdf
+        );
         assert_eq!(f(None, Some("application/pdf;q=0")), Format::Json);
         assert_eq!(f(Some("pdf"), Some("application/json")), Format::Pdf);
         assert_eq!(f(Some("JSON"), Some("application/pdf")), Format::Json);

@@ -106,7 +106,11 @@ impl Store {
 
     /// The entry at `seq`.
     pub async fn audit_entry(&self, seq: i64) -> Result<Option<AuditRow>, StoreError> {
-        Ok(self.audit_page(seq - 1, 1).await?.pop().filter(|r| r.seq == seq))
+        Ok(self
+            .audit_page(seq - 1, 1)
+            .await?
+            .pop()
+            .filter(|r| r.seq == seq))
     }
 
     /// The first signed checkpoint at or after `seq`: the signed head that covers that entry.

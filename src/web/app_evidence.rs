@@ -46,9 +46,7 @@ async fn download(
     });
     let actor = who.actor();
     let made = async {
-        let report = app
-            .app_evidence_report_for(&actor, &id, &f.sha256)
-            .await?;
+        let report = app.app_evidence_report_for(&actor, &id, &f.sha256).await?;
         let pdf = app
             .evidence_report_pdf(&actor, &report, report_lang)
             .await?;
