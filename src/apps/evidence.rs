@@ -266,8 +266,12 @@ impl App {
         &self,
         app: ReportApp,
         document_sha256: String,
-        rows: Vec<EvidenceRow>,
+        mut rows: Vec<EvidenceRow>,
     ) -> Result<EvidenceReport, AppError> {
+        // In the order they were sealed: the chain's order within a second.
+        rows.sort_by(|a, b| {
+            (a.created_at, a.audit_seq, &a.id).cmp(&(b.created_at, b.audit_seq, &b.id))
+        });
         let mut sealings = Vec::with_capacity(rows.len());
         for e in rows {
             sealings.push(self.sealing_evidence(e).await?);
