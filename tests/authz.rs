@@ -240,6 +240,7 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
         (("post", "/api/v1/app/seal"), APP_PROOF),
         (("post", "/api/v1/app/keywords"), APP_PROOF),
         (("get", "/api/v1/app/evidence/{sha256}"), APP_PROOF),
+        (("get", "/api/v1/app/evidence/{sha256}/report"), APP_PROOF),
         (("get", "/api/v1/app/usage"), APP_PROOF),
     ])
 }

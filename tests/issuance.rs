@@ -10,6 +10,7 @@ const CASES: &[(&str, &str, &[&str], &[&str])] = &[
     ("maker-production", "/C=CN/O=Example Seal Maker/CN=Example Seal Maker Production Key", &[], &["p256", "rsa3072", "sm2"]),
     ("seal-status-signer", "/C=CN/O=sealpki/CN=sealpki seal status", &[], &["p256", "sm2"]),
     ("credential-signer", "/C=CN/O=sealpki/CN=sealpki grants", &[], &["p256", "sm2"]),
+    ("platform-document-signer", "/C=CN/O=sealpki/CN=sealpki evidence reports", &[], &["p256", "sm2"]),
     ("chip-seal", "/C=CN/O=Example Co/CN=Example Co Chip Seal 3301060000001", &[], &["p256", "sm2"]),
     ("physical-electronic-seal", "/C=CN/O=Example Co/CN=Example Co Seal 3301060000002", &[], &["p256", "sm2"]),
     ("controller-device", "/C=CN/O=Example Co/CN=Seal controller 7/serialNumber=SC-0007", &[], &["p256", "sm2"]),

@@ -6,12 +6,15 @@
 //! `authn.rs` (a request's proof → `AppCaller`, with a short-lived cache of credentials),
 //! `grants.rs` (a seal administrator's authorization: states, validity rules) and
 //! `grant_service.rs` (granting, withdrawing, syncing, lists, the in-force check),
-//! `sealing.rs` (the signing API's service side) and `webhooks.rs` (app events to the callback
-//! URL, the delivery log).
+//! `sealing.rs` (the signing API's service side), `batch.rs` (batches and asynchronous jobs),
+//! `webhooks.rs` (app events to the callback URL, the delivery log), `quota.rs` (rate and daily
+//! quota) and `evidence.rs` with `evidence_pdf.rs` (the evidence report, 存证报告).
 
 pub mod authn;
 pub mod batch;
 pub mod credentials;
+pub mod evidence;
+mod evidence_pdf;
 pub mod grant_service;
 pub mod grants;
 pub mod model;

@@ -233,6 +233,9 @@ impl App {
             client,
             bytes: i64::try_from(out.len()).unwrap_or(i64::MAX),
             created_at: crate::store::now(),
+            // Filled in by the commit: the pdf.sign entry written with it.
+            audit_seq: None,
+            audit_hash: None,
         };
         // One group-committed record: the grant's use, the evidence and usage, the key's answer
         // and the audit entry. A use limit reached by a request running beside this one refuses
@@ -244,8 +247,12 @@ impl App {
             actor: app_actor(caller).name,
             detail: signed.audit.unwrap_or_default(),
         };
-        match self.committer.commit(record).await {
-            Ok(()) => {}
+        let evidence = match self.committer.commit_placed(record).await {
+            Ok(place) => EvidenceRow {
+                audit_seq: place.as_ref().map(|p| p.0),
+                audit_hash: place.map(|p| p.1),
+                ..evidence
+            },
             Err(StoreError::Conflict(_)) => {
                 // Say precisely why (withdrawn or expired meanwhile), else the limit.
                 self.app_grant_in_force(&caller.app_id, &order.seal_id)
@@ -259,7 +266,7 @@ impl App {
                 ));
             }
             Err(e) => return Err(e.into()),
-        }
+        };
         Ok(Sealed {
             pdf: out,
             evidence,

@@ -53,9 +53,12 @@ pub enum Record {
     },
 }
 
+/// Where an audit entry landed in the chain: its sequence number and hash.
+pub type ChainPlace = (i64, String);
+
 struct Job {
     record: Record,
-    reply: oneshot::Sender<Result<(), StoreError>>,
+    reply: oneshot::Sender<Result<Option<ChainPlace>, StoreError>>,
 }
 
 #[derive(Clone)]
@@ -72,6 +75,12 @@ impl Committer {
 
     /// Commit `record` (with others waiting at the same time) and return when it is durable.
     pub async fn commit(&self, record: Record) -> Result<(), StoreError> {
+        self.commit_placed(record).await.map(|_| ())
+    }
+
+    /// [`Committer::commit`], answering where the record's audit entry is in the chain (none for
+    /// a nonce).
+    pub async fn commit_placed(&self, record: Record) -> Result<Option<ChainPlace>, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Job { record, reply })
@@ -82,18 +91,24 @@ impl Committer {
     }
 }
 
-async fn apply(tx: &mut Tx<'_>, audit: &Audit, record: &Record) -> Result<(), StoreError> {
+async fn apply(
+    tx: &mut Tx<'_>,
+    audit: &Audit,
+    record: &Record,
+) -> Result<Option<ChainPlace>, StoreError> {
     let now = crate::store::now();
-    match record {
+    Ok(match record {
         Record::Intent {
             cert,
             actor,
             detail,
         } => {
             Store::cert_insert_pending(tx, cert, now).await?;
-            audit
-                .append(tx, actor, "certificate.prepare", detail.clone())
-                .await?;
+            Some(
+                audit
+                    .append(tx, actor, "certificate.prepare", detail.clone())
+                    .await?,
+            )
         }
         Record::Issued {
             serial,
@@ -107,17 +122,17 @@ async fn apply(tx: &mut Tx<'_>, audit: &Audit, record: &Record) -> Result<(), St
                     "certificate {serial} was not pending"
                 )));
             }
-            audit
-                .append(tx, actor, "certificate.issue", detail.clone())
-                .await?;
+            Some(
+                audit
+                    .append(tx, actor, "certificate.issue", detail.clone())
+                    .await?,
+            )
         }
         Record::Audit {
             actor,
             action,
             detail,
-        } => {
-            audit.append(tx, actor, action, detail.clone()).await?;
-        }
+        } => Some(audit.append(tx, actor, action, detail.clone()).await?),
         Record::AppSealed {
             grant_id,
             evidence,
@@ -128,11 +143,16 @@ async fn apply(tx: &mut Tx<'_>, audit: &Audit, record: &Record) -> Result<(), St
             if Store::grant_count_use(tx, grant_id, now).await?.is_none() {
                 return Err(StoreError::Conflict("grant-use".into()));
             }
-            Store::app_evidence_insert(tx, evidence).await?;
+            // The audit entry first: the evidence row names it, in the same transaction.
+            let place = audit.append(tx, actor, "pdf.sign", detail.clone()).await?;
+            let mut row = (**evidence).clone();
+            row.audit_seq = Some(place.0);
+            row.audit_hash = Some(place.1.clone());
+            Store::app_evidence_insert(tx, &row).await?;
             if let Some(k) = idempotency_key {
-                Store::app_idempotency_done(tx, &evidence.app_id, k, &evidence.id).await?;
+                Store::app_idempotency_done(tx, &row.app_id, k, &row.id).await?;
             }
-            audit.append(tx, actor, "pdf.sign", detail.clone()).await?;
+            Some(place)
         }
         Record::Nonce {
             app_id,
@@ -143,9 +163,9 @@ async fn apply(tx: &mut Tx<'_>, audit: &Audit, record: &Record) -> Result<(), St
             if !Store::nonce_insert(tx, app_id, nonce, *expires_at, *now).await? {
                 return Err(StoreError::Conflict("app_nonces".into()));
             }
+            None
         }
-    }
-    Ok(())
+    })
 }
 
 async fn run(store: Store, audit: Arc<Audit>, mut rx: mpsc::Receiver<Job>) {
@@ -157,14 +177,15 @@ async fn run(store: Store, audit: Arc<Audit>, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let mut outcomes: Vec<Result<(), StoreError>> = Vec::with_capacity(jobs.len());
+        let mut outcomes: Vec<Result<Option<ChainPlace>, StoreError>> =
+            Vec::with_capacity(jobs.len());
         let committed = async {
             let mut tx = store.begin().await?;
             for job in &jobs {
                 let mut sp = Store::savepoint(&mut tx).await?;
                 let r = apply(&mut sp, &audit, &job.record).await;
                 match r {
-                    Ok(()) => sp.commit().await?,
+                    Ok(_) => sp.commit().await?,
                     Err(_) => sp.rollback().await?,
                 }
                 outcomes.push(r);

@@ -4,6 +4,7 @@ mod account;
 mod admin_applications;
 mod app_auth;
 mod app_batch;
+mod app_evidence;
 mod app_grants;
 mod app_sign;
 mod app_webhooks;
@@ -209,6 +210,7 @@ fn table() -> Vec<Route> {
         Route::new(Api, routes!(app_batch::jobs)),
         Route::new(Api, routes!(app_batch::job)),
         Route::new(Api, routes!(app_batch::document)),
+        Route::new(Pdf, routes!(app_evidence::report)),
         Route::new(Api, routes!(app_sign::usage)),
         Route::new(Api, routes!(app_grants::create))
             .body_limit(app_grants::MAX_BODY)

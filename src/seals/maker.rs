@@ -3,7 +3,9 @@
 //! a `maker-production` certificate from the maker CA), the seal-status signer (signed seal
 //! status assertions, a `seal-status-signer` certificate from the service CA) and the grant
 //! signer (signed app authorizations, a `credential-signer` certificate from the service CA with
-//! EKU sealpkiGrant).
+//! EKU sealpkiGrant) and the evidence signer (the platform's own PDF documents — the apps'
+//! evidence reports —, a `platform-document-signer` certificate from the service CA; a document
+//! key, so it signs only through the signing service, whose purpose checks apply).
 
 use std::sync::Arc;
 
@@ -23,13 +25,16 @@ pub enum PlatformKey {
     /// Signs grants of authority (app authorizations): kept apart from the status signer, which
     /// answers every verifier online.
     GrantSigner,
+    /// Signs the platform's own PDF documents (evidence reports) at PAdES B-T.
+    EvidenceSigner,
 }
 
 impl PlatformKey {
-    pub const ALL: [PlatformKey; 3] = [
+    pub const ALL: [PlatformKey; 4] = [
         PlatformKey::Maker,
         PlatformKey::StatusSigner,
         PlatformKey::GrantSigner,
+        PlatformKey::EvidenceSigner,
     ];
 }
 
@@ -39,6 +44,7 @@ impl PlatformKey {
             PlatformKey::Maker => "platform-maker",
             PlatformKey::StatusSigner => "platform-seal-status",
             PlatformKey::GrantSigner => "platform-grant-signer",
+            PlatformKey::EvidenceSigner => "platform-evidence-signer",
         }
     }
 
@@ -47,6 +53,7 @@ impl PlatformKey {
             PlatformKey::Maker => "maker-production",
             PlatformKey::StatusSigner => "seal-status-signer",
             PlatformKey::GrantSigner => "credential-signer",
+            PlatformKey::EvidenceSigner => "platform-document-signer",
         }
     }
 
@@ -55,12 +62,15 @@ impl PlatformKey {
             PlatformKey::Maker => "CN=sealpki electronic seal platform,O=sealpki,C=CN",
             PlatformKey::StatusSigner => "CN=sealpki seal status,O=sealpki,C=CN",
             PlatformKey::GrantSigner => "CN=sealpki grants,O=sealpki,C=CN",
+            PlatformKey::EvidenceSigner => "CN=sealpki evidence reports,O=sealpki,C=CN",
         }
     }
 
     fn purpose(self) -> KeyPurpose {
         match self {
             PlatformKey::Maker => KeyPurpose::Maker,
+            // A document key: it signs PDFs, through the signing service only.
+            PlatformKey::EvidenceSigner => KeyPurpose::Seal,
             // Not a document or seal key: the signing service refuses it for both.
             PlatformKey::StatusSigner | PlatformKey::GrantSigner => KeyPurpose::General,
         }
@@ -150,6 +160,34 @@ impl App {
         })
     }
 
+    /// Platform key `k` opened by the signing service for `use_` — its purpose, certificate
+    /// (issued, not revoked or held, within its validity) and chain checked there —, made on
+    /// first use.
+    pub async fn platform_signing_key(
+        self: &Arc<Self>,
+        k: PlatformKey,
+        use_: crate::signing::Use,
+    ) -> Result<crate::signing::SigningKey, AppError> {
+        use sealpki_pki::der::Decode;
+        let keyed = self.platform_key(k).await?;
+        let cert = sealpki_pki::x509_cert::Certificate::from_der(&keyed.cert)
+            .map_err(|e| AppError::Internal(format!("{} certificate: {e}", k.name())))?;
+        let serial = sealpki_pki::issue::serial_hex(&cert.tbs_certificate.serial_number);
+        if cert.tbs_certificate.validity.not_after.to_system_time() < std::time::SystemTime::now() {
+            return Err(AppError::Unavailable(format!(
+                "the platform's certificate {serial} for {} has expired: an administrator must \
+                 replace the key",
+                k.name()
+            )));
+        }
+        self.open_signing_key(
+            &self.platform_ref(k)?.to_string(),
+            crate::signing::CertChoice::Serial(serial),
+            use_,
+        )
+        .await
+    }
+
     async fn registered(&self, key_ref: &KeyRef) -> Result<Option<Keyed>, AppError> {
         let Some(row) = self.store.key_get(&key_ref.to_string()).await? else {
             return Ok(None);
@@ -184,7 +222,7 @@ impl App {
 /// no reference, no certificate, status `not-made`).
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct PlatformKeyView {
-    /// platform-maker, platform-seal-status or platform-grant-signer.
+    /// platform-maker, platform-seal-status, platform-grant-signer or platform-evidence-signer.
     pub name: &'static str,
     /// The certificate profile it is certified under.
     pub profile: &'static str,

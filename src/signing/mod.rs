@@ -240,19 +240,33 @@ impl App {
         key: &SigningKey,
         detail: serde_json::Value,
     ) -> Result<(), AppError> {
+        self.record_signature_placed(actor, action, key, detail)
+            .await
+            .map(|_| ())
+    }
+
+    /// [`App::record_signature`], answering where the entry is in the audit chain (sequence
+    /// number and hash; none for a key file, which is not audited).
+    pub async fn record_signature_placed(
+        &self,
+        actor: &Actor,
+        action: &'static str,
+        key: &SigningKey,
+        detail: serde_json::Value,
+    ) -> Result<Option<crate::ca::committer::ChainPlace>, AppError> {
         let Some(d) = signature_detail(key, detail) else {
-            return Ok(());
+            return Ok(None);
         };
         // Group-committed with every other signature and issuance record in flight: one
         // transaction and one fsync for many, each caller answered once its entry is durable.
-        self.committer
-            .commit(crate::ca::committer::Record::Audit {
+        Ok(self
+            .committer
+            .commit_placed(crate::ca::committer::Record::Audit {
                 actor: actor.name.clone(),
                 action,
                 detail: d,
             })
-            .await?;
-        Ok(())
+            .await?)
     }
 }
 
@@ -275,7 +289,7 @@ fn signature_detail(key: &SigningKey, detail: serde_json::Value) -> Option<serde
 }
 
 /// A signed PDF whose audit entry (`pdf.sign`) is still to be committed.
-pub(crate) struct SignedPdf {
+pub(crate) struct UnrecordedPdf {
     pub pdf: Vec<u8>,
     pub field: String,
     /// None for key files (not audited).
@@ -309,17 +323,36 @@ impl App {
         job: PdfJob,
         detail: serde_json::Value,
     ) -> Result<(Vec<u8>, String), AppError> {
-        let s = self.sign_pdf_unrecorded(key, job, detail).await?;
-        if let Some(d) = s.audit {
-            self.committer
-                .commit(crate::ca::committer::Record::Audit {
-                    actor: actor.name.clone(),
-                    action: "pdf.sign",
-                    detail: d,
-                })
-                .await?;
-        }
+        let s = self.sign_pdf_bytes_placed(actor, key, job, detail).await?;
         Ok((s.pdf, s.field))
+    }
+
+    /// [`App::sign_pdf_bytes`], answering also where its `pdf.sign` entry is in the audit chain.
+    pub async fn sign_pdf_bytes_placed(
+        &self,
+        actor: &Actor,
+        key: SigningKey,
+        job: PdfJob,
+        detail: serde_json::Value,
+    ) -> Result<SignedPdf, AppError> {
+        let s = self.sign_pdf_unrecorded(key, job, detail).await?;
+        let audit = match s.audit {
+            Some(d) => {
+                self.committer
+                    .commit_placed(crate::ca::committer::Record::Audit {
+                        actor: actor.name.clone(),
+                        action: "pdf.sign",
+                        detail: d,
+                    })
+                    .await?
+            }
+            None => None,
+        };
+        Ok(SignedPdf {
+            pdf: s.pdf,
+            field: s.field,
+            audit,
+        })
     }
 
     /// [`Self::sign_pdf_bytes`] without the audit entry, which the caller commits together with
@@ -330,7 +363,7 @@ impl App {
         key: SigningKey,
         job: PdfJob,
         detail: serde_json::Value,
-    ) -> Result<SignedPdf, AppError> {
+    ) -> Result<UnrecordedPdf, AppError> {
         use sealpki_pki::pdf::reader::Document;
         use sealpki_pki::pdf::sign::{SignOptions, SubFilter, Timestamper};
         let tsa: Option<Arc<sealpki_pki::tsa::Tsa>> = if job.level.needs_tsa() {
@@ -389,12 +422,21 @@ impl App {
         if let (Some(m), Some(extra)) = (d.as_object_mut(), detail.as_object()) {
             m.extend(extra.clone());
         }
-        Ok(SignedPdf {
+        Ok(UnrecordedPdf {
             audit: signature_detail(&key, d),
             pdf: out,
             field: signed.field_name,
         })
     }
+}
+
+/// A PDF signed in memory by [`App::sign_pdf_bytes_placed`].
+pub struct SignedPdf {
+    pub pdf: Vec<u8>,
+    /// The signature field's name.
+    pub field: String,
+    /// The `pdf.sign` entry's place in the audit chain (none for a key file).
+    pub audit: Option<crate::ca::committer::ChainPlace>,
 }
 
 /// SHA-256 (hex) of a file, read in 1 MB chunks.

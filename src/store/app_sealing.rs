@@ -21,6 +21,10 @@ pub struct EvidenceRow {
     pub client: String,
     pub bytes: i64,
     pub created_at: i64,
+    /// The sealing's `pdf.sign` entry in the audit chain: its sequence number and hash (none
+    /// for rows written before migration 0019).
+    pub audit_seq: Option<i64>,
+    pub audit_hash: Option<String>,
 }
 
 /// A claim on an Idempotency-Key.
@@ -46,7 +50,7 @@ pub struct UsageRow {
 }
 
 const EVIDENCE_COLUMNS: &str = "id, app_id, seal_id, grant_id, cert_serial, input_sha256, \
-     output_sha256, field, level, placements, client, bytes, created_at";
+     output_sha256, field, level, placements, client, bytes, created_at, audit_seq, audit_hash";
 
 fn evidence(r: &sqlx::any::AnyRow) -> Result<EvidenceRow, sqlx::Error> {
     Ok(EvidenceRow {
@@ -63,6 +67,8 @@ fn evidence(r: &sqlx::any::AnyRow) -> Result<EvidenceRow, sqlx::Error> {
         client: r.try_get("client")?,
         bytes: r.try_get("bytes")?,
         created_at: r.try_get("created_at")?,
+        audit_seq: r.try_get("audit_seq")?,
+        audit_hash: r.try_get("audit_hash")?,
     })
 }
 
@@ -71,7 +77,7 @@ impl Store {
     pub async fn app_evidence_insert(tx: &mut Tx<'_>, e: &EvidenceRow) -> Result<(), StoreError> {
         sqlx::query(&format!(
             "INSERT INTO app_evidence ({EVIDENCE_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         ))
         .bind(&e.id)
         .bind(&e.app_id)
@@ -86,6 +92,8 @@ impl Store {
         .bind(&e.client)
         .bind(e.bytes)
         .bind(e.created_at)
+        .bind(e.audit_seq)
+        .bind(e.audit_hash.as_deref())
         .execute(&mut **tx)
         .await
         .map_err(StoreError::from_insert)?;

@@ -113,6 +113,41 @@ impl Store {
         Ok(r.try_get(0)?)
     }
 
+    /// The entry at `seq`.
+    pub async fn audit_entry(&self, seq: i64) -> Result<Option<AuditRow>, StoreError> {
+        Ok(self
+            .audit_page(seq - 1, 1)
+            .await?
+            .pop()
+            .filter(|r| r.seq == seq))
+    }
+
+    /// The first signed checkpoint at or after `seq`: the signed head that covers that entry.
+    pub async fn audit_checkpoint_covering(
+        &self,
+        seq: i64,
+    ) -> Result<Option<CheckpointRow>, StoreError> {
+        let r = sqlx::query(
+            "SELECT seq, head_hash, key_ref, cert_der, scheme, signature, at FROM audit_checkpoints \
+             WHERE seq >= $1 ORDER BY seq LIMIT 1",
+        )
+        .bind(seq)
+        .fetch_optional(&self.pool)
+        .await?;
+        r.map(|r| -> Result<CheckpointRow, StoreError> {
+            Ok(CheckpointRow {
+                seq: r.try_get(0)?,
+                head_hash: r.try_get(1)?,
+                key_ref: r.try_get(2)?,
+                cert_der: r.try_get(3)?,
+                scheme: r.try_get(4)?,
+                signature: r.try_get(5)?,
+                at: r.try_get(6)?,
+            })
+        })
+        .transpose()
+    }
+
     pub async fn audit_head(&self) -> Result<(i64, String), StoreError> {
         let r = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
             .fetch_one(&self.pool)

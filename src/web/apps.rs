@@ -264,7 +264,7 @@ struct NewKey {
     secret: String,
 }
 
-struct Extra {
+pub(super) struct Extra {
     error: Option<String>,
     new_key: Option<NewKey>,
     new_cert: Option<String>,
@@ -282,7 +282,7 @@ impl Extra {
             pinged: None,
         }
     }
-    fn error(e: String) -> Extra {
+    pub(super) fn error(e: String) -> Extra {
         Extra {
             error: Some(e),
             ..Extra::none()
@@ -290,7 +290,7 @@ impl Extra {
     }
 }
 
-async fn app_page(
+pub(super) async fn app_page(
     app: &App,
     lang: Lang,
     who: &Authenticated,

@@ -9,6 +9,7 @@
 
 mod account;
 mod admin_applications;
+mod app_evidence;
 mod app_grants;
 mod apps;
 mod assets;
@@ -56,7 +57,8 @@ pub fn routers(app: Arc<App>) -> (Router<Arc<App>>, Router<Arc<App>>) {
         .merge(app_grants::router())
         .merge(notifications::router())
         .merge(payments::router())
-        .merge(apps::router());
+        .merge(apps::router())
+        .merge(app_evidence::router());
     let uploads = Router::new()
         .route(
             "/verify/upload",
