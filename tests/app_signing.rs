@@ -75,9 +75,9 @@ fn journey(env: &Env, prefix: &str) {
     assert_eq!(a.status, 403, "{}", a.text());
     assert!(a.text().contains("no-grant"), "{}", a.text());
     let (s, v) = api_post(
-        &api,
+        api,
         "/app-grants",
-        &sa_tok,
+        sa_tok,
         json!({"app_id": app, "seal_ids": [seal], "valid_until": now() + 30 * 86_400}),
     );
     assert!(s == 200 || s == 201, "{v}");
@@ -273,7 +273,7 @@ fn journey(env: &Env, prefix: &str) {
 
     // A lost seal refuses every sealing at once; restored, it works again.
     let (s, lost) = api_post(
-        &api,
+        api,
         "/seal-operations",
         &w.applicant_tok,
         json!({"seal_id": seal, "operation": "report-loss", "reason": "遗失"}),
@@ -285,21 +285,21 @@ fn journey(env: &Env, prefix: &str) {
     assert!(a.text().contains("seal-lost"), "{}", a.text());
     let lost_id = lost["id"].as_str().unwrap();
     let (s, v) = api_post(
-        &api,
+        api,
         &format!("/seal-operations/{lost_id}/events"),
         &w.reviewer_tok,
         json!({"event": "approve", "version": 1, "comment": "核实无误"}),
     );
     assert_eq!(s, 200, "{v}");
     let (s, r) = api_post(
-        &api,
+        api,
         "/seal-operations",
         &w.applicant_tok,
         json!({"seal_id": seal, "operation": "restore", "reason": "已找回"}),
     );
     assert_eq!(s, 201, "{r}");
     let (s, v) = api_post(
-        &api,
+        api,
         &format!("/seal-operations/{}/events", r["id"].as_str().unwrap()),
         &w.reviewer_tok,
         json!({"event": "approve", "version": 1, "comment": "核实无误"}),
@@ -310,9 +310,9 @@ fn journey(env: &Env, prefix: &str) {
 
     // Withdrawn: refused with the reason.
     let (s, v) = api_post(
-        &api,
+        api,
         "/app-grants/withdraw",
-        &sa_tok,
+        sa_tok,
         json!({"app_id": app, "seal_ids": [seal], "reason": "合同到期"}),
     );
     assert!(s == 200 || s == 201, "{v}");

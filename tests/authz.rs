@@ -223,6 +223,9 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
         (("post", "/api/v1/apps/{id}/events"), OPERATORS),
         (("get", "/api/v1/apps/{id}/credentials"), LOGGED_IN),
         (("post", "/api/v1/apps/{id}/credentials"), LOGGED_IN),
+        (("post", "/api/v1/apps/{id}/webhook-secret"), LOGGED_IN),
+        (("post", "/api/v1/apps/{id}/webhook-test"), LOGGED_IN),
+        (("get", "/api/v1/apps/{id}/webhook-deliveries"), LOGGED_IN),
         (("post", "/api/v1/apps/{id}/certificates"), LOGGED_IN),
         (
             (
@@ -242,6 +245,12 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
         (("get", "/api/v1/app/evidence/{sha256}"), APP_PROOF),
         (("get", "/api/v1/app/evidence/{sha256}/report"), APP_PROOF),
         (("get", "/api/v1/app/usage"), APP_PROOF),
+        (("post", "/api/v1/app/seal-batch"), APP_PROOF),
+        (("post", "/api/v1/app/jobs"), APP_PROOF),
+        (("get", "/api/v1/app/jobs"), APP_PROOF),
+        (("get", "/api/v1/app/jobs/{id}"), APP_PROOF),
+        (("get", "/api/v1/app/documents/{sha256}"), APP_PROOF),
+        (("get", "/api/v1/app/webhook-deliveries"), APP_PROOF),
     ])
 }
 

@@ -4,7 +4,7 @@
 //! of a batch or job). Both take multipart: a `request` part (JSON, one entry per document) and
 //! one part per document named as its entry says. Thin: `apps::batch` does the work.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -97,7 +97,16 @@ async fn documents(headers: &HeaderMap, body: Bytes) -> Result<Vec<BatchDocument
     let body: BatchRequestBody = serde_json::from_slice(&request)
         .map_err(|e| AppError::BadRequest(format!("request part: {e}")))?;
     let mut docs = Vec::with_capacity(body.documents.len());
+    let mut named = BTreeSet::new();
     for d in body.documents {
+        // Before the part is taken: a second entry naming it would otherwise read as a part
+        // that is missing.
+        if !named.insert(d.name.clone()) {
+            return Err(AppError::BadRequest(format!(
+                "document {:?} is named twice: give each part its own name",
+                d.name
+            )));
+        }
         let pdf = parts.remove(&d.name).ok_or_else(|| {
             AppError::BadRequest(format!(
                 "document {:?}: no multipart part of that name",

@@ -238,9 +238,11 @@ async fn order_of(
     description = "Called by an app. A raw PDF (`application/pdf`) with one placement in the \
         query, or `multipart/form-data` with a `pdf` part and a `request` part (JSON: seal_id, \
         placements, level). Only seals a seal administrator authorized to this app and that are \
-        active: 403 names the reason (`no-grant`, `grant-withdrawn`, `grant-expired`, \
-        `use-limit-reached`, `seal-lost`, `seal-revoked`, `seal-expired`, `app-suspended`). The \
-        answer carries the evidence id (`X-Sealpki-Evidence`) and the sealed document's SHA-256.",
+        active: 403 names the reason (`no-grant`, `grant-not-yet-effective`, `grant-withdrawn`, \
+        `grant-expired`, `use-limit-reached`, `seal-lost`, `seal-revoked`, `seal-expired`); a \
+        suspended or revoked app is refused before that, at authentication (403 `forbidden`, no \
+        reason). The answer carries the evidence id (`X-Sealpki-Evidence`) and the sealed \
+        document's SHA-256.",
     responses(
         (status = 200, description = "The sealed PDF", content_type = "application/pdf", body = Binary),
         (status = 400, response = ProblemResponse),

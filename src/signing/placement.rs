@@ -113,7 +113,8 @@ pub fn appearance<S: sealpki_pki::pdf::Source + ?Sized>(
     })
 }
 
-/// `--page N` (from 1) as an index, checked against the page count.
+/// A page number (from 1: `--page N`, the keyword look-up's `page`) as an index, checked
+/// against the page count; the message names no flag, as HTTP callers read it too.
 fn page_index(page: Option<usize>, count: usize) -> Result<Option<usize>, AppError> {
     match page {
         None => Ok(None),
@@ -122,7 +123,11 @@ fn page_index(page: Option<usize>, count: usize) -> Result<Option<usize>, AppErr
             .filter(|i| *i < count)
             .map(Some)
             .ok_or_else(|| {
-                AppError::BadRequest(format!("--page {p}: the document has {count} page(s)"))
+                AppError::BadRequest(if p == 0 {
+                    "page 0: pages count from 1".to_string()
+                } else {
+                    format!("page {p}: the document has {count} page(s)")
+                })
             }),
     }
 }
@@ -354,9 +359,7 @@ pub const MAX_SPOTS: usize = 50;
 
 fn at_placement(which: usize, e: AppError) -> AppError {
     match e {
-        AppError::BadRequest(m) => {
-            AppError::BadRequest(format!("placement {which}: {}", m.trim_start_matches("--")))
-        }
+        AppError::BadRequest(m) => AppError::BadRequest(format!("placement {which}: {m}")),
         other => other,
     }
 }
