@@ -4,13 +4,14 @@
 # console page render times under 100 concurrent browser sessions beside /healthz (`bench pages`),
 # workflow transitions per second (`bench workflow`), seal applications taken to produced cloud
 # seals beside bare certificate issuance and seal-status answers beside credential signing
-# (`bench seals`). Prints one JSON document per figure. ONLY="seals workflow" runs just those.
+# (`bench seals`), and the apps' signing API over HTTP with HMAC beside the same sealing in-process
+# (`bench apps`). Prints one JSON document per figure. ONLY="seals workflow" runs just those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 SESSIONS=${SESSIONS:-100}
 SECONDS_EACH=${SECONDS_EACH:-10}
-ONLY=${ONLY:-"login pages workflow seals"}
+ONLY=${ONLY:-"login pages workflow seals apps"}
 want() { case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 cargo build --release -q
 BIN=$ROOT/target/release/sealpki
@@ -43,4 +44,5 @@ for db in sqlite postgres; do
   if want pages; then "$BIN" --data "$D" --json bench pages --sessions "$SESSIONS" --seconds "$SECONDS_EACH" --path /home; fi
   if want workflow; then "$BIN" --data "$D" --json bench workflow --count 2000 --concurrency 8; fi
   if want seals; then "$BIN" --data "$D" --json bench seals --count 300 --concurrency 8; fi
+  if want apps; then "$BIN" --data "$D" --json bench apps --connections "${APP_CONNECTIONS:-16}" --seconds "${APP_SECONDS:-60}"; fi
 done

@@ -48,6 +48,13 @@ pub struct CheckpointKey {
     pub cert_der: Vec<u8>,
 }
 
+/// The chain head as a run of appends in one transaction has left it.
+pub struct AppendRun {
+    seq: i64,
+    hash: String,
+    start: i64,
+}
+
 pub struct Audit {
     every: u64,
     key: RwLock<Option<CheckpointKey>>,
@@ -91,6 +98,65 @@ impl Audit {
             self.checkpoint(tx, seq, &row.hash).await?;
         }
         Ok((seq, row.hash))
+    }
+
+    /// Begin a run of appends in one transaction (the committer's batch): the head is claimed
+    /// once — its row locked until commit, so other appenders queue behind the batch — each
+    /// entry is then one INSERT, and [`Audit::finish_run`] writes the head back once.
+    pub async fn begin_run(&self, tx: &mut Tx<'_>) -> Result<AppendRun, StoreError> {
+        let (seq, hash) = Store::audit_lock_head(tx).await?;
+        Ok(AppendRun {
+            seq,
+            hash,
+            start: seq,
+        })
+    }
+
+    /// [`Audit::append`] within a run.
+    pub async fn append_in(
+        &self,
+        tx: &mut Tx<'_>,
+        run: &mut AppendRun,
+        actor: &str,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> Result<(i64, String), StoreError> {
+        let seq = run.seq + 1;
+        let at = crate::store::now();
+        let detail = detail.to_string();
+        let hash = entry_hash(&run.hash, seq, at, actor, action, &detail);
+        let row = AuditRow {
+            seq,
+            at,
+            actor: actor.into(),
+            action: action.into(),
+            detail,
+            prev_hash: std::mem::take(&mut run.hash),
+            hash,
+        };
+        let written = Store::audit_insert_entry(tx, &row).await;
+        let written = match written {
+            Ok(()) if (seq as u64).is_multiple_of(self.every) => {
+                self.checkpoint(tx, seq, &row.hash).await
+            }
+            other => other,
+        };
+        if let Err(e) = written {
+            // The run stays at the entry before: what failed is rolled back with it.
+            run.hash = row.prev_hash;
+            return Err(e);
+        }
+        run.seq = seq;
+        run.hash = row.hash.clone();
+        Ok((seq, row.hash))
+    }
+
+    /// Write the run's head back (nothing when it appended nothing).
+    pub async fn finish_run(&self, tx: &mut Tx<'_>, run: AppendRun) -> Result<(), StoreError> {
+        if run.seq == run.start {
+            return Ok(());
+        }
+        Store::audit_set_head(tx, run.seq, &run.hash).await
     }
 
     /// Sign the chain head at `seq`. Runs inside the append transaction; a software or token signature

@@ -41,15 +41,26 @@ pub struct Runtime {
     pub(crate) webhook_client: OnceLock<reqwest::Client>,
     /// Request-rate buckets per app.
     pub(crate) buckets: quota::Buckets,
-    /// Seal pictures decoded, by the SHA-256 of their PNG (decoding one costs more than the
-    /// signature).
-    pub(crate) pictures: std::sync::Mutex<
-        std::collections::HashMap<[u8; 32], Arc<sealpki_pki::pdf::image::SealImage>>,
+    /// What sealing with a seal needs besides the grant, by seal id, for [`MATERIAL_TTL`]: its
+    /// key opened, its row, its picture decoded (decoding one costs more than the signature).
+    pub(crate) materials: std::sync::Mutex<
+        std::collections::HashMap<String, (std::time::Instant, Arc<SealMaterial>)>,
     >,
 }
 
-/// Most decoded seal pictures kept.
-const PICTURES_MAX: usize = 1024;
+/// A seal's signing material, cached briefly. The seal's state is not taken from here: every
+/// sealing reads it fresh with the grant (`app_grant_in_force`), so a lost or revoked seal stops
+/// at once; a renewed certificate is picked up within the TTL.
+pub(crate) struct SealMaterial {
+    pub key: crate::signing::SigningKey,
+    pub seal: crate::store::SealRow,
+    pub image: sealpki_pki::pdf::image::SealImage,
+}
+
+/// How long a seal's material is reused.
+pub const MATERIAL_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+/// Most seals' material kept.
+const MATERIALS_MAX: usize = 1024;
 
 impl crate::app::App {
     /// The box of API-key secrets (`DATA_DIR/app-secrets.key`, made on first use).
@@ -61,32 +72,43 @@ impl crate::app::App {
         Ok(self.apps.secrets.get_or_init(|| b).clone())
     }
 
-    /// A seal picture (PNG) decoded for the PDF appearance, from the cache when seen before.
-    pub(crate) fn seal_image_decoded(
+    /// The signing material of the grant's seal: the key (through the one key check,
+    /// `seal_signing_key_granted`), the row and the decoded picture; from the cache when fresh.
+    pub(crate) async fn seal_material(
         &self,
-        png: &[u8],
-    ) -> Result<Arc<sealpki_pki::pdf::image::SealImage>, crate::error::AppError> {
-        use sha2::Digest;
-        let h: [u8; 32] = sha2::Sha256::digest(png).into();
-        if let Some(i) = self
+        grant: &grant_service::GrantInForce,
+    ) -> Result<Arc<SealMaterial>, crate::error::AppError> {
+        if let Some((at, m)) = self
             .apps
-            .pictures
+            .materials
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&h)
+            .get(&grant.seal_id)
         {
-            return Ok(i.clone());
+            if at.elapsed() < MATERIAL_TTL {
+                return Ok(m.clone());
+            }
         }
-        let image = Arc::new(
-            sealpki_pki::pdf::image::SealImage::from_bytes(png)
-                .map_err(|e| crate::error::AppError::Internal(format!("seal picture: {e}")))?,
+        let (key, seal) = self.seal_signing_key_granted(grant).await?;
+        let image = sealpki_pki::pdf::image::SealImage::from_bytes(&seal.picture_png)
+            .map_err(|e| crate::error::AppError::Internal(format!("seal picture: {e}")))?;
+        let m = Arc::new(SealMaterial { key, seal, image });
+        let mut map = self
+            .apps
+            .materials
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MATERIALS_MAX {
+            map.retain(|_, (at, _)| at.elapsed() < MATERIAL_TTL);
+            if map.len() >= MATERIALS_MAX {
+                map.clear();
+            }
+        }
+        map.insert(
+            grant.seal_id.clone(),
+            (std::time::Instant::now(), m.clone()),
         );
-        let mut map = self.apps.pictures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= PICTURES_MAX {
-            map.clear();
-        }
-        map.insert(h, image.clone());
-        Ok(image)
+        Ok(m)
     }
 
     /// Forget what the cache holds of app `id` (after a change of its state or credentials).

@@ -174,9 +174,10 @@ impl App {
             .await?;
         self.app_quota_check(&caller.app_id, caller.daily_quota, 1)
             .await?;
-        let (key, seal) = self.seal_signing_key_granted(&grant).await?;
+        let material = self.seal_material(&grant).await?;
+        let (key, seal) = (material.key.clone(), &material.seal);
         let cert_serial = seal.cert_serial.clone();
-        let image = self.seal_image_decoded(&seal.picture_png)?;
+        let image = material.image.clone();
         let size_mm = match order.size_mm {
             Some(s) => s,
             None => {
@@ -188,7 +189,6 @@ impl App {
             }
         };
         let placements = serde_json::to_string(&order.spots).unwrap_or_default();
-        let input_sha256 = sealpki_pki::alg::sha256_hex(&pdf);
         let client = caller.client.to_string();
         let signed = self
             .sign_pdf_unrecorded(
@@ -196,7 +196,7 @@ impl App {
                 PdfJob {
                     pdf: pdf.to_vec(),
                     password: None,
-                    image: Some((*image).clone()),
+                    image: Some(image),
                     placement: Placement {
                         size_mm,
                         ..Default::default()
@@ -214,7 +214,7 @@ impl App {
             .await?;
         let out = Bytes::from(signed.pdf);
         let field = signed.field;
-        let output_sha256 = sealpki_pki::alg::sha256_hex(&out);
+        let (input_sha256, output_sha256) = (signed.input_sha256, signed.output_sha256);
         if keep || idempotency_key.is_some() {
             // Kept for retries before the answer is recorded: a recorded answer has its bytes.
             self.objects.put(ObjectKey::of(&out), out.clone()).await?;

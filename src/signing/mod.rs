@@ -98,6 +98,7 @@ pub enum Origin {
 }
 
 /// A key ready to sign, its certificate and the chain to embed (issuing CA first).
+#[derive(Clone)]
 pub struct SigningKey {
     pub signer: Arc<dyn Signer>,
     pub cert: Certificate,
@@ -292,6 +293,9 @@ fn signature_detail(key: &SigningKey, detail: serde_json::Value) -> Option<serde
 pub(crate) struct UnrecordedPdf {
     pub pdf: Vec<u8>,
     pub field: String,
+    /// SHA-256 (hex) of the document signed and of the signed result.
+    pub input_sha256: String,
+    pub output_sha256: String,
     /// None for key files (not audited).
     pub audit: Option<serde_json::Value>,
 }
@@ -416,8 +420,9 @@ impl App {
         })
         .await
         .map_err(|e| AppError::Internal(e.to_string()))??;
+        let output_sha256 = sealpki_pki::alg::sha256_hex(&out);
         let mut d = json!({"field": signed.field_name, "level": level.name(),
-            "input_sha256": pdf_sha256, "output_sha256": sealpki_pki::alg::sha256_hex(&out),
+            "input_sha256": pdf_sha256, "output_sha256": output_sha256,
             "bytes": out.len()});
         if let (Some(m), Some(extra)) = (d.as_object_mut(), detail.as_object()) {
             m.extend(extra.clone());
@@ -426,6 +431,8 @@ impl App {
             audit: signature_detail(&key, d),
             pdf: out,
             field: signed.field_name,
+            input_sha256: pdf_sha256,
+            output_sha256,
         })
     }
 }

@@ -38,7 +38,17 @@ impl Store {
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
-    pub async fn audit_insert(tx: &mut Tx<'_>, r: &AuditRow) -> Result<(), StoreError> {
+    /// Lock the chain head for a run of appends (`audit::Audit::begin_run`): the same row lock
+    /// as [`Store::audit_claim`], the sequence left as it is.
+    pub async fn audit_lock_head(tx: &mut Tx<'_>) -> Result<(i64, String), StoreError> {
+        let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
+    /// One entry of a run (the head is written once, at the run's end).
+    pub async fn audit_insert_entry(tx: &mut Tx<'_>, r: &AuditRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO audit_log (seq, at, actor, action, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -52,6 +62,20 @@ impl Store {
         .execute(&mut **tx)
         .await
         .map_err(StoreError::from_insert)?;
+        Ok(())
+    }
+
+    pub async fn audit_set_head(tx: &mut Tx<'_>, seq: i64, hash: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(seq)
+            .bind(hash)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn audit_insert(tx: &mut Tx<'_>, r: &AuditRow) -> Result<(), StoreError> {
+        Store::audit_insert_entry(tx, r).await?;
         sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
             .bind(&r.hash)
             .execute(&mut **tx)

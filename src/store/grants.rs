@@ -339,12 +339,8 @@ impl Store {
     }
 
     /// Count one use of a grant, atomically: only while it is live and in its validity at `now`
-    /// and below its use limit. Returns the uses after the count, or None when it may not be used.
-    pub async fn grant_count_use(
-        tx: &mut Tx<'_>,
-        id: &str,
-        now: i64,
-    ) -> Result<Option<i64>, StoreError> {
+    /// and below its use limit; false (nothing written) when it may not be used.
+    pub async fn grant_use(tx: &mut Tx<'_>, id: &str, now: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE app_grants SET uses = uses + 1 WHERE id = $1 \
              AND state IN ('granted', 'effective') AND valid_from <= $2 AND valid_until > $2 \
@@ -354,7 +350,16 @@ impl Store {
         .bind(now)
         .execute(&mut **tx)
         .await?;
-        if done.rows_affected() != 1 {
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// [`Store::grant_use`], answering the uses after the count (None when it may not be used).
+    pub async fn grant_count_use(
+        tx: &mut Tx<'_>,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        if !Store::grant_use(tx, id, now).await? {
             return Ok(None);
         }
         let r = sqlx::query("SELECT uses FROM app_grants WHERE id = $1")
