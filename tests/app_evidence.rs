@@ -11,112 +11,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::*;
 use serde_json::{json, Value};
 use sha2::Digest;
-
-struct Caller {
-    app: String,
-    key: String,
-    secret: PathBuf,
-    base: String,
-}
-
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-fn count() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed).to_string()
-}
-
-impl Caller {
-    /// A request signed by the docs' script (`--dry-run` prints the headers), sent as signed.
-    fn call(&self, method: &str, path: &str, body: &[u8], extra: &[(&str, &str)]) -> Answer {
-        let url = format!("{}{path}", self.base);
-        let file = self.secret.with_extension(format!("body-{}", count()));
-        std::fs::write(&file, body).unwrap();
-        let out = run(Command::new(tool("python3"))
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/app_request.py"))
-            .args([
-                "--url", &url, "--app", &self.app, "--key", &self.key, "-X", method,
-            ])
-            .arg("--secret-file")
-            .arg(&self.secret)
-            .arg("--data-file")
-            .arg(&file)
-            .arg("--dry-run"));
-        let _ = std::fs::remove_file(&file);
-        let text = ok(&out, "app_request.py --dry-run");
-        let mut req = ureq::request(method, &url);
-        for line in text.lines() {
-            if let Some((k, v)) = line.split_once(": ") {
-                req = req.set(k, v);
-            }
-        }
-        for (k, v) in extra {
-            req = req.set(k, v);
-        }
-        let r = match req.send_bytes(body) {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        answer(r)
-    }
-}
-
-fn answer(r: ureq::Response) -> Answer {
-    let status = r.status();
-    let headers = r
-        .headers_names()
-        .into_iter()
-        .filter_map(|n| r.header(&n).map(|v| (n.clone(), v.to_string())))
-        .collect();
-    let mut body = Vec::new();
-    std::io::Read::read_to_end(&mut r.into_reader(), &mut body).unwrap();
-    Answer {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn api_post(api: &str, path: &str, tok: &str, body: Value) -> (u16, Value) {
-    let (s, v, _) = post(&format!("{api}{path}"), Some(tok), &body.to_string());
-    (s, v)
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 /// An app registered by the administrator, owned by `owner`, with an HMAC key: its caller.
 fn new_app(env: &Env, w: &SealWorld, name: &str, owner: &str, owner_tok: &str) -> Caller {
@@ -184,7 +84,7 @@ fn entry_hash(prev: &str, seq: i64, e: &Entry) -> String {
 /// An NSS database trusting our root, for pdfsig.
 fn nss(env: &Env) -> String {
     let (_, root) = env.chain("seal");
-    let dir = env.path(&format!("nss-{}", count()));
+    let dir = env.path(&format!("nss-{}", rand_suffix()));
     std::fs::create_dir_all(&dir).unwrap();
     let db = format!("sql:{}", dir.display());
     ok(

@@ -73,19 +73,24 @@ impl Caller {
             Err(ureq::Error::Status(_, r)) => r,
             Err(e) => panic!("{method} {path}: {e}"),
         };
-        let status = r.status();
-        let headers = r
-            .headers_names()
-            .into_iter()
-            .filter_map(|n| r.header(&n).map(|v| (n.clone(), v.to_string())))
-            .collect();
-        let mut body = Vec::new();
-        std::io::Read::read_to_end(&mut r.into_reader(), &mut body).unwrap();
-        Answer {
-            status,
-            headers,
-            body,
-        }
+        answer(r)
+    }
+}
+
+/// An HTTP answer read whole.
+pub fn answer(r: ureq::Response) -> Answer {
+    let status = r.status();
+    let headers = r
+        .headers_names()
+        .into_iter()
+        .filter_map(|n| r.header(&n).map(|v| (n.clone(), v.to_string())))
+        .collect();
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut r.into_reader(), &mut body).unwrap();
+    Answer {
+        status,
+        headers,
+        body,
     }
 }
 
