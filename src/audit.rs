@@ -53,6 +53,8 @@ pub struct AppendRun {
     seq: i64,
     hash: String,
     start: i64,
+    /// Entries placed in the chain by [`Audit::stage_in`], written by [`Audit::finish_run`].
+    staged: Vec<AuditRow>,
 }
 
 pub struct Audit {
@@ -109,7 +111,36 @@ impl Audit {
             seq,
             hash,
             start: seq,
+            staged: Vec::new(),
         })
+    }
+
+    /// Place an entry in the run's chain now and write it with the run's others at
+    /// [`Audit::finish_run`]: for records that can no longer be refused once placed, so one
+    /// statement writes many entries.
+    pub fn stage_in(
+        &self,
+        run: &mut AppendRun,
+        actor: &str,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> (i64, String) {
+        let seq = run.seq + 1;
+        let at = crate::store::now();
+        let detail = detail.to_string();
+        let hash = entry_hash(&run.hash, seq, at, actor, action, &detail);
+        run.staged.push(AuditRow {
+            seq,
+            at,
+            actor: actor.into(),
+            action: action.into(),
+            detail,
+            prev_hash: std::mem::take(&mut run.hash),
+            hash: hash.clone(),
+        });
+        run.seq = seq;
+        run.hash = hash.clone();
+        (seq, hash)
     }
 
     /// [`Audit::append`] within a run.
@@ -151,10 +182,17 @@ impl Audit {
         Ok((seq, row.hash))
     }
 
-    /// Write the run's head back (nothing when it appended nothing).
+    /// Write the run's staged entries (and their checkpoints) and its head (nothing when it
+    /// appended nothing).
     pub async fn finish_run(&self, tx: &mut Tx<'_>, run: AppendRun) -> Result<(), StoreError> {
         if run.seq == run.start {
             return Ok(());
+        }
+        Store::audit_insert_entries(tx, &run.staged).await?;
+        for r in &run.staged {
+            if (r.seq as u64).is_multiple_of(self.every) {
+                self.checkpoint(tx, r.seq, &r.hash).await?;
+            }
         }
         Store::audit_set_head(tx, run.seq, &run.hash).await
     }

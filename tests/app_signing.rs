@@ -193,6 +193,27 @@ fn journey(env: &Env, prefix: &str) {
         other.text()
     );
 
+    // Replays of sealings. A sealing's nonce is taken by its own record, and on any other
+    // outcome by the handler: a sealed request, a refused one and an idempotent one, each sent
+    // again with the same signed headers, are refused as replays and seal nothing.
+    let raw = [("Content-Type", "application/pdf")];
+    let replay = |path: &str, extra: &[(&str, &str)], want: u16| {
+        let signed = c.sign("POST", path, &pdf);
+        let first = c.send("POST", path, &signed, &pdf, extra);
+        assert_eq!(first.status, want, "{path}: {}", first.text());
+        let again = c.send("POST", path, &signed, &pdf, extra);
+        assert_eq!(again.status, 401, "{path} replayed: {}", again.text());
+        assert!(again.text().contains("replay"), "{}", again.text());
+        assert!(again.text().contains("bad-signature"), "{}", again.text());
+    };
+    replay(
+        &format!("/app/seal?seal_id={seal}&x_mm=100&y_mm=100"),
+        &raw,
+        200,
+    );
+    replay(&format!("/app/seal?seal_id={seal}"), &raw, 400);
+    replay(&path, &key, 200);
+
     // Bad input seals nothing and says what is wrong.
     let u = c.call("GET", "/app/usage?days=1", b"", &[]);
     assert_eq!(u.status, 200, "{}", u.text());
@@ -205,7 +226,12 @@ fn journey(env: &Env, prefix: &str) {
             .map(|r| r["count"].as_i64().unwrap())
             .sum()
     };
-    assert_eq!(count(&u), 3, "three sealings: {}", u.text());
+    assert_eq!(
+        count(&u),
+        4,
+        "four sealings (none by a replay): {}",
+        u.text()
+    );
     for (path, body, want, says) in [
         (
             format!("/app/seal?seal_id={seal}"),
@@ -269,7 +295,7 @@ fn journey(env: &Env, prefix: &str) {
     let a = c.call("POST", "/app/seal", &body, &[("Content-Type", &ct)]);
     assert_eq!(a.status, 400, "{}", a.text());
     let u = c.call("GET", "/app/usage?days=1", b"", &[]);
-    assert_eq!(count(&u), 3, "nothing sealed by bad requests: {}", u.text());
+    assert_eq!(count(&u), 4, "nothing sealed by bad requests: {}", u.text());
 
     // A lost seal refuses every sealing at once; restored, it works again.
     let (s, lost) = api_post(
@@ -357,7 +383,7 @@ fn journey(env: &Env, prefix: &str) {
         .iter()
         .filter(|(_, action, d)| action == "pdf.sign" && d["app"] == app.as_str())
         .collect();
-    assert_eq!(sealings.len(), 4, "four sealings audited");
+    assert_eq!(sealings.len(), 5, "five sealings audited");
     assert!(sealings
         .iter()
         .all(|(_, _, d)| d["seal"] == seal.as_str() && d["output_sha256"].is_string()));

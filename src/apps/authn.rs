@@ -5,13 +5,14 @@
 //! changed body), 403 for a suspended or revoked app or a revoked credential.
 //!
 //! The hot path reads no table but the nonce insert (group-committed with other requests'
-//! nonces and audit records by `ca::committer`): credentials are cached with their secrets
+//! nonces and audit records by `ca::committer`; a sealing defers it into its own record, see
+//! [`PendingNonce`]): credentials are cached with their secrets
 //! opened for [`CACHE_TTL`], so a suspension or revocation on another instance takes effect
 //! within two seconds, and at once on the instance that made it.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,7 +23,7 @@ use super::credentials::{CredentialKind, CredentialState};
 use super::model::{AppCaller, AppKind, AppState, CallerProof};
 use super::signature::{self, Scheme, SigError, Signed, NONCE_TTL_SECONDS};
 use crate::app::App;
-use crate::ca::committer::Record;
+use crate::ca::committer::{NonceUse, Record};
 use crate::error::AppError;
 use crate::store::StoreError;
 use crate::workflow::Named;
@@ -132,6 +133,31 @@ pub struct SignedRequest<'a> {
     pub headers: SignedHeaders<'a>,
     pub body: &'a [u8],
     pub client: IpAddr,
+}
+
+/// A verified request's nonce, not yet taken. Whoever takes it marks it settled: the sealing's
+/// record (`Record::AppSealed`), [`App::app_nonce_take`], or a replay's refusal by either.
+#[derive(Debug)]
+pub struct PendingNonce {
+    nonce: NonceUse,
+    settled: AtomicBool,
+}
+
+impl PendingNonce {
+    /// The nonce for a record that takes it; the record's outcome is told by [`Self::settle`].
+    pub(crate) fn to_take(&self) -> NonceUse {
+        self.nonce.clone()
+    }
+
+    /// The record holding [`Self::to_take`] was committed, or refused as a replay.
+    pub(crate) fn settle(&self) {
+        self.settled.store(true, Ordering::Release);
+    }
+}
+
+/// The refusal of a replayed request.
+pub fn replayed() -> AppError {
+    AppError::BadSignature("app request refused: the nonce was used already (a replay)".into())
 }
 
 fn unauthorized(e: SigError) -> AppError {
@@ -249,11 +275,23 @@ impl App {
         });
     }
 
-    /// Authenticate an HMAC-signed request.
+    /// Authenticate an HMAC-signed request and take its nonce.
     pub async fn app_authenticate_signed(
         self: &Arc<Self>,
         req: &SignedRequest<'_>,
     ) -> Result<(AppCaller, Arc<Resolved>), AppError> {
+        let (caller, r, nonce) = self.app_authenticate_signed_deferred(req).await?;
+        self.app_nonce_take(&nonce).await?;
+        Ok((caller, r))
+    }
+
+    /// Authenticate an HMAC-signed request, leaving its nonce to be taken by the handler: by
+    /// the sealing's own record (one commit per sealing instead of two) or, on every other
+    /// outcome, by [`App::app_nonce_settle`].
+    pub async fn app_authenticate_signed_deferred(
+        self: &Arc<Self>,
+        req: &SignedRequest<'_>,
+    ) -> Result<(AppCaller, Arc<Resolved>, PendingNonce), AppError> {
         let h = &req.headers;
         fn need<'x>(v: Option<&'x str>, name: &'static str) -> Result<&'x str, AppError> {
             v.map(str::trim)
@@ -294,24 +332,14 @@ impl App {
         self.usable(&r)?;
         // Single use: the nonce is taken until well past the last moment its timestamp passes.
         let expires_at = ts.max(now).saturating_add(NONCE_TTL_SECONDS);
-        match self
-            .committer
-            .commit(Record::Nonce {
+        let nonce = PendingNonce {
+            nonce: NonceUse {
                 app_id: app_id.to_string(),
                 nonce: nonce.to_string(),
                 expires_at,
-                now,
-            })
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
-                return Err(AppError::BadSignature(
-                    "app request refused: the nonce was used already (a replay)".into(),
-                ))
-            }
-            Err(e) => return Err(e.into()),
-        }
+            },
+            settled: AtomicBool::new(false),
+        };
         self.touch(&r);
         Ok((
             AppCaller {
@@ -323,7 +351,36 @@ impl App {
                 daily_quota: r.daily_quota,
             },
             r,
+            nonce,
         ))
+    }
+
+    /// Take a request's nonce now: the replay refusal when it was used already.
+    pub async fn app_nonce_take(&self, n: &PendingNonce) -> Result<(), AppError> {
+        let r = self.committer.commit(Record::Nonce(n.nonce.clone())).await;
+        n.settled.store(true, Ordering::Release);
+        match r {
+            Ok(()) => Ok(()),
+            Err(StoreError::Conflict(_)) => Err(replayed()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The answer of a request whose nonce was deferred: `answer` when its nonce was taken on
+    /// the way (by the sealing's record or [`App::app_nonce_take`]); else the nonce is taken
+    /// now, and a replay's refusal replaces `answer`.
+    pub async fn app_nonce_settle<T>(
+        &self,
+        n: Option<&PendingNonce>,
+        answer: Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        match n {
+            Some(n) if !n.settled.load(Ordering::Acquire) => {
+                self.app_nonce_take(n).await?;
+                answer
+            }
+            _ => answer,
+        }
     }
 
     /// Authenticate the TLS client certificate a connection presented (DER, already verified

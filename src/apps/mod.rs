@@ -6,7 +6,8 @@
 //! `authn.rs` (a request's proof → `AppCaller`, with a short-lived cache of credentials),
 //! `grants.rs` (a seal administrator's authorization: states, validity rules) and
 //! `grant_service.rs` (granting, withdrawing, syncing, lists, the in-force check),
-//! `sealing.rs` (the signing API's service side), `batch.rs` (batches and asynchronous jobs),
+//! `sealing.rs` (the signing API's service side) with `material.rs` (a seal's key, row and
+//! decoded picture kept in memory), `batch.rs` (batches and asynchronous jobs),
 //! `webhooks.rs` (app events to the callback URL, the delivery log), `quota.rs` (rate and daily
 //! quota) and `evidence.rs` with `evidence_pdf.rs` (the evidence report, 存证报告).
 
@@ -17,6 +18,7 @@ pub mod evidence;
 mod evidence_pdf;
 pub mod grant_service;
 pub mod grants;
+mod material;
 pub mod model;
 pub mod quota;
 pub mod registry;
@@ -41,26 +43,9 @@ pub struct Runtime {
     pub(crate) webhook_client: OnceLock<reqwest::Client>,
     /// Request-rate buckets per app.
     pub(crate) buckets: quota::Buckets,
-    /// What sealing with a seal needs besides the grant, by seal id, for [`MATERIAL_TTL`]: its
-    /// key opened, its row, its picture decoded (decoding one costs more than the signature).
-    pub(crate) materials: std::sync::Mutex<
-        std::collections::HashMap<String, (std::time::Instant, Arc<SealMaterial>)>,
-    >,
+    /// Seals' signing material (key, row, decoded picture), kept briefly.
+    pub(crate) materials: material::Materials,
 }
-
-/// A seal's signing material, cached briefly. The seal's state is not taken from here: every
-/// sealing reads it fresh with the grant (`app_grant_in_force`), so a lost or revoked seal stops
-/// at once; a renewed certificate is picked up within the TTL.
-pub(crate) struct SealMaterial {
-    pub key: crate::signing::SigningKey,
-    pub seal: crate::store::SealRow,
-    pub image: sealpki_pki::pdf::image::SealImage,
-}
-
-/// How long a seal's material is reused.
-pub const MATERIAL_TTL: std::time::Duration = std::time::Duration::from_secs(2);
-/// Most seals' material kept.
-const MATERIALS_MAX: usize = 1024;
 
 impl crate::app::App {
     /// The box of API-key secrets (`DATA_DIR/app-secrets.key`, made on first use).
@@ -70,45 +55,6 @@ impl crate::app::App {
         }
         let b = Arc::new(secret_box::SecretBox::open(&self.config)?);
         Ok(self.apps.secrets.get_or_init(|| b).clone())
-    }
-
-    /// The signing material of the grant's seal: the key (through the one key check,
-    /// `seal_signing_key_granted`), the row and the decoded picture; from the cache when fresh.
-    pub(crate) async fn seal_material(
-        &self,
-        grant: &grant_service::GrantInForce,
-    ) -> Result<Arc<SealMaterial>, crate::error::AppError> {
-        if let Some((at, m)) = self
-            .apps
-            .materials
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&grant.seal_id)
-        {
-            if at.elapsed() < MATERIAL_TTL {
-                return Ok(m.clone());
-            }
-        }
-        let (key, seal) = self.seal_signing_key_granted(grant).await?;
-        let image = sealpki_pki::pdf::image::SealImage::from_bytes(&seal.picture_png)
-            .map_err(|e| crate::error::AppError::Internal(format!("seal picture: {e}")))?;
-        let m = Arc::new(SealMaterial { key, seal, image });
-        let mut map = self
-            .apps
-            .materials
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MATERIALS_MAX {
-            map.retain(|_, (at, _)| at.elapsed() < MATERIAL_TTL);
-            if map.len() >= MATERIALS_MAX {
-                map.clear();
-            }
-        }
-        map.insert(
-            grant.seal_id.clone(),
-            (std::time::Instant::now(), m.clone()),
-        );
-        Ok(m)
     }
 
     /// Forget what the cache holds of app `id` (after a change of its state or credentials).

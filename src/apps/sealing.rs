@@ -11,7 +11,9 @@ use serde_json::json;
 
 use crate::access::Actor;
 use crate::app::App;
+use crate::apps::authn::{replayed, PendingNonce};
 use crate::apps::AppCaller;
+use crate::ca::committer::NONCE_USED;
 use crate::error::AppError;
 use crate::files::ObjectKey;
 use crate::signing::placement::{Placement, Spot};
@@ -58,12 +60,16 @@ fn new_id() -> String {
 
 impl App {
     /// Seal `pdf` as `order` says for the calling app; with `idempotency_key`, once per key.
+    /// A request's deferred `nonce` is taken by the sealing's record; with an Idempotency-Key
+    /// it is taken first, since a retry's answer is read, not committed. Whatever the outcome,
+    /// the caller settles it with `App::app_nonce_settle`.
     pub async fn app_seal(
         &self,
         caller: &AppCaller,
         pdf: Bytes,
         order: SealOrder,
         idempotency_key: Option<&str>,
+        nonce: Option<&PendingNonce>,
     ) -> Result<Sealed, AppError> {
         if pdf.is_empty() {
             return Err(AppError::BadRequest("the request has no PDF".into()));
@@ -75,8 +81,13 @@ impl App {
             )));
         }
         let Some(key) = idempotency_key else {
-            return self.app_seal_once(caller, pdf, &order, None, false).await;
+            return self
+                .app_seal_once(caller, pdf, &order, None, false, nonce)
+                .await;
         };
+        if let Some(n) = nonce {
+            self.app_nonce_take(n).await?;
+        }
         let request = sealpki_pki::alg::sha256_hex(
             format!(
                 "{}\n{}",
@@ -139,7 +150,7 @@ impl App {
             _ => return Err(reused()),
         }
         let r = self
-            .app_seal_once(caller, pdf, &order, Some(key), false)
+            .app_seal_once(caller, pdf, &order, Some(key), false, None)
             .await;
         if r.is_err() {
             // Nothing was sealed for the key: a retry runs again.
@@ -158,7 +169,8 @@ impl App {
         pdf: Bytes,
         order: &SealOrder,
     ) -> Result<Sealed, AppError> {
-        self.app_seal_once(caller, pdf, order, None, true).await
+        self.app_seal_once(caller, pdf, order, None, true, None)
+            .await
     }
 
     async fn app_seal_once(
@@ -168,6 +180,7 @@ impl App {
         order: &SealOrder,
         idempotency_key: Option<&str>,
         keep: bool,
+        nonce: Option<&PendingNonce>,
     ) -> Result<Sealed, AppError> {
         let grant = self
             .app_grant_in_force(&caller.app_id, &order.seal_id)
@@ -244,15 +257,25 @@ impl App {
             grant_id: grant.grant_id.clone(),
             evidence: Box::new(evidence.clone()),
             idempotency_key: idempotency_key.map(str::to_string),
+            nonce: nonce.map(PendingNonce::to_take),
             actor: app_actor(caller).name,
             detail: signed.audit.unwrap_or_default(),
         };
-        let evidence = match self.committer.commit_placed(record).await {
+        let committed = self.committer.commit_placed(record).await;
+        if let Some(n) = nonce {
+            // A committed batch decided the nonce whatever it decided for the sealing: taken,
+            // or refused as a replay. A batch that failed whole took nothing.
+            if matches!(&committed, Ok(_) | Err(StoreError::Conflict(_))) {
+                n.settle();
+            }
+        }
+        let evidence = match committed {
             Ok(place) => EvidenceRow {
                 audit_seq: place.as_ref().map(|p| p.0),
                 audit_hash: place.map(|p| p.1),
                 ..evidence
             },
+            Err(StoreError::Conflict(c)) if c == NONCE_USED => return Err(replayed()),
             Err(StoreError::Conflict(_)) => {
                 // Say precisely why (withdrawn or expired meanwhile), else the limit.
                 self.app_grant_in_force(&caller.app_id, &order.seal_id)

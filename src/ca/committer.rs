@@ -1,8 +1,12 @@
-//! Group commit of issuance records (and of signed app requests' nonces and apps' sealings). One writer task per process takes the intents ("about to sign")
-//! and results ("signed") of all concurrent issuances and commits them together: one transaction and
-//! one fsync for many records, each record in its own savepoint so one failure (a repeated serial)
-//! refuses that record alone. A caller is answered only after the commit that holds its record, so
-//! the intent is durable before the key signs and the result before the client hears of it.
+//! Group commit of issuance records (and of signed app requests' nonces and apps' sealings). One
+//! writer task per process takes the intents ("about to sign") and results ("signed") of all
+//! concurrent issuances and commits them together: one transaction and one fsync for many
+//! records. A record that may be refused either decides that by its first statements, before it
+//! writes anything, or runs in its own savepoint, so one failure (a repeated serial) refuses that
+//! record alone. What a sealing writes past its guards (its audit entry, evidence and usage) is
+//! staged and written at the batch's end, a statement for many rows. A caller is answered only
+//! after the commit that holds its record, so the intent is durable before the key signs and the
+//! result before the client hears of it.
 
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -33,25 +37,36 @@ pub enum Record {
         action: &'static str,
         detail: Value,
     },
-    /// An app's sealing (the apps' signing API): the grant's use counted (`Conflict("grant-use")`
-    /// when it is used up or no longer in force: nothing of the record stays), the evidence and
-    /// the day's usage, the Idempotency-Key's answer, and the `pdf.sign` audit entry.
+    /// An app's sealing (the apps' signing API): the request's nonce taken when it was not yet
+    /// (`Conflict(NONCE_USED)` for a replay; once the batch commits, the nonce is decided
+    /// whatever happens to the sealing), the grant's use counted (`Conflict(GRANT_USE)` when it
+    /// is used up or no longer in force), then the evidence and the day's usage, the
+    /// Idempotency-Key's answer, and the `pdf.sign` audit entry.
     AppSealed {
         grant_id: String,
         evidence: Box<crate::store::EvidenceRow>,
         idempotency_key: Option<String>,
+        nonce: Option<NonceUse>,
         actor: String,
         detail: Value,
     },
-    /// A signed app request's nonce, taken until `expires_at`: `Conflict` when the app used it
-    /// already (a replay).
-    Nonce {
-        app_id: String,
-        nonce: String,
-        expires_at: i64,
-        now: i64,
-    },
+    /// A signed app request's nonce, taken: `Conflict(NONCE_USED)` when the app used it already
+    /// (a replay).
+    Nonce(NonceUse),
 }
+
+/// A signed app request's nonce to take: single use until `expires_at`.
+#[derive(Clone, Debug)]
+pub struct NonceUse {
+    pub app_id: String,
+    pub nonce: String,
+    pub expires_at: i64,
+}
+
+/// The `Conflict` of a record whose nonce was used already.
+pub const NONCE_USED: &str = "app_nonces";
+/// The `Conflict` of an app sealing whose grant may not be used (used up, no longer in force).
+pub const GRANT_USE: &str = "grant-use";
 
 /// Where an audit entry landed in the chain: its sequence number and hash.
 pub type ChainPlace = (i64, String);
@@ -64,7 +79,7 @@ impl Record {
     fn refused_before_writing(&self) -> bool {
         matches!(
             self,
-            Record::Nonce { .. } | Record::AppSealed { .. } | Record::Audit { .. }
+            Record::Nonce(_) | Record::AppSealed { .. } | Record::Audit { .. }
         )
     }
 }
@@ -111,10 +126,99 @@ fn run_of(run: &mut Option<AppendRun>) -> Result<&mut AppendRun, StoreError> {
         .ok_or_else(|| StoreError::Corrupt("an audit entry in a batch without a run".into()))
 }
 
+/// What a batch's records leave to be written at its end.
+#[derive(Default)]
+struct Staged {
+    evidence: Vec<crate::store::EvidenceRow>,
+    /// Idempotency-Keys' answers: app, key, evidence id.
+    answers: Vec<(String, String, String)>,
+}
+
+impl Staged {
+    async fn write(&self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
+        Store::app_evidence_insert_many(tx, &self.evidence).await?;
+        for (app_id, key, evidence_id) in &self.answers {
+            Store::app_idempotency_done(tx, app_id, key, evidence_id).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The batch's nonces and grant uses, decided up front in a few statements instead of one or
+/// two per record: which records' nonces were used already (replays), and which sealings may
+/// count a use of their grant (counted in one statement per grant, one by one only when the
+/// batch would pass a use limit).
+struct Guards {
+    replayed: Vec<bool>,
+    used: Vec<bool>,
+}
+
+impl Guards {
+    async fn decide(tx: &mut Tx<'_>, jobs: &[Job], now: i64) -> Result<Self, StoreError> {
+        let nonce_of = |r: &Record| match r {
+            Record::Nonce(n) => Some(n.clone()),
+            Record::AppSealed { nonce, .. } => nonce.clone(),
+            _ => None,
+        };
+        let nonces: Vec<Option<NonceUse>> = jobs.iter().map(|j| nonce_of(&j.record)).collect();
+        let wanted: Vec<(&str, &str, i64)> = nonces
+            .iter()
+            .flatten()
+            .map(|n| (n.app_id.as_str(), n.nonce.as_str(), n.expires_at))
+            .collect();
+        let mut taken = if wanted.is_empty() {
+            Default::default()
+        } else {
+            Store::nonces_take(tx, &wanted, now).await?
+        };
+        // A nonce twice in one batch: the first record takes it, the second is the replay.
+        let replayed: Vec<bool> = nonces
+            .iter()
+            .map(|n| {
+                n.as_ref()
+                    .is_some_and(|n| !taken.remove(&(n.app_id.clone(), n.nonce.clone())))
+            })
+            .collect();
+        let mut by_grant: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+        for (i, j) in jobs.iter().enumerate() {
+            if let Record::AppSealed { grant_id, .. } = &j.record {
+                if !replayed[i] {
+                    by_grant.entry(grant_id.as_str()).or_default().push(i);
+                }
+            }
+        }
+        let mut used = vec![false; jobs.len()];
+        for (grant_id, at) in by_grant {
+            let n = i64::try_from(at.len()).unwrap_or(i64::MAX);
+            if Store::grant_use_many(tx, grant_id, n, now).await? {
+                for i in at {
+                    used[i] = true;
+                }
+            } else {
+                for i in at {
+                    used[i] = Store::grant_use(tx, grant_id, now).await?;
+                }
+            }
+        }
+        Ok(Guards { replayed, used })
+    }
+
+    fn nonce_refused(&self, at: usize) -> bool {
+        self.replayed.get(at).copied().unwrap_or(true)
+    }
+
+    fn grant_used(&self, at: usize) -> bool {
+        self.used.get(at).copied().unwrap_or(false)
+    }
+}
+
 async fn apply(
     tx: &mut Tx<'_>,
     audit: &Audit,
     run: &mut Option<AppendRun>,
+    staged: &mut Staged,
+    guards: &Guards,
+    at: usize,
     record: &Record,
 ) -> Result<Option<ChainPlace>, StoreError> {
     let now = crate::store::now();
@@ -164,37 +268,38 @@ async fn apply(
             )
         }
         Record::AppSealed {
-            grant_id,
             evidence,
             idempotency_key,
             actor,
             detail,
+            ..
         } => {
-            if !Store::grant_use(tx, grant_id, now).await? {
-                return Err(StoreError::Conflict("grant-use".into()));
+            // The guards were decided for the whole batch (`Guards`): the nonce first, then
+            // the grant's use; a refusal writes nothing more.
+            if guards.nonce_refused(at) {
+                return Err(StoreError::Conflict(NONCE_USED.into()));
             }
-            // The audit entry first: the evidence row names it, in the same transaction.
-            let r = run_of(run)?;
-            let place = audit
-                .append_in(tx, r, actor, "pdf.sign", detail.clone())
-                .await?;
+            if !guards.grant_used(at) {
+                return Err(StoreError::Conflict(GRANT_USE.into()));
+            }
+            // Past its guards nothing refuses the sealing: its audit entry is placed in the
+            // chain (the evidence row names it) and its rows are written with the batch's
+            // others at the end, a statement for many.
+            let place = audit.stage_in(run_of(run)?, actor, "pdf.sign", detail.clone());
             let mut row = (**evidence).clone();
             row.audit_seq = Some(place.0);
             row.audit_hash = Some(place.1.clone());
-            Store::app_evidence_insert(tx, &row).await?;
             if let Some(k) = idempotency_key {
-                Store::app_idempotency_done(tx, &row.app_id, k, &row.id).await?;
+                staged
+                    .answers
+                    .push((row.app_id.clone(), k.clone(), row.id.clone()));
             }
+            staged.evidence.push(row);
             Some(place)
         }
-        Record::Nonce {
-            app_id,
-            nonce,
-            expires_at,
-            now,
-        } => {
-            if !Store::nonce_insert(tx, app_id, nonce, *expires_at, *now).await? {
-                return Err(StoreError::Conflict("app_nonces".into()));
+        Record::Nonce(_) => {
+            if guards.nonce_refused(at) {
+                return Err(StoreError::Conflict(NONCE_USED.into()));
             }
             None
         }
@@ -214,18 +319,26 @@ async fn run(store: Store, audit: Arc<Audit>, mut rx: mpsc::Receiver<Job>) {
             Vec::with_capacity(jobs.len());
         let committed = async {
             let mut tx = store.begin().await?;
+            let mut staged = Staged::default();
             // A batch of nonces alone never locks the chain head.
-            let mut run = if jobs
-                .iter()
-                .any(|j| !matches!(j.record, Record::Nonce { .. }))
-            {
+            let mut run = if jobs.iter().any(|j| !matches!(j.record, Record::Nonce(_))) {
                 Some(audit.begin_run(&mut tx).await?)
             } else {
                 None
             };
-            for job in &jobs {
+            let guards = Guards::decide(&mut tx, &jobs, crate::store::now()).await?;
+            for (at, job) in jobs.iter().enumerate() {
                 if job.record.refused_before_writing() {
-                    let r = apply(&mut tx, &audit, &mut run, &job.record).await;
+                    let r = apply(
+                        &mut tx,
+                        &audit,
+                        &mut run,
+                        &mut staged,
+                        &guards,
+                        at,
+                        &job.record,
+                    )
+                    .await;
                     match r {
                         Ok(_) | Err(StoreError::Conflict(_)) => outcomes.push(r),
                         Err(e) => return Err(e),
@@ -233,13 +346,23 @@ async fn run(store: Store, audit: Arc<Audit>, mut rx: mpsc::Receiver<Job>) {
                     continue;
                 }
                 let mut sp = Store::savepoint(&mut tx).await?;
-                let r = apply(&mut sp, &audit, &mut run, &job.record).await;
+                let r = apply(
+                    &mut sp,
+                    &audit,
+                    &mut run,
+                    &mut staged,
+                    &guards,
+                    at,
+                    &job.record,
+                )
+                .await;
                 match r {
                     Ok(_) => sp.commit().await?,
                     Err(_) => sp.rollback().await?,
                 }
                 outcomes.push(r);
             }
+            staged.write(&mut tx).await?;
             if let Some(run) = run {
                 audit.finish_run(&mut tx, run).await?;
             }

@@ -232,7 +232,7 @@ pub async fn apps(
         tasks.push(tokio::spawn(async move {
             let mut n = 0u64;
             while Instant::now() < deadline {
-                app.app_seal(&caller, body.clone(), order.clone(), None)
+                app.app_seal(&caller, body.clone(), order.clone(), None, None)
                     .await?;
                 n += 1;
             }

@@ -14,10 +14,11 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::app_auth::AppRequest;
+use super::app_auth::{AppRequest, AppSealingRequest};
 use super::error::query;
 use super::openapi::{Binary, Guarded, ProblemResponse};
 use crate::app::App;
+use crate::apps::authn::PendingNonce;
 use crate::apps::sealing::SealOrder;
 use crate::error::AppError;
 use crate::signing::placement::{Occurrence, PageSet, Spot};
@@ -258,16 +259,28 @@ pub async fn seal(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     q: Result<Query<SealQuery>, axum::extract::rejection::QueryRejection>,
-    req: AppRequest,
+    sealing: AppSealingRequest,
+) -> Result<Response, AppError> {
+    let AppSealingRequest { req, nonce } = sealing;
+    let answer = seal_answer(&app, &headers, q, &req, nonce.as_ref()).await;
+    app.app_nonce_settle(nonce.as_ref(), answer).await
+}
+
+async fn seal_answer(
+    app: &App,
+    headers: &HeaderMap,
+    q: Result<Query<SealQuery>, axum::extract::rejection::QueryRejection>,
+    req: &AppRequest,
+    nonce: Option<&PendingNonce>,
 ) -> Result<Response, AppError> {
     let q = query(q)?;
     let key = headers
         .get("idempotency-key")
         .map(super::idempotency::check_key)
         .transpose()?;
-    let (pdf, order) = order_of(&headers, req.body.clone(), q).await?;
+    let (pdf, order) = order_of(headers, req.body.clone(), q).await?;
     let sealed = app
-        .app_seal(&req.caller, pdf, order, key.as_deref())
+        .app_seal(&req.caller, pdf, order, key.as_deref(), nonce)
         .await?;
     let mut r = (
         [(header::CONTENT_TYPE, "application/pdf")],

@@ -380,7 +380,16 @@ impl App {
         let pdf_sha256 = sealpki_pki::alg::sha256_hex(&job.pdf);
         let level = job.level;
         let scheme = key.signer.algorithm().default_scheme();
-        let (key, out, signed) = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
+        // A small document signed with a key in memory costs less than the hand-off to the
+        // blocking pool and back (two thread wake-ups, which under load were most of the cost):
+        // it is signed on this worker. Large documents and token keys (a call into the token
+        // may wait on it) go to the blocking pool.
+        let inline = job.pdf.len() <= INLINE_SIGN_MAX
+            && matches!(
+                key.signer.key_ref(),
+                sealpki_pki::keys::KeyRef::Software { .. }
+            );
+        let work = move || -> Result<_, AppError> {
             let doc = Document::open(Box::new(job.pdf), job.password.as_deref())?;
             let appearance = job
                 .image
@@ -417,9 +426,14 @@ impl App {
                 t.as_ref().map(|t| t as &dyn Timestamper),
             )?;
             Ok((key, out.bytes, signed))
-        })
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))??;
+        };
+        let (key, out, signed) = if inline {
+            work()?
+        } else {
+            tokio::task::spawn_blocking(work)
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))??
+        };
         let output_sha256 = sealpki_pki::alg::sha256_hex(&out);
         let mut d = json!({"field": signed.field_name, "level": level.name(),
             "input_sha256": pdf_sha256, "output_sha256": output_sha256,
@@ -436,6 +450,10 @@ impl App {
         })
     }
 }
+
+/// Documents up to this size signed with a software key are signed on the async worker itself
+/// (about a millisecond of work at most); larger ones on the blocking pool.
+const INLINE_SIGN_MAX: usize = 256 * 1024;
 
 /// A PDF signed in memory by [`App::sign_pdf_bytes_placed`].
 pub struct SignedPdf {

@@ -75,37 +75,62 @@ fn evidence(r: &sqlx::any::AnyRow) -> Result<EvidenceRow, sqlx::Error> {
 impl Store {
     /// The evidence of one sealing and its count for the day, in the sealing's transaction.
     pub async fn app_evidence_insert(tx: &mut Tx<'_>, e: &EvidenceRow) -> Result<(), StoreError> {
-        sqlx::query(&format!(
-            "INSERT INTO app_evidence ({EVIDENCE_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-        ))
-        .bind(&e.id)
-        .bind(&e.app_id)
-        .bind(&e.seal_id)
-        .bind(&e.grant_id)
-        .bind(&e.cert_serial)
-        .bind(&e.input_sha256)
-        .bind(&e.output_sha256)
-        .bind(&e.field)
-        .bind(&e.level)
-        .bind(&e.placements)
-        .bind(&e.client)
-        .bind(e.bytes)
-        .bind(e.created_at)
-        .bind(e.audit_seq)
-        .bind(e.audit_hash.as_deref())
-        .execute(&mut **tx)
-        .await
-        .map_err(StoreError::from_insert)?;
-        sqlx::query(
-            "INSERT INTO app_usage (app_id, day, seal_id, count) VALUES ($1, $2, $3, 1) \
-             ON CONFLICT (app_id, day, seal_id) DO UPDATE SET count = app_usage.count + 1",
-        )
-        .bind(&e.app_id)
-        .bind(day_of(e.created_at))
-        .bind(&e.seal_id)
-        .execute(&mut **tx)
-        .await?;
+        Store::app_evidence_insert_many(tx, std::slice::from_ref(e)).await
+    }
+
+    /// Insert evidence rows and count them in the days' usage: a statement per fifty rows and
+    /// one upsert per app, day and seal (a group commit writes its sealings so, at its end).
+    pub async fn app_evidence_insert_many(
+        tx: &mut Tx<'_>,
+        rows: &[EvidenceRow],
+    ) -> Result<(), StoreError> {
+        for chunk in rows.chunks(50) {
+            let sql = format!(
+                "INSERT INTO app_evidence ({EVIDENCE_COLUMNS}) VALUES {}",
+                super::values_list(chunk.len(), 15)
+            );
+            let mut q = sqlx::query(&sql);
+            for e in chunk {
+                q = q
+                    .bind(&e.id)
+                    .bind(&e.app_id)
+                    .bind(&e.seal_id)
+                    .bind(&e.grant_id)
+                    .bind(&e.cert_serial)
+                    .bind(&e.input_sha256)
+                    .bind(&e.output_sha256)
+                    .bind(&e.field)
+                    .bind(&e.level)
+                    .bind(&e.placements)
+                    .bind(&e.client)
+                    .bind(e.bytes)
+                    .bind(e.created_at)
+                    .bind(e.audit_seq)
+                    .bind(e.audit_hash.as_deref());
+            }
+            q.execute(&mut **tx)
+                .await
+                .map_err(StoreError::from_insert)?;
+        }
+        let mut usage: std::collections::BTreeMap<(&str, String, &str), i64> =
+            std::collections::BTreeMap::new();
+        for e in rows {
+            *usage
+                .entry((e.app_id.as_str(), day_of(e.created_at), e.seal_id.as_str()))
+                .or_default() += 1;
+        }
+        for ((app_id, day, seal_id), n) in usage {
+            sqlx::query(
+                "INSERT INTO app_usage (app_id, day, seal_id, count) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (app_id, day, seal_id) DO UPDATE SET count = app_usage.count + $4",
+            )
+            .bind(app_id)
+            .bind(day)
+            .bind(seal_id)
+            .bind(n)
+            .execute(&mut **tx)
+            .await?;
+        }
         Ok(())
     }
 

@@ -351,29 +351,39 @@ impl Store {
         Ok(())
     }
 
-    /// Record a request's nonce unless the app used it already: false is a replay. Rows past
-    /// their expiry are ignored (and swept by [`Store::nonce_sweep`]).
-    pub async fn nonce_insert(
+    /// Take nonces (app, nonce, until) at `now`, as few statements as the parameter limits
+    /// allow: the ones taken. An expired row of the same nonce does not count, it is taken again
+    /// (the upsert's WHERE); a live one is left alone, not returned: a replay. A nonce twice in
+    /// `nonces` is taken once.
+    pub async fn nonces_take(
         tx: &mut Tx<'_>,
-        app_id: &str,
-        nonce: &str,
-        expires_at: i64,
+        nonces: &[(&str, &str, i64)],
         now: i64,
-    ) -> Result<bool, StoreError> {
-        // An expired row of the same nonce does not count: it is taken again (the upsert's
-        // WHERE); a live one makes this a no-op, zero rows: the replay.
-        let done = sqlx::query(
-            "INSERT INTO app_nonces (app_id, nonce, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (app_id, nonce) DO UPDATE SET expires_at = excluded.expires_at \
-             WHERE app_nonces.expires_at <= $4",
-        )
-        .bind(app_id)
-        .bind(nonce)
-        .bind(expires_at)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-        Ok(done.rows_affected() == 1)
+    ) -> Result<std::collections::HashSet<(String, String)>, StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        // One statement may not touch a row twice: repeats within the batch are left out.
+        let unique: Vec<_> = nonces
+            .iter()
+            .filter(|(a, n, _)| seen.insert((*a, *n)))
+            .collect();
+        let mut taken = std::collections::HashSet::new();
+        for chunk in unique.chunks(200) {
+            let sql = format!(
+                "INSERT INTO app_nonces (app_id, nonce, expires_at) VALUES {} \
+                 ON CONFLICT (app_id, nonce) DO UPDATE SET expires_at = excluded.expires_at \
+                 WHERE app_nonces.expires_at <= ${} RETURNING app_id, nonce",
+                super::values_list(chunk.len(), 3),
+                chunk.len() * 3 + 1
+            );
+            let mut q = sqlx::query(&sql);
+            for (app_id, nonce, expires_at) in chunk {
+                q = q.bind(*app_id).bind(*nonce).bind(*expires_at);
+            }
+            for r in q.bind(now).fetch_all(&mut **tx).await? {
+                taken.insert((r.try_get(0)?, r.try_get(1)?));
+            }
+        }
+        Ok(taken)
     }
 
     /// Delete nonces that expired before `now` (at most `limit` per call); how many went.

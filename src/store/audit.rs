@@ -49,19 +49,35 @@ impl Store {
 
     /// One entry of a run (the head is written once, at the run's end).
     pub async fn audit_insert_entry(tx: &mut Tx<'_>, r: &AuditRow) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at, actor, action, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(r.seq)
-        .bind(r.at)
-        .bind(&r.actor)
-        .bind(&r.action)
-        .bind(&r.detail)
-        .bind(&r.prev_hash)
-        .bind(&r.hash)
-        .execute(&mut **tx)
-        .await
-        .map_err(StoreError::from_insert)?;
+        Store::audit_insert_entries(tx, std::slice::from_ref(r)).await
+    }
+
+    /// Insert entries in as few statements as the databases' parameter limits allow (a group
+    /// commit's run writes its entries at the end, one statement per hundred).
+    pub async fn audit_insert_entries(
+        tx: &mut Tx<'_>,
+        rows: &[AuditRow],
+    ) -> Result<(), StoreError> {
+        for chunk in rows.chunks(100) {
+            let sql = format!(
+                "INSERT INTO audit_log (seq, at, actor, action, detail, prev_hash, hash) VALUES {}",
+                super::values_list(chunk.len(), 7)
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(r.seq)
+                    .bind(r.at)
+                    .bind(&r.actor)
+                    .bind(&r.action)
+                    .bind(&r.detail)
+                    .bind(&r.prev_hash)
+                    .bind(&r.hash);
+            }
+            q.execute(&mut **tx)
+                .await
+                .map_err(StoreError::from_insert)?;
+        }
         Ok(())
     }
 

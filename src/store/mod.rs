@@ -129,6 +129,23 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// `($1, …, $k), ($k+1, …), …` for a multi-row INSERT of `rows` rows of `k` columns.
+pub(crate) fn values_list(rows: usize, k: usize) -> String {
+    let mut s = String::with_capacity(rows * k * 5);
+    for r in 0..rows {
+        s.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..k {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            s.push('$');
+            s.push_str(&(r * k + c + 1).to_string());
+        }
+        s.push(')');
+    }
+    s
+}
+
 impl Store {
     /// Connect and bring the schema up to date.
     pub async fn open(

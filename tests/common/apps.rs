@@ -42,6 +42,12 @@ impl Answer {
 impl Caller {
     /// A request signed by the docs' script, sent as signed.
     pub fn call(&self, method: &str, path: &str, body: &[u8], extra: &[(&str, &str)]) -> Answer {
+        let signed = self.sign(method, path, body);
+        self.send(method, path, &signed, body, extra)
+    }
+
+    /// The headers the docs' script signs a request with (a fresh nonce each time).
+    pub fn sign(&self, method: &str, path: &str, body: &[u8]) -> Vec<(String, String)> {
         let url = format!("{}{path}", self.base);
         let file = self
             .secret
@@ -59,11 +65,25 @@ impl Caller {
             .arg("--dry-run"));
         let _ = std::fs::remove_file(&file);
         let text = ok(&out, "app_request.py --dry-run");
+        text.lines()
+            .filter_map(|l| l.split_once(": "))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// Send a request with the headers `sign` made (again, for a replay).
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        signed: &[(String, String)],
+        body: &[u8],
+        extra: &[(&str, &str)],
+    ) -> Answer {
+        let url = format!("{}{path}", self.base);
         let mut req = ureq::request(method, &url);
-        for line in text.lines() {
-            if let Some((k, v)) = line.split_once(": ") {
-                req = req.set(k, v);
-            }
+        for (k, v) in signed {
+            req = req.set(k, v);
         }
         for (k, v) in extra {
             req = req.set(k, v);

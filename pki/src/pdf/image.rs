@@ -1,11 +1,14 @@
 //! Seal pictures for visible signatures: PNG (alpha becomes an `/SMask`, so the red seal lets the text
 //! under it show) and JPEG (embedded as is, `/DCTDecode`).
 
+use std::sync::Arc;
+
 use super::filter::deflate;
 use super::object::{Dict, Object};
 use super::PdfError;
 
-/// A picture ready to become an image XObject.
+/// A picture ready to become an image XObject. The encoded data is shared: a seal's picture is
+/// decoded once and placed in many documents, so a clone must not copy it.
 #[derive(Clone, Debug)]
 pub struct SealImage {
     pub width: u32,
@@ -13,10 +16,10 @@ pub struct SealImage {
     /// `/ColorSpace` name.
     pub color_space: &'static str,
     /// Encoded pixel data and its filter.
-    pub data: Vec<u8>,
+    pub data: Arc<[u8]>,
     pub filter: &'static str,
     /// Deflated 8-bit alpha, when the picture has transparency.
-    pub alpha: Option<Vec<u8>>,
+    pub alpha: Option<Arc<[u8]>>,
 }
 
 /// Pictures beyond this many pixels are refused (a seal is a few hundred pixels across).
@@ -70,7 +73,7 @@ impl SealImage {
             }
         }
         let alpha = if has_alpha && alpha.iter().any(|a| *a != 255) {
-            Some(deflate(&alpha))
+            Some(deflate(&alpha).into())
         } else {
             None
         };
@@ -82,7 +85,7 @@ impl SealImage {
             } else {
                 "DeviceRGB"
             },
-            data: deflate(&color),
+            data: deflate(&color).into(),
             filter: "FlateDecode",
             alpha,
         })
@@ -122,7 +125,7 @@ impl SealImage {
                     width: w,
                     height: h,
                     color_space,
-                    data: bytes.to_vec(),
+                    data: bytes.into(),
                     filter: "DCTDecode",
                     alpha: None,
                 });
