@@ -357,11 +357,16 @@ impl App {
 
     /// Take a request's nonce now: the replay refusal when it was used already.
     pub async fn app_nonce_take(&self, n: &PendingNonce) -> Result<(), AppError> {
-        let r = self.committer.commit(Record::Nonce(n.nonce.clone())).await;
-        n.settled.store(true, Ordering::Release);
-        match r {
-            Ok(()) => Ok(()),
-            Err(StoreError::Conflict(_)) => Err(replayed()),
+        // Settled when taken or refused; a commit that failed whole took nothing.
+        match self.committer.commit(Record::Nonce(n.nonce.clone())).await {
+            Ok(()) => {
+                n.settled.store(true, Ordering::Release);
+                Ok(())
+            }
+            Err(StoreError::Conflict(_)) => {
+                n.settled.store(true, Ordering::Release);
+                Err(replayed())
+            }
             Err(e) => Err(e.into()),
         }
     }

@@ -261,9 +261,15 @@ pub async fn seal(
     q: Result<Query<SealQuery>, axum::extract::rejection::QueryRejection>,
     sealing: AppSealingRequest,
 ) -> Result<Response, AppError> {
+    // On a task of its own: a timeout or a client gone drops the handler's future, and the
+    // nonce must be taken all the same, or the request could be replayed.
     let AppSealingRequest { req, nonce } = sealing;
-    let answer = seal_answer(&app, &headers, q, &req, nonce.as_ref()).await;
-    app.app_nonce_settle(nonce.as_ref(), answer).await
+    tokio::spawn(async move {
+        let answer = seal_answer(&app, &headers, q, &req, nonce.as_ref()).await;
+        app.app_nonce_settle(nonce.as_ref(), answer).await
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("sealing: {e}")))?
 }
 
 async fn seal_answer(

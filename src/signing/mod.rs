@@ -382,9 +382,11 @@ impl App {
         let scheme = key.signer.algorithm().default_scheme();
         // A small document signed with a key in memory costs less than the hand-off to the
         // blocking pool and back (two thread wake-ups, which under load were most of the cost):
-        // it is signed on this worker. Large documents and token keys (a call into the token
-        // may wait on it) go to the blocking pool.
+        // it is signed on this worker. Large documents, token keys (a call into the token may
+        // wait on it) and levels with a timestamp or validation data (a TSA key that may be a
+        // token's, CRL and OCSP fetches) go to the blocking pool.
         let inline = job.pdf.len() <= INLINE_SIGN_MAX
+            && !job.level.needs_tsa()
             && matches!(
                 key.signer.key_ref(),
                 sealpki_pki::keys::KeyRef::Software { .. }
