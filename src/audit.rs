@@ -62,6 +62,23 @@ pub struct Audit {
     key: RwLock<Option<CheckpointKey>>,
 }
 
+/// The entry that follows the run's head.
+fn next_row(run: &AppendRun, actor: &str, action: &str, detail: serde_json::Value) -> AuditRow {
+    let seq = run.seq + 1;
+    let at = crate::store::now();
+    let detail = detail.to_string();
+    let hash = entry_hash(&run.hash, seq, at, actor, action, &detail);
+    AuditRow {
+        seq,
+        at,
+        actor: actor.into(),
+        action: action.into(),
+        detail,
+        prev_hash: run.hash.clone(),
+        hash,
+    }
+}
+
 impl Audit {
     pub fn new(every: u64) -> Self {
         Audit {
@@ -125,22 +142,12 @@ impl Audit {
         action: &str,
         detail: serde_json::Value,
     ) -> (i64, String) {
-        let seq = run.seq + 1;
-        let at = crate::store::now();
-        let detail = detail.to_string();
-        let hash = entry_hash(&run.hash, seq, at, actor, action, &detail);
-        run.staged.push(AuditRow {
-            seq,
-            at,
-            actor: actor.into(),
-            action: action.into(),
-            detail,
-            prev_hash: std::mem::take(&mut run.hash),
-            hash: hash.clone(),
-        });
-        run.seq = seq;
-        run.hash = hash.clone();
-        (seq, hash)
+        let row = next_row(run, actor, action, detail);
+        let place = (row.seq, row.hash.clone());
+        run.seq = row.seq;
+        run.hash = row.hash.clone();
+        run.staged.push(row);
+        place
     }
 
     /// [`Audit::append`] within a run.
@@ -152,19 +159,8 @@ impl Audit {
         action: &str,
         detail: serde_json::Value,
     ) -> Result<(i64, String), StoreError> {
-        let seq = run.seq + 1;
-        let at = crate::store::now();
-        let detail = detail.to_string();
-        let hash = entry_hash(&run.hash, seq, at, actor, action, &detail);
-        let row = AuditRow {
-            seq,
-            at,
-            actor: actor.into(),
-            action: action.into(),
-            detail,
-            prev_hash: std::mem::take(&mut run.hash),
-            hash,
-        };
+        let row = next_row(run, actor, action, detail);
+        let seq = row.seq;
         let written = Store::audit_insert_entry(tx, &row).await;
         let written = match written {
             Ok(()) if (seq as u64).is_multiple_of(self.every) => {
@@ -172,11 +168,8 @@ impl Audit {
             }
             other => other,
         };
-        if let Err(e) = written {
-            // The run stays at the entry before: what failed is rolled back with it.
-            run.hash = row.prev_hash;
-            return Err(e);
-        }
+        // On failure the run stays at the entry before: what failed is rolled back with it.
+        written?;
         run.seq = seq;
         run.hash = row.hash.clone();
         Ok((seq, row.hash))
