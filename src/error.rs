@@ -46,6 +46,14 @@ pub enum AppError {
     /// Refused whoever asks (a disabled account, a key whose purpose forbids the use): HTTP 403.
     #[error("{0}")]
     Denied(String),
+    /// An app's request refused at authentication (the app suspended or revoked, the credential
+    /// revoked): HTTP 403 with `reason`, a stable word (`app-suspended`, `app-revoked`,
+    /// `credential-revoked`).
+    #[error("{message}")]
+    AppRefused {
+        reason: &'static str,
+        message: String,
+    },
     /// An app may not seal with a seal now (no grant, withdrawn, expired, its use limit reached,
     /// the seal not active): HTTP 403 with `reason`, a stable word (`no-grant`, `seal-lost`, …).
     #[error("{message}")]

@@ -136,11 +136,13 @@ enum Want {
     Allow(u16),
     /// 403 `grant-refused` with this `reason`.
     Refused(&'static str),
+    /// 403 `forbidden` at authentication, with this `reason`.
+    AppRefused(&'static str),
     /// This status as problem+json without a `reason`, the detail saying this word.
     Denied(u16, &'static str),
 }
 
-use Want::{Allow, Denied, Refused};
+use Want::{Allow, AppRefused, Denied, Refused};
 
 const OK: Want = Allow(200);
 /// A document sealed earlier by another app (not authorized), or never sealed (not yet
@@ -246,14 +248,14 @@ const BY_SEAL: [(SealSt, [Want; 6]); 9] = [
 /// jobs/{id} (the app's own job), webhook-deliveries.
 const BY_APP: [(AppSt, [Want; 6]); 3] = [
     (AppSt::Active, [OK, OK, OK, OK, OK, OK]),
-    (AppSt::Suspended, [Denied(403, "suspended"); 6]),
-    (AppSt::Revoked, [Denied(403, "revoked"); 6]),
+    (AppSt::Suspended, [AppRefused("app-suspended"); 6]),
+    (AppSt::Revoked, [AppRefused("app-revoked"); 6]),
 ];
 
 /// A suspended or revoked app is refused at authentication, before any seal is looked at.
 const APP_REFUSED: [(AppSt, Want); 2] = [
-    (AppSt::Suspended, Denied(403, "suspended")),
-    (AppSt::Revoked, Denied(403, "revoked")),
+    (AppSt::Suspended, AppRefused("app-suspended")),
+    (AppSt::Revoked, AppRefused("app-revoked")),
 ];
 
 fn expected(ep: Ep, app: AppSt, seal: Option<SealSt>) -> Want {
@@ -277,6 +279,7 @@ fn show(w: Want) -> String {
     match w {
         Allow(s) => s.to_string(),
         Refused(r) => format!("403 {r}"),
+        AppRefused(r) => format!("403 {r}"),
         Denied(s, word) => format!("{s} ({word})"),
     }
 }
@@ -286,6 +289,12 @@ fn judge(want: Want, a: &Answer) -> (String, bool) {
     let v = a.json();
     let problem = a.header("content-type") == Some("application/problem+json");
     let reason = v["reason"].as_str();
+    let kind = v["type"]
+        .as_str()
+        .unwrap_or("")
+        .rsplit('/')
+        .next()
+        .unwrap_or("");
     let detail = v["detail"].as_str().unwrap_or("");
     let shown = match (reason, a.status) {
         (Some(r), s) => format!("{s} {r}"),
@@ -297,7 +306,8 @@ fn judge(want: Want, a: &Answer) -> (String, bool) {
     };
     let ok = match want {
         Allow(s) => a.status == s,
-        Refused(r) => a.status == 403 && problem && reason == Some(r),
+        Refused(r) => a.status == 403 && problem && kind == "grant-refused" && reason == Some(r),
+        AppRefused(r) => a.status == 403 && problem && kind == "forbidden" && reason == Some(r),
         Denied(s, word) => a.status == s && problem && reason.is_none() && detail.contains(word),
     };
     (shown, ok)

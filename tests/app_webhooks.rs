@@ -556,6 +556,96 @@ fn journey(env: &Env, prefix: &str) {
     }
     std::thread::sleep(Duration::from_millis(1100));
     assert_eq!(usage(&lc), 1, "the refused sealing was not counted");
+
+    // Staff change the limits; the owner may not; a stale version or a bad figure changes
+    // nothing. The next request is held to the new figures.
+    let put = |tok: &str, body: Value| -> (u16, Value) {
+        let r = ureq::put(&format!("{api}/apps/{limited}/limits"))
+            .set("Authorization", &format!("Bearer {tok}"))
+            .set("Content-Type", "application/json")
+            .send_string(&body.to_string());
+        let r = match r {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("PUT limits: {e}"),
+        };
+        (r.status(), r.into_json().unwrap_or(Value::Null))
+    };
+    let (_, before) = get_app(api, &w.admin, &limited);
+    let version = before["version"].as_i64().unwrap();
+    let (s, v) = put(
+        &w.applicant_tok,
+        json!({"version": version, "rate_per_second": 1000, "daily_quota": 3}),
+    );
+    assert_eq!(s, 403, "the owner raises no limits: {v}");
+    assert!(v["detail"].as_str().unwrap().contains("apps.manage"), "{v}");
+    let (s, v) = put(
+        &w.admin,
+        json!({"version": version, "rate_per_second": 0, "daily_quota": 3}),
+    );
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["field"], "rate_per_second");
+    let (s, v) = put(
+        &w.admin,
+        json!({"version": version - 1, "rate_per_second": 1000, "daily_quota": 3}),
+    );
+    assert_eq!(s, 409, "stale: {v}");
+    let (s, v) = put(
+        &w.admin,
+        json!({"version": version, "rate_per_second": 1000, "daily_quota": 3, "extra": 1}),
+    );
+    // Like every JSON body of the API: a body that does not parse as the endpoint's is a 400.
+    assert_eq!(s, 400, "unknown fields are refused: {v}");
+    assert!(
+        v["detail"].as_str().is_some_and(|d| d.contains("extra")),
+        "{v}"
+    );
+    let (_, same) = get_app(api, &w.admin, &limited);
+    assert_eq!(same["version"], version, "refusals changed nothing: {same}");
+    assert_eq!(same["daily_quota"], 1);
+    let (s, v) = put(
+        &w.admin,
+        json!({"version": version, "rate_per_second": 1000, "daily_quota": 3}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["rate_per_second"], 1000);
+    assert_eq!(v["daily_quota"], 3);
+    assert_eq!(v["version"], version + 1);
+    let a = lc.call("POST", &at, &doc, &raw);
+    assert_eq!(a.status, 200, "the raised quota: {}", a.text());
+    let answers: Vec<Answer> = (0..6)
+        .map(|_| lc.call("GET", "/app/whoami", b"", &[]))
+        .collect();
+    assert!(
+        answers.iter().all(|a| a.status == 200),
+        "6 quick requests at 1000/s: {:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    let (s, v) = put(
+        &w.admin,
+        json!({"version": version + 1, "rate_per_second": 1000, "daily_quota": null}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert!(v["daily_quota"].is_null(), "no quota: {v}");
+    let changes: Vec<Value> = audit_log(env)
+        .into_iter()
+        .filter(|(_, action, d)| action == "app.limits" && d["id"] == limited.as_str())
+        .map(|(_, _, d)| d)
+        .collect();
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert_eq!(changes[0]["from"]["daily_quota"], 1);
+    assert_eq!(changes[0]["to"]["daily_quota"], 3);
+    assert!(changes[1]["to"]["daily_quota"].is_null());
+}
+
+fn get_app(api: &str, tok: &str, id: &str) -> (u16, Value) {
+    let r = ureq::get(&format!("{api}/apps/{id}"))
+        .set("Authorization", &format!("Bearer {tok}"))
+        .call();
+    let r = match r {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("GET app: {e}"),
+    };
+    (r.status(), r.into_json().unwrap_or(Value::Null))
 }
 
 #[test]

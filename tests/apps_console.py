@@ -1,8 +1,9 @@
 """The app registry and the owner's credentials page in headless Chromium (Debian's, driven by
-Playwright): a platform operator on a desktop (English) registers an app, finds it by name,
-suspends and resumes it; the owner on a phone (Chinese) creates an HMAC-SM3 API key — the secret
-shows on that answer only —, uploads a CSR and downloads the client certificate, revokes the key
-and sets the callback URL. Screenshots of each page in both languages go to SCREENSHOTS. Run by
+Playwright): a platform operator on a desktop (English) registers an app with a rate, sets its
+rate and daily quota (a refused figure first), finds it by name, suspends and resumes it; the
+owner on a phone (Chinese) creates an HMAC-SM3 API key — the secret shows on that answer
+only —, uploads a CSR and downloads the client certificate, revokes the key and sets the
+callback URL. Screenshots of each page in both languages go to SCREENSHOTS. Run by
 tests/apps.rs; exits non-zero on the first failed expectation, naming it.
 
 Environment: BASE, SCREENSHOTS, OPERATOR / OPERATOR_PASSWORD / OPERATOR_TOTP (base32), OWNER
@@ -98,13 +99,29 @@ def main():
         page.click("form[action='/apps/new'] button[type=submit]")
         expect("https://" in page.inner_text(".alert"), "an http:// callback is refused, saying why")
         page.fill("#callback_url", "https://oa.example.cn/cb")
+        page.fill("#rate_per_second", "40")
         page.click("form[action='/apps/new'] button[type=submit]")
         page.wait_for_url(f"{BASE}/apps/*")
         app_url = page.url
         text = page.inner_text("main")
         expect("公文交换系统" in text and "Active" in text, f"the new app: {text!r}")
         expect("138****8001" in text, "the contact's mobile number masked")
+        expect("40/s" in text, f"the rate given at registration: {text!r}")
         shot(page, "apps-02-app-operator-en-desktop")
+        # The limits: a quota the server refuses (the browser's own check bypassed), then one it takes.
+        page.eval_on_selector("#daily_quota", "e => { e.removeAttribute('min'); }")
+        page.fill("#daily_quota", "0")
+        page.click("#limits button[type=submit]")
+        expect("Daily sealing quota" in page.inner_text(".alert"), "a refused quota names the field")
+        expect("40/s" in page.inner_text("main"), "the refusal changed nothing")
+        page.goto(app_url)
+        page.fill("#rate_per_second", "25")
+        page.fill("#daily_quota", "5000")
+        page.click("#limits button[type=submit]")
+        page.wait_for_url(app_url)
+        text = page.inner_text("main")
+        expect("25/s" in text and "5000" in text, f"the new limits: {text!r}")
+        shot(page, "apps-02b-limits-en-desktop")
         page.fill("#comment-suspend", "contract under review")
         page.click("form:has(input[value=suspend]) button[type=submit]")
         page.wait_for_url(app_url)
@@ -131,6 +148,7 @@ def main():
         page.goto(f"{BASE}/apps")
         page.click("text=公文交换系统")
         page.wait_for_url(app_url)
+        expect(page.locator("#limits").count() == 0, "the owner sets no limits")
         shot(page, "apps-06-owner-zh-CN-phone")
         page.select_option("#key-kind", "hmac-sm3")
         page.fill("#key-label", "生产环境")

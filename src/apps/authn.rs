@@ -237,22 +237,32 @@ impl App {
         })
     }
 
-    /// 403 unless the credential and its app are active.
+    /// 403 unless the app and its credential are active. The app is asked first: revoking an
+    /// app revokes its credentials too, and "the app is revoked" is the reason to give.
     fn usable(&self, r: &Resolved) -> Result<(), AppError> {
-        if !r.active {
-            return Err(AppError::Denied(format!(
-                "credential {} of app {} is revoked",
-                r.credential_id, r.app_id
-            )));
-        }
         match r.app_state {
-            AppState::Active => Ok(()),
-            s => Err(AppError::Denied(format!(
-                "app {} is {}: its requests are refused",
-                r.app_id,
-                s.name()
-            ))),
+            AppState::Active => {}
+            s => {
+                return Err(AppError::AppRefused {
+                    reason: if s == AppState::Suspended {
+                        "app-suspended"
+                    } else {
+                        "app-revoked"
+                    },
+                    message: format!("app {} is {}: its requests are refused", r.app_id, s.name()),
+                })
+            }
         }
+        if !r.active {
+            return Err(AppError::AppRefused {
+                reason: "credential-revoked",
+                message: format!(
+                    "credential {} of app {} is revoked",
+                    r.credential_id, r.app_id
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Note the credential's use (at most once a minute; never fails the request).

@@ -1,7 +1,7 @@
 //! What sealing with a seal needs besides the grant, kept in memory for the apps' signing path:
 //! the seal's key opened through the one key check, its row, and its picture decoded (decoding
 //! a seal's picture costs far more than the signature). The seal's state is not taken from
-//! here: every sealing reads it fresh with the grant (`app_grant_in_force`), so a lost or revoked
+//! here: every sealing's commit requires the seal active (`in_force.rs`), so a lost or revoked
 //! seal stops at once; a renewed certificate is picked up within [`MATERIAL_TTL`].
 
 use std::collections::HashMap;

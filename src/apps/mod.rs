@@ -7,7 +7,8 @@
 //! `grants.rs` (a seal administrator's authorization: states, validity rules) and
 //! `grant_service.rs` (granting, withdrawing, syncing, lists, the in-force check),
 //! `sealing.rs` (the signing API's service side) with `material.rs` (a seal's key, row and
-//! decoded picture kept in memory), `batch.rs` (batches and asynchronous jobs),
+//! decoded picture kept in memory) and `in_force.rs` (in-force answers kept a second, the commit
+//! deciding again), `batch.rs` (batches and asynchronous jobs),
 //! `webhooks.rs` (app events to the callback URL, the delivery log), `quota.rs` (rate and daily
 //! quota) and `evidence.rs` with `evidence_pdf.rs` (the evidence report, 存证报告).
 
@@ -18,6 +19,7 @@ pub mod evidence;
 mod evidence_pdf;
 pub mod grant_service;
 pub mod grants;
+mod in_force;
 mod material;
 pub mod model;
 pub mod quota;
@@ -45,6 +47,8 @@ pub struct Runtime {
     pub(crate) buckets: quota::Buckets,
     /// Seals' signing material (key, row, decoded picture), kept briefly.
     pub(crate) materials: material::Materials,
+    /// In-force answers of (app, seal) pairs, kept a second; the commit decides again.
+    pub(crate) in_force: in_force::InForce,
 }
 
 impl crate::app::App {

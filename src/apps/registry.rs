@@ -1,7 +1,7 @@
 //! The app registry: platform staff register cloud-signing applications (name, supervising and
 //! developer units, kind, contacts, callback URL, owner) and suspend, resume or revoke them
 //! through `AppState::on`; the owner — an account — and staff change contacts and the callback
-//! URL. Every decision through `accounts::policy`, every change audited in its own transaction
+//! URL; staff change its request rate and daily quota. Every decision through `accounts::policy`, every change audited in its own transaction
 //! with an optimistic version. Revoking an app revokes its credentials, client certificates at
 //! the CA too (CRL and OCSP say revoked, and the mTLS verifier refuses them at the handshake
 //! once it is rebuilt with the new CRL).
@@ -78,6 +78,19 @@ pub struct AppChange {
     /// A URL, or "" to remove it.
     #[serde(default)]
     pub callback_url: Option<String>,
+}
+
+/// New limits for an app: both are replaced.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppLimits {
+    /// The version the caller saw (409 when the app changed since).
+    pub version: i64,
+    /// Requests per second (1-100000), per instance.
+    pub rate_per_second: i64,
+    /// Sealings per UTC day (1-1000000000); null or absent: no quota.
+    #[serde(default)]
+    pub daily_quota: Option<i64>,
 }
 
 /// suspend, resume or revoke.
@@ -280,6 +293,28 @@ fn check_name(name: &str) -> Result<(String, String), AppError> {
     Ok((name.to_string(), fold_name(name)))
 }
 
+fn check_rate(rate: i64) -> Result<i64, AppError> {
+    if !(1..=100_000).contains(&rate) {
+        return Err(AppError::Invalid {
+            field: "rate_per_second",
+            rule: "1-100000".into(),
+        });
+    }
+    Ok(rate)
+}
+
+fn check_quota(quota: Option<i64>) -> Result<Option<i64>, AppError> {
+    if let Some(q) = quota {
+        if !(1..=1_000_000_000).contains(&q) {
+            return Err(AppError::Invalid {
+                field: "daily_quota",
+                rule: "1-1000000000".into(),
+            });
+        }
+    }
+    Ok(quota)
+}
+
 fn check_comment(c: Option<&str>) -> Result<Option<String>, AppError> {
     match c.map(str::trim) {
         None | Some("") => Ok(None),
@@ -299,11 +334,7 @@ impl App {
         id: &str,
         action: Action,
     ) -> Result<AppRow, AppError> {
-        let row = self
-            .store
-            .app_get(id)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("no app {id:?}")))?;
+        let row = self.app_row(id).await?;
         let p = self.principal(actor).await?;
         may(&p, action, Resource::App { owner: &row.owner })?;
         Ok(row)
@@ -392,21 +423,8 @@ impl App {
             None | Some("") => None,
             Some(u) => Some(check_callback_url(u, self.config.development)?),
         };
-        let rate = req.rate_per_second.unwrap_or(DEFAULT_RATE);
-        if !(1..=100_000).contains(&rate) {
-            return Err(AppError::Invalid {
-                field: "rate_per_second",
-                rule: "1-100000".into(),
-            });
-        }
-        if let Some(q) = req.daily_quota {
-            if !(1..=1_000_000_000).contains(&q) {
-                return Err(AppError::Invalid {
-                    field: "daily_quota",
-                    rule: "1-1000000000".into(),
-                });
-            }
-        }
+        let rate = check_rate(req.rate_per_second.unwrap_or(DEFAULT_RATE))?;
+        let daily_quota = check_quota(req.daily_quota)?;
         let now = crate::store::now();
         let row = AppRow {
             id: new_id(),
@@ -422,7 +440,7 @@ impl App {
             webhook_secret: None,
             state: AppState::Active.name().into(),
             rate_per_second: rate,
-            daily_quota: req.daily_quota,
+            daily_quota,
             version: 1,
             created_by: actor.name.clone(),
             created_at: now,
@@ -540,12 +558,54 @@ impl App {
             )
             .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        let row = self
-            .store
+        let row = self.app_row(id).await?;
+        self.app_view(row).await
+    }
+
+    /// Change an app's request rate and daily quota (apps.manage: platform staff, not the
+    /// owner). Takes effect on the next request: the credential cache forgets the app here and
+    /// within two seconds on other instances.
+    pub async fn app_set_limits(
+        &self,
+        actor: &Actor,
+        id: &str,
+        change: &AppLimits,
+    ) -> Result<AppView, AppError> {
+        self.app_may_manage(actor).await?;
+        let row = self.app_row(id).await?;
+        if app_state(&row)? == AppState::Revoked {
+            return Err(AppError::Conflict(format!("app {id} is revoked")));
+        }
+        let rate = check_rate(change.rate_per_second)?;
+        let quota = check_quota(change.daily_quota)?;
+        let now = crate::store::now();
+        let mut tx = self.store.begin().await?;
+        if !Store::app_set_limits(&mut tx, id, change.version, rate, quota, now).await? {
+            return Err(self.stale(&row, change.version));
+        }
+        self.audit
+            .append(
+                &mut tx,
+                &actor.name,
+                "app.limits",
+                json!({"id": id,
+                       "from": {"rate_per_second": row.rate_per_second,
+                                "daily_quota": row.daily_quota},
+                       "to": {"rate_per_second": rate, "daily_quota": quota}}),
+            )
+            .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        self.app_auth_forget(id);
+        let row = self.app_row(id).await?;
+        self.app_view(row).await
+    }
+
+    /// App `id`'s row, or 404.
+    async fn app_row(&self, id: &str) -> Result<AppRow, AppError> {
+        self.store
             .app_get(id)
             .await?
-            .ok_or_else(|| AppError::NotFound(format!("no app {id:?}")))?;
-        self.app_view(row).await
+            .ok_or_else(|| AppError::NotFound(format!("no app {id:?}")))
     }
 
     fn stale(&self, row: &AppRow, version: i64) -> AppError {
@@ -571,11 +631,7 @@ impl App {
         change: &AppStateChange,
     ) -> Result<AppView, AppError> {
         self.app_may_manage(actor).await?;
-        let row = self
-            .store
-            .app_get(id)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("no app {id:?}")))?;
+        let row = self.app_row(id).await?;
         let event = AppEvent::parse(change.event.trim()).ok_or_else(|| {
             AppError::BadRequest(format!(
                 "event {:?}: suspend, resume or revoke",
@@ -633,11 +689,7 @@ impl App {
         tx.commit().await.map_err(StoreError::from)?;
         self.app_auth_forget(id);
         self.after_credential_revocations(touched).await;
-        let row = self
-            .store
-            .app_get(id)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("no app {id:?}")))?;
+        let row = self.app_row(id).await?;
         self.app_view(row).await
     }
 

@@ -13,7 +13,7 @@ use crate::access::Actor;
 use crate::app::App;
 use crate::apps::authn::{replayed, PendingNonce};
 use crate::apps::AppCaller;
-use crate::ca::committer::NONCE_USED;
+use crate::ca::committer::{GRANT_USE, NONCE_USED};
 use crate::error::AppError;
 use crate::files::ObjectKey;
 use crate::signing::placement::{Placement, Spot};
@@ -182,8 +182,9 @@ impl App {
         keep: bool,
         nonce: Option<&PendingNonce>,
     ) -> Result<Sealed, AppError> {
+        // Possibly a second old: the commit below decides again (`in_force.rs`).
         let grant = self
-            .app_grant_in_force(&caller.app_id, &order.seal_id)
+            .app_grant_in_force_kept(&caller.app_id, &order.seal_id)
             .await?;
         self.app_quota_check(&caller.app_id, caller.daily_quota, 1)
             .await?;
@@ -251,23 +252,61 @@ impl App {
             audit_hash: None,
         };
         // One group-committed record: the grant's use, the evidence and usage, the key's answer
-        // and the audit entry. A use limit reached by a request running beside this one refuses
-        // here, and the signed bytes are never handed out.
+        // and the audit entry. A grant withdrawn, a seal lost or a use limit reached since the
+        // check above refuses here, and the signed bytes are never handed out.
+        let actor = app_actor(caller).name;
+        let detail = signed.audit.unwrap_or_default();
         let record = crate::ca::committer::Record::AppSealed {
             grant_id: grant.grant_id.clone(),
             evidence: Box::new(evidence.clone()),
             idempotency_key: idempotency_key.map(str::to_string),
             nonce: nonce.map(PendingNonce::to_take),
-            actor: app_actor(caller).name,
-            detail: signed.audit.unwrap_or_default(),
+            actor: actor.clone(),
+            detail: detail.clone(),
         };
-        let committed = self.committer.commit_placed(record).await;
+        let mut committed = self.committer.commit_placed(record).await;
         if let Some(n) = nonce {
             // A committed batch decided the nonce whatever it decided for the sealing: taken,
             // or refused as a replay. A batch that failed whole took nothing.
             if matches!(&committed, Ok(_) | Err(StoreError::Conflict(_))) {
                 n.settle();
             }
+        }
+        let used_up = || {
+            crate::apps::grants::refusal(
+                "use-limit-reached",
+                format!(
+                    "app {}'s authorization for seal {} is used up",
+                    caller.app_id, grant.seal_code
+                ),
+            )
+        };
+        let mut evidence = evidence;
+        if matches!(&committed, Err(StoreError::Conflict(c)) if c == GRANT_USE) {
+            // Say precisely why (the seal lost, the grant withdrawn or expired meanwhile), read
+            // fresh. A grant made anew in the moment the old answer was kept seals once more
+            // under the new one; the nonce was taken by the first commit.
+            self.apps.in_force.forget(&caller.app_id, &order.seal_id);
+            let fresh = self
+                .app_grant_in_force(&caller.app_id, &order.seal_id)
+                .await?;
+            if fresh.grant_id == grant.grant_id {
+                return Err(used_up());
+            }
+            evidence.grant_id = fresh.grant_id.clone();
+            let mut detail = detail;
+            detail["grant"] = json!(fresh.grant_id);
+            committed = self
+                .committer
+                .commit_placed(crate::ca::committer::Record::AppSealed {
+                    grant_id: fresh.grant_id,
+                    evidence: Box::new(evidence.clone()),
+                    idempotency_key: idempotency_key.map(str::to_string),
+                    nonce: None,
+                    actor,
+                    detail,
+                })
+                .await;
         }
         let evidence = match committed {
             Ok(place) => EvidenceRow {
@@ -277,16 +316,9 @@ impl App {
             },
             Err(StoreError::Conflict(c)) if c == NONCE_USED => return Err(replayed()),
             Err(StoreError::Conflict(_)) => {
-                // Say precisely why (withdrawn or expired meanwhile), else the limit.
                 self.app_grant_in_force(&caller.app_id, &order.seal_id)
                     .await?;
-                return Err(crate::apps::grants::refusal(
-                    "use-limit-reached",
-                    format!(
-                        "app {}'s authorization for seal {} is used up",
-                        caller.app_id, grant.seal_code
-                    ),
-                ));
+                return Err(used_up());
             }
             Err(e) => return Err(e.into()),
         };

@@ -241,8 +241,8 @@ async fn order_of(
         placements, level). Only seals a seal administrator authorized to this app and that are \
         active: 403 names the reason (`no-grant`, `grant-not-yet-effective`, `grant-withdrawn`, \
         `grant-expired`, `use-limit-reached`, `seal-lost`, `seal-revoked`, `seal-expired`); a \
-        suspended or revoked app is refused before that, at authentication (403 `forbidden`, no \
-        reason). The answer carries the evidence id (`X-Sealpki-Evidence`) and the sealed \
+        suspended or revoked app is refused before that, at authentication (403 `forbidden`, \
+        reason `app-suspended` or `app-revoked`). The answer carries the evidence id (`X-Sealpki-Evidence`) and the sealed \
         document's SHA-256.",
     responses(
         (status = 200, description = "The sealed PDF", content_type = "application/pdf", body = Binary),

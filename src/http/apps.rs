@@ -1,5 +1,5 @@
 //! Apps over HTTP: the registry (platform staff register, search, suspend, resume and revoke;
-//! the owner and staff change contacts and the callback URL), the owner's credentials (API keys
+//! the owner and staff change contacts and the callback URL, staff the rate and quota), the owner's credentials (API keys
 //! whose secret is shown once, client certificates from CSRs, revocation), and
 //! `GET /api/v1/app/whoami`, the first route an app calls with its own proof (`AppRequest`).
 //! Thin: `apps` does the work and `accounts::policy` decides.
@@ -23,7 +23,9 @@ use crate::apps::credentials::{
     CertificateRequest, CredentialList, CredentialView, NewApiKey, NewCertificate,
     NewCredentialRequest, RevokeRequest,
 };
-use crate::apps::registry::{AppChange, AppPage, AppQuery, AppStateChange, AppView, NewApp};
+use crate::apps::registry::{
+    AppChange, AppLimits, AppPage, AppQuery, AppStateChange, AppView, NewApp,
+};
 use crate::apps::Whoami;
 use crate::error::AppError;
 
@@ -145,6 +147,34 @@ pub async fn update(
 ) -> Result<Json<AppView>, AppError> {
     let req: AppChange = json_body(&body)?;
     Ok(Json(app.app_update(&op.actor(), &id, &req).await?))
+}
+
+/// `PUT /api/v1/apps/{id}/limits`: the app's request rate and daily quota.
+#[utoipa::path(put, path = "/api/v1/apps/{id}/limits", tag = "apps", security(("bearer" = [])),
+    description = "Platform administrators and operators (apps.manage); the owner may not raise \
+        its own limits. Both figures are replaced: `daily_quota` null or absent removes the \
+        quota. The next request of the app is held to them (on other instances within two \
+        seconds). Audited as `app.limits` with the figures before and after.",
+    params(("id" = String, Path)),
+    request_body(content = AppLimits, content_type = "application/json",
+        example = json!({"version": 3, "rate_per_second": 50, "daily_quota": 20000})),
+    responses(
+        (status = 200, body = AppView),
+        WithBody, Staff,
+        (status = 404, response = ProblemResponse),
+        (status = 409, description = "Stale version, or the app is revoked", body = super::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, response = ProblemResponse),
+        Guarded,
+    ))]
+pub async fn limits(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    op: Operator,
+    body: axum::body::Bytes,
+) -> Result<Json<AppView>, AppError> {
+    app.app_may_manage(&op.actor()).await?;
+    let req: AppLimits = json_body(&body)?;
+    Ok(Json(app.app_set_limits(&op.actor(), &id, &req).await?))
 }
 
 /// `POST /api/v1/apps/{id}/events`: suspend, resume or revoke.
@@ -320,7 +350,8 @@ pub async fn revoke_credential(
         X-Sealpki-Key, X-Sealpki-Timestamp, X-Sealpki-Nonce, Content-Digest, X-Sealpki-Signature; \
         see docs/apps.md) or a TLS client certificate of one of its credentials. 401 for a \
         missing or bad signature, a stale timestamp, a replayed nonce, a changed body or an \
-        unknown key; 403 for a suspended or revoked app or a revoked credential.",
+        unknown key; 403 `forbidden` for a suspended or revoked app or a revoked credential, with \
+        `reason` app-suspended, app-revoked or credential-revoked.",
     responses(
         (status = 200, body = Whoami),
         WithBody,

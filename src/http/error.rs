@@ -22,9 +22,10 @@ impl AppError {
             AppError::Invalid { .. } | AppError::BadCode(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TotpEnrolmentRequired | AppError::CrossSite(_) => StatusCode::FORBIDDEN,
             AppError::CodeThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Forbidden { .. } | AppError::Denied(_) | AppError::GrantRefused { .. } => {
-                StatusCode::FORBIDDEN
-            }
+            AppError::Forbidden { .. }
+            | AppError::Denied(_)
+            | AppError::AppRefused { .. }
+            | AppError::GrantRefused { .. } => StatusCode::FORBIDDEN,
             AppError::Unavailable(_) | AppError::Overloaded { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -68,7 +69,9 @@ impl AppError {
             AppError::Unauthenticated => "unauthenticated",
             AppError::BadCredentials => "bad-credentials",
             AppError::BadSignature(_) => "bad-signature",
-            AppError::Forbidden { .. } | AppError::Denied(_) => "forbidden",
+            AppError::Forbidden { .. } | AppError::Denied(_) | AppError::AppRefused { .. } => {
+                "forbidden"
+            }
             AppError::GrantRefused { .. } => "grant-refused",
             AppError::Unavailable(_) => "unavailable",
             AppError::RateLimited { .. } => "rate-limited",
@@ -116,7 +119,7 @@ impl IntoResponse for AppError {
             body["version"] = json!(version);
             body["allowed_events"] = json!(allowed_events);
         }
-        if let AppError::GrantRefused { reason, .. } = &self {
+        if let AppError::GrantRefused { reason, .. } | AppError::AppRefused { reason, .. } = &self {
             body["reason"] = json!(reason);
         }
         if let AppError::Invalid { field, .. } = &self {

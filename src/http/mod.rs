@@ -282,6 +282,7 @@ fn table() -> Vec<Route> {
         Route::new(Api, routes!(apps::event))
             .body_limit(apps::MAX_BODY)
             .idempotent(),
+        Route::new(Api, routes!(apps::limits)).body_limit(apps::MAX_BODY),
         Route::new(Api, routes!(apps::credentials, apps::create_key)).body_limit(apps::MAX_BODY),
         Route::new(Api, routes!(apps::create_certificate)).body_limit(apps::MAX_BODY),
         Route::new(Api, routes!(apps::certificate)),

@@ -239,6 +239,29 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// New limits for app `id` at `version`; false when the version moved on.
+    pub async fn app_set_limits(
+        tx: &mut Tx<'_>,
+        id: &str,
+        version: i64,
+        rate_per_second: i64,
+        daily_quota: Option<i64>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE apps SET rate_per_second = $1, daily_quota = $2, version = version + 1, \
+             updated_at = $3 WHERE id = $4 AND version = $5",
+        )
+        .bind(rate_per_second)
+        .bind(daily_quota)
+        .bind(now)
+        .bind(id)
+        .bind(version)
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// A new credential; a certificate serial already bound to one is a `Conflict`.
     pub async fn credential_insert(tx: &mut Tx<'_>, c: &CredentialRow) -> Result<(), StoreError> {
         sqlx::query(&format!(

@@ -339,7 +339,8 @@ impl Store {
     }
 
     /// Count one use of a grant, atomically: only while it is live and in its validity at `now`
-    /// and below its use limit; false (nothing written) when it may not be used.
+    /// and below its use limit, its seal active and in its validity and its app active; false
+    /// (nothing written) when it may not be used.
     pub async fn grant_use(tx: &mut Tx<'_>, id: &str, now: i64) -> Result<bool, StoreError> {
         Store::grant_use_many(tx, id, 1, now).await
     }
@@ -351,11 +352,23 @@ impl Store {
         n: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        // The seal and the app are checked in the same statement, so a sealing whose in-force
+        // check was answered from the cache (`apps::sealing`) still commits only while both are
+        // active: the commit is where "a lost seal stops at once" holds.
+        let seals = if tx.backend_name() == "SQLite" {
+            "seals s INDEXED BY seals_in_force"
+        } else {
+            "seals s"
+        };
+        let done = sqlx::query(&format!(
             "UPDATE app_grants SET uses = uses + $3 WHERE id = $1 \
              AND state IN ('granted', 'effective') AND valid_from <= $2 AND valid_until > $2 \
-             AND (use_limit IS NULL OR uses + $3 <= use_limit)",
-        )
+             AND (use_limit IS NULL OR uses + $3 <= use_limit) \
+             AND EXISTS (SELECT 1 FROM {seals} WHERE s.id = app_grants.seal_id \
+               AND s.state = 'active' AND s.valid_until > $2) \
+             AND EXISTS (SELECT 1 FROM apps a WHERE a.id = app_grants.app_id \
+               AND a.state = 'active')"
+        ))
         .bind(id)
         .bind(now)
         .bind(n)

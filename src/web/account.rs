@@ -79,9 +79,10 @@ pub(super) fn problem(page: &Page, e: &AppError) -> String {
         AppError::LoginThrottled { .. } | AppError::CodeThrottled { .. } => "err.throttled",
         AppError::BadCode(_) => "err.code",
         AppError::Conflict(_) => "err.exists",
-        AppError::Denied(_) | AppError::Forbidden { .. } | AppError::GrantRefused { .. } => {
-            "err.denied"
-        }
+        AppError::Denied(_)
+        | AppError::Forbidden { .. }
+        | AppError::AppRefused { .. }
+        | AppError::GrantRefused { .. } => "err.denied",
         AppError::NotFound(_) => "err.not_found",
         AppError::Invalid { field, rule } => {
             return format!(
@@ -109,9 +110,10 @@ pub(super) fn status_of(e: &AppError) -> StatusCode {
         }
         AppError::Invalid { .. } | AppError::BadCode(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::Conflict(_) => StatusCode::CONFLICT,
-        AppError::Denied(_) | AppError::Forbidden { .. } | AppError::GrantRefused { .. } => {
-            StatusCode::FORBIDDEN
-        }
+        AppError::Denied(_)
+        | AppError::Forbidden { .. }
+        | AppError::AppRefused { .. }
+        | AppError::GrantRefused { .. } => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         _ => StatusCode::BAD_REQUEST,
     }

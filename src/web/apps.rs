@@ -2,7 +2,8 @@
 //! with pages, `/apps/new` to register, suspend / resume / revoke on the app's page) and the
 //! owner's page of an app (`/apps/{id}`: its credentials — a new API key whose secret is shown
 //! on that one answer, a client certificate from an uploaded CSR and its download, revocation
-//! — the callback URL, its webhook secret, a test ping and the delivery log). `apps` does the work and `accounts::policy` decides; a refusal is a
+//! — the callback URL, its webhook secret, a test ping and the delivery log; staff set its rate
+//! and daily quota there). `apps` does the work and `accounts::policy` decides; a refusal is a
 //! page in the reader's language.
 
 use std::sync::Arc;
@@ -23,7 +24,9 @@ use crate::app::App;
 use crate::apps::credentials::{
     CertificateRequest, CredentialView, NewCredentialRequest, RevokeRequest,
 };
-use crate::apps::registry::{AppChange, AppQuery, AppStateChange, AppView, Contact, NewApp};
+use crate::apps::registry::{
+    AppChange, AppLimits, AppQuery, AppStateChange, AppView, Contact, NewApp,
+};
 use crate::error::AppError;
 
 /// The CSR upload's body limit.
@@ -36,6 +39,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/apps/{id}", get(show))
         .route("/apps/{id}/events", post(event))
         .route("/apps/{id}/details", post(details))
+        .route("/apps/{id}/limits", post(limits))
         .route("/apps/{id}/keys", post(create_key))
         .route(
             "/apps/{id}/certificates",
@@ -180,6 +184,10 @@ struct NewForm {
     contact_email: String,
     #[serde(default)]
     callback_url: String,
+    #[serde(default)]
+    rate_per_second: String,
+    #[serde(default)]
+    daily_quota: String,
 }
 
 async fn new_form(lang: Lang, _who: SignedIn) -> Response {
@@ -219,17 +227,37 @@ async fn create(
         owner: f.owner.trim().to_string(),
         contacts,
         callback_url: Some(f.callback_url.clone()).filter(|s| !s.trim().is_empty()),
-        rate_per_second: None,
-        daily_quota: None,
+        rate_per_second: match number(&f.rate_per_second, "rate_per_second") {
+            Ok(n) => n,
+            Err(e) => return new_refused(lang, f, e),
+        },
+        daily_quota: match number(&f.daily_quota, "daily_quota") {
+            Ok(n) => n,
+            Err(e) => return new_refused(lang, f, e),
+        },
     };
     match app.app_register(&who.actor(), &req).await {
         Ok(v) => see_other(&format!("/apps/{}", v.id)),
-        Err(e) => {
-            let page = Page::new(lang, "/apps/new");
-            let error = Some(app_problem(&page, &e));
-            html(app_status(&e), &NewPage { page, error, f })
-        }
+        Err(e) => new_refused(lang, f, e),
     }
+}
+
+fn new_refused(lang: Lang, f: NewForm, e: AppError) -> Response {
+    let page = Page::new(lang, "/apps/new");
+    let error = Some(app_problem(&page, &e));
+    html(app_status(&e), &NewPage { page, error, f })
+}
+
+/// A whole number typed in a form field; blank is none.
+fn number(s: &str, field: &'static str) -> Result<Option<i64>, AppError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse().map(Some).map_err(|_| AppError::Invalid {
+        field,
+        rule: "a whole number".into(),
+    })
 }
 
 #[derive(Template)]
@@ -471,6 +499,40 @@ async fn details(
         )
         .await
         .map(|_| ());
+    after(&app, lang, &who, &id, r).await
+}
+
+#[derive(Deserialize)]
+struct LimitsForm {
+    version: i64,
+    #[serde(default)]
+    rate_per_second: String,
+    #[serde(default)]
+    daily_quota: String,
+}
+
+async fn limits(
+    State(app): State<Arc<App>>,
+    lang: Lang,
+    SignedIn(who): SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<LimitsForm>,
+) -> Response {
+    let r = async {
+        let rate = number(&f.rate_per_second, "rate_per_second")?.ok_or(AppError::Invalid {
+            field: "rate_per_second",
+            rule: "1-100000".into(),
+        })?;
+        let change = AppLimits {
+            version: f.version,
+            rate_per_second: rate,
+            daily_quota: number(&f.daily_quota, "daily_quota")?,
+        };
+        app.app_set_limits(&who.actor(), &id, &change)
+            .await
+            .map(|_| ())
+    }
+    .await;
     after(&app, lang, &who, &id, r).await
 }
 
