@@ -297,7 +297,16 @@ fn journey(env: &Env, prefix: &str) {
     let u = c.call("GET", "/app/usage?days=1", b"", &[]);
     assert_eq!(count(&u), 4, "nothing sealed by bad requests: {}", u.text());
 
-    // A lost seal refuses every sealing at once; restored, it works again.
+    // A lost seal refuses every sealing at once; restored, it works again. The sealing just
+    // before the loss leaves its in-force answer kept (`apps/in_force.rs`), so the refusal
+    // comes from the commit's own check, with the reason read fresh and nothing recorded.
+    let a = c.call(
+        "POST",
+        &format!("/app/seal?seal_id={seal}&x_mm=100&y_mm=100"),
+        &pdf,
+        &raw,
+    );
+    assert_eq!(a.status, 200, "{}", a.text());
     let (s, lost) = api_post(
         api,
         "/seal-operations",
@@ -309,6 +318,13 @@ fn journey(env: &Env, prefix: &str) {
     let a = c.call("POST", &at, &pdf, &raw);
     assert_eq!(a.status, 403, "{}", a.text());
     assert!(a.text().contains("seal-lost"), "{}", a.text());
+    let u = c.call("GET", "/app/usage?days=1", b"", &[]);
+    assert_eq!(
+        count(&u),
+        5,
+        "the refused sealing counted nothing: {}",
+        u.text()
+    );
     let lost_id = lost["id"].as_str().unwrap();
     let (s, v) = api_post(
         api,
@@ -383,7 +399,7 @@ fn journey(env: &Env, prefix: &str) {
         .iter()
         .filter(|(_, action, d)| action == "pdf.sign" && d["app"] == app.as_str())
         .collect();
-    assert_eq!(sealings.len(), 5, "five sealings audited");
+    assert_eq!(sealings.len(), 6, "six sealings audited, none refused");
     assert!(sealings
         .iter()
         .all(|(_, _, d)| d["seal"] == seal.as_str() && d["output_sha256"].is_string()));
