@@ -221,6 +221,7 @@ fn expected() -> BTreeMap<(&'static str, &'static str), &'static [Who]> {
         (("get", "/api/v1/apps/{id}"), LOGGED_IN),
         (("patch", "/api/v1/apps/{id}"), LOGGED_IN),
         (("post", "/api/v1/apps/{id}/events"), OPERATORS),
+        (("put", "/api/v1/apps/{id}/limits"), OPERATORS),
         (("get", "/api/v1/apps/{id}/credentials"), LOGGED_IN),
         (("post", "/api/v1/apps/{id}/credentials"), LOGGED_IN),
         (("post", "/api/v1/apps/{id}/webhook-secret"), LOGGED_IN),

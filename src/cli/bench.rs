@@ -312,8 +312,8 @@ pub async fn crl(
     Ok(0)
 }
 
-/// What one load connection did: answers, connections opened, latencies.
-type ConnectionTally = (u64, u64, Vec<Duration>);
+/// What one load connection did: answers, connections opened, latencies, answers per 10 s window.
+type ConnectionTally = (u64, u64, Vec<Duration>, Vec<u64>);
 
 /// `sealpki bench http`: POST one body over and over on `connections` keep-alive connections for
 /// `seconds`, reconnecting when the server closes (as `openssl ocsp -port` does after every answer).
@@ -357,13 +357,16 @@ pub(crate) fn http_load_with(
     use std::io::{Read, Write};
     let (host, _) = split_url(url)?;
     let counter = std::sync::atomic::AtomicU64::new(0);
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(seconds);
     let results: Vec<Result<ConnectionTally, String>> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..connections.max(1))
             .map(|_| {
                 let (host, request, counter) = (&host, &request, &counter);
                 s.spawn(move || {
                     let (mut ok, mut reconnects, mut lat) = (0u64, 0u64, Vec::new());
+                    // Answers per 10 s window: a rate that sinks as the database grows shows here.
+                    let mut windows: Vec<u64> = Vec::new();
                     let mut conn: Option<std::net::TcpStream> = None;
                     let mut buf = vec![0u8; 64 * 1024];
                     while Instant::now() < deadline {
@@ -430,11 +433,16 @@ pub(crate) fn http_load_with(
                         }
                         ok += 1;
                         lat.push(t.elapsed());
+                        let w = (start.elapsed().as_secs() / 10) as usize;
+                        if windows.len() <= w {
+                            windows.resize(w + 1, 0);
+                        }
+                        windows[w] += 1;
                         if closed || want.is_none() {
                             conn = None;
                         }
                     }
-                    Ok((ok, reconnects, lat))
+                    Ok((ok, reconnects, lat, windows))
                 })
             })
             .collect();
@@ -446,17 +454,26 @@ pub(crate) fn http_load_with(
             .collect()
     });
     let (mut total, mut reconnects, mut lat) = (0u64, 0u64, Vec::new());
+    let mut windows: Vec<u64> = Vec::new();
     for r in results {
-        let (ok, rc, l) = r.map_err(AppError::Unavailable)?;
+        let (ok, rc, l, w) = r.map_err(AppError::Unavailable)?;
         total += ok;
         reconnects += rc;
         lat.extend(l);
+        if windows.len() < w.len() {
+            windows.resize(w.len(), 0);
+        }
+        for (sum, n) in windows.iter_mut().zip(w) {
+            *sum += n;
+        }
     }
+    let per_second_by_10s: Vec<f64> = windows.iter().map(|&n| n as f64 / 10.0).collect();
     lat.sort();
     Ok(json!({
         "url": url, "connections": connections, "seconds": seconds, "responses": total,
         "per_second": total as f64 / seconds, "connections_opened": reconnects,
         "p50_ms": percentile(&lat, 0.5).as_secs_f64() * 1e3, "p99_ms": percentile(&lat, 0.99).as_secs_f64() * 1e3,
+        "per_second_by_10s": per_second_by_10s,
     }))
 }
 
