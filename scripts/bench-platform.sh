@@ -13,8 +13,11 @@ SESSIONS=${SESSIONS:-100}
 SECONDS_EACH=${SECONDS_EACH:-10}
 ONLY=${ONLY:-"login pages workflow seals apps"}
 want() { case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
-cargo build --release -q
-BIN=$ROOT/target/release/sealpki
+# BIN=path runs an already built binary (no build).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q
+  BIN=$ROOT/target/release/sealpki
+fi
 W=$(mktemp -d /tmp/sealpki-bench-platform.XXXXXX)
 # The cluster gets a directory of its own: as root, the server runs as `postgres`.
 PGDIR=$(mktemp -d /tmp/sealpki-bench-pg.XXXXXX)
@@ -44,5 +47,5 @@ for db in sqlite postgres; do
   if want pages; then "$BIN" --data "$D" --json bench pages --sessions "$SESSIONS" --seconds "$SECONDS_EACH" --path /home; fi
   if want workflow; then "$BIN" --data "$D" --json bench workflow --count 2000 --concurrency 8; fi
   if want seals; then "$BIN" --data "$D" --json bench seals --count 300 --concurrency 8; fi
-  if want apps; then "$BIN" --data "$D" --json bench apps --connections "${APP_CONNECTIONS:-16}" --seconds "${APP_SECONDS:-60}"; fi
+  if want apps; then "$BIN" --data "$D" --json bench apps --connections "${APP_CONNECTIONS:-32}" --seconds "${APP_SECONDS:-60}"; fi
 done

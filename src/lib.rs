@@ -13,6 +13,7 @@ pub mod apps;
 pub mod audit;
 pub mod ca;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod failpoint;

@@ -820,13 +820,13 @@ impl App {
                             "应用「{}」现可使用 {} 枚印章签章，有效期至 {}。",
                             app.name,
                             granted.len(),
-                            grants::format_time(&v.valid_until)
+                            crate::clock::format_time(&v.valid_until)
                         ),
                         format!(
                             "The app \"{}\" may now seal with {} seal(s), until {}.",
                             app.name,
                             granted.len(),
-                            grants::format_time(&v.valid_until)
+                            crate::clock::format_time(&v.valid_until)
                         ),
                     ),
                     link: Some(format!("/app-grants/apps/{}", app.id)),
@@ -1864,7 +1864,7 @@ impl App {
                     format!(
                         "app {app_id}'s authorization for seal {} takes effect at {}",
                         r.seal_code,
-                        grants::format_time(&g.valid_from)
+                        crate::clock::format_time(&g.valid_from)
                     ),
                 ))
             }
@@ -1875,7 +1875,7 @@ impl App {
                         "app {app_id}'s authorization for seal {} was withdrawn{}",
                         r.seal_code,
                         g.ended_at
-                            .map(|t| format!(" at {}", grants::format_time(&t)))
+                            .map(|t| format!(" at {}", crate::clock::format_time(&t)))
                             .unwrap_or_default()
                     ),
                 ))
@@ -1886,7 +1886,7 @@ impl App {
                     format!(
                         "app {app_id}'s authorization for seal {} expired at {}",
                         r.seal_code,
-                        grants::format_time(&g.valid_until)
+                        crate::clock::format_time(&g.valid_until)
                     ),
                 ))
             }
@@ -2074,14 +2074,14 @@ impl App {
                                         g.app_name,
                                         g.seal_name,
                                         g.seal_code,
-                                        grants::format_time(&g.grant.valid_until)
+                                        crate::clock::format_time(&g.grant.valid_until)
                                     ),
                                     format!(
                                         "The authorization of \"{}\" for \"{}\" ({}) ends at {}.",
                                         g.app_name,
                                         g.seal_name,
                                         g.seal_code,
-                                        grants::format_time(&g.grant.valid_until)
+                                        crate::clock::format_time(&g.grant.valid_until)
                                     ),
                                 ),
                                 link,

@@ -178,15 +178,6 @@ pub fn seal_reason(state: crate::seals::SealState) -> &'static str {
     }
 }
 
-/// A Unix time in messages: `2026-12-01 12:00:00 UTC`.
-pub fn format_time(unix: &i64) -> String {
-    let t =
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(*unix).unwrap_or(0));
-    sealpki_pki::der::DateTime::from_system_time(t)
-        .map(|d| d.to_string().replace('T', " ").replace('Z', " UTC"))
-        .unwrap_or_else(|_| unix.to_string())
-}
-
 /// Every state's name, for error messages.
 pub fn state_names() -> String {
     GrantState::ALL

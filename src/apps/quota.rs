@@ -77,7 +77,7 @@ impl App {
             return Ok(());
         };
         let now = crate::store::now();
-        let day = crate::store::day_of(now);
+        let day = crate::clock::day_of(now);
         let used = self.store.app_usage_on(app_id, &day).await?;
         let more = i64::try_from(more).unwrap_or(i64::MAX);
         if used.saturating_add(more) > quota {

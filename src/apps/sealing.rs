@@ -362,8 +362,8 @@ impl App {
             return Err(AppError::BadRequest("days: give 1 to 366".into()));
         }
         let now = crate::store::now();
-        let from = crate::store::day_of(now - (i64::from(days) - 1) * 86_400);
-        let to = crate::store::day_of(now);
+        let from = crate::clock::day_of(now - (i64::from(days) - 1) * 86_400);
+        let to = crate::clock::day_of(now);
         Ok(self.store.app_usage(&caller.app_id, &from, &to).await?)
     }
 }
@@ -380,10 +380,10 @@ impl App {
     ) -> Result<(Vec<crate::store::UsageRow>, Vec<EvidenceRow>), AppError> {
         let a = self.app_get(actor, id).await?;
         let now = crate::store::now();
-        let from = crate::store::day_of(now - (i64::from(days.clamp(1, 366)) - 1) * 86_400);
+        let from = crate::clock::day_of(now - (i64::from(days.clamp(1, 366)) - 1) * 86_400);
         let usage = self
             .store
-            .app_usage(&a.id, &from, &crate::store::day_of(now))
+            .app_usage(&a.id, &from, &crate::clock::day_of(now))
             .await?;
         let latest = self
             .store

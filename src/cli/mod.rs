@@ -336,7 +336,9 @@ pub enum BenchCmd {
     /// request, each HMAC-signed with its own nonce; evidence and audit counted against the
     /// answers; beside the same sealing in-process. Development data only.
     Apps {
-        #[arg(long, default_value_t = 16)]
+        /// Concurrent keep-alive connections (32 keeps both cores busy while the group commit
+        /// waits on its fsync).
+        #[arg(long, default_value_t = 32)]
         connections: usize,
         #[arg(long, default_value_t = 60.0)]
         seconds: f64,

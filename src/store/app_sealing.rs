@@ -116,7 +116,7 @@ impl Store {
             std::collections::BTreeMap::new();
         for e in rows {
             *usage
-                .entry((e.app_id.as_str(), day_of(e.created_at), e.seal_id.as_str()))
+                .entry((e.app_id.as_str(), crate::clock::day_of(e.created_at), e.seal_id.as_str()))
                 .or_default() += 1;
         }
         for ((app_id, day, seal_id), n) in usage {
@@ -336,24 +336,5 @@ impl Store {
                 .await?
                 .rows_affected(),
         )
-    }
-}
-
-/// The UTC day of a time, as YYYY-MM-DD.
-pub fn day_of(t: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(t).unwrap_or(0));
-    sealpki_pki::der::DateTime::from_system_time(t)
-        .map(|d| d.to_string().chars().take(10).collect())
-        .unwrap_or_else(|_| "1970-01-01".into())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn days() {
-        assert_eq!(super::day_of(0), "1970-01-01");
-        assert_eq!(super::day_of(951_782_400), "2000-02-29");
-        assert_eq!(super::day_of(1_796_083_199), "2026-11-30");
-        assert_eq!(super::day_of(1_796_083_200), "2026-12-01");
     }
 }

@@ -26,7 +26,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use accounts::{AccountRow, CodePurpose, SessionKind, SessionRow, SessionStage, SmsCodeRow};
-pub use app_sealing::{day_of, Claimed, EvidenceRow, UsageRow};
+pub use app_sealing::{Claimed, EvidenceRow, UsageRow};
 pub use app_webhooks::{AppJobRow, DeliveryRow, WebhookSecrets};
 pub use apps::{AppFilter, AppRow, CredentialRow};
 pub use audit::{AuditRow, CheckpointRow};

@@ -133,15 +133,7 @@ impl Page {
     }
 }
 
-/// A Unix time for a page: `2026-12-01 12:00:00 UTC`.
-pub fn format_time(unix: &i64) -> String {
-    let unix = *unix;
-    let t =
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(unix).unwrap_or(0));
-    sealpki_pki::der::DateTime::from_system_time(t)
-        .map(|d| d.to_string().replace('T', " ").replace('Z', " UTC"))
-        .unwrap_or_else(|_| unix.to_string())
-}
+pub use crate::clock::format_time;
 
 /// Percent-encode everything but unreserved characters (RFC 3986) and `/`.
 pub fn percent_encode(s: &str) -> String {
