@@ -34,6 +34,9 @@ mod tests {
 
     #[test]
     fn times() {
-        assert_eq!(super::format_time(&1_796_083_200), "2026-12-01 00:00:00 UTC");
+        assert_eq!(
+            super::format_time(&1_796_083_200),
+            "2026-12-01 00:00:00 UTC"
+        );
     }
 }

@@ -116,7 +116,11 @@ impl Store {
             std::collections::BTreeMap::new();
         for e in rows {
             *usage
-                .entry((e.app_id.as_str(), crate::clock::day_of(e.created_at), e.seal_id.as_str()))
+                .entry((
+                    e.app_id.as_str(),
+                    crate::clock::day_of(e.created_at),
+                    e.seal_id.as_str(),
+                ))
                 .or_default() += 1;
         }
         for ((app_id, day, seal_id), n) in usage {
