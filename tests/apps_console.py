@@ -139,6 +139,10 @@ def main():
         page.goto(f"{BASE}/apps")
         expect(page.title().startswith("应用"), f"zh-CN title: {page.title()}")
         shot(page, "apps-05-registry-zh-CN-desktop")
+        page.goto(app_url)
+        text = page.inner_text("#limits")
+        expect("速率与限额" in text, f"the limits form in Chinese: {text!r}")
+        shot(page, "apps-05b-limits-zh-CN-desktop")
         ctx.close()
 
         # ---- The owner, phone, Chinese: an API key shown once, a certificate from a CSR.

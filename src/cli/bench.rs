@@ -359,6 +359,7 @@ pub(crate) fn http_load_with(
     let counter = std::sync::atomic::AtomicU64::new(0);
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(seconds);
+    let last_window = ((seconds.max(0.0) / 10.0).ceil() as usize).saturating_sub(1);
     let results: Vec<Result<ConnectionTally, String>> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..connections.max(1))
             .map(|_| {
@@ -433,7 +434,8 @@ pub(crate) fn http_load_with(
                         }
                         ok += 1;
                         lat.push(t.elapsed());
-                        let w = (start.elapsed().as_secs() / 10) as usize;
+                        // An answer that lands after the deadline counts in the last window.
+                        let w = ((start.elapsed().as_secs() / 10) as usize).min(last_window);
                         if windows.len() <= w {
                             windows.resize(w + 1, 0);
                         }
@@ -467,7 +469,12 @@ pub(crate) fn http_load_with(
             *sum += n;
         }
     }
-    let per_second_by_10s: Vec<f64> = windows.iter().map(|&n| n as f64 / 10.0).collect();
+    // Each window's rate over its own length (the last one may be shorter than 10 s).
+    let per_second_by_10s: Vec<f64> = windows
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| n as f64 / (seconds - 10.0 * i as f64).clamp(1e-3, 10.0))
+        .collect();
     lat.sort();
     Ok(json!({
         "url": url, "connections": connections, "seconds": seconds, "responses": total,
