@@ -5,7 +5,8 @@
 # workflow transitions per second (`bench workflow`), seal applications taken to produced cloud
 # seals beside bare certificate issuance and seal-status answers beside credential signing
 # (`bench seals`), and the apps' signing API over HTTP with HMAC beside the same sealing in-process
-# (`bench apps`). Prints one JSON document per figure. ONLY="seals workflow" runs just those.
+# (`bench apps`). Prints one JSON document per figure. ONLY="seals workflow" runs just those;
+# DBS=postgres (or sqlite) runs one database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -34,7 +35,7 @@ as_pg "$PGBIN/initdb" -D "$PGDIR/data" -U sealpki --auth=trust -E UTF8 >/dev/nul
 as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/pg.log" -w \
   -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
 
-for db in sqlite postgres; do
+for db in ${DBS:-sqlite postgres}; do
   D="$W/$db"
   mkdir -p "$D"
   if [ "$db" = postgres ]; then

@@ -169,6 +169,9 @@ pub struct CmsSigner<'a> {
     pub scheme: SignatureScheme,
     pub cert: &'a Certificate,
     pub chain: &'a [Certificate],
+    /// What [`CmsSigner::max_len`] answered before for this key, certificate, chain and scheme,
+    /// when the caller kept it (it encodes a whole SignedData); None computes it.
+    pub reserve: Option<usize>,
 }
 
 /// The longest signature value a key makes (DER ECDSA/SM2 at most 72 bytes; RSA its modulus).

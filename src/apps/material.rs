@@ -21,7 +21,8 @@ const PICTURES_MAX: usize = 128;
 
 /// A seal's signing material.
 pub(crate) struct SealMaterial {
-    pub key: crate::signing::SigningKey,
+    /// Shared: a sealing takes it without copying the certificates.
+    pub key: Arc<crate::signing::SigningKey>,
     pub seal: crate::store::SealRow,
     pub image: SealImage,
 }
@@ -98,7 +99,11 @@ impl crate::app::App {
                         i
                     }
                 };
-                Ok::<_, AppError>(Arc::new(SealMaterial { key, seal, image }))
+                Ok::<_, AppError>(Arc::new(SealMaterial {
+                    key: Arc::new(key),
+                    seal,
+                    image,
+                }))
             })
             .await?;
         Ok(m.clone())

@@ -357,6 +357,7 @@ pub(crate) fn http_load_with(
     use std::io::{Read, Write};
     let (host, _) = split_url(url)?;
     let counter = std::sync::atomic::AtomicU64::new(0);
+    let cpu_before = CpuSample::take();
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(seconds);
     let last_window = ((seconds.max(0.0) / 10.0).ceil() as usize).saturating_sub(1);
@@ -469,6 +470,10 @@ pub(crate) fn http_load_with(
             *sum += n;
         }
     }
+    let cpu = match (cpu_before, CpuSample::take()) {
+        (Some(a), Some(b)) => a.report(&b, total),
+        _ => serde_json::Value::Null,
+    };
     // Each window's rate over its own length (the last one may be shorter than 10 s).
     let per_second_by_10s: Vec<f64> = windows
         .iter()
@@ -480,8 +485,64 @@ pub(crate) fn http_load_with(
         "url": url, "connections": connections, "seconds": seconds, "responses": total,
         "per_second": total as f64 / seconds, "connections_opened": reconnects,
         "p50_ms": percentile(&lat, 0.5).as_secs_f64() * 1e3, "p99_ms": percentile(&lat, 0.99).as_secs_f64() * 1e3,
-        "per_second_by_10s": per_second_by_10s,
+        "per_second_by_10s": per_second_by_10s, "cpu": cpu,
     }))
+}
+
+/// The machine's CPU time (`/proc/stat`, every process: the database server's too) and this
+/// process's, in clock ticks. Over a run they give the CPU each answer cost and the time the
+/// hypervisor took (steal): on a shared host the rate swings, the cost per answer much less.
+struct CpuSample {
+    busy: u64,
+    idle: u64,
+    steal: u64,
+    process: u64,
+}
+
+impl CpuSample {
+    fn take() -> Option<Self> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let f: Vec<u64> = stat
+            .lines()
+            .next()?
+            .strip_prefix("cpu ")?
+            .split_whitespace()
+            .map(|v| v.parse().unwrap_or(0))
+            .collect();
+        let at = |i: usize| f.get(i).copied().unwrap_or(0);
+        // user nice system idle iowait irq softirq steal …
+        let own = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // The fields after the command (in parentheses, which may hold spaces); utime and
+        // stime are the 14th and 15th of the line.
+        let rest = own.rsplit_once(')')?.1;
+        let g: Vec<u64> = rest
+            .split_whitespace()
+            .map(|v| v.parse().unwrap_or(0))
+            .collect();
+        let process = g.get(11).copied().unwrap_or(0) + g.get(12).copied().unwrap_or(0);
+        Some(CpuSample {
+            busy: at(0) + at(1) + at(2) + at(5) + at(6),
+            idle: at(3) + at(4),
+            steal: at(7),
+            process,
+        })
+    }
+
+    fn report(&self, after: &CpuSample, answers: u64) -> serde_json::Value {
+        // Clock ticks are 100 a second on Linux unless configured otherwise.
+        let ms = |ticks: u64| ticks as f64 * 10.0;
+        let busy = after.busy.saturating_sub(self.busy);
+        let idle = after.idle.saturating_sub(self.idle);
+        let steal = after.steal.saturating_sub(self.steal);
+        let all = (busy + idle + steal).max(1) as f64;
+        let per = |ticks: u64| ms(ticks) / answers.max(1) as f64;
+        json!({
+            "machine_ms_per_answer": per(busy),
+            "process_ms_per_answer": per(after.process.saturating_sub(self.process)),
+            "idle_percent": 100.0 * idle as f64 / all,
+            "steal_percent": 100.0 * steal as f64 / all,
+        })
+    }
 }
 
 /// `sealpki bench pdf`: sign a document `count` times in memory (parse, seal, hash, sign, write), then
@@ -519,12 +580,15 @@ pub fn pdf(
             .collect::<Result<Vec<_>, _>>()?,
         None => vec![],
     };
-    let cms = CmsSigner {
+    let mut cms = CmsSigner {
         signer: signer.as_ref(),
         scheme: signer.algorithm().default_scheme(),
         cert: &cert,
         chain: &[],
+        reserve: None,
     };
+    // Sized once, as the service keeps it per key.
+    cms.reserve = Some(cms.max_len().map_err(|e| bad(&e))?);
     let mut signed = Vec::new();
     let started = Instant::now();
     for _ in 0..count.max(1) {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use sealpki_pki::der::{Decode, Encode};
 use sealpki_pki::x509_cert::Certificate;
-use sealpki_pki::{KeyRef, Signer};
+use sealpki_pki::{KeyRef, SignatureScheme, Signer};
 use serde_json::json;
 
 use crate::access::{Actor, Permission};
@@ -104,6 +104,9 @@ pub struct SigningKey {
     pub cert: Certificate,
     pub chain: Vec<Certificate>,
     pub origin: Origin,
+    /// The `/Contents` size a signature with this key needs, per scheme, once measured
+    /// ([`SigningKey::cms_reserve`]); shared by the key's clones.
+    reserves: Arc<std::sync::Mutex<Vec<(SignatureScheme, usize)>>>,
 }
 
 impl SigningKey {
@@ -123,7 +126,28 @@ impl SigningKey {
             cert,
             chain,
             origin: Origin::File,
+            reserves: Default::default(),
         })
+    }
+
+    /// The largest CMS this key makes with `cms`'s scheme (the room a PDF signature reserves),
+    /// measured once: measuring encodes a whole SignedData, chain and all.
+    pub fn cms_reserve(&self, cms: &sealpki_pki::cades::CmsSigner) -> Result<usize, AppError> {
+        let kept = |r: &Vec<(SignatureScheme, usize)>| {
+            r.iter().find(|(s, _)| *s == cms.scheme).map(|(_, n)| *n)
+        };
+        let lock = || self.reserves.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = kept(&lock()) {
+            return Ok(n);
+        }
+        let n = cms
+            .max_len()
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut r = lock();
+        if kept(&r).is_none() {
+            r.push((cms.scheme, n));
+        }
+        Ok(n)
     }
 
     /// The certificate as DER.
@@ -229,6 +253,7 @@ impl App {
                 serial,
                 purpose: recorded.purpose,
             },
+            reserves: Default::default(),
         })
     }
 
@@ -339,7 +364,7 @@ impl App {
         job: PdfJob,
         detail: serde_json::Value,
     ) -> Result<SignedPdf, AppError> {
-        let s = self.sign_pdf_unrecorded(key, job, detail).await?;
+        let s = self.sign_pdf_unrecorded(Arc::new(key), job, detail).await?;
         let audit = match s.audit {
             Some(d) => {
                 self.committer
@@ -364,7 +389,7 @@ impl App {
     /// caller must commit `audit` before handing the bytes out.
     pub(crate) async fn sign_pdf_unrecorded(
         &self,
-        key: SigningKey,
+        key: Arc<SigningKey>,
         job: PdfJob,
         detail: serde_json::Value,
     ) -> Result<UnrecordedPdf, AppError> {
@@ -436,7 +461,10 @@ impl App {
                 .await
                 .map_err(|e| AppError::Internal(e.to_string()))??
         };
-        let output_sha256 = sealpki_pki::alg::sha256_hex(&out);
+        let output_sha256 = match signed.sha256 {
+            Some(d) => hex::encode(d),
+            None => sealpki_pki::alg::sha256_hex(&out),
+        };
         let mut d = json!({"field": signed.field_name, "level": level.name(),
             "input_sha256": pdf_sha256, "output_sha256": output_sha256,
             "bytes": out.len()});

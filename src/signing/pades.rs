@@ -151,13 +151,19 @@ pub fn sign_pdf<S: Source + ?Sized, O: Output>(
             )))
         }
     };
-    let cms = CmsSigner {
+    let mut cms = CmsSigner {
         signer: key.signer.as_ref(),
         scheme,
         cert: &key.cert,
         chain: &key.chain,
+        reserve: None,
     };
-    let signed = out.write_stage(|w| Ok(sign::sign(doc, w, &cms, opts, tsa)?))?;
+    cms.reserve = Some(key.cms_reserve(&cms)?);
+    let mut signed = out.write_stage(|w| Ok(sign::sign(doc, w, &cms, opts, tsa)?))?;
+    if level.has_dss() || level == Level::BLta {
+        // Later stages follow: the first stage's digest is not the output's.
+        signed.sha256 = None;
+    }
     if level.has_dss() {
         // B-LT: what a verifier needs later, for the signer's chain and the TSA's (whose
         // certificates the timestamp token carries), in an update of its own.

@@ -45,6 +45,21 @@ pub use workflow::{HistoryRow, IdempotencyRow, WorkflowFilter, WorkflowRow};
 
 pub type Tx<'a> = Transaction<'a, Any>;
 
+/// Every connection's set-up: WAL lets readers (and a CLI beside the server) run during SQLite's
+/// writes; the busy timeout makes concurrent writers wait instead of failing.
+async fn set_up(conn: &mut sqlx::AnyConnection, sync: &'static str) -> Result<(), sqlx::Error> {
+    if conn.backend_name() == "SQLite" {
+        conn.execute("PRAGMA journal_mode = WAL").await?;
+        conn.execute(format!("PRAGMA synchronous = {sync}").as_str())
+            .await?;
+        conn.execute("PRAGMA busy_timeout = 30000").await?;
+        conn.execute("PRAGMA foreign_keys = ON").await?;
+    }
+    Ok(())
+}
+/// A connection of one's own, outside the pool ([`Store::connect`]).
+pub type Conn = sqlx::AnyConnection;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -95,6 +110,9 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// How the pool's connections were made, for a connection of one's own ([`Store::connect`]).
+    options: AnyConnectOptions,
+    sqlite_synchronous: &'static str,
 }
 
 /// The optimistic update every versioned record uses: `UPDATE table SET column = value, version =
@@ -200,23 +218,15 @@ impl Store {
                 16
             }))
             .acquire_timeout(Duration::from_secs(30))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if conn.backend_name() == "SQLite" {
-                        // WAL lets readers (and a CLI beside the server) run during writes; the busy
-                        // timeout makes concurrent writers wait instead of failing.
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute(format!("PRAGMA synchronous = {sync}").as_str())
-                            .await?;
-                        conn.execute("PRAGMA busy_timeout = 30000").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(opts)
+            .after_connect(move |conn, _| Box::pin(set_up(conn, sync)))
+            .connect_with(opts.clone())
             .await?;
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            options: opts,
+            sqlite_synchronous: sync,
+        };
         match backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&store.pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&store.pool).await?,
@@ -234,6 +244,22 @@ impl Store {
 
     pub async fn begin(&self) -> Result<Tx<'static>, StoreError> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// A connection of one's own, set up as the pool's are (the group committer keeps one): no
+    /// wait in the pool's queue and none of its liveness round trips before and after each use.
+    /// It belongs to the runtime that makes it.
+    pub async fn connect(&self) -> Result<Conn, StoreError> {
+        use sqlx::ConnectOptions;
+        let mut conn = self.options.connect().await?;
+        set_up(&mut conn, self.sqlite_synchronous).await?;
+        Ok(conn)
+    }
+
+    /// A transaction on a kept connection.
+    pub async fn begin_on(conn: &mut Conn) -> Result<Tx<'_>, StoreError> {
+        use sqlx::Connection;
+        Ok(conn.begin().await?)
     }
 
     /// A savepoint inside `tx`: a nested transaction that commits into it or rolls back alone.

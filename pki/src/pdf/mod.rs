@@ -192,9 +192,23 @@ mod tests {
             scheme: crate::SignatureScheme::EcdsaSha256,
             cert: &cert,
             chain: &[],
+            reserve: None,
         };
         let mut out = Vec::new();
-        sign::sign(&doc, &mut out, &cms, &SignOptions::default(), None).unwrap();
+        let written = sign::sign(&doc, &mut out, &cms, &SignOptions::default(), None).unwrap();
+        // The digest carried over the hole is the output's own.
+        assert_eq!(
+            written.sha256.map(hex::encode),
+            Some(crate::alg::sha256_hex(&out))
+        );
+        // A reserve the caller kept gives the same room.
+        let kept = CmsSigner {
+            reserve: Some(cms.max_len().unwrap()),
+            ..cms
+        };
+        let mut again = Vec::new();
+        let second = sign::sign(&doc, &mut again, &kept, &SignOptions::default(), None).unwrap();
+        assert_eq!(second.reserved, written.reserved);
         let signed = Document::open(Box::new(out), None).unwrap();
         // The update is a table (readers that know only tables still find the new objects); the
         // compressed font is still found through the older section's /XRefStm.
@@ -234,6 +248,7 @@ mod tests {
             scheme: crate::SignatureScheme::EcdsaSha256,
             cert: &cert,
             chain: &[],
+            reserve: None,
         };
         let mut out = Vec::new();
         sign::sign(&doc, &mut out, &cms, &SignOptions::default(), None).unwrap();

@@ -232,7 +232,7 @@ pub fn write_object(out: &mut Vec<u8>, obj: &Object) {
         }
         Object::Str { bytes, hex: true } => {
             out.push(b'<');
-            out.extend_from_slice(hex::encode_upper(bytes).as_bytes());
+            push_hex_upper(out, bytes);
             out.push(b'>');
         }
         Object::Str { bytes, hex: false } => {
@@ -297,9 +297,27 @@ pub fn write_stream(out: &mut Vec<u8>, dict: &Dict, data: &[u8]) {
     out.extend_from_slice(b"\nendstream");
 }
 
+/// Append `bytes` as upper-case hex digits (the hex crate's encoder goes a char at a time
+/// through a `String`).
+pub(crate) fn push_hex_upper(out: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    out.reserve(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0x0f)]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_digits_are_upper_case_pairs() {
+        let mut v = b"<".to_vec();
+        push_hex_upper(&mut v, &[0x00, 0x0f, 0xa5, 0xff]);
+        assert_eq!(v, b"<000FA5FF");
+    }
 
     fn w(o: &Object) -> String {
         let mut v = Vec::new();

@@ -185,6 +185,10 @@ pub struct Signed {
     /// Bytes of `/Contents` used by the CMS, out of the reserved size.
     pub cms_len: usize,
     pub reserved: usize,
+    /// SHA-256 of all that was written (the source and its update), when the signature's own
+    /// digest is SHA-256: its state before the hole carries on over the hole, so the output
+    /// need not be hashed again. None otherwise (SM3).
+    pub sha256: Option<[u8; 32]>,
 }
 
 /// PDF date string `D:YYYYMMDDHHmmSS+00'00'`.
@@ -539,10 +543,13 @@ fn sign_with<S: Source + ?Sized>(
     // The signature dictionary, /ByteRange and /Contents placeholders last.
     let reserved = match fill {
         Fill::Cms(cms_signer, tsa) => {
-            cms_signer
-                .max_len()
-                .map_err(|e| PdfError::Signing(e.to_string()))?
-                + tsa.map(|t| t.size_hint() + 64).unwrap_or(0)
+            let cms_len = match cms_signer.reserve {
+                Some(n) => n,
+                None => cms_signer
+                    .max_len()
+                    .map_err(|e| PdfError::Signing(e.to_string()))?,
+            };
+            cms_len + tsa.map(|t| t.size_hint() + 64).unwrap_or(0)
         }
         Fill::DocTimestamp(t) => t.size_hint() + 64,
     };
@@ -635,6 +642,10 @@ fn sign_with<S: Source + ?Sized>(
     };
     copy_hashing(doc, out, &mut hasher)?;
     hasher.update(&bytes[..lt]);
+    let whole = match &hasher {
+        Hasher::Sha256(h) => Some(h.clone()),
+        Hasher::Sm3(_) => None,
+    };
     hasher.update(&bytes[gt + 1..]);
     let digest_alg = hasher.oid();
     let digest = hasher.finish();
@@ -666,16 +677,23 @@ fn sign_with<S: Source + ?Sized>(
             reserved
         )));
     }
-    let hexed = hex::encode_upper(&cms);
-    bytes[lt + 1..lt + 1 + hexed.len()].copy_from_slice(hexed.as_bytes());
+    let mut hexed = Vec::with_capacity(cms.len() * 2);
+    super::object::push_hex_upper(&mut hexed, &cms);
+    bytes[lt + 1..lt + 1 + hexed.len()].copy_from_slice(&hexed);
     out.write_all(&bytes)?;
     out.flush()?;
+    let sha256 = whole.map(|mut h| {
+        use sha2::Digest;
+        h.update(&bytes[lt..]);
+        <[u8; 32]>::from(h.finalize())
+    });
     Ok(Signed {
         field_name,
         byte_range,
         total_len: total,
         cms_len: cms.len(),
         reserved,
+        sha256,
     })
 }
 
@@ -712,7 +730,14 @@ pub fn copy_hashing<S: Source + ?Sized>(
     out: &mut dyn Write,
     hasher: &mut Hasher,
 ) -> Result<(), PdfError> {
-    let mut buf = vec![0u8; 1 << 20];
+    // No bigger than the document: zeroing a mebibyte for a page of a few kilobytes was a
+    // twentieth of a sealing's time.
+    let mut buf = vec![
+        0u8;
+        usize::try_from(doc.len())
+            .unwrap_or(usize::MAX)
+            .min(1 << 20)
+    ];
     let mut off = 0u64;
     while off < doc.len() {
         let n = ((doc.len() - off) as usize).min(buf.len());
