@@ -7,7 +7,6 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::Engine;
 use sealpki_pki::revocation::{ocsp_error, Reason, MAX_OCSP_REQUEST};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -153,11 +152,21 @@ pub async fn ocsp_get(
     if encoded.len() > MAX_OCSP_REQUEST * 2 {
         return ocsp_response(OcspAnswer::Malformed("too large".into()));
     }
-    let cleaned: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
-    match base64::engine::general_purpose::STANDARD.decode(cleaned.trim_end_matches('/')) {
-        Ok(der) => answer(&app, &ca, &der, client).await,
-        Err(_) => ocsp_response(OcspAnswer::Malformed("not base64".into())),
+    match get_request(&encoded) {
+        Some(der) => answer(&app, &ca, &der, client).await,
+        None => ocsp_response(OcspAnswer::Malformed("not base64".into())),
     }
+}
+
+/// The DER of a GET request's base64 (whitespace left out). A trailing `/` of the URL is let go
+/// only when the base64 does not decode with it: base64 without padding may itself end in `/`.
+fn get_request(encoded: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let cleaned: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    b64.decode(&cleaned)
+        .or_else(|_| b64.decode(cleaned.trim_end_matches('/')))
+        .ok()
 }
 
 #[derive(Deserialize, Default, ToSchema)]
@@ -259,5 +268,20 @@ pub async fn tsa(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Respon
         Ok(Ok(reply)) => (StatusCode::OK, ctype, reply).into_response(),
         Ok(Err(rejection)) => (StatusCode::BAD_REQUEST, ctype, rejection).into_response(),
         Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::get_request;
+
+    #[test]
+    fn get_requests_may_end_in_a_slash() {
+        // Three bytes whose base64 ends in '/', without padding.
+        assert_eq!(get_request("AAA/"), Some(vec![0x00, 0x00, 0x3f]));
+        // A URL's trailing slash after padded base64 is let go.
+        assert_eq!(get_request("AAE=/"), Some(vec![0x00, 0x01]));
+        assert_eq!(get_request("AA A/"), Some(vec![0x00, 0x00, 0x3f]));
+        assert_eq!(get_request("not base64!"), None);
     }
 }
