@@ -339,9 +339,8 @@ async fn kept_connection<'k>(
     store: &Store,
     kept: &'k mut Option<Kept>,
 ) -> Result<&'k mut crate::store::Conn, StoreError> {
-    use sqlx::Connection;
     if let Some(k) = kept.as_mut() {
-        if k.used.elapsed() > IDLE_TEST && k.conn.ping().await.is_err() {
+        if k.used.elapsed() > IDLE_TEST && Store::ping_on(&mut k.conn).await.is_err() {
             *kept = None;
         }
     }

@@ -256,6 +256,12 @@ impl Store {
         Ok(conn)
     }
 
+    /// Whether a kept connection still answers (one round trip).
+    pub async fn ping_on(conn: &mut Conn) -> Result<(), StoreError> {
+        use sqlx::Connection;
+        Ok(conn.ping().await?)
+    }
+
     /// A transaction on a kept connection.
     pub async fn begin_on(conn: &mut Conn) -> Result<Tx<'_>, StoreError> {
         use sqlx::Connection;
