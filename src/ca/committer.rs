@@ -1,5 +1,5 @@
 //! Group commit of issuance records (and of signed app requests' nonces and apps' sealings). One
-//! writer task per process takes the intents ("about to sign") and results ("signed") of all
+//! writer per process (a thread of its own) takes the intents ("about to sign") and results ("signed") of all
 //! concurrent issuances and commits them together: one transaction and one fsync for many
 //! records. A record that may be refused either decides that by its first statements, before it
 //! writes anything, or runs in its own savepoint, so one failure (a repeated serial) refuses that
