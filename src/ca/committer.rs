@@ -1,9 +1,9 @@
 //! Group commit of issuance records (and of signed app requests' nonces and apps' sealings). One
-//! writer per process (a thread of its own) takes the intents ("about to sign") and results ("signed") of all
-//! concurrent issuances and commits them together: one transaction and one fsync for many
-//! records. A record that may be refused either decides that by its first statements, before it
-//! writes anything, or runs in its own savepoint, so one failure (a repeated serial) refuses that
-//! record alone. What a sealing writes past its guards (its audit entry, evidence and usage) is
+//! writer per process (a thread of its own) takes the intents ("about to sign") and results
+//! ("signed") of all concurrent issuances and commits them together: one transaction and one
+//! fsync for many records. A record that may be refused either decides that by its first
+//! statements, before it writes anything, or runs in its own savepoint, so one failure (a
+//! repeated serial) refuses that record alone. What a sealing writes past its guards (its audit entry, evidence and usage) is
 //! staged and written at the batch's end, a statement for many rows. A caller is answered only
 //! after the commit that holds its record, so the intent is durable before the key signs and the
 //! result before the client hears of it.
